@@ -1,0 +1,82 @@
+/**
+ * The one IndexedDB schema of the client. Every store the app touches is typed
+ * here; `upgradeSchema` moves any older version forward step by step, the way
+ * server migrations do, and each step is frozen once released.
+ */
+import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb'
+import type { ErrorCode } from '../../shared/errors.ts'
+import type { Room, RoomEvent, User } from '../../shared/schemas.ts'
+
+export const DB_NAME = 'ferry'
+export const DB_VERSION = 2
+
+/** A message the user wrote that the server has not acknowledged yet. */
+export interface OutboxItem {
+  clientId: string
+  roomId: string
+  body: string
+  /** Creation order across the whole outbox (assigned inside the writing transaction). */
+  order: number
+  createdAt: string
+  state: 'waiting' | 'failed'
+  error: { code: ErrorCode | 'network'; message: string } | null
+  attempts: number
+}
+
+/** Inclusive seq interval [from, to] held in the messages store with no hole. */
+export type SeqRange = [number, number]
+
+export interface RoomCursor {
+  roomId: string
+  /** Resume point: the subscribe frame asks for events after this seq. */
+  lastSeq: number
+  /** Seq ranges held without holes (sorted, disjoint, non-adjacent). */
+  ranges: SeqRange[]
+  /** False once the server said there is nothing older than what we hold. */
+  hasOlder: boolean
+}
+
+export interface Draft {
+  roomId: string
+  text: string
+}
+
+export interface FerryDB extends DBSchema {
+  session: { key: 'me'; value: User }
+  rooms: { key: string; value: Room }
+  /** Every room log entry we hold (messages and the events that amend them), by [roomId, seq]. */
+  messages: { key: [string, number]; value: RoomEvent }
+  outbox: {
+    key: string
+    value: OutboxItem
+    indexes: { 'by-order': number; 'by-room': [string, number] }
+  }
+  cursors: { key: string; value: RoomCursor }
+  /** Added in version 2: composer text survives reloads and app updates. */
+  drafts: { key: string; value: Draft }
+}
+
+export type FerryDatabase = IDBPDatabase<FerryDB>
+
+/** Stores that hold the signed-in user's data; logging out clears all of them. */
+export const USER_STORES = ['session', 'rooms', 'messages', 'outbox', 'cursors', 'drafts'] as const
+
+export function upgradeSchema(
+  db: FerryDatabase,
+  oldVersion: number,
+  tx: IDBPTransaction<FerryDB, StoreNames<FerryDB>[], 'versionchange'>,
+): void {
+  if (oldVersion < 1) {
+    db.createObjectStore('session')
+    db.createObjectStore('rooms', { keyPath: 'id' })
+    db.createObjectStore('messages', { keyPath: ['roomId', 'seq'] })
+    const outbox = db.createObjectStore('outbox', { keyPath: 'clientId' })
+    outbox.createIndex('by-order', 'order')
+    db.createObjectStore('cursors', { keyPath: 'roomId' })
+  }
+  if (oldVersion < 2) {
+    // Version 1 flushed the whole outbox in one order; per-room queues need a room index.
+    tx.objectStore('outbox').createIndex('by-room', ['roomId', 'order'])
+    db.createObjectStore('drafts', { keyPath: 'roomId' })
+  }
+}

@@ -1,0 +1,111 @@
+import { EventEmitter } from 'node:events'
+import fastifyCookie from '@fastify/cookie'
+import fastifyRateLimit from '@fastify/rate-limit'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Kysely } from 'kysely'
+import { sql } from 'kysely'
+import { HealthResponse } from '../shared/api.ts'
+import { LIMITS } from '../shared/limits.ts'
+import { ErrorResponse } from '../shared/schemas.ts'
+import authRoutes from './auth/auth.routes.ts'
+import type { Config } from './config.ts'
+import type { Database } from './db/database.ts'
+import type { DB } from './db/schema.ts'
+import { registerCsrfGuard } from './http/csrf.ts'
+import { registerErrorHandling } from './http/error-handler.ts'
+import { registerClient } from './http/static.ts'
+import { registerValidation } from './http/validation.ts'
+import { Appender } from './messages/appender.ts'
+import messagesRoutes from './messages/messages.routes.ts'
+import { type Bus, LocalBus } from './realtime/bus.ts'
+import realtimeRoutes from './realtime/realtime.routes.ts'
+import roomsRoutes from './rooms/rooms.routes.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+    db: Kysely<DB>
+    database: Database
+    appender: Appender
+    bus: Bus
+    /** 'ended' (sessionId): a session was logged out; its sockets close. */
+    sessionEvents: EventEmitter
+  }
+}
+
+export interface BuildOptions {
+  config: Config
+  database: Database
+  bus?: Bus
+  /** Serve the built client (off in API tests). */
+  serveClient?: boolean
+}
+
+/** Never log bodies, passwords or cookies. */
+const LOG_REDACT = ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]']
+
+export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
+  const { config, database } = options
+  const app = Fastify({
+    logger: { level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
+    bodyLimit: LIMITS.httpMaxBodyBytes,
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    trustProxy: false,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  const bus = options.bus ?? new LocalBus()
+  app.decorate('config', config)
+  app.decorate('database', database)
+  app.decorate('db', database.db)
+  app.decorate('bus', bus)
+  app.decorate('appender', new Appender(database.db, bus))
+  app.decorate('sessionEvents', new EventEmitter().setMaxListeners(0))
+
+  // An empty JSON body (logout, join, leave) is "no body", not a parse error.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined)
+    parseJson(request, body as string, done)
+  })
+
+  registerErrorHandling(app)
+  registerValidation(app)
+  await app.register(fastifyCookie)
+  await app.register(fastifyRateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      error: { code: 'rate_limited', message: `Too many attempts; try again in ${Math.ceil(context.ttl / 1000)} s` },
+    }),
+  })
+  registerCsrfGuard(app, config.allowedOrigins)
+
+  app.get(
+    '/healthz',
+    { schema: { response: { 200: HealthResponse, 503: ErrorResponse } } },
+    async (_request, reply) => {
+      try {
+        await sql`SELECT 1`.execute(database.db)
+        return { status: 'ok' as const }
+      } catch {
+        return reply.status(503).send({ error: { code: 'unavailable', message: 'The database does not answer' } })
+      }
+    },
+  )
+  await app.register(authRoutes, { prefix: '/api/auth' })
+  await app.register(roomsRoutes, { prefix: '/api/rooms' })
+  await app.register(messagesRoutes, { prefix: '/api/rooms' })
+  await app.register(realtimeRoutes, { prefix: '/api' })
+  if (options.serveClient !== false) await registerClient(app, config.clientDir)
+
+  app.addHook('onClose', async () => {
+    await app.appender.drain()
+    await bus.close()
+  })
+  return app
+}

@@ -1,0 +1,81 @@
+import path from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
+import { createPgConfig } from '@electric-sql/pglite/node-postgres'
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import { acquireLock } from './lock-file.ts'
+import type { DB } from './schema.ts'
+
+export interface Database {
+  db: Kysely<DB>
+  kind: 'pglite' | 'postgres'
+  /** The embedded instance, when running on PGlite (for LISTEN/NOTIFY and tests). */
+  pglite: PGlite | undefined
+  close(): Promise<void>
+}
+
+export interface DatabaseOptions {
+  /** PostgreSQL URL; absent → embedded PGlite. */
+  databaseUrl?: string | undefined
+  /** PGlite data directory; `memory://` for an in-memory database (tests). */
+  dataDir?: string
+  /** PostgreSQL schema to use (tests isolate each run in its own). */
+  schema?: string
+  /** An already created PGlite instance (tests start from a template). */
+  pglite?: PGlite
+  poolSize?: number
+}
+
+/**
+ * One code path over two engines: PGlite goes through its own node-postgres
+ * adapter, so both engines are driven by Kysely's PostgresDialect over a pg
+ * Pool and return the same types (int8 as string, timestamptz as Date).
+ */
+export async function createDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: 10_000,
+      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    })
+    pool.on('error', () => {
+      // An idle client lost its connection; the pool replaces it. Queries report their own errors.
+    })
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
+    return { db, kind: 'postgres', pglite: undefined, close: () => db.destroy() }
+  }
+
+  let release = () => {}
+  let pglite = options.pglite
+  if (!pglite) {
+    const dataDir = options.dataDir ?? './data'
+    if (dataDir.startsWith('memory://')) {
+      pglite = new PGlite(dataDir)
+    } else {
+      release = acquireLock(dataDir)
+      try {
+        pglite = new PGlite(path.join(dataDir, 'pgdata'))
+        await pglite.waitReady
+      } catch (error) {
+        release()
+        throw error
+      }
+    }
+  }
+  const owned = !options.pglite
+  // PGlite is one connection: a second pool client would wait forever, so fail fast instead.
+  const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1, connectionTimeoutMillis: 30_000 })
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
+  const instance = pglite
+  return {
+    db,
+    kind: 'pglite',
+    pglite,
+    async close() {
+      await db.destroy()
+      if (owned) await instance.close()
+      release()
+    },
+  }
+}

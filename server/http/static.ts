@@ -1,0 +1,69 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import fastifyStatic from '@fastify/static'
+import type { FastifyInstance } from 'fastify'
+
+/** The client talks only to its own origin; no inline script or style anywhere. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self' ws: wss:",
+  "worker-src 'self'",
+  "manifest-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ')
+
+const PLACEHOLDER = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Ferry</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><h1>Ferry</h1><p>The client has not been built. Run <code>npm run build</code> (npm start does it for you).</p></body></html>`
+
+/**
+ * Serves the built client. Hashed assets are immutable; the shell, the
+ * service worker and the manifest are revalidated on every load so an update
+ * is noticed at once. Non-API paths fall back to the shell (client routing).
+ */
+export async function registerClient(app: FastifyInstance, clientDir: string): Promise<void> {
+  app.addHook('onSend', async (request, reply) => {
+    if (!request.url.startsWith('/api/')) reply.header('content-security-policy', CONTENT_SECURITY_POLICY)
+    reply.header('x-content-type-options', 'nosniff')
+    reply.header('referrer-policy', 'same-origin')
+  })
+  const indexFile = path.join(clientDir, 'index.html')
+  if (!fs.existsSync(indexFile)) {
+    app.log.warn({ clientDir }, 'client not built; serving a placeholder page')
+    app.get('/', (_request, reply) => reply.type('text/html').send(PLACEHOLDER))
+    return
+  }
+  await app.register(fastifyStatic, {
+    root: clientDir,
+    wildcard: false,
+    index: false,
+    setHeaders(reply, filePath) {
+      const relative = path.relative(clientDir, filePath)
+      const cache = relative.startsWith(`assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache'
+      reply.header('cache-control', cache)
+    },
+  })
+  const shell = () => fs.promises.readFile(indexFile)
+  app.get('/', async (_request, reply) =>
+    reply
+      .header('cache-control', 'no-cache')
+      .type('text/html')
+      .send(await shell()),
+  )
+  app.setNotFoundHandler(async (request, reply) => {
+    const url = request.url.split('?')[0]!
+    if (request.method !== 'GET' || url.startsWith('/api/') || path.extname(url) !== '') {
+      return reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${url}` } })
+    }
+    return reply
+      .header('cache-control', 'no-cache')
+      .type('text/html')
+      .send(await shell())
+  })
+}

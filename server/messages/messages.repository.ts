@@ -1,0 +1,43 @@
+import type { Kysely } from 'kysely'
+import type { DB } from '../db/schema.ts'
+import type { EventRowWithAuthor } from './events.ts'
+
+function eventsWithAuthor(db: Kysely<DB>, roomId: string) {
+  return db
+    .selectFrom('room_events')
+    .leftJoin('users', 'users.id', 'room_events.author_id')
+    .selectAll('room_events')
+    .select('users.username as author_name')
+    .where('room_events.room_id', '=', roomId)
+}
+
+/** Messages newest first, strictly before `before` (when given). Fetches one extra to tell hasMore. */
+export function messagesBefore(
+  db: Kysely<DB>,
+  roomId: string,
+  before: number | undefined,
+  limit: number,
+): Promise<EventRowWithAuthor[]> {
+  let query = eventsWithAuthor(db, roomId).where('room_events.kind', '=', 'message.created')
+  if (before !== undefined) query = query.where('room_events.seq', '<', String(before))
+  return query.orderBy('room_events.seq', 'desc').limit(limit).execute()
+}
+
+/** Events oldest first, strictly after `after`, at most `limit`. */
+export function eventsAfter(
+  db: Kysely<DB>,
+  roomId: string,
+  after: number,
+  limit: number,
+): Promise<EventRowWithAuthor[]> {
+  return eventsWithAuthor(db, roomId)
+    .where('room_events.seq', '>', String(after))
+    .orderBy('room_events.seq', 'asc')
+    .limit(limit)
+    .execute()
+}
+
+export async function roomLastSeq(db: Kysely<DB>, roomId: string): Promise<number> {
+  const row = await db.selectFrom('rooms').select('last_seq').where('id', '=', roomId).executeTakeFirst()
+  return Number(row?.last_seq ?? 0)
+}

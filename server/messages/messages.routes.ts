@@ -1,0 +1,71 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import {
+  EventsQuery,
+  EventsResponse,
+  HistoryQuery,
+  HistoryResponse,
+  MessageResponse,
+  RoomParams,
+  SendMessageBody,
+} from '../../shared/api.ts'
+import { LIMITS } from '../../shared/limits.ts'
+import { ErrorResponse } from '../../shared/schemas.ts'
+import { requireSession } from '../auth/session-guard.ts'
+import { requireReadable } from '../rooms/access.ts'
+import { toMessage, toRoomEvent } from './events.ts'
+import { eventsAfter, messagesBefore } from './messages.repository.ts'
+import { appendFailure, sendMessage } from './messages.service.ts'
+
+const errors = { '4xx': ErrorResponse }
+
+const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db, appender } = app
+
+  app.post(
+    '/:roomId/messages',
+    {
+      schema: {
+        params: RoomParams,
+        body: SendMessageBody,
+        response: { 200: MessageResponse, 201: MessageResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const session = await requireSession(request)
+      await requireReadable(db, session.user.id, request.params.roomId)
+      const result = await sendMessage(appender, session, { roomId: request.params.roomId, ...request.body })
+      if (!result.ok) throw appendFailure(result)
+      reply.status(result.duplicate ? 200 : 201)
+      return { message: toMessage(result.event) }
+    },
+  )
+
+  app.get(
+    '/:roomId/messages',
+    { schema: { params: RoomParams, querystring: HistoryQuery, response: { 200: HistoryResponse, ...errors } } },
+    async (request) => {
+      const { user } = await requireSession(request)
+      const room = await requireReadable(db, user.id, request.params.roomId)
+      const limit = request.query.limit ?? LIMITS.historyPageDefault
+      const rows = await messagesBefore(db, room.id, request.query.before, limit + 1)
+      return { messages: rows.slice(0, limit).map((row) => toMessage(toRoomEvent(row))), hasMore: rows.length > limit }
+    },
+  )
+
+  app.get(
+    '/:roomId/events',
+    { schema: { params: RoomParams, querystring: EventsQuery, response: { 200: EventsResponse, ...errors } } },
+    async (request) => {
+      const { user } = await requireSession(request)
+      const room = await requireReadable(db, user.id, request.params.roomId)
+      const limit = request.query.limit ?? LIMITS.catchUpPageDefault
+      const rows = await eventsAfter(db, room.id, request.query.after ?? 0, limit + 1)
+      const events = rows.slice(0, limit).map(toRoomEvent)
+      // The room row was read first; events committed since may go beyond it.
+      const lastSeq = Math.max(Number(room.last_seq), events.at(-1)?.seq ?? 0)
+      return { events, hasMore: rows.length > limit, lastSeq }
+    },
+  )
+}
+
+export default messagesRoutes

@@ -1,0 +1,145 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import {
+  AddMemberBody,
+  CreateRoomBody,
+  MemberResponse,
+  MembersResponse,
+  NoContent,
+  ReadBody,
+  ReadResponse,
+  RoomParams,
+  RoomResponse,
+  RoomsResponse,
+} from '../../shared/api.ts'
+import { ErrorResponse, type Member } from '../../shared/schemas.ts'
+import { requireSession } from '../auth/session-guard.ts'
+import { findUserByUsername } from '../auth/users.repository.ts'
+import { AppError, forbidden, notFound } from '../http/app-error.ts'
+import { requireMember, requireReadable } from './access.ts'
+import { toRoom } from './rooms.mapper.ts'
+import {
+  addMember,
+  findMember,
+  findVisibleRoom,
+  insertRoom,
+  listMembers,
+  listRooms,
+  markRead,
+  removeMember,
+} from './rooms.repository.ts'
+
+/** Most rooms one listing returns (most recently active first). */
+const ROOM_LIST_MAX = 500
+
+const errors = { '4xx': ErrorResponse }
+
+function toMember(row: { user_id: string; username: string; role: 'owner' | 'member'; joined_at: Date }): Member {
+  return { userId: row.user_id, username: row.username, role: row.role, joinedAt: row.joined_at.toISOString() }
+}
+
+const roomsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app
+
+  async function visibleRoom(userId: string, roomId: string) {
+    const row = await findVisibleRoom(db, userId, roomId)
+    if (!row) throw notFound('No such room')
+    return toRoom(row)
+  }
+
+  app.get('/', { schema: { response: { 200: RoomsResponse, ...errors } } }, async (request) => {
+    const { user } = await requireSession(request)
+    const rows = await listRooms(db, user.id, ROOM_LIST_MAX)
+    return { rooms: rows.map(toRoom) }
+  })
+
+  app.post(
+    '/',
+    { schema: { body: CreateRoomBody, response: { 201: RoomResponse, ...errors } } },
+    async (request, reply) => {
+      const { user } = await requireSession(request)
+      const name = request.body.name.trim()
+      if (name.length === 0) throw new AppError(400, 'validation_failed', 'A room needs a name')
+      const roomId = await insertRoom(db, user.id, name, request.body.visibility)
+      reply.status(201)
+      return { room: await visibleRoom(user.id, roomId) }
+    },
+  )
+
+  app.get(
+    '/:roomId',
+    { schema: { params: RoomParams, response: { 200: RoomResponse, ...errors } } },
+    async (request) => {
+      const { user } = await requireSession(request)
+      return { room: await visibleRoom(user.id, request.params.roomId) }
+    },
+  )
+
+  app.post(
+    '/:roomId/join',
+    { schema: { params: RoomParams, response: { 200: RoomResponse, ...errors } } },
+    async (request) => {
+      const { user } = await requireSession(request)
+      const room = await requireReadable(db, user.id, request.params.roomId)
+      if (room.visibility === 'private') throw forbidden('Private rooms are joined by invitation of the owner')
+      await addMember(db, room.id, user.id)
+      return { room: await visibleRoom(user.id, room.id) }
+    },
+  )
+
+  app.post(
+    '/:roomId/leave',
+    { schema: { params: RoomParams, response: { 204: NoContent, ...errors } } },
+    async (request, reply) => {
+      const { user } = await requireSession(request)
+      const room = await requireMember(db, user.id, request.params.roomId)
+      if (room.role === 'owner') throw new AppError(409, 'owner_cannot_leave', 'The owner cannot leave their room')
+      await removeMember(db, room.id, user.id)
+      return reply.status(204).send(null)
+    },
+  )
+
+  app.get(
+    '/:roomId/members',
+    { schema: { params: RoomParams, response: { 200: MembersResponse, ...errors } } },
+    async (request) => {
+      const { user } = await requireSession(request)
+      const room = await requireReadable(db, user.id, request.params.roomId)
+      return { members: (await listMembers(db, room.id)).map(toMember) }
+    },
+  )
+
+  app.post(
+    '/:roomId/members',
+    {
+      schema: {
+        params: RoomParams,
+        body: AddMemberBody,
+        response: { 200: MemberResponse, 201: MemberResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { user } = await requireSession(request)
+      const room = await requireMember(db, user.id, request.params.roomId)
+      if (room.role !== 'owner') throw forbidden('Only the owner adds members')
+      const invitee = await findUserByUsername(db, request.body.username)
+      if (!invitee) throw notFound(`No user named "${request.body.username}"`)
+      const added = await addMember(db, room.id, invitee.id)
+      reply.status(added ? 201 : 200)
+      return { member: toMember(await findMember(db, room.id, invitee.id)) }
+    },
+  )
+
+  app.post(
+    '/:roomId/read',
+    { schema: { params: RoomParams, body: ReadBody, response: { 200: ReadResponse, ...errors } } },
+    async (request) => {
+      const { user } = await requireSession(request)
+      const room = await requireMember(db, user.id, request.params.roomId)
+      await markRead(db, room.id, user.id, request.body.seq)
+      const after = await visibleRoom(user.id, room.id)
+      return { lastReadSeq: after.lastReadSeq, unreadCount: after.unreadCount }
+    },
+  )
+}
+
+export default roomsRoutes

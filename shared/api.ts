@@ -1,0 +1,84 @@
+/**
+ * The HTTP API: request and response schemas for every route. The server
+ * registers these on its routes; the client imports the types. See docs/API.md.
+ */
+import Type from 'typebox'
+import { LIMITS } from './limits.ts'
+import {
+  Member,
+  Message,
+  MessageBody,
+  Password,
+  Room,
+  RoomEvent,
+  Seq,
+  User,
+  Username,
+  Uuid,
+  Visibility,
+} from './schemas.ts'
+
+const strict = { additionalProperties: false } as const
+
+export const Credentials = Type.Object({ username: Username, password: Password }, strict)
+export type Credentials = Type.Static<typeof Credentials>
+/** Login accepts any string lengths so a wrong guess gets 401, not a hint about the rules. */
+export const LoginBody = Type.Object(
+  { username: Type.String({ maxLength: 64 }), password: Type.String({ maxLength: LIMITS.passwordMax }) },
+  strict,
+)
+export const UserResponse = Type.Object({ user: User }, strict)
+export type UserResponse = Type.Static<typeof UserResponse>
+
+export const CreateRoomBody = Type.Object(
+  { name: Type.String({ minLength: LIMITS.roomNameMin, maxLength: LIMITS.roomNameMax }), visibility: Visibility },
+  strict,
+)
+export type CreateRoomBody = Type.Static<typeof CreateRoomBody>
+export const RoomParams = Type.Object({ roomId: Uuid }, strict)
+export const RoomResponse = Type.Object({ room: Room }, strict)
+export type RoomResponse = Type.Static<typeof RoomResponse>
+export const RoomsResponse = Type.Object({ rooms: Type.Array(Room) }, strict)
+export type RoomsResponse = Type.Static<typeof RoomsResponse>
+
+export const AddMemberBody = Type.Object({ username: Type.String({ maxLength: 64 }) }, strict)
+export const MembersResponse = Type.Object({ members: Type.Array(Member) }, strict)
+export type MembersResponse = Type.Static<typeof MembersResponse>
+export const MemberResponse = Type.Object({ member: Member }, strict)
+
+export const SendMessageBody = Type.Object({ clientId: Uuid, body: MessageBody }, strict)
+export type SendMessageBody = Type.Static<typeof SendMessageBody>
+export const MessageResponse = Type.Object({ message: Message }, strict)
+export type MessageResponse = Type.Static<typeof MessageResponse>
+
+export const HistoryQuery = Type.Object(
+  {
+    before: Type.Optional(Seq),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.historyPageMax })),
+  },
+  strict,
+)
+export const HistoryResponse = Type.Object({ messages: Type.Array(Message), hasMore: Type.Boolean() }, strict)
+export type HistoryResponse = Type.Static<typeof HistoryResponse>
+
+export const EventsQuery = Type.Object(
+  {
+    after: Type.Optional(Seq),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.catchUpPageMax })),
+  },
+  strict,
+)
+export const EventsResponse = Type.Object(
+  { events: Type.Array(RoomEvent), hasMore: Type.Boolean(), lastSeq: Seq },
+  strict,
+)
+export type EventsResponse = Type.Static<typeof EventsResponse>
+
+export const ReadBody = Type.Object({ seq: Seq }, strict)
+export const ReadResponse = Type.Object({ lastReadSeq: Seq, unreadCount: Type.Integer({ minimum: 0 }) }, strict)
+export type ReadResponse = Type.Static<typeof ReadResponse>
+
+/** 204 responses carry no body. */
+export const NoContent = Type.Null()
+
+export const HealthResponse = Type.Object({ status: Type.Literal('ok') }, strict)

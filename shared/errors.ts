@@ -1,0 +1,48 @@
+/**
+ * Error codes: every HTTP error body is `{ error: { code, message } }` and
+ * every WebSocket error frame carries one of these in `code`. Clients act on
+ * the code; the message is for people.
+ */
+export const ERROR_CODES = [
+  'bad_request',
+  'validation_failed',
+  'unsupported_media_type',
+  'payload_too_large',
+  'unauthorized',
+  'invalid_credentials',
+  'forbidden',
+  'csrf_rejected',
+  'not_found',
+  'username_taken',
+  'already_member',
+  'not_member',
+  'owner_cannot_leave',
+  'rate_limited',
+  'message_too_long',
+  'message_empty',
+  'unknown_frame',
+  'internal',
+  'unavailable',
+] as const
+
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string }
+}
+
+/** WebSocket close codes the server uses (RFC 6455 plus 4000–4999 for Ferry). */
+export const CLOSE_CODES = {
+  /** Server shutting down; reconnect with backoff. */
+  goingAway: 1001,
+  /** Binary frame received; Ferry speaks JSON text only. */
+  unsupportedData: 1003,
+  /** Too many invalid frames. */
+  policyViolation: 1008,
+  /** Frame larger than LIMITS.wsMaxFrameBytes. */
+  messageTooBig: 1009,
+  /** Session ended (logout, expiry, revoked): sign in again. */
+  sessionEnded: 4001,
+  /** The socket fell too far behind; reconnect and resume from your last seq. */
+  slowConsumer: 4008,
+} as const

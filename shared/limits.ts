@@ -1,0 +1,47 @@
+/**
+ * Limits shared by client and server. The server enforces every one of them;
+ * the client uses them to refuse early and to explain why.
+ */
+export const LIMITS = {
+  /** Message body length in characters, after trimming. */
+  messageBodyMin: 1,
+  messageBodyMax: 4000,
+  /** Largest WebSocket frame the server accepts (bytes); bigger closes with 1009. */
+  wsMaxFrameBytes: 64 * 1024,
+  /** Largest HTTP body (bytes); bigger is refused with 413. */
+  httpMaxBodyBytes: 64 * 1024,
+  /** Per-user send rate across all sockets: token bucket. */
+  sendRatePerSecond: 10,
+  sendBurst: 30,
+  /** Login and sign-up attempts per IP per window. */
+  authAttemptsPerWindow: 10,
+  authWindowMs: 60_000,
+  /** History page size (newest first). */
+  historyPageMax: 100,
+  historyPageDefault: 50,
+  /** Catch-up page size over HTTP, and the burst a socket sends before a reset marker. */
+  catchUpPageMax: 500,
+  catchUpPageDefault: 500,
+  /** More missed events than this on subscribe → reset marker instead of a replay. */
+  resumeMaxEvents: 500,
+  /** Usernames: 3–32 of [a-z0-9_-], compared case-insensitively. */
+  usernameMin: 3,
+  usernameMax: 32,
+  usernamePattern: '^[A-Za-z0-9_-]{3,32}$',
+  passwordMin: 8,
+  passwordMax: 256,
+  roomNameMin: 1,
+  roomNameMax: 80,
+  /** Rooms a single subscribe frame may name. */
+  subscribeMaxRooms: 200,
+  /** Typing signals expire without renewal after this long. */
+  typingTtlMs: 5_000,
+  /** Protocol ping interval; two missed pongs terminate the socket. */
+  pingIntervalMs: 25_000,
+  /** Unsent bytes a socket may hold before it is closed as a slow consumer. */
+  wsMaxBufferedBytes: 1024 * 1024,
+  /** Invalid frames in a row before the socket is closed with 1008. */
+  wsMaxInvalidFrames: 20,
+  /** Session lifetime. */
+  sessionTtlMs: 30 * 24 * 60 * 60 * 1000,
+} as const

@@ -1,0 +1,134 @@
+/**
+ * The WebSocket protocol (GET /api/ws): one socket per client, JSON text
+ * frames, each an object with a `type`. Every frame is validated against
+ * these schemas on the server; the client imports the same types.
+ * docs/PROTOCOL.md describes each frame, the codes and the resume algorithm.
+ */
+import Type from 'typebox'
+import { ERROR_CODES } from './errors.ts'
+import { LIMITS } from './limits.ts'
+import { Message, MessageBody, RoomEvent, Seq, Uuid } from './schemas.ts'
+
+const strict = { additionalProperties: false } as const
+
+// ---- client → server -------------------------------------------------------
+
+/** Follow rooms; `after` is the last seq the client holds contiguously (0 for none). */
+export const SubscribeFrame = Type.Object(
+  {
+    type: Type.Literal('subscribe'),
+    rooms: Type.Array(Type.Object({ roomId: Uuid, after: Seq }, strict), {
+      minItems: 1,
+      maxItems: LIMITS.subscribeMaxRooms,
+    }),
+  },
+  strict,
+)
+export const UnsubscribeFrame = Type.Object(
+  {
+    type: Type.Literal('unsubscribe'),
+    roomIds: Type.Array(Uuid, { minItems: 1, maxItems: LIMITS.subscribeMaxRooms }),
+  },
+  strict,
+)
+/** Append a message; answered by `ack` (after commit) or `error` with the same clientId. */
+export const SendFrame = Type.Object(
+  { type: Type.Literal('send'), roomId: Uuid, clientId: Uuid, body: MessageBody },
+  strict,
+)
+/** "I am typing in this room"; renew within LIMITS.typingTtlMs to keep it shown. */
+export const TypingFrame = Type.Object({ type: Type.Literal('typing'), roomId: Uuid }, strict)
+
+export const ClientFrame = Type.Union([SubscribeFrame, UnsubscribeFrame, SendFrame, TypingFrame])
+export type ClientFrame = Type.Static<typeof ClientFrame>
+export type SubscribeFrame = Type.Static<typeof SubscribeFrame>
+export type SendFrame = Type.Static<typeof SendFrame>
+export const CLIENT_FRAME_TYPES = ['subscribe', 'unsubscribe', 'send', 'typing'] as const
+
+// ---- server → client -------------------------------------------------------
+
+export const PresenceUser = Type.Object({ userId: Uuid, username: Type.String() }, strict)
+export type PresenceUser = Type.Static<typeof PresenceUser>
+
+/** Sent once when the socket opens. */
+export const HelloFrame = Type.Object(
+  { type: Type.Literal('hello'), userId: Uuid, username: Type.String(), serverTime: Type.String() },
+  strict,
+)
+/** Room log entries, in seq order, never with a gap within one frame. */
+export const EventsFrame = Type.Object(
+  { type: Type.Literal('events'), roomId: Uuid, events: Type.Array(RoomEvent) },
+  strict,
+)
+/** The send with this clientId is committed as `seq`; `duplicate` when it had been before. */
+export const AckFrame = Type.Object(
+  {
+    type: Type.Literal('ack'),
+    roomId: Uuid,
+    clientId: Uuid,
+    seq: Seq,
+    duplicate: Type.Boolean(),
+    message: Message,
+  },
+  strict,
+)
+/** The replay for this room is complete up to `lastSeq`; live events follow. */
+export const CaughtUpFrame = Type.Object({ type: Type.Literal('caught_up'), roomId: Uuid, lastSeq: Seq }, strict)
+/**
+ * More than LIMITS.resumeMaxEvents were missed: the client drops its "contiguous"
+ * claim for the room, loads the latest page over HTTP and pages older on demand.
+ * Live events after `lastSeq` follow on the socket.
+ */
+export const ResetFrame = Type.Object({ type: Type.Literal('reset'), roomId: Uuid, lastSeq: Seq }, strict)
+/** Who is online in the room (snapshot on subscribe); a user with many tabs counts once. */
+export const PresenceFrame = Type.Object(
+  { type: Type.Literal('presence'), roomId: Uuid, users: Type.Array(PresenceUser) },
+  strict,
+)
+export const PresenceJoinFrame = Type.Object(
+  { type: Type.Literal('presence_join'), roomId: Uuid, user: PresenceUser },
+  strict,
+)
+export const PresenceLeaveFrame = Type.Object(
+  { type: Type.Literal('presence_leave'), roomId: Uuid, userId: Uuid },
+  strict,
+)
+export const TypingNoticeFrame = Type.Object(
+  {
+    type: Type.Literal('typing'),
+    roomId: Uuid,
+    userId: Uuid,
+    username: Type.String(),
+    expiresInMs: Type.Integer({ minimum: 0 }),
+  },
+  strict,
+)
+/** A refused or malformed frame; the socket stays usable. */
+export const ErrorFrame = Type.Object(
+  {
+    type: Type.Literal('error'),
+    code: Type.Enum([...ERROR_CODES]),
+    message: Type.String(),
+    clientId: Type.Optional(Uuid),
+    roomId: Type.Optional(Uuid),
+    retryAfterMs: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  strict,
+)
+
+export const ServerFrame = Type.Union([
+  HelloFrame,
+  EventsFrame,
+  AckFrame,
+  CaughtUpFrame,
+  ResetFrame,
+  PresenceFrame,
+  PresenceJoinFrame,
+  PresenceLeaveFrame,
+  TypingNoticeFrame,
+  ErrorFrame,
+])
+export type ServerFrame = Type.Static<typeof ServerFrame>
+export type EventsFrame = Type.Static<typeof EventsFrame>
+export type AckFrame = Type.Static<typeof AckFrame>
+export type ErrorFrame = Type.Static<typeof ErrorFrame>

@@ -1,0 +1,113 @@
+/**
+ * Basic wire types used by both the HTTP API and the WebSocket protocol.
+ * Plain JSON Schema (TypeBox), so the server validates with them and the
+ * client takes its types from them.
+ */
+import Type from 'typebox'
+import { ERROR_CODES } from './errors.ts'
+import { LIMITS } from './limits.ts'
+
+export const Uuid = Type.String({ format: 'uuid', maxLength: 36 })
+export const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+export const IsoDate = Type.String({ maxLength: 40 })
+
+export const Username = Type.String({
+  minLength: LIMITS.usernameMin,
+  maxLength: LIMITS.usernameMax,
+  pattern: LIMITS.usernamePattern,
+})
+export const Password = Type.String({ minLength: LIMITS.passwordMin, maxLength: LIMITS.passwordMax })
+/** Length is checked after trimming by the server (message_empty / message_too_long). */
+export const MessageBody = Type.String({ maxLength: LIMITS.messageBodyMax * 2 })
+
+export const User = Type.Object({
+  id: Uuid,
+  username: Type.String(),
+  createdAt: IsoDate,
+})
+export type User = Type.Static<typeof User>
+
+export const Visibility = Type.Union([Type.Literal('public'), Type.Literal('private')])
+export type Visibility = Type.Static<typeof Visibility>
+
+export const Role = Type.Union([Type.Literal('owner'), Type.Literal('member')])
+export type Role = Type.Static<typeof Role>
+
+/** A message as history shows it. */
+export const Message = Type.Object({
+  roomId: Uuid,
+  seq: Seq,
+  clientId: Uuid,
+  authorId: Uuid,
+  authorName: Type.String(),
+  body: Type.String(),
+  createdAt: IsoDate,
+})
+export type Message = Type.Static<typeof Message>
+
+/**
+ * Kinds of entries in a room's log. Only `message.created` is written today;
+ * the others are reserved so that clients built now already carry them
+ * through their sync code (edits, deletes, reactions, membership notices).
+ */
+export const EVENT_KINDS = [
+  'message.created',
+  'message.edited',
+  'message.deleted',
+  'reaction.added',
+  'reaction.removed',
+  'member.joined',
+  'member.left',
+] as const
+export const EventKind = Type.Enum([...EVENT_KINDS])
+export type EventKind = (typeof EVENT_KINDS)[number]
+
+/** One entry of a room's log; `seq` is gap-free per room, starting at 1. */
+export const RoomEvent = Type.Object({
+  roomId: Uuid,
+  seq: Seq,
+  kind: EventKind,
+  authorId: Type.Union([Uuid, Type.Null()]),
+  authorName: Type.Union([Type.String(), Type.Null()]),
+  clientId: Type.Union([Uuid, Type.Null()]),
+  /** Text of a created or edited message. */
+  body: Type.Union([Type.String(), Type.Null()]),
+  /** The message (by seq) an edit, delete or reaction applies to. */
+  targetSeq: Type.Union([Seq, Type.Null()]),
+  /** The emoji of a reaction. */
+  reaction: Type.Union([Type.String(), Type.Null()]),
+  createdAt: IsoDate,
+})
+export type RoomEvent = Type.Static<typeof RoomEvent>
+
+export const Room = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  visibility: Visibility,
+  ownerId: Uuid,
+  createdAt: IsoDate,
+  lastSeq: Seq,
+  /** The caller's role, or null when the caller is not a member (public rooms). */
+  role: Type.Union([Role, Type.Null()]),
+  memberCount: Type.Integer({ minimum: 0 }),
+  lastMessage: Type.Union([Message, Type.Null()]),
+  /** Messages by others after the caller's read marker; 0 for non-members. */
+  unreadCount: Type.Integer({ minimum: 0 }),
+  lastReadSeq: Seq,
+})
+export type Room = Type.Static<typeof Room>
+
+export const Member = Type.Object({
+  userId: Uuid,
+  username: Type.String(),
+  role: Role,
+  joinedAt: IsoDate,
+})
+export type Member = Type.Static<typeof Member>
+
+export const ErrorResponse = Type.Object({
+  error: Type.Object({
+    code: Type.Enum([...ERROR_CODES]),
+    message: Type.String(),
+  }),
+})
