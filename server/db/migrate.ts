@@ -1,12 +1,30 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { FileMigrationProvider, type Kysely, type MigrationResultSet, Migrator } from 'kysely'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import type { Kysely, Migration, MigrationProvider, MigrationResultSet } from 'kysely'
+import { Migrator } from 'kysely'
 
 const migrationFolder = fileURLToPath(new URL('../../migrations', import.meta.url))
 
+/**
+ * Like Kysely's FileMigrationProvider, but the import happens in this module,
+ * so whatever loads the app's TypeScript (tsx, vitest) also loads migrations.
+ */
+const provider: MigrationProvider = {
+  async getMigrations() {
+    const migrations: Record<string, Migration> = {}
+    for (const file of (await fs.readdir(migrationFolder)).sort()) {
+      if (!/\.(ts|js|mjs)$/.test(file) || file.endsWith('.d.ts')) continue
+      migrations[file.replace(/\.(ts|js|mjs)$/, '')] = await import(
+        pathToFileURL(path.join(migrationFolder, file)).href
+      )
+    }
+    return migrations
+  },
+}
+
 export function createMigrator(db: Kysely<any>): Migrator {
-  return new Migrator({ db, provider: new FileMigrationProvider({ fs, path, migrationFolder }) })
+  return new Migrator({ db, provider })
 }
 
 function check({ error, results }: MigrationResultSet): MigrationResultSet {

@@ -19,7 +19,8 @@ export function registerValidation(app: FastifyInstance): void {
       const first = compiled.Errors(value)[0]
       const where = first?.instancePath ? `${httpPart}${first.instancePath.replaceAll('/', '.')}` : httpPart
       // TypeBox reports an unknown field as "schema is false"; say it plainly.
-      const problem = first?.message === 'schema is false' ? 'is not an allowed field' : (first?.message ?? 'is invalid')
+      const problem =
+        first?.message === 'schema is false' ? 'is not an allowed field' : (first?.message ?? 'is invalid')
       const error = new Error(`${where} ${problem}`) as Error & { validation: unknown }
       error.validation = [first]
       return { error }

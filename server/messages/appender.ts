@@ -3,7 +3,7 @@ import type { ErrorCode } from '../../shared/errors.ts'
 import type { RoomEvent } from '../../shared/schemas.ts'
 import type { DB } from '../db/schema.ts'
 import type { Bus } from '../realtime/bus.ts'
-import { type EventRowWithAuthor, toRoomEvent } from './events.ts'
+import { toRoomEvent } from './events.ts'
 
 export interface AppendRequest {
   roomId: string
