@@ -1,4 +1,5 @@
 import { buildApp } from './app.ts'
+import { startSessionSweeper } from './auth/session-sweeper.ts'
 import { ConfigError, loadConfig } from './config.ts'
 import { createDatabase } from './db/database.ts'
 import { DataDirInUseError } from './db/lock-file.ts'
@@ -9,6 +10,7 @@ async function main() {
   const database = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
   await migrateToLatest(database.db)
   const app = await buildApp({ config, database })
+  startSessionSweeper(app)
 
   let closing = false
   const shutdown = async (signal: string) => {
