@@ -12,6 +12,7 @@ import authRoutes from './auth/auth.routes.ts'
 import type { Config } from './config.ts'
 import type { Database } from './db/database.ts'
 import type { DB } from './db/schema.ts'
+import { AppError } from './http/app-error.ts'
 import { registerCsrfGuard } from './http/csrf.ts'
 import { registerErrorHandling } from './http/error-handler.ts'
 import { registerClient } from './http/static.ts'
@@ -78,10 +79,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(fastifyCookie)
   await app.register(fastifyRateLimit, {
     global: false,
-    errorResponseBuilder: (_request, context) => ({
-      statusCode: 429,
-      error: { code: 'rate_limited', message: `Too many attempts; try again in ${Math.ceil(context.ttl / 1000)} s` },
-    }),
+    // The plugin throws what this returns; an AppError keeps the message through the error handler.
+    errorResponseBuilder: (_request, context) =>
+      new AppError(429, 'rate_limited', `Too many attempts; try again in ${Math.ceil(context.ttl / 1000)} s`),
   })
   registerCsrfGuard(app, config.allowedOrigins)
 

@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { LIMITS } from '../shared/limits.ts'
 
 export interface Config {
   port: number
@@ -15,6 +16,20 @@ export interface Config {
   /** Login/sign-up attempts per IP per window. */
   authRateLimit: { max: number; windowMs: number }
   sessionTtlMs: number
+  realtime: RealtimeConfig
+}
+
+/** WebSocket tuning. Defaults come from the shared LIMITS; tests shorten the timers. */
+export interface RealtimeConfig {
+  /** Protocol ping interval; a socket that misses two pongs is terminated. */
+  pingIntervalMs: number
+  /** Unsent bytes a socket may hold before it is closed as a slow consumer (4008). */
+  maxBufferedBytes: number
+  /** Per-user send token bucket, across all of the user's sockets. */
+  sendRatePerSecond: number
+  sendBurst: number
+  /** A typing signal lasts this long without renewal. */
+  typingTtlMs: number
 }
 
 export class ConfigError extends Error {
@@ -92,5 +107,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       windowMs: integer(env, 'AUTH_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
     },
     sessionTtlMs: integer(env, 'SESSION_TTL_HOURS', 720, 1, 24 * 365) * 3_600_000,
+    realtime: {
+      pingIntervalMs: LIMITS.pingIntervalMs,
+      maxBufferedBytes: LIMITS.wsMaxBufferedBytes,
+      sendRatePerSecond: integer(env, 'WS_SEND_RATE_PER_SECOND', LIMITS.sendRatePerSecond, 1, 1_000_000),
+      sendBurst: integer(env, 'WS_SEND_BURST', LIMITS.sendBurst, 1, 1_000_000),
+      typingTtlMs: LIMITS.typingTtlMs,
+    },
   }
 }

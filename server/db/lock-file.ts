@@ -11,6 +11,9 @@ export class DataDirInUseError extends Error {
   }
 }
 
+/** Data directories (real paths) this process has locked and not released. */
+const heldHere = new Set<string>()
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -28,13 +31,19 @@ function isAlive(pid: number): boolean {
 export function acquireLock(dataDir: string): () => void {
   fs.mkdirSync(dataDir, { recursive: true })
   const file = path.join(dataDir, 'ferry.lock')
+  // A lock with our own pid is stale (left by an earlier process that had the
+  // same pid, common in containers) unless this process holds it right now.
+  const key = fs.realpathSync(dataDir)
+  if (heldHere.has(key)) throw new DataDirInUseError(dataDir, process.pid)
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.writeFileSync(file, String(process.pid), { flag: 'wx' })
+      heldHere.add(key)
       let released = false
       return () => {
         if (released) return
         released = true
+        heldHere.delete(key)
         fs.rmSync(file, { force: true })
       }
     } catch (error) {

@@ -23,8 +23,13 @@ const provider: MigrationProvider = {
   },
 }
 
-export function createMigrator(db: Kysely<any>): Migrator {
-  return new Migrator({ db, provider })
+/**
+ * `schema` names where Kysely keeps its own migration tables. Without it Kysely
+ * looks for them in every schema, so another schema's tables (a concurrent test
+ * run on the same server) would make it skip creating its own.
+ */
+export function createMigrator(db: Kysely<any>, schema?: string): Migrator {
+  return new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) })
 }
 
 function check({ error, results }: MigrationResultSet): MigrationResultSet {
@@ -35,8 +40,8 @@ function check({ error, results }: MigrationResultSet): MigrationResultSet {
   return { results }
 }
 
-export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
-  return check(await createMigrator(db).migrateToLatest())
+export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise<MigrationResultSet> {
+  return check(await createMigrator(db, schema).migrateToLatest())
 }
 
 export async function migrateDown(db: Kysely<any>): Promise<MigrationResultSet> {

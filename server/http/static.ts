@@ -56,9 +56,12 @@ export async function registerClient(app: FastifyInstance, clientDir: string): P
       .type('text/html')
       .send(await shell()),
   )
-  app.setNotFoundHandler(async (request, reply) => {
+  // Client routes fall back to the shell. A catch-all GET route, not a second
+  // not-found handler: the error handling already owns the root one (Fastify
+  // refuses two), and everything else still gets its JSON 404.
+  app.get('/*', async (request, reply) => {
     const url = request.url.split('?')[0]!
-    if (request.method !== 'GET' || url.startsWith('/api/') || path.extname(url) !== '') {
+    if (url.startsWith('/api/') || path.extname(url) !== '') {
       return reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${url}` } })
     }
     return reply

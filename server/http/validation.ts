@@ -14,18 +14,40 @@ export function registerValidation(app: FastifyInstance): void {
     const compiled = Compile(schema as TSchema)
     const convert = httpPart !== 'body'
     return (data: unknown) => {
+      const original = convert && isRecord(data) ? { ...data } : undefined
       const value = convert ? Value.Convert(schema as TSchema, data) : data
+      const lossy = original && isRecord(value) ? lossyNumber(original, value) : undefined
+      if (lossy !== undefined) return { error: validationError(`${httpPart}.${lossy} must be a number`, lossy) }
       if (compiled.Check(value)) return { value }
       const first = compiled.Errors(value)[0]
       const where = first?.instancePath ? `${httpPart}${first.instancePath.replaceAll('/', '.')}` : httpPart
       // TypeBox reports an unknown field as "schema is false"; say it plainly.
       const problem =
         first?.message === 'schema is false' ? 'is not an allowed field' : (first?.message ?? 'is invalid')
-      const error = new Error(`${where} ${problem}`) as Error & { validation: unknown }
-      error.validation = [first]
-      return { error }
+      return { error: validationError(`${where} ${problem}`, first) }
     }
   })
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null
+
+/**
+ * Value.Convert turns "1.5" into the integer 1 and "" into 0; a query value
+ * that is not exactly the number it became is a wrong type, not a rounding.
+ */
+function lossyNumber(original: Record<string, unknown>, converted: Record<string, unknown>): string | undefined {
+  for (const [key, before] of Object.entries(original)) {
+    const after = converted[key]
+    if (typeof before !== 'string' || typeof after !== 'number') continue
+    if (before.trim() === '' || Number(before) !== after) return key
+  }
+  return undefined
+}
+
+function validationError(message: string, detail: unknown): Error & { validation: unknown } {
+  const error = new Error(message) as Error & { validation: unknown }
+  error.validation = [detail]
+  return error
 }
 
 export type { FastifySchema }

@@ -1,6 +1,79 @@
-import type { FastifyPluginAsync } from 'fastify'
+import fastifyWebsocket from '@fastify/websocket'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { LIMITS } from '../../shared/limits.ts'
+import { requireSession } from '../auth/session-guard.ts'
+import type { Session } from '../auth/sessions.ts'
+import { AppError } from '../http/app-error.ts'
+import { isAllowedOrigin } from '../http/csrf.ts'
+import { Connection } from './connection.ts'
+import { ConnectionRegistry } from './connections.ts'
+import { Hub } from './hub.ts'
+import { SendRateLimiter } from './rate-limit.ts'
 
-// The WebSocket endpoint (GET /api/ws) is added by the realtime work (issue 3).
-const realtimeRoutes: FastifyPluginAsync = async () => {}
+/** How long shutdown waits for clients to answer the 1001 close before dropping them. */
+const SHUTDOWN_GRACE_MS = 2_000
+const RATE_LIMIT_SWEEP_MS = 60_000
+
+/**
+ * GET /api/ws: the WebSocket sync protocol (docs/PROTOCOL.md). The session
+ * cookie and the Origin are checked before the upgrade, so a refused
+ * handshake is a plain 401/403 JSON response and never a socket.
+ */
+const realtimeRoutes: FastifyPluginAsync = async (app) => {
+  const { db, appender, bus, config } = app
+  const settings = config.realtime
+  const hub = new Hub(bus, settings.typingTtlMs, (error) => app.log.error({ err: error }, 'realtime fan-out failed'))
+  const limiter = new SendRateLimiter(settings.sendRatePerSecond, settings.sendBurst)
+  const registry = new ConnectionRegistry(settings.pingIntervalMs)
+  const sweeper = setInterval(() => limiter.sweep(), RATE_LIMIT_SWEEP_MS).unref()
+  const endSession = (sessionId: string) => registry.endSession(sessionId)
+  app.sessionEvents.on('ended', endSession)
+
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: LIMITS.wsMaxFrameBytes },
+    errorHandler(error, socket, request) {
+      // ws has already started its own close (1009 too big, 1007 bad UTF-8…) when the socket is no longer open.
+      request.log.debug({ err: error }, 'websocket error')
+      if (socket.readyState === socket.OPEN) socket.terminate()
+    },
+    // Graceful shutdown: answer the sends already queued, then close every socket with 1001.
+    async preClose() {
+      app.sessionEvents.off('ended', endSession)
+      clearInterval(sweeper)
+      await appender.drain()
+      await registry.closeAll(SHUTDOWN_GRACE_MS)
+      hub.close()
+      await new Promise<void>((resolve) => app.websocketServer.close(() => resolve()))
+    },
+  })
+
+  const sessions = new WeakMap<FastifyRequest, Session>()
+
+  app.get(
+    '/ws',
+    {
+      websocket: true,
+      preValidation: async (request) => {
+        if (!isAllowedOrigin(request.headers.origin, config.allowedOrigins)) {
+          throw new AppError(403, 'forbidden', 'WebSocket connections from this origin are not allowed')
+        }
+        sessions.set(request, await requireSession(request))
+      },
+    },
+    (socket, request) => {
+      const connection = new Connection(socket, sessions.get(request)!, {
+        db,
+        appender,
+        hub,
+        limiter,
+        settings,
+        log: request.log,
+        onClosed: (closed) => registry.remove(closed),
+      })
+      registry.add(connection)
+      connection.start()
+    },
+  )
+}
 
 export default realtimeRoutes

@@ -1,0 +1,36 @@
+import type { Kysely } from 'kysely'
+import type { AckFrame, ErrorFrame, SendFrame } from '../../shared/protocol.ts'
+import type { Session } from '../auth/sessions.ts'
+import type { DB } from '../db/schema.ts'
+import type { Appender } from '../messages/appender.ts'
+import { toMessage } from '../messages/events.ts'
+import { sendMessage } from '../messages/messages.service.ts'
+import { canRead } from '../rooms/access.ts'
+import { findRoomAccess } from '../rooms/rooms.repository.ts'
+import { errorFrame } from './frames.ts'
+
+/**
+ * A `send` frame through the one append path. The append is queued
+ * synchronously, so a socket's pipelined sends keep their order; the answer
+ * comes after the commit: `ack` (also for a resend, with the original seq) or
+ * `error` with the clientId. Membership is checked inside the appender's
+ * transaction, so a refused send stores and publishes nothing.
+ */
+export async function acceptSend(
+  db: Kysely<DB>,
+  appender: Appender,
+  session: Session,
+  frame: SendFrame,
+): Promise<AckFrame | ErrorFrame> {
+  const { roomId, clientId } = frame
+  const result = await sendMessage(appender, session, frame)
+  if (result.ok) {
+    const { event, duplicate } = result
+    return { type: 'ack', roomId, clientId, seq: event.seq, duplicate, message: toMessage(event) }
+  }
+  if (result.code === 'not_member' && !canRead(await findRoomAccess(db, session.user.id, roomId))) {
+    // A private room is invisible to non-members: answer as for a room that does not exist.
+    return errorFrame('not_found', 'No such room', { clientId, roomId })
+  }
+  return errorFrame(result.code, result.message, { clientId, roomId })
+}
