@@ -1,0 +1,97 @@
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../../server/config.ts'
+
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env)
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError)
+    return error as ConfigError
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`)
+}
+
+describe('loadConfig', () => {
+  it('has safe defaults with an empty environment', () => {
+    const config = loadConfig({})
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      databaseUrl: undefined,
+      dataDir: path.resolve('./data'),
+      cookieSecure: false,
+      logLevel: 'info',
+      authRateLimit: { max: 10, windowMs: 60_000 },
+      sessionTtlMs: 720 * 3_600_000,
+    })
+    expect(config.allowedOrigins).toEqual(['http://127.0.0.1:3000', 'http://localhost:3000'])
+  })
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      DATABASE_URL: 'postgresql://ferry@db:5432/ferry',
+      DATA_DIR: '/tmp/ferry-data',
+      PUBLIC_ORIGIN: 'https://chat.example.com/',
+      ALLOWED_ORIGINS: 'http://localhost:5173, https://other.example',
+      LOG_LEVEL: 'warn',
+      AUTH_RATE_LIMIT_MAX: '5',
+      AUTH_RATE_LIMIT_WINDOW_MS: '30000',
+      SESSION_TTL_HOURS: '2',
+    })
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      databaseUrl: 'postgresql://ferry@db:5432/ferry',
+      dataDir: '/tmp/ferry-data',
+      // An https public origin turns Secure cookies on by default.
+      cookieSecure: true,
+      logLevel: 'warn',
+      authRateLimit: { max: 5, windowMs: 30_000 },
+      sessionTtlMs: 2 * 3_600_000,
+    })
+    // The public origin replaces the self origins; extras are added.
+    expect(config.allowedOrigins).toEqual([
+      'https://chat.example.com',
+      'http://localhost:5173',
+      'https://other.example',
+    ])
+    expect(loadConfig({ PUBLIC_ORIGIN: 'https://chat.example.com', COOKIE_SECURE: 'false' }).cookieSecure).toBe(false)
+    expect(loadConfig({ COOKIE_SECURE: 'yes' }).cookieSecure).toBe(true)
+    expect(loadConfig({ HOST: 'localhost', PORT: '4000' }).allowedOrigins).toEqual([
+      'http://localhost:4000',
+      'http://127.0.0.1:4000',
+    ])
+  })
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['DATABASE_URL', 'mysql://root@localhost/ferry'],
+    ['DATABASE_URL', 'localhost:5432'],
+    ['LOG_LEVEL', 'verbose'],
+    ['LOG_LEVEL', 'INFO'],
+    ['PUBLIC_ORIGIN', 'chat.example.com'],
+    ['PUBLIC_ORIGIN', 'ftp://chat.example.com'],
+    ['ALLOWED_ORIGINS', 'http://ok.example,not an origin'],
+    ['COOKIE_SECURE', 'maybe'],
+    ['AUTH_RATE_LIMIT_MAX', '0'],
+    ['AUTH_RATE_LIMIT_WINDOW_MS', 'soon'],
+    ['SESSION_TTL_HOURS', '0'],
+  ])('refuses %s=%s with a ConfigError naming the variable', (variable, value) => {
+    const error = configError({ [variable]: value })
+    expect(error.variable).toBe(variable)
+    expect(error.message).toContain(variable)
+    expect(error.message).toMatch(/^Invalid configuration: /)
+  })
+
+  it('does not echo a database password back in its error', () => {
+    const error = configError({ DATABASE_URL: 'mysql://root:hunter2@localhost/ferry' })
+    expect(error.variable).toBe('DATABASE_URL')
+    expect(error.message).not.toContain('hunter2')
+  })
+})
