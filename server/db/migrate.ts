@@ -1,8 +1,7 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import type { Kysely, Migration, MigrationProvider, MigrationResultSet } from 'kysely'
-import { Migrator } from 'kysely'
+import { type Kysely, type Migration, type MigrationProvider, type MigrationResultSet, Migrator, sql } from 'kysely'
 
 const migrationFolder = fileURLToPath(new URL('../../migrations', import.meta.url))
 
@@ -24,12 +23,14 @@ const provider: MigrationProvider = {
 }
 
 /**
- * `schema` names where Kysely keeps its own migration tables. Without it Kysely
- * looks for them in every schema, so another schema's tables (a concurrent test
- * run on the same server) would make it skip creating its own.
+ * Kysely's own migration tables live in the connection's current schema.
+ * Named explicitly because without it Kysely looks for them in every schema,
+ * so another schema's tables (a concurrent test run on the same server) would
+ * make it skip creating its own.
  */
-export function createMigrator(db: Kysely<any>, schema?: string): Migrator {
-  return new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) })
+export async function createMigrator(db: Kysely<any>): Promise<Migrator> {
+  const { rows } = await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db)
+  return new Migrator({ db, provider, migrationTableSchema: rows[0]!.schema })
 }
 
 function check({ error, results }: MigrationResultSet): MigrationResultSet {
@@ -40,10 +41,10 @@ function check({ error, results }: MigrationResultSet): MigrationResultSet {
   return { results }
 }
 
-export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise<MigrationResultSet> {
-  return check(await createMigrator(db, schema).migrateToLatest())
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+  return check(await (await createMigrator(db)).migrateToLatest())
 }
 
 export async function migrateDown(db: Kysely<any>): Promise<MigrationResultSet> {
-  return check(await createMigrator(db).migrateDown())
+  return check(await (await createMigrator(db)).migrateDown())
 }

@@ -32,8 +32,7 @@ const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const session = await requireSession(request)
-      await requireReadable(db, session.user.id, request.params.roomId)
-      const result = await sendMessage(appender, session, { roomId: request.params.roomId, ...request.body })
+      const result = await sendMessage(db, appender, session, { roomId: request.params.roomId, ...request.body })
       if (!result.ok) throw appendFailure(result)
       reply.status(result.duplicate ? 200 : 201)
       return { message: toMessage(result.event) }

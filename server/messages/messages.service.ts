@@ -1,23 +1,38 @@
+import type { Kysely } from 'kysely'
 import { messageBodyProblem } from '../../shared/validation.ts'
 import type { Session } from '../auth/sessions.ts'
+import type { DB } from '../db/schema.ts'
 import { AppError } from '../http/app-error.ts'
+import { canRead } from '../rooms/access.ts'
+import { findRoomAccess } from '../rooms/rooms.repository.ts'
 import type { Appender, AppendResult } from './appender.ts'
 
-/** Validates a send and hands it to the one append path. Used by HTTP and WebSocket alike. */
-export function sendMessage(
+/**
+ * Validates a send and hands it to the one append path; used by HTTP and
+ * WebSocket alike. The appender answers a stored clientId with the original
+ * event before it looks at membership, so an outbox retry after leaving a
+ * room still succeeds. A refusal for a private room the user cannot see is
+ * answered as for a room that does not exist.
+ */
+export async function sendMessage(
+  db: Kysely<DB>,
   appender: Appender,
   session: Session,
   input: { roomId: string; clientId: string; body: string },
 ): Promise<AppendResult> {
   const problem = messageBodyProblem(input.body)
-  if (problem) return Promise.resolve({ ok: false, ...problem })
-  return appender.append({
+  if (problem) return { ok: false, ...problem }
+  const result = await appender.append({
     roomId: input.roomId,
     authorId: session.user.id,
     authorName: session.user.username,
     clientId: input.clientId.toLowerCase(),
     body: input.body.trim(),
   })
+  if (!result.ok && result.code === 'not_member' && !canRead(await findRoomAccess(db, session.user.id, input.roomId))) {
+    return { ok: false, code: 'not_found', message: 'No such room' }
+  }
+  return result
 }
 
 const STATUS: Record<string, number> = { not_found: 404, not_member: 403, message_empty: 400, message_too_long: 400 }

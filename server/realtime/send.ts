@@ -5,8 +5,6 @@ import type { DB } from '../db/schema.ts'
 import type { Appender } from '../messages/appender.ts'
 import { toMessage } from '../messages/events.ts'
 import { sendMessage } from '../messages/messages.service.ts'
-import { canRead } from '../rooms/access.ts'
-import { findRoomAccess } from '../rooms/rooms.repository.ts'
 import { errorFrame } from './frames.ts'
 
 /**
@@ -23,14 +21,8 @@ export async function acceptSend(
   frame: SendFrame,
 ): Promise<AckFrame | ErrorFrame> {
   const { roomId, clientId } = frame
-  const result = await sendMessage(appender, session, frame)
-  if (result.ok) {
-    const { event, duplicate } = result
-    return { type: 'ack', roomId, clientId, seq: event.seq, duplicate, message: toMessage(event) }
-  }
-  if (result.code === 'not_member' && !canRead(await findRoomAccess(db, session.user.id, roomId))) {
-    // A private room is invisible to non-members: answer as for a room that does not exist.
-    return errorFrame('not_found', 'No such room', { clientId, roomId })
-  }
-  return errorFrame(result.code, result.message, { clientId, roomId })
+  const result = await sendMessage(db, appender, session, frame)
+  if (!result.ok) return errorFrame(result.code, result.message, { clientId, roomId })
+  const { event, duplicate } = result
+  return { type: 'ack', roomId, clientId, seq: event.seq, duplicate, message: toMessage(event) }
 }

@@ -122,11 +122,20 @@ export function findRoomAccess(db: Kysely<DB>, userId: string, roomId: string): 
     .executeTakeFirst()
 }
 
-/** Returns true when a membership row was created (false: already a member). */
+/**
+ * Returns true when a membership row was created (false: already a member).
+ * A new member starts with everything before now marked read: joining a busy
+ * room should not greet them with hundreds of unread messages.
+ */
 export async function addMember(db: Kysely<DB>, roomId: string, userId: string): Promise<boolean> {
   const inserted = await db
     .insertInto('room_members')
-    .values({ room_id: roomId, user_id: userId, role: 'member' })
+    .values({
+      room_id: roomId,
+      user_id: userId,
+      role: 'member',
+      last_read_seq: sql<string>`(SELECT last_seq FROM rooms WHERE id = ${roomId})`,
+    })
     .onConflict((oc) => oc.columns(['room_id', 'user_id']).doNothing())
     .executeTakeFirst()
   return Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0

@@ -121,14 +121,14 @@ describe.skipIf(!TEST_DATABASE_URL)(
       const first = await createDatabase({ databaseUrl: TEST_DATABASE_URL, schema, poolSize: 4 })
       let written: Awaited<ReturnType<typeof writeSomeMessages>>
       try {
-        await migrateToLatest(first.db, schema)
+        await migrateToLatest(first.db)
         written = await writeSomeMessages(first)
       } finally {
         await first.close()
       }
       const reopened = await createDatabase({ databaseUrl: TEST_DATABASE_URL, schema, poolSize: 4 })
       try {
-        const { results } = await migrateToLatest(reopened.db, schema)
+        const { results } = await migrateToLatest(reopened.db)
         expect(results).toEqual([])
         const { history, events, next } = await readBack(reopened, written.roomId)
         expect(history.messages).toEqual([...written.sent].reverse())
@@ -163,10 +163,10 @@ describeEachEngine('migrations', (engine) => {
       // Down again with nothing applied is a no-op, not an error.
       expect((await migrateDown(database.db)).results).toEqual([])
 
-      const up = await migrateToLatest(database.db, schema)
+      const up = await migrateToLatest(database.db)
       expect(up.results?.map((r) => [r.direction, r.status])).toEqual([['Up', 'Success']])
       expect(await tables()).toEqual(['room_events', 'room_members', 'rooms', 'sessions', 'users'])
-      expect((await migrateToLatest(database.db, schema)).results).toEqual([])
+      expect((await migrateToLatest(database.db)).results).toEqual([])
 
       // The restored schema works end to end, and keeps its constraints.
       const app = await buildApp({ config: testConfig(), database, serveClient: false })

@@ -167,6 +167,32 @@ describeEachEngine('rooms', (engine) => {
       expectError(await carol.request('GET', `/api/rooms/${room.id}`), 404, 'not_found')
     })
 
+    it('a queued message retried after leaving a private room is still answered as the original (200)', async () => {
+      const alice = await signUp(ctx.app)
+      const bob = await signUp(ctx.app)
+      const room = await createRoom(alice, 'private')
+      await alice.request('POST', `/api/rooms/${room.id}/members`, { username: bob.user.username })
+      const message = { clientId: randomUUID(), body: 'sent before leaving' }
+      const first = await bob.request('POST', `/api/rooms/${room.id}/messages`, message)
+      expect(first.statusCode).toBe(201)
+      expect((await bob.request('POST', `/api/rooms/${room.id}/leave`)).statusCode).toBe(204)
+      const retry = await bob.request('POST', `/api/rooms/${room.id}/messages`, message)
+      expect(retry.statusCode).toBe(200)
+      expect(retry.json().message).toEqual(first.json().message)
+    })
+
+    it('a new member starts with the earlier history marked read', async () => {
+      const alice = await signUp(ctx.app)
+      const bob = await signUp(ctx.app)
+      const room = await createRoom(alice, 'public')
+      await sendMessage(alice, room.id, 'before bob')
+      await sendMessage(alice, room.id, 'also before bob')
+      await join(bob, room.id)
+      expect(await roomOf(bob, room.id)).toMatchObject({ unreadCount: 0, lastReadSeq: 2, lastSeq: 2 })
+      await sendMessage(alice, room.id, 'after bob joined')
+      expect(await roomOf(bob, room.id)).toMatchObject({ unreadCount: 1, lastReadSeq: 2, lastSeq: 3 })
+    })
+
     it('a private room cannot be joined, even by a member (403), and a member who leaves loses access', async () => {
       const alice = await signUp(ctx.app)
       const bob = await signUp(ctx.app)

@@ -48,7 +48,7 @@ export async function createTestDatabase(engine: EngineName, options: { poolSize
   await admin.query(`CREATE SCHEMA ${schema}`)
   await admin.end()
   const database = await createDatabase({ databaseUrl: TEST_DATABASE_URL, schema, poolSize: options.poolSize ?? 10 })
-  await migrateToLatest(database.db, schema)
+  await migrateToLatest(database.db)
   return {
     ...database,
     async close() {

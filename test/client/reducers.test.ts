@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest'
+import type { OutboxItem } from '../../client/db/schema.ts'
+import {
+  activeTypists,
+  addTypist,
+  applyEventsToRoom,
+  foldTimeline,
+  mergeEntries,
+  pendingFor,
+  statusLine,
+  typingText,
+} from '../../client/state/reducers.ts'
+import type { ConnStatus } from '../../client/tabs/messages.ts'
+import type { Room } from '../../shared/schemas.ts'
+import { ALICE, BOB, event, ROOM_A, ROOM_B } from './support.ts'
+
+const status = (over: Partial<ConnStatus> = {}): ConnStatus => ({
+  socket: 'open',
+  retryAt: null,
+  catchingUp: 0,
+  offline: false,
+  ...over,
+})
+
+const item = (over: Partial<OutboxItem>): OutboxItem => ({
+  clientId: crypto.randomUUID(),
+  roomId: ROOM_A,
+  body: 'x',
+  order: 1,
+  createdAt: new Date().toISOString(),
+  state: 'waiting',
+  error: null,
+  attempts: 0,
+  ...over,
+})
+
+describe('timeline', () => {
+  it('merges by seq, in order, without duplicates', () => {
+    const merged = mergeEntries([event(ROOM_A, 1), event(ROOM_A, 3)], [event(ROOM_A, 2), event(ROOM_A, 3)])
+    expect(merged.map((e) => e.seq)).toEqual([1, 2, 3])
+  })
+
+  it('applies edits, deletes and reactions carried through the log', () => {
+    const shown = foldTimeline([
+      event(ROOM_A, 1, { body: 'helo' }),
+      event(ROOM_A, 2, { body: 'to be removed' }),
+      event(ROOM_A, 3, { kind: 'message.edited', targetSeq: 1, body: 'hello', clientId: null }),
+      event(ROOM_A, 4, { kind: 'reaction.added', targetSeq: 1, reaction: '👍', body: null }),
+      event(ROOM_A, 5, { kind: 'reaction.added', targetSeq: 1, reaction: '👍', body: null }),
+      event(ROOM_A, 6, { kind: 'reaction.removed', targetSeq: 1, reaction: '👍', body: null }),
+      event(ROOM_A, 7, { kind: 'message.deleted', targetSeq: 2, body: null }),
+      event(ROOM_A, 8, { kind: 'member.joined', authorName: 'carol', body: null }),
+      event(ROOM_A, 9, { kind: 'message.edited', targetSeq: 99, body: 'target not loaded' }),
+    ])
+    expect(shown).toHaveLength(3)
+    expect(shown[0]).toMatchObject({ kind: 'message', body: 'hello', edited: true, reactions: { '👍': 1 } })
+    expect(shown[1]).toMatchObject({ kind: 'message', body: '', deleted: true })
+    expect(shown[2]).toMatchObject({ kind: 'notice', text: 'carol joined' })
+  })
+
+  it('hides outbox items the log already holds (acked in another tab)', () => {
+    const acked = item({ clientId: event(ROOM_A, 1).clientId! })
+    const waiting = item({ order: 2 })
+    const other = item({ roomId: ROOM_B, order: 3 })
+    expect(pendingFor(ROOM_A, [acked, waiting, other], [event(ROOM_A, 1)])).toEqual([waiting])
+  })
+})
+
+describe('room list', () => {
+  const room: Room = {
+    id: ROOM_A,
+    name: 'general',
+    visibility: 'public',
+    ownerId: ALICE,
+    createdAt: new Date(0).toISOString(),
+    lastSeq: 2,
+    role: 'member',
+    memberCount: 2,
+    lastMessage: null,
+    unreadCount: 1,
+    lastReadSeq: 1,
+  }
+
+  it('counts new messages by others as unread and updates the preview', () => {
+    const next = applyEventsToRoom(
+      room,
+      [event(ROOM_A, 3, { authorId: BOB }), event(ROOM_A, 4, { authorId: ALICE })],
+      ALICE,
+      false,
+    )
+    expect(next.unreadCount).toBe(2)
+    expect(next.lastSeq).toBe(4)
+    expect(next.lastMessage?.seq).toBe(4)
+  })
+
+  it('ignores events the room row already reflects, and clears unread while viewing', () => {
+    expect(applyEventsToRoom(room, [event(ROOM_A, 2)], ALICE, false)).toEqual(room)
+    expect(applyEventsToRoom(room, [event(ROOM_A, 3)], ALICE, true).unreadCount).toBe(0)
+  })
+})
+
+describe('status line', () => {
+  it('tells the truth about the link and the queue', () => {
+    expect(statusLine(status(), [])).toEqual({ text: 'Up to date', tone: 'ok' })
+    expect(statusLine(status({ catchingUp: 2 }), []).text).toBe('Catching up…')
+    expect(statusLine(status({ socket: 'waiting' }), []).text).toBe('Connecting…')
+    expect(statusLine(status({ socket: 'waiting', offline: true }), [item({}), item({})]).text).toBe(
+      'Offline · 2 waiting to send',
+    )
+    expect(statusLine(status(), [item({ state: 'failed' })])).toEqual({ text: 'Up to date · 1 failed', tone: 'error' })
+  })
+})
+
+describe('typing', () => {
+  it('shows others who typed recently', () => {
+    let list = addTypist([], { userId: BOB, username: 'bob', until: 2000 })
+    list = addTypist(list, { userId: ALICE, username: 'alice', until: 2000 })
+    list = addTypist(list, { userId: BOB, username: 'bob', until: 5000 })
+    expect(typingText(activeTypists(list, 1000, ALICE))).toBe('bob is typing…')
+    expect(typingText(activeTypists(list, 3000, undefined))).toBe('bob is typing…')
+    expect(typingText(activeTypists(list, 6000, undefined))).toBe('')
+  })
+})

@@ -1,0 +1,44 @@
+import 'fake-indexeddb/auto'
+import { openFerryDb } from '../../client/db/open.ts'
+import type { FerryDatabase } from '../../client/db/schema.ts'
+import type { Message, RoomEvent } from '../../shared/schemas.ts'
+
+export const ROOM_A = '00000000-0000-4000-8000-00000000000a'
+export const ROOM_B = '00000000-0000-4000-8000-00000000000b'
+export const ALICE = '00000000-0000-4000-8000-0000000a11ce'
+export const BOB = '00000000-0000-4000-8000-000000000b0b'
+
+let n = 0
+/** A fresh database per test: a unique name on the shared fake IndexedDB. */
+export function freshDb(): Promise<FerryDatabase> {
+  n += 1
+  return openFerryDb({}, `ferry-test-${Date.now()}-${n}`)
+}
+
+export function event(roomId: string, seq: number, over: Partial<RoomEvent> = {}): RoomEvent {
+  return {
+    roomId,
+    seq,
+    kind: 'message.created',
+    authorId: BOB,
+    authorName: 'bob',
+    clientId: `00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`,
+    body: `message ${seq}`,
+    targetSeq: null,
+    reaction: null,
+    createdAt: new Date(Date.UTC(2026, 10, 23, 12, 0, seq)).toISOString(),
+    ...over,
+  }
+}
+
+export function message(roomId: string, seq: number, clientId: string, body: string, authorId = ALICE): Message {
+  return {
+    roomId,
+    seq,
+    clientId,
+    authorId,
+    authorName: authorId === ALICE ? 'alice' : 'bob',
+    body,
+    createdAt: new Date().toISOString(),
+  }
+}
