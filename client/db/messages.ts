@@ -28,12 +28,18 @@ export interface StoredBatch {
   cursor: RoomCursor
 }
 
+type LogTx = ReturnType<typeof logTransaction>
+
+/** A transaction over everything a log write touches (the outbox too: an ack settles an outbox item). */
+export function logTransaction(db: FerryDatabase) {
+  return db.transaction(['outbox', 'messages', 'cursors'], 'readwrite')
+}
+
 /**
- * Stores log entries of one room that we did not hold yet, in one transaction
- * with the cursor, so the cursor never claims a seq that is not on disk.
+ * Stores log entries of one room that we did not hold yet, in the same
+ * transaction as the cursor, so the cursor never claims a seq that is not on disk.
  */
-export async function storeEvents(db: FerryDatabase, roomId: string, events: readonly RoomEvent[]): Promise<StoredBatch> {
-  const tx = db.transaction(['messages', 'cursors'], 'readwrite')
+export async function storeEventsIn(tx: LogTx, roomId: string, events: readonly RoomEvent[]): Promise<StoredBatch> {
   const cursors = tx.objectStore('cursors')
   const before = (await cursors.get(roomId)) ?? emptyCursor(roomId)
   const own = events.filter((e) => e.roomId === roomId)
@@ -46,8 +52,18 @@ export async function storeEvents(db: FerryDatabase, roomId: string, events: rea
   )
   const cursor: RoomCursor = { ...before, ranges, lastSeq: advanceCursor(ranges, before.lastSeq) }
   cursors.put(cursor)
-  await tx.done
   return { fresh, gap, cursor }
+}
+
+export async function storeEvents(
+  db: FerryDatabase,
+  roomId: string,
+  events: readonly RoomEvent[],
+): Promise<StoredBatch> {
+  const tx = logTransaction(db)
+  const stored = await storeEventsIn(tx, roomId, events)
+  await tx.done
+  return stored
 }
 
 /**
@@ -74,23 +90,34 @@ export async function getCursor(db: FerryDatabase, roomId: string): Promise<Room
   return (await db.get('cursors', roomId)) ?? emptyCursor(roomId)
 }
 
-/** Up to `limit` entries with seq < `before`, oldest first. */
-export async function entriesBefore(
+export function roomRange(roomId: string, before = Number.MAX_SAFE_INTEGER): IDBKeyRange {
+  return IDBKeyRange.bound([roomId, 0], [roomId, before], false, true)
+}
+
+/**
+ * The newest `limit` entries below `before`, oldest first: a key cursor
+ * skips to the lower bound in one step, then one getAll reads the page.
+ */
+export async function newestEntries(
   db: FerryDatabase,
   roomId: string,
-  before: number,
   limit: number,
+  before = Number.MAX_SAFE_INTEGER,
 ): Promise<RoomEvent[]> {
-  const range = IDBKeyRange.bound([roomId, 0], [roomId, before], false, true)
-  const out: RoomEvent[] = []
-  let cursor = await db.transaction('messages').store.openCursor(range, 'prev')
-  while (cursor && out.length < limit) {
-    out.push(cursor.value)
-    cursor = await cursor.continue()
-  }
-  return out.reverse()
+  const tx = db.transaction('messages')
+  const range = roomRange(roomId, before)
+  const cursor = await tx.store.openKeyCursor(range, 'prev')
+  if (!cursor) return []
+  const lowest = limit > 1 ? await cursor.advance(limit - 1) : cursor
+  const from = lowest ? lowest.key : ([roomId, 0] as [string, number])
+  return tx.store.getAll(IDBKeyRange.bound(from, [roomId, before], false, true))
+}
+
+/** Up to `limit` entries with seq < `before`, oldest first. */
+export function entriesBefore(db: FerryDatabase, roomId: string, before: number, limit: number): Promise<RoomEvent[]> {
+  return newestEntries(db, roomId, limit, before)
 }
 
 export function latestEntries(db: FerryDatabase, roomId: string, limit: number): Promise<RoomEvent[]> {
-  return entriesBefore(db, roomId, Number.MAX_SAFE_INTEGER, limit)
+  return newestEntries(db, roomId, limit)
 }

@@ -25,16 +25,3 @@ export function openFerryDb(hooks: OpenHooks = {}, name = DB_NAME): Promise<Ferr
     return opened
   })
 }
-
-let shared: Promise<FerryDatabase> | undefined
-
-/** The page's single connection. */
-export function getDb(): Promise<FerryDatabase> {
-  shared ??= openFerryDb({
-    onBlocked: () => {
-      document.documentElement.dataset.dbBlocked = 'true'
-    },
-    onBlocking: () => location.reload(),
-  })
-  return shared
-}

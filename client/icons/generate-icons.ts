@@ -35,7 +35,8 @@ function shade(x: number, y: number, maskable: boolean): Rgba | null {
   const v = (y - 0.5) / scale + 0.5
   const inBackground = maskable || roundedRect(x, y, 0.5, 0.5, 0.5, 0.5, 0.22) <= 0
   if (!inBackground) return null
-  const bubble = roundedRect(u, v, 0.5, 0.44, 0.34, 0.26, 0.14) <= 0 || inTriangle(u, v, [0.3, 0.6, 0.46, 0.66, 0.24, 0.84])
+  const bubble =
+    roundedRect(u, v, 0.5, 0.44, 0.34, 0.26, 0.14) <= 0 || inTriangle(u, v, [0.3, 0.6, 0.46, 0.66, 0.24, 0.84])
   if (bubble) {
     for (const dx of [0.34, 0.5, 0.66]) if (Math.hypot(u - dx, v - 0.44) <= 0.055) return BRAND
     return WHITE

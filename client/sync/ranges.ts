@@ -41,7 +41,7 @@ export function advanceCursor(ranges: readonly SeqRange[], cursor: number): numb
 
 /** The first missing interval between the cursor and `upTo` (inclusive), or null. */
 export function firstGap(ranges: readonly SeqRange[], cursor: number, upTo: number): SeqRange | null {
-  let seq = advanceCursor(ranges, cursor) + 1
+  const seq = advanceCursor(ranges, cursor) + 1
   if (seq > upTo) return null
   const nextHeld = ranges.filter(([a]) => a > seq).map(([a]) => a)
   const end = Math.min(upTo, nextHeld.length ? Math.min(...nextHeld) - 1 : upTo)

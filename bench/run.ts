@@ -1,0 +1,272 @@
+/**
+ * `npm run bench [-- startup|http|ws ...]`: runs the benchmarks, prints tables
+ * and writes bench/results/latest.json. A part that cannot run here (no
+ * PostgreSQL, no /api/ws yet) says why and is skipped; the run still exits 0.
+ * Environment knobs are listed in docs/BENCHMARKS.md.
+ */
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { type HttpResult, runHttp } from './http.ts'
+import { ROOT, type WindowStats } from './lib/proc.ts'
+import { table } from './lib/stats.ts'
+import { type BuildResult, runStartup, type StartupResult } from './startup.ts'
+import { runWs, type WsResult } from './ws.ts'
+
+const PARTS = ['startup', 'http', 'ws'] as const
+type Part = (typeof PARTS)[number]
+
+function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value <= 0) {
+    console.error(`${name} must be a positive number, got "${raw}"`)
+    process.exit(2)
+  }
+  return value
+}
+
+const args = process.argv.slice(2).filter((a) => a !== '--')
+const unknown = args.filter((a) => !PARTS.includes(a as Part))
+if (unknown.length > 0) {
+  console.error(`unknown part(s): ${unknown.join(', ')}; choose from ${PARTS.join(', ')}`)
+  process.exit(2)
+}
+const selected: Part[] = args.length > 0 ? (args as Part[]) : [...PARTS]
+const seconds = process.env.BENCH_SECONDS ? envNumber('BENCH_SECONDS', 10) : undefined
+const log = (s: string) => console.log(`[bench] ${s}`)
+
+const results: {
+  startedAt: string
+  commit?: string
+  machine: Record<string, unknown>
+  parts: Part[]
+  startup?: { startup: StartupResult[]; build: BuildResult } | { error: string }
+  http?: HttpResult[] | { error: string }
+  ws?: WsResult | { error: string }
+} = {
+  startedAt: new Date().toISOString(),
+  machine: {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+  },
+  parts: selected,
+}
+try {
+  results.commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim()
+} catch {}
+
+async function part<T>(name: Part, fn: () => Promise<T>): Promise<T | { error: string }> {
+  const t0 = performance.now()
+  log(`== ${name} ==`)
+  try {
+    return await fn()
+  } catch (error) {
+    log(`${name} failed: ${(error as Error).stack ?? error}`)
+    return { error: (error as Error).message }
+  } finally {
+    log(`${name} took ${Math.round((performance.now() - t0) / 1000)} s`)
+  }
+}
+
+if (selected.includes('startup')) results.startup = await part('startup', () => runStartup(log))
+if (selected.includes('http')) {
+  results.http = await part('http', () =>
+    runHttp({ seconds: seconds ?? 10, clients: envNumber('BENCH_HTTP_CLIENTS', 10), log }),
+  )
+}
+if (selected.includes('ws')) {
+  const loads = (process.env.BENCH_WS_LOADS ?? '500,1000,2000').split(',').map((s) => Number(s.trim()))
+  if (loads.some((n) => !Number.isFinite(n) || n <= 0)) {
+    console.error('BENCH_WS_LOADS must be a comma-separated list of positive numbers')
+    process.exit(2)
+  }
+  results.ws = await part('ws', () =>
+    runWs({
+      seconds: seconds ?? 15,
+      loads,
+      sockets: envNumber('BENCH_WS_SOCKETS', 1000),
+      roomSize: envNumber('BENCH_WS_ROOM_SIZE', 10),
+      users: envNumber('BENCH_WS_USERS', 500),
+      drainMs: envNumber('BENCH_DRAIN_MS', 10_000),
+      bodyBytes: envNumber('BENCH_BODY_BYTES', 64),
+      ferryDb: process.env.BENCH_WS_DB === 'pglite' ? 'pglite' : 'postgres',
+      log,
+    }),
+  )
+}
+
+// ---- report -----------------------------------------------------------------
+
+function cpuSplit(s: WindowStats): string {
+  return `${s.cpuPct}/${s.postgresCpuPct}/${s.generatorCpuPct}/${s.otherCpuPct}`
+}
+
+const out: string[] = [
+  '',
+  `Ferry benchmarks — ${results.machine.cpus} cores, ${results.machine.memoryGiB} GiB, Node ${process.version}`,
+]
+const s = results.startup
+if (s) {
+  out.push('', 'Start-up (spawn → first 200 from /healthz, PGlite)')
+  if ('error' in s) out.push(`  failed: ${s.error}`)
+  else {
+    out.push(
+      table([
+        ['command', 'fresh DATA_DIR ms', 'reopened ms', 'bg busy %', 'note'],
+        ...s.startup.map((r) => [
+          r.command,
+          r.firstRunMs ?? '–',
+          r.secondRunMs ?? '–',
+          r.backgroundBusyPct ?? '–',
+          r.error ? 'FAILED' : '',
+        ]),
+      ]),
+    )
+    out.push(s.build.ok ? `client build (npx vite build): ${s.build.ms} ms` : `client build FAILED: ${s.build.error}`)
+  }
+}
+const h = results.http
+if (h) {
+  out.push('', 'HTTP send: POST /api/rooms/:id/messages, one room, closed loop')
+  if ('error' in h) out.push(`  failed: ${h.error}`)
+  else {
+    out.push(
+      table([
+        [
+          'engine',
+          'clients',
+          'msg/s',
+          'p50 ms',
+          'p99 ms',
+          '2xx',
+          'non-2xx',
+          'stored',
+          'equal',
+          'gap-free',
+          'CPU% srv/pg/gen/other',
+          'RSS MiB',
+          'bg busy %',
+        ],
+        ...h
+          .filter((r) => !r.skipped && !r.error)
+          .map((r) => [
+            r.engine,
+            r.clients!,
+            r.messagesPerSecond!,
+            r.latencyMs!.p50,
+            r.latencyMs!.p99,
+            r.ok2xx!,
+            r.non2xx! + r.errors!,
+            r.stored!,
+            r.storedEqualsOk ? 'yes' : 'NO',
+            r.gapFree ? 'yes' : 'NO',
+            cpuSplit(r.cpu!),
+            r.cpu!.peakRssMiB,
+            r.backgroundBusyPct ?? '–',
+          ]),
+      ]),
+    )
+  }
+}
+if (h && !('error' in h)) {
+  for (const r of h)
+    if (r.skipped || r.error) out.push(`  ${r.engine} ${r.skipped ? 'skipped' : 'FAILED'}: ${r.skipped ?? r.error}`)
+}
+const w = results.ws
+if (w) {
+  out.push('', 'WebSocket fan-out: sockets in rooms, offered msg/s, each message delivered to every socket in its room')
+  if ('error' in w) out.push(`  failed: ${w.error}`)
+  else {
+    out.push(
+      `  ${w.config.sockets} sockets, rooms of ${w.config.roomSize}, ${Math.min(w.config.users, w.config.sockets)} users (Ferry), ${w.config.seconds} s per load, Ferry on ${w.config.ferryDb}`,
+    )
+    const notes: string[] = []
+    const rows: Array<Array<string | number>> = [
+      [
+        'target',
+        'offered/s',
+        'sent/s',
+        'deliv/s',
+        'e2e p50',
+        'e2e p99',
+        'ack p50',
+        'ack p99',
+        'complete',
+        'errors',
+        'CPU% srv/pg/gen/other',
+        'srv RSS MiB',
+        'gen lag p99',
+        'load1',
+      ],
+    ]
+    for (const t of [w.ferry, w.raw]) {
+      if (t.skipped || t.error) {
+        notes.push(`  ${t.target} ${t.skipped ? 'skipped' : 'FAILED'}: ${t.skipped ?? t.error}`)
+        continue
+      }
+      for (const p of t.phases ?? []) {
+        const errors = Object.entries(p.errors)
+          .map(([k, v]) => `${k}:${v}`)
+          .join(' ')
+        rows.push([
+          t.target,
+          p.offered,
+          p.sentPerSecond,
+          p.deliveriesPerSecond,
+          p.e2eMs.p50,
+          p.e2eMs.p99,
+          p.ackMs.p50,
+          p.ackMs.p99,
+          p.drained ? 'yes' : `${p.deliveries}/${p.expectedDeliveries}`,
+          errors || '0',
+          cpuSplit(p.server),
+          p.server.peakRssMiB,
+          p.generator.eventLoopDelayP99Ms,
+          p.server.loadAvg1,
+        ])
+      }
+    }
+    out.push(
+      table(rows),
+      '  (latencies in ms; CPU% is % of one core for: the server process / all PostgreSQL processes / the load generator /',
+      "   everything else on the machine; 2 cores = 200%. gen lag = the generator's event-loop delay p99 in ms)",
+    )
+    out.push(...notes)
+    out.push(
+      `  machine busy with other work just before each target (% of all cores): Ferry ${w.ferry.backgroundBusyPct ?? '–'}%, raw ${w.raw.backgroundBusyPct ?? '–'}%`,
+    )
+    if (w.ferry.verify) {
+      const v = w.ferry.verify
+      out.push(
+        `  Ferry store check: ${v.storedMessages} messages stored in ${v.rooms} rooms vs ${v.acked} acked (${v.equal ? 'equal' : 'NOT equal'}), seqs gap-free: ${v.gapFree ? 'yes' : 'NO'}`,
+      )
+    }
+    if (w.ferry.serverPeakRssMiB !== undefined)
+      out.push(`  Ferry server peak RSS over the run: ${w.ferry.serverPeakRssMiB} MiB`)
+    if (w.raw.serverPeakRssMiB !== undefined)
+      out.push(`  raw server peak RSS over the run: ${w.raw.serverPeakRssMiB} MiB`)
+    if (w.ratios.length > 0) {
+      out.push(
+        '',
+        'Ferry / raw',
+        table([
+          ['offered/s', 'deliveries/s ratio', 'e2e p99 ratio', 'ack p99 ratio'],
+          ...w.ratios.map((r) => [r.offered, r.deliveriesPerSecond, r.e2eP99, r.ackP99]),
+        ]),
+      )
+    }
+  }
+}
+console.log(out.join('\n'))
+
+const file = path.join(ROOT, 'bench/results/latest.json')
+fs.mkdirSync(path.dirname(file), { recursive: true })
+fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`)
+console.log(`\nwrote ${path.relative(ROOT, file)}`)
+process.exit(0)

@@ -1,0 +1,267 @@
+/**
+ * The WebSocket load generator, run in its own process (forked by bench/ws.ts).
+ * Opens every socket, subscribes each to its room and waits for `caught_up`,
+ * then for each offered load sends at that rate for a fixed time, spread
+ * round-robin over all sockets (so over all users), each body carrying the
+ * phase and the send time. Receivers time end-to-end latency from `events`
+ * frames, senders ack latency from `ack` frames (whose message carries the
+ * body). Sender and receivers share this process's clock.
+ */
+import { randomUUID } from 'node:crypto'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import WebSocket from 'ws'
+import { percentiles, round, sleep } from './lib/stats.ts'
+import type { ChildMessage, LoadConfig, ParentMessage, PhaseResult } from './ws-protocol.ts'
+
+const send = (message: ChildMessage) => process.send?.(message)
+
+interface Phase {
+  id: number
+  start: number
+  end: number
+  sent: number
+  acks: number
+  errors: Record<string, number>
+  deliveriesInWindow: number
+  deliveries: number
+  lastArrival: number
+  e2e: number[]
+  ack: number[]
+  resets: number
+  /** Sum over acked messages of their room's socket count. */
+  expected: number
+}
+
+const phases: Phase[] = []
+let closed = 0
+let maxBuffered = 0
+const roomSize = new Map<string, number>()
+
+/** Body: "b<phase>|<send time ms>|" + padding. */
+function parseBody(body: unknown): [Phase | undefined, number] {
+  if (typeof body !== 'string' || body.charCodeAt(0) !== 98 /* b */) return [undefined, 0]
+  const a = body.indexOf('|')
+  const b = body.indexOf('|', a + 1)
+  return [phases[Number(body.slice(1, a))], Number(body.slice(a + 1, b))]
+}
+
+function onFrame(raw: WebSocket.RawData, socketIndex: number, waiting: Map<number, () => void>) {
+  const now = performance.now()
+  let frame: any
+  try {
+    frame = JSON.parse(raw.toString())
+  } catch {
+    return
+  }
+  switch (frame.type) {
+    case 'events':
+      for (const event of frame.events ?? []) {
+        const [phase, t] = parseBody(event.body)
+        if (!phase) continue
+        phase.deliveries++
+        if (now <= phase.end) phase.deliveriesInWindow++
+        phase.e2e.push(now - t)
+        phase.lastArrival = now
+      }
+      break
+    case 'ack': {
+      const [phase, t] = parseBody(frame.message?.body)
+      if (!phase) break
+      phase.acks++
+      phase.expected += roomSize.get(frame.roomId) ?? 0
+      phase.ack.push(now - t)
+      phase.lastArrival = now
+      break
+    }
+    case 'error': {
+      const phase = phases.at(-1)
+      if (phase) {
+        phase.errors[frame.code] = (phase.errors[frame.code] ?? 0) + 1
+        phase.lastArrival = now
+      }
+      break
+    }
+    case 'reset': {
+      const phase = phases.at(-1)
+      if (phase) phase.resets++
+      waiting.get(socketIndex)?.()
+      break
+    }
+    case 'caught_up':
+      waiting.get(socketIndex)?.()
+      break
+  }
+}
+
+async function connectAll(config: LoadConfig): Promise<WebSocket[]> {
+  const sockets: WebSocket[] = new Array(config.sockets.length)
+  const waiting = new Map<number, () => void>()
+  let failures = 0
+  let firstFailure: string | undefined
+  const t0 = performance.now()
+  let next = 0
+  const open = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      const spec = config.sockets[i]!
+      const headers: Record<string, string> = { origin: config.origin }
+      if (spec.cookie) headers.cookie = spec.cookie
+      const ws = new WebSocket(config.url, { headers, perMessageDeflate: false })
+      sockets[i] = ws
+      const timer = setTimeout(() => {
+        waiting.delete(i)
+        reject(new Error('no caught_up within 30 s'))
+      }, 30_000)
+      waiting.set(i, () => {
+        clearTimeout(timer)
+        waiting.delete(i)
+        resolve()
+      })
+      ws.on('message', (raw) => onFrame(raw, i, waiting))
+      ws.on('unexpected-response', (_req, res) => {
+        clearTimeout(timer)
+        reject(new Error(`upgrade refused: HTTP ${res.statusCode}`))
+      })
+      ws.on('error', (error) => {
+        clearTimeout(timer)
+        reject(error)
+      })
+      ws.on('close', (code) => {
+        closed++
+        clearTimeout(timer)
+        reject(new Error(`closed with ${code} before caught_up`))
+      })
+      ws.on('open', () => ws.send(JSON.stringify({ type: 'subscribe', rooms: [{ roomId: spec.roomId, after: 0 }] })))
+    })
+  const worker = async () => {
+    while (next < config.sockets.length) {
+      const i = next++
+      try {
+        await open(i)
+      } catch (error) {
+        failures++
+        firstFailure ??= (error as Error).message
+        if (failures >= 5) return
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: config.connectConcurrency }, worker))
+  send({ type: 'connected', sockets: sockets.length, ms: round(performance.now() - t0, 0), failures, firstFailure })
+  if (failures > 0) throw new Error(`could not open every socket: ${firstFailure}`)
+  return sockets
+}
+
+async function runPhase(config: LoadConfig, sockets: WebSocket[], offered: number, id: number): Promise<PhaseResult> {
+  const durationMs = config.seconds * 1000
+  const padding = 'x'.repeat(Math.max(0, config.bodyBytes - 24))
+  const phase: Phase = {
+    id,
+    start: 0,
+    end: Number.POSITIVE_INFINITY,
+    sent: 0,
+    acks: 0,
+    errors: {},
+    deliveriesInWindow: 0,
+    deliveries: 0,
+    lastArrival: 0,
+    e2e: [],
+    ack: [],
+    resets: 0,
+    expected: 0,
+  }
+  phases[id] = phase
+  const lag = monitorEventLoopDelay({ resolution: 10 })
+  lag.enable()
+  const cpu0 = process.cpuUsage()
+  send({ type: 'phase-start', offered })
+  phase.start = performance.now()
+  phase.end = phase.start + durationMs
+  let cursor = id * 7919 // start phases at different sockets
+  const maxSends = Math.ceil(offered * config.seconds) + 1
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now()
+      const due = Math.min(maxSends, Math.floor((Math.min(now, phase.end) - phase.start) * (offered / 1000)))
+      let skipped = 0
+      while (phase.sent < due && skipped < sockets.length) {
+        const i = cursor++ % sockets.length
+        const ws = sockets[i]!
+        const spec = config.sockets[i]!
+        if (ws.readyState !== WebSocket.OPEN) {
+          skipped++
+          continue
+        }
+        skipped = 0
+        const t = performance.now()
+        ws.send(
+          `{"type":"send","roomId":"${spec.roomId}","clientId":"${randomUUID()}","body":"b${id}|${t.toFixed(3)}|${padding}"}`,
+        )
+        if (ws.bufferedAmount > maxBuffered) maxBuffered = ws.bufferedAmount
+        phase.sent++
+        if (cursor > 1e9) cursor = 0
+      }
+      if (now >= phase.end || phase.sent >= maxSends || skipped >= sockets.length) resolve()
+      else setTimeout(tick, 2)
+    }
+    tick()
+  })
+  const windowCpu = process.cpuUsage(cpu0)
+  const windowSeconds = (performance.now() - phase.start) / 1000
+  lag.disable()
+  send({ type: 'phase-end', offered })
+
+  // Drain: wait for every ack (or error) and every delivery, bounded by drainMs.
+  const drainStart = performance.now()
+  const answered = () => phase.acks + Object.values(phase.errors).reduce((a, b) => a + b, 0)
+  const complete = () => answered() >= phase.sent && phase.deliveries >= phase.expected
+  while (performance.now() - drainStart < config.drainMs && !complete()) await sleep(20)
+  const drained = complete()
+  const [p50, p90, p99, max] = percentiles(phase.e2e, [50, 90, 99, 100])
+  const [a50, a99, amax] = percentiles(phase.ack, [50, 99, 100])
+  const result: PhaseResult = {
+    offered,
+    seconds: config.seconds,
+    sent: phase.sent,
+    sentPerSecond: round(phase.sent / config.seconds, 0),
+    acks: phase.acks,
+    errors: phase.errors,
+    deliveriesInWindow: phase.deliveriesInWindow,
+    deliveriesPerSecond: round(phase.deliveriesInWindow / config.seconds, 0),
+    deliveries: phase.deliveries,
+    expectedDeliveries: phase.expected,
+    drainMs: round(Math.max(0, phase.lastArrival - phase.end), 0),
+    drained,
+    e2eMs: { p50: round(p50!, 2), p90: round(p90!, 2), p99: round(p99!, 2), max: round(max!, 1) },
+    ackMs: { p50: round(a50!, 2), p99: round(a99!, 2), max: round(amax!, 1) },
+    resets: phase.resets,
+    closed,
+    generator: {
+      cpuPct: round(((windowCpu.user + windowCpu.system) / 1e6 / windowSeconds) * 100, 0),
+      eventLoopDelayP99Ms: round(lag.percentile(99) / 1e6, 1),
+      maxBufferedBytes: maxBuffered,
+    },
+  }
+  phase.e2e = []
+  phase.ack = []
+  return result
+}
+
+async function run(config: LoadConfig) {
+  for (const s of config.sockets) roomSize.set(s.roomId, (roomSize.get(s.roomId) ?? 0) + 1)
+  const sockets = await connectAll(config)
+  try {
+    for (const [i, offered] of config.loads.entries()) {
+      send({ type: 'phase', result: await runPhase(config, sockets, offered, i) })
+      await sleep(500)
+    }
+  } finally {
+    for (const ws of sockets) ws?.terminate()
+  }
+  send({ type: 'done' })
+}
+
+process.on('message', (message: ParentMessage) => {
+  if (message.type !== 'run') return
+  run(message.config)
+    .catch((error) => send({ type: 'fatal', message: (error as Error).message }))
+    .finally(() => setTimeout(() => process.exit(0), 100))
+})

@@ -1,0 +1,362 @@
+/** What the person can do. Each action writes IndexedDB first, then tells every tab. */
+import { batch } from '@preact/signals'
+import type {
+  HistoryResponse,
+  MembersResponse,
+  ReadResponse,
+  RoomResponse,
+  RoomsResponse,
+  UserResponse,
+} from '../../shared/api.ts'
+import { LIMITS } from '../../shared/limits.ts'
+import type { RoomEvent, Visibility } from '../../shared/schemas.ts'
+import { ApiError, api } from '../api/http.ts'
+import { entriesBefore, getCursor, messageToEvent, setHasOlder, storeEvents } from '../db/messages.ts'
+import { getDb } from '../db/page.ts'
+import { clearUserData, putRoom, replaceRooms, setSessionUser, updateRoom } from '../db/rooms.ts'
+import type { RoomCursor } from '../db/schema.ts'
+import { readSnapshot } from '../db/snapshot.ts'
+import { discard, edit, enqueue, retry } from '../outbox/store.ts'
+import { requestBackgroundFlush } from '../pwa/background-sync.ts'
+import { requestPersistence } from '../pwa/persist.ts'
+import type { SyncEngine } from '../sync/engine.ts'
+import { holds } from '../sync/ranges.ts'
+import { onTabMessage, publish, tellOthers } from '../tabs/bus.ts'
+import { electLeader } from '../tabs/leader.ts'
+import { reloadOutbox, reloadRooms, startFeed, TIMELINE_PAGE } from './feed.ts'
+import { mergeEntries, sortRooms } from './reducers.ts'
+import { members, notice, outbox, type Route, rooms, route, timeline, user } from './store.ts'
+
+let stopLeading: (() => void) | null = null
+
+function say(error: unknown, fallback: string): void {
+  notice.value = error instanceof ApiError ? error.message : fallback
+}
+
+/** Paints from IndexedDB, then asks the server who we are. */
+export async function boot(): Promise<void> {
+  const db = await getDb()
+  startFeed(db)
+  onTabMessage((message) => {
+    if (message.type === 'signed-out') endSession()
+  })
+  const roomId = currentRoomId()
+  const snapshot = await readSnapshot(db, roomId, TIMELINE_PAGE)
+  const cached = snapshot.user
+  if (cached) {
+    // One batch of signal writes: the first paint shows the whole screen at once.
+    batch(() => {
+      user.value = cached
+      rooms.value = sortRooms(snapshot.rooms)
+      outbox.value = snapshot.outbox
+      if (roomId && snapshot.room) showTimeline(roomId, snapshot.room.entries, snapshot.room.cursor)
+    })
+    if (roomId) afterRoomShown(roomId, snapshot.room?.entries.length ?? 0)
+  }
+  try {
+    const me = await api<UserResponse>('GET', '/api/auth/me')
+    await signedIn(me.user)
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      user.value = null
+      return
+    }
+    // Offline (or server down): keep showing what we hold and keep trying in the background.
+    if (cached) startSession()
+    else user.value = null
+  }
+}
+
+async function signedIn(me: UserResponse['user']): Promise<void> {
+  const db = await getDb()
+  await setSessionUser(db, me)
+  user.value = me
+  await Promise.all([reloadRooms(db), reloadOutbox(db)])
+  startSession()
+}
+
+function startSession(): void {
+  if (stopLeading) return
+  tellOthers({ type: 'who-leads' })
+  stopLeading = electLeader(() => {
+    let engine: SyncEngine | null = null
+    let stopped = false
+    // Loaded after the first paint: the cached screen needs no socket code.
+    void Promise.all([getDb(), import('../sync/engine.ts')]).then(([db, { SyncEngine }]) => {
+      const me = user.value
+      if (stopped || !me) return
+      engine = new SyncEngine(db, me, {
+        viewingRoom: () => (document.visibilityState === 'visible' ? currentRoomId() : null),
+        onSessionEnded: () => {
+          endSession()
+          publish({ type: 'session-ended' })
+        },
+      })
+      engine.start()
+    })
+    return () => {
+      stopped = true
+      engine?.stop()
+    }
+  })
+}
+
+function endSession(): void {
+  stopLeading?.()
+  stopLeading = null
+}
+
+function currentRoomId(): string | null {
+  const current = route.value
+  return current.name === 'room' ? current.roomId : null
+}
+
+export async function authenticate(
+  mode: 'login' | 'signup',
+  username: string,
+  password: string,
+): Promise<string | null> {
+  try {
+    const { user: me } = await api<UserResponse>('POST', `/api/auth/${mode}`, { username, password })
+    await signedIn(me)
+    return null
+  } catch (error) {
+    if (error instanceof ApiError) {
+      if (error.code === 'network') return 'You are offline. Connect to sign in.'
+      if (error.code === 'invalid_credentials' || error.status === 401) return 'Wrong username or password.'
+      return error.message
+    }
+    return 'Something went wrong.'
+  }
+}
+
+/** Signs out and wipes this device's copy. Returns false when the person chose to keep their queued messages. */
+export async function logout(confirmDiscard: (waiting: number) => boolean): Promise<boolean> {
+  const waiting = outbox.value.length
+  if (waiting > 0 && !confirmDiscard(waiting)) return false
+  try {
+    await api('POST', '/api/auth/logout', {})
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'network') {
+      notice.value = 'You are offline: signing out needs the server. Try again when connected.'
+      return false
+    }
+  }
+  endSession()
+  const db = await getDb()
+  await clearUserData(db)
+  if (typeof caches !== 'undefined') {
+    // The worker's precache is the app itself; anything else may hold user data.
+    for (const name of await caches.keys()) if (!name.startsWith('workbox-precache')) await caches.delete(name)
+  }
+  rooms.value = []
+  outbox.value = []
+  timeline.value = null
+  members.value = {}
+  publish({ type: 'signed-out' })
+  navigate({ name: 'rooms' })
+  return true
+}
+
+export function navigate(next: Route, replace = false): void {
+  const path = next.name === 'room' ? `/rooms/${next.roomId}` : '/'
+  if (location.pathname !== path) history[replace ? 'replaceState' : 'pushState'](null, '', path)
+  route.value = next
+  if (next.name === 'room') void openRoom(next.roomId)
+  else {
+    timeline.value = null
+    void refreshRooms()
+  }
+}
+
+export function routeFromPath(pathname: string): Route {
+  const match = /^\/rooms\/([0-9a-f-]{36})$/i.exec(pathname)
+  return match?.[1] ? { name: 'room', roomId: match[1] } : { name: 'rooms' }
+}
+
+/** Shows the cached history at once, then fills in from the server. */
+export async function openRoom(roomId: string): Promise<void> {
+  const db = await getDb()
+  const [entries, cursor] = await Promise.all([
+    entriesBefore(db, roomId, Number.MAX_SAFE_INTEGER, TIMELINE_PAGE),
+    getCursor(db, roomId),
+  ])
+  if (currentRoomId() !== roomId) return
+  showTimeline(roomId, entries, cursor)
+  await afterRoomShown(roomId, entries.length)
+}
+
+function showTimeline(roomId: string, entries: RoomEvent[], cursor: RoomCursor): void {
+  timeline.value = {
+    roomId,
+    entries,
+    hasOlder: cursor.hasOlder && (entries[0]?.seq ?? 2) > 1,
+    loadingOlder: false,
+  }
+}
+
+/** After the cached history is on screen: learn about an unknown room, fill an empty one, mark read. */
+async function afterRoomShown(roomId: string, shown: number): Promise<void> {
+  const db = await getDb()
+  let room = rooms.value.find((r) => r.id === roomId)
+  if (!room) {
+    // A link to a room we have not seen (e.g. shared by someone): ask the server about it.
+    try {
+      room = (await api<RoomResponse>('GET', `/api/rooms/${roomId}`)).room
+      await putRoom(db, room)
+      publish({ type: 'rooms-changed' })
+    } catch (error) {
+      say(error, 'Could not open that room.')
+    }
+  }
+  if (shown === 0 && (room?.lastSeq ?? 1) > 0) void loadOlder()
+  void markRead(roomId)
+  void loadMembers(roomId)
+}
+
+/** Older history: from the cache when it holds the seqs just before, else from the server. */
+export async function loadOlder(): Promise<void> {
+  const current = timeline.value
+  if (!current || current.loadingOlder || !current.hasOlder) return
+  const { roomId } = current
+  timeline.value = { ...current, loadingOlder: true }
+  const db = await getDb()
+  const oldest = current.entries[0]?.seq ?? Number.MAX_SAFE_INTEGER
+  const page = 50
+  let older = await entriesBefore(db, roomId, oldest, page)
+  const cursor = await getCursor(db, roomId)
+  const contiguous = older.length === page || (older.length > 0 && older[0]!.seq === 1)
+  let hasOlder = (older[0]?.seq ?? oldest) > 1 && cursor.hasOlder
+  if (!contiguous || (oldest !== Number.MAX_SAFE_INTEGER && !holds(cursor.ranges, oldest - 1))) {
+    try {
+      const before = oldest === Number.MAX_SAFE_INTEGER ? '' : `before=${oldest}&`
+      const res = await api<HistoryResponse>('GET', `/api/rooms/${roomId}/messages?${before}limit=${page}`)
+      await storeEvents(db, roomId, res.messages.map(messageToEvent))
+      if (!res.hasMore) await setHasOlder(db, roomId, false)
+      hasOlder = res.hasMore
+      older = await entriesBefore(db, roomId, oldest, page)
+    } catch {
+      // Offline: show what the cache has; scrolling again retries.
+    }
+  }
+  const now = timeline.value
+  if (now?.roomId !== roomId) return
+  timeline.value = { ...now, entries: mergeEntries(now.entries, older), hasOlder, loadingOlder: false }
+}
+
+async function markRead(roomId: string): Promise<void> {
+  const room = rooms.value.find((r) => r.id === roomId)
+  if (!room || room.role === null || (room.unreadCount === 0 && room.lastReadSeq >= room.lastSeq)) return
+  const db = await getDb()
+  try {
+    const res = await api<ReadResponse>('POST', `/api/rooms/${roomId}/read`, { seq: room.lastSeq })
+    await updateRoom(db, roomId, (r) => ({ ...r, lastReadSeq: res.lastReadSeq, unreadCount: res.unreadCount }))
+  } catch {
+    // Offline: the count clears locally and the server learns next time the room is opened.
+    await updateRoom(db, roomId, (r) => ({ ...r, unreadCount: 0 }))
+  }
+  publish({ type: 'rooms-changed' })
+}
+
+/** The room list as the server has it now (new public rooms, rooms we were added to). */
+export async function refreshRooms(): Promise<void> {
+  try {
+    const res = await api<RoomsResponse>('GET', '/api/rooms')
+    await replaceRooms(await getDb(), res.rooms)
+    publish({ type: 'rooms-changed' })
+    publish({ type: 'resubscribe' })
+  } catch {
+    // Offline: the cached list stays.
+  }
+}
+
+export async function loadMembers(roomId: string): Promise<void> {
+  try {
+    const res = await api<MembersResponse>('GET', `/api/rooms/${roomId}/members`)
+    members.value = { ...members.value, [roomId]: res.members }
+  } catch {
+    // Offline: the list stays as last seen in this session.
+  }
+}
+
+/** Checks a message body the way the server will, so the person learns at once. */
+export function bodyProblem(text: string): string | null {
+  const length = text.trim().length
+  if (length < LIMITS.messageBodyMin) return 'Write something first.'
+  if (length > LIMITS.messageBodyMax) return `${length - LIMITS.messageBodyMax} characters too long.`
+  return null
+}
+
+/** The outbox write comes first: once it commits, the message survives anything. */
+export async function send(roomId: string, text: string): Promise<boolean> {
+  if (bodyProblem(text)) return false
+  const db = await getDb()
+  await enqueue(db, roomId, text.trim())
+  await reloadOutbox(db)
+  publish({ type: 'outbox-changed' })
+  void requestPersistence()
+  void requestBackgroundFlush()
+  return true
+}
+
+export async function retryMessage(clientId: string): Promise<void> {
+  await retry(await getDb(), clientId)
+  publish({ type: 'outbox-changed' })
+}
+
+export async function editMessage(clientId: string, body: string): Promise<void> {
+  if (bodyProblem(body)) return
+  await edit(await getDb(), clientId, body.trim())
+  publish({ type: 'outbox-changed' })
+}
+
+export async function discardMessage(clientId: string): Promise<void> {
+  await discard(await getDb(), clientId)
+  publish({ type: 'outbox-changed' })
+}
+
+let lastTyping = 0
+export function typing(roomId: string): void {
+  const now = Date.now()
+  if (now - lastTyping < LIMITS.typingTtlMs / 2) return
+  lastTyping = now
+  publish({ type: 'send-typing', roomId })
+}
+
+export async function createRoom(name: string, visibility: Visibility): Promise<string | null> {
+  try {
+    const { room } = await api<RoomResponse>('POST', '/api/rooms', { name, visibility })
+    await putRoom(await getDb(), room)
+    publish({ type: 'rooms-changed' })
+    publish({ type: 'resubscribe' })
+    void requestPersistence()
+    navigate({ name: 'room', roomId: room.id })
+    return null
+  } catch (error) {
+    return error instanceof ApiError && error.code === 'network' ? 'You are offline.' : String((error as Error).message)
+  }
+}
+
+export async function joinRoom(roomId: string): Promise<void> {
+  try {
+    const { room } = await api<RoomResponse>('POST', `/api/rooms/${roomId}/join`, {})
+    await putRoom(await getDb(), room)
+    publish({ type: 'rooms-changed' })
+    publish({ type: 'resubscribe' })
+    void requestPersistence()
+  } catch (error) {
+    say(error, 'Could not join the room.')
+  }
+}
+
+export async function addMember(roomId: string, username: string): Promise<string | null> {
+  try {
+    await api('POST', `/api/rooms/${roomId}/members`, { username })
+    await loadMembers(roomId)
+    return null
+  } catch (error) {
+    return error instanceof ApiError ? error.message : 'Could not add that person.'
+  }
+}
+
+export { reloadRooms }

@@ -1,0 +1,94 @@
+/** Keeps this tab's signals in step with the bus (changes made by the engine or other tabs). */
+import { latestEntries } from '../db/messages.ts'
+import { listCachedRooms } from '../db/rooms.ts'
+import type { FerryDatabase } from '../db/schema.ts'
+import { listOutbox } from '../outbox/store.ts'
+import { onTabMessage } from '../tabs/bus.ts'
+import type { TabMessage } from '../tabs/messages.ts'
+import { addTypist, mergeEntries, presenceJoin, presenceLeave, sortRooms } from './reducers.ts'
+import { outbox, presence, rooms, status, timeline, typists, user } from './store.ts'
+
+/** Entries shown when a room opens (about three screens); older ones load on scroll. */
+export const TIMELINE_PAGE = 50
+
+export async function reloadRooms(db: FerryDatabase): Promise<void> {
+  rooms.value = sortRooms(await listCachedRooms(db))
+}
+
+export async function reloadOutbox(db: FerryDatabase): Promise<void> {
+  outbox.value = await listOutbox(db)
+}
+
+export async function reloadTimeline(db: FerryDatabase, roomId: string): Promise<void> {
+  const entries = await latestEntries(db, roomId, TIMELINE_PAGE)
+  const current = timeline.value
+  if (current?.roomId !== roomId) return
+  timeline.value = { ...current, entries: mergeEntries(current.entries, entries) }
+}
+
+export function applyTabMessage(db: FerryDatabase, message: TabMessage): void {
+  switch (message.type) {
+    case 'events': {
+      const current = timeline.value
+      if (current?.roomId === message.roomId) {
+        timeline.value = { ...current, entries: mergeEntries(current.entries, message.events) }
+      }
+      break
+    }
+    case 'room-reset':
+      if (timeline.value?.roomId === message.roomId) {
+        timeline.value = { ...timeline.value, entries: [], hasOlder: true }
+        void reloadTimeline(db, message.roomId)
+      }
+      break
+    case 'rooms-changed':
+      void reloadRooms(db)
+      break
+    case 'outbox-changed':
+      void reloadOutbox(db)
+      break
+    case 'status':
+      status.value = message.status
+      break
+    case 'presence':
+      presence.value = { ...presence.value, [message.roomId]: message.users }
+      break
+    case 'presence-join':
+      presence.value = {
+        ...presence.value,
+        [message.roomId]: presenceJoin(presence.value[message.roomId] ?? [], message.user),
+      }
+      break
+    case 'presence-leave':
+      presence.value = {
+        ...presence.value,
+        [message.roomId]: presenceLeave(presence.value[message.roomId] ?? [], message.userId),
+      }
+      break
+    case 'typing':
+      typists.value = {
+        ...typists.value,
+        [message.roomId]: addTypist(typists.value[message.roomId] ?? [], {
+          userId: message.userId,
+          username: message.username,
+          until: Date.now() + message.expiresInMs,
+        }),
+      }
+      break
+    case 'signed-out':
+      // Another tab signed out and wiped the cache: forget everything shown.
+      user.value = null
+      rooms.value = []
+      outbox.value = []
+      timeline.value = null
+      break
+    case 'session-ended':
+      // The server ended the session; the cache (and the outbox) stays for the same person's next sign-in.
+      user.value = null
+      break
+  }
+}
+
+export function startFeed(db: FerryDatabase): () => void {
+  return onTabMessage((message) => applyTabMessage(db, message))
+}

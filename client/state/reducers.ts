@@ -1,0 +1,222 @@
+/**
+ * Pure functions from what we hold to what the screen shows. No I/O here, so
+ * every rule about edits, deletes, order and counts is unit-tested.
+ */
+import type { PresenceUser } from '../../shared/protocol.ts'
+import type { Room, RoomEvent } from '../../shared/schemas.ts'
+import type { OutboxItem } from '../db/schema.ts'
+import type { ConnStatus } from '../tabs/messages.ts'
+
+/** Merges log entries by seq (later copies of a seq win), oldest first. */
+export function mergeEntries(current: readonly RoomEvent[], incoming: readonly RoomEvent[]): RoomEvent[] {
+  const bySeq = new Map<number, RoomEvent>()
+  for (const e of current) bySeq.set(e.seq, e)
+  for (const e of incoming) bySeq.set(e.seq, e)
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq)
+}
+
+export interface ShownMessage {
+  kind: 'message'
+  key: string
+  seq: number
+  clientId: string | null
+  authorId: string | null
+  authorName: string
+  body: string
+  createdAt: string
+  edited: boolean
+  deleted: boolean
+  reactions: Record<string, number>
+}
+
+export interface ShownNotice {
+  kind: 'notice'
+  key: string
+  seq: number
+  text: string
+  createdAt: string
+}
+
+export type ShownEntry = ShownMessage | ShownNotice
+
+/**
+ * Folds the log into what people see: edits replace text, deletes blank a
+ * message, reactions count up and down, membership changes become notices.
+ * Amendments whose target is not loaded are ignored (the target, once paged
+ * in, comes with the amendment already loaded, since newer entries load first).
+ */
+export function foldTimeline(entries: readonly RoomEvent[]): ShownEntry[] {
+  const shown: ShownEntry[] = []
+  const bySeq = new Map<number, ShownMessage>()
+  for (const e of entries) {
+    switch (e.kind) {
+      case 'message.created': {
+        const message: ShownMessage = {
+          kind: 'message',
+          key: `s${e.seq}`,
+          seq: e.seq,
+          clientId: e.clientId,
+          authorId: e.authorId,
+          authorName: e.authorName ?? 'unknown',
+          body: e.body ?? '',
+          createdAt: e.createdAt,
+          edited: false,
+          deleted: false,
+          reactions: {},
+        }
+        bySeq.set(e.seq, message)
+        shown.push(message)
+        break
+      }
+      case 'message.edited': {
+        const target = e.targetSeq === null ? undefined : bySeq.get(e.targetSeq)
+        if (target && !target.deleted) {
+          target.body = e.body ?? target.body
+          target.edited = true
+        }
+        break
+      }
+      case 'message.deleted': {
+        const target = e.targetSeq === null ? undefined : bySeq.get(e.targetSeq)
+        if (target) {
+          target.body = ''
+          target.deleted = true
+          target.reactions = {}
+        }
+        break
+      }
+      case 'reaction.added':
+      case 'reaction.removed': {
+        const target = e.targetSeq === null ? undefined : bySeq.get(e.targetSeq)
+        if (target && e.reaction && !target.deleted) {
+          const next = (target.reactions[e.reaction] ?? 0) + (e.kind === 'reaction.added' ? 1 : -1)
+          if (next > 0) target.reactions[e.reaction] = next
+          else delete target.reactions[e.reaction]
+        }
+        break
+      }
+      case 'member.joined':
+      case 'member.left':
+        shown.push({
+          kind: 'notice',
+          key: `s${e.seq}`,
+          seq: e.seq,
+          text: `${e.authorName ?? 'Someone'} ${e.kind === 'member.joined' ? 'joined' : 'left'}`,
+          createdAt: e.createdAt,
+        })
+        break
+    }
+  }
+  return shown
+}
+
+/** Outbox items of one room, oldest first, minus any the log already holds (acked in another tab). */
+export function pendingFor(roomId: string, outbox: readonly OutboxItem[], entries: readonly RoomEvent[]): OutboxItem[] {
+  const settled = new Set(entries.map((e) => e.clientId).filter((id): id is string => id !== null))
+  return outbox.filter((item) => item.roomId === roomId && !settled.has(item.clientId))
+}
+
+/** The room list's view of new log entries: preview, last seq and unread count. */
+export function applyEventsToRoom(room: Room, events: readonly RoomEvent[], meId: string, viewing: boolean): Room {
+  let next = room
+  for (const e of [...events].sort((a, b) => a.seq - b.seq)) {
+    // The room row already reflects everything up to its lastSeq (counts included).
+    if (e.seq <= next.lastSeq) continue
+    next = { ...next, lastSeq: e.seq }
+    if (e.kind !== 'message.created' || e.authorId === null || e.clientId === null) continue
+    next = {
+      ...next,
+      lastMessage: {
+        roomId: e.roomId,
+        seq: e.seq,
+        clientId: e.clientId,
+        authorId: e.authorId,
+        authorName: e.authorName ?? '',
+        body: e.body ?? '',
+        createdAt: e.createdAt,
+      },
+    }
+    if (viewing || e.authorId === meId) next = { ...next, lastReadSeq: Math.max(next.lastReadSeq, e.seq) }
+    else if (e.seq > next.lastReadSeq) next = { ...next, unreadCount: next.unreadCount + 1 }
+  }
+  if (viewing) next = { ...next, unreadCount: 0 }
+  return next
+}
+
+/** Rooms ordered by latest activity. */
+export function sortRooms(rooms: readonly Room[]): Room[] {
+  const activity = (r: Room) => r.lastMessage?.createdAt ?? r.createdAt
+  return [...rooms].sort((a, b) => activity(b).localeCompare(activity(a)))
+}
+
+export type StatusTone = 'offline' | 'busy' | 'ok' | 'error'
+
+/** The status line: always the truth about the link and the queue. */
+export function statusLine(status: ConnStatus, outbox: readonly OutboxItem[]): { text: string; tone: StatusTone } {
+  const waiting = outbox.filter((i) => i.state === 'waiting').length
+  const failed = outbox.filter((i) => i.state === 'failed').length
+  let link: string
+  let tone: StatusTone
+  if (status.socket === 'ended') [link, tone] = ['Signed out', 'error']
+  else if (status.offline) [link, tone] = ['Offline', 'offline']
+  else if (status.socket === 'open' && status.catchingUp === 0) [link, tone] = ['Up to date', 'ok']
+  else if (status.socket === 'open') [link, tone] = ['Catching up…', 'busy']
+  else [link, tone] = ['Connecting…', 'busy']
+  const parts = [link]
+  if (waiting > 0) parts.push(`${waiting} waiting to send`)
+  if (failed > 0) {
+    parts.push(`${failed} failed`)
+    tone = 'error'
+  }
+  return { text: parts.join(' · '), tone }
+}
+
+export function presenceJoin(users: readonly PresenceUser[], user: PresenceUser): PresenceUser[] {
+  return users.some((u) => u.userId === user.userId) ? users.slice() : [...users, user]
+}
+
+export function presenceLeave(users: readonly PresenceUser[], userId: string): PresenceUser[] {
+  return users.filter((u) => u.userId !== userId)
+}
+
+export interface Typist {
+  userId: string
+  username: string
+  until: number
+}
+
+export function addTypist(typists: readonly Typist[], typist: Typist): Typist[] {
+  return [...typists.filter((t) => t.userId !== typist.userId), typist]
+}
+
+export function activeTypists(typists: readonly Typist[], now: number, meId: string | undefined): Typist[] {
+  return typists.filter((t) => t.until > now && t.userId !== meId)
+}
+
+export function typingText(typists: readonly Typist[]): string {
+  const names = typists.map((t) => t.username)
+  if (names.length === 0) return ''
+  if (names.length === 1) return `${names[0]} is typing…`
+  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`
+  return 'Several people are typing…'
+}
+
+/** A label for a day separator, in the reader's locale. */
+export function dayLabel(iso: string, now: Date = new Date()): string {
+  const day = new Date(iso)
+  const startOf = (d: Date) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime()
+  const diff = Math.round((startOf(now) - startOf(day)) / 86_400_000)
+  if (diff === 0) return 'Today'
+  if (diff === 1) return 'Yesterday'
+  return day.toLocaleDateString(undefined, {
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    year: day.getFullYear() === now.getFullYear() ? undefined : 'numeric',
+  })
+}
+
+export function dayKey(iso: string): string {
+  const d = new Date(iso)
+  return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`
+}

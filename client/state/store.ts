@@ -1,0 +1,32 @@
+/** The screen's state, as signals. Fed from IndexedDB first, then the network (through the tab bus). */
+import { signal } from '@preact/signals'
+import type { PresenceUser } from '../../shared/protocol.ts'
+import type { Member, Room, RoomEvent, User } from '../../shared/schemas.ts'
+import type { OutboxItem } from '../db/schema.ts'
+import type { ConnStatus } from '../tabs/messages.ts'
+import type { Typist } from './reducers.ts'
+
+export type Route = { name: 'rooms' } | { name: 'room'; roomId: string }
+
+export interface Timeline {
+  roomId: string
+  entries: RoomEvent[]
+  /** Older history may exist (in the cache or on the server). */
+  hasOlder: boolean
+  loadingOlder: boolean
+}
+
+/** undefined while we do not know yet (first paint), null when signed out. */
+export const user = signal<User | null | undefined>(undefined)
+export const rooms = signal<Room[]>([])
+export const outbox = signal<OutboxItem[]>([])
+export const status = signal<ConnStatus>({ socket: 'idle', retryAt: null, catchingUp: 0, offline: false })
+export const route = signal<Route>({ name: 'rooms' })
+export const timeline = signal<Timeline | null>(null)
+export const presence = signal<Record<string, PresenceUser[]>>({})
+export const typists = signal<Record<string, Typist[]>>({})
+export const members = signal<Record<string, Member[]>>({})
+/** Set when a new service worker waits; calling it activates the update and reloads. */
+export const applyUpdate = signal<(() => void) | null>(null)
+/** A short message for the person (an action that failed and why). */
+export const notice = signal<string | null>(null)

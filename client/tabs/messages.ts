@@ -1,0 +1,34 @@
+import type { PresenceUser } from '../../shared/protocol.ts'
+import type { RoomEvent } from '../../shared/schemas.ts'
+
+/** What the socket is doing, as the leader tab sees it. */
+export interface ConnStatus {
+  socket: 'idle' | 'connecting' | 'open' | 'waiting' | 'ended'
+  /** When the next reconnect attempt is due (epoch ms). */
+  retryAt: number | null
+  /** Rooms subscribed but not caught up yet (replay or gap fetch running). */
+  catchingUp: number
+  /** The browser reports no network. */
+  offline: boolean
+}
+
+/** Messages between tabs (BroadcastChannel) and from the engine to this tab's state. */
+export type TabMessage =
+  | { type: 'events'; roomId: string; events: RoomEvent[] }
+  | { type: 'room-reset'; roomId: string }
+  | { type: 'rooms-changed' }
+  | { type: 'outbox-changed' }
+  | { type: 'status'; status: ConnStatus }
+  | { type: 'presence'; roomId: string; users: PresenceUser[] }
+  | { type: 'presence-join'; roomId: string; user: PresenceUser }
+  | { type: 'presence-leave'; roomId: string; userId: string }
+  | { type: 'typing'; roomId: string; userId: string; username: string; expiresInMs: number }
+  | { type: 'signed-out' }
+  | { type: 'session-ended' }
+  // follower → leader
+  | { type: 'flush' }
+  | { type: 'send-typing'; roomId: string }
+  | { type: 'resubscribe' }
+  | { type: 'who-leads' }
+  // leader → followers
+  | { type: 'heartbeat'; at: number }

@@ -1,0 +1,58 @@
+import { useState } from 'preact/hooks'
+import type { Room } from '../../shared/schemas.ts'
+import { addMember } from '../state/actions.ts'
+import { members, presence } from '../state/store.ts'
+
+export function MemberList({ room }: { room: Room }) {
+  const [error, setError] = useState<string | null>(null)
+  const list = members.value[room.id] ?? []
+  const online = new Set((presence.value[room.id] ?? []).map((u) => u.userId))
+  const sorted = [...list].sort((a, b) => Number(online.has(b.userId)) - Number(online.has(a.userId)))
+  return (
+    <aside class="members" aria-label="Members">
+      <h3>
+        Members <span class="muted">({online.size} online)</span>
+      </h3>
+      {list.length === 0 && <p class="muted">Connect to see who is here.</p>}
+      <ul>
+        {sorted.map((m) => (
+          <li key={m.userId}>
+            <span
+              class={online.has(m.userId) ? 'dot dot--on' : 'dot'}
+              role="img"
+              aria-label={online.has(m.userId) ? 'online' : 'offline'}
+            />
+            {m.username}
+            {m.role === 'owner' && <span class="tag">owner</span>}
+          </li>
+        ))}
+      </ul>
+      {room.role === 'owner' && room.visibility === 'private' && (
+        <form
+          class="row"
+          onSubmit={async (event) => {
+            event.preventDefault()
+            const form = event.currentTarget as HTMLFormElement
+            const username = String(new FormData(form).get('username')).trim()
+            const problem = await addMember(room.id, username)
+            setError(problem)
+            if (!problem) form.reset()
+          }}
+        >
+          <label class="field grow">
+            <span>Add member</span>
+            <input name="username" required autocapitalize="none" />
+          </label>
+          <button type="submit" class="secondary">
+            Add
+          </button>
+        </form>
+      )}
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      )}
+    </aside>
+  )
+}
