@@ -50,9 +50,21 @@ export const CLIENT_FRAME_TYPES = ['subscribe', 'unsubscribe', 'send', 'typing']
 export const PresenceUser = Type.Object({ userId: Uuid, username: Type.String() }, strict)
 export type PresenceUser = Type.Static<typeof PresenceUser>
 
-/** Sent once when the socket opens. */
+/**
+ * Sent once when the socket opens. `limits` are the send limits this server
+ * enforces (they are configurable), so a client paces its outbox to them.
+ */
 export const HelloFrame = Type.Object(
-  { type: Type.Literal('hello'), userId: Uuid, username: Type.String(), serverTime: Type.String() },
+  {
+    type: Type.Literal('hello'),
+    userId: Uuid,
+    username: Type.String(),
+    serverTime: Type.String(),
+    limits: Type.Object(
+      { sendRatePerSecond: Type.Number({ exclusiveMinimum: 0 }), sendBurst: Type.Integer({ minimum: 1 }) },
+      strict,
+    ),
+  },
   strict,
 )
 /** Room log entries, in seq order, never with a gap within one frame. */

@@ -58,6 +58,11 @@ export class OutboxFlusher {
     this.setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms))
   }
 
+  /** Paces to the send limits the server announced. */
+  setRate(ratePerSecond: number, burst: number): void {
+    this.bucket.configure(ratePerSecond, burst)
+  }
+
   /** The socket is ready (after hello); `send` returns false when it is not open. */
   connected(send: (frame: SendFrame) => boolean): void {
     this.send = send

@@ -8,12 +8,20 @@ export class TokenBucket {
   private last: number
 
   constructor(
-    private readonly ratePerSecond: number,
-    private readonly burst: number,
+    private ratePerSecond: number,
+    private burst: number,
     private readonly now: () => number = () => Date.now(),
   ) {
     this.tokens = burst
     this.last = now()
+  }
+
+  /** Adopts the limits the server announced in `hello`; tokens already spent stay spent. */
+  configure(ratePerSecond: number, burst: number): void {
+    this.refill()
+    this.ratePerSecond = ratePerSecond
+    this.burst = burst
+    this.tokens = Math.min(this.tokens, burst)
   }
 
   private refill(): void {

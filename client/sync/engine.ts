@@ -146,6 +146,7 @@ export class SyncEngine {
         this.greeted = true
         this.conn.healthy()
         this.pushStatus()
+        this.flusher.setRate(frame.limits.sendRatePerSecond, frame.limits.sendBurst)
         this.flusher.connected((f) => this.conn.send(f))
         void this.subscribeRooms()
         break

@@ -70,6 +70,7 @@ export class Connection implements Subscriber, ResumeTarget {
       userId: this.user.userId,
       username: this.user.username,
       serverTime: new Date().toISOString(),
+      limits: { sendRatePerSecond: this.deps.settings.sendRatePerSecond, sendBurst: this.deps.settings.sendBurst },
     })
   }
 

@@ -98,7 +98,13 @@ async function setup(serverLog: RoomEvent[]): Promise<Setup> {
   engine.start()
   stops.push(() => engine.stop())
   socket.open()
-  socket.push({ type: 'hello', userId: ALICE, username: 'alice', serverTime: new Date().toISOString() })
+  socket.push({
+    type: 'hello',
+    userId: ALICE,
+    username: 'alice',
+    serverTime: new Date().toISOString(),
+    limits: { sendRatePerSecond: 10, sendBurst: 30 },
+  })
   await vi.waitFor(() => expect(socket.sent.some((f) => f.type === 'subscribe')).toBe(true))
   return { db, socket, engine, fetched, published, serverLog }
 }
@@ -160,7 +166,13 @@ describe('sync engine, adversarial', () => {
   it('flushes the outbox after hello, and an ack (even a duplicate one) settles it once', async () => {
     const { socket, db } = await setup([])
     const item = await enqueue(db, ROOM_A, 'hello there')
-    socket.push({ type: 'hello', userId: ALICE, username: 'alice', serverTime: '' })
+    socket.push({
+      type: 'hello',
+      userId: ALICE,
+      username: 'alice',
+      serverTime: '',
+      limits: { sendRatePerSecond: 10, sendBurst: 30 },
+    })
     await vi.waitFor(() => expect(socket.sent.some((f) => f.type === 'send')).toBe(true))
     const ack: ServerFrame = {
       type: 'ack',

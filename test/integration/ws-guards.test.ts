@@ -45,7 +45,12 @@ describeEachEngine('ws guards', (engine) => {
 
     it('greets with hello; a client without an Origin (not a browser) is accepted', async () => {
       const socket = await connect(ctx.app, owner, { origin: null })
-      expect(socket.frames[0]).toMatchObject({ type: 'hello', userId: owner.user.id, username: owner.user.username })
+      expect(socket.frames[0]).toMatchObject({
+        type: 'hello',
+        userId: owner.user.id,
+        username: owner.user.username,
+        limits: { sendRatePerSecond: 10, sendBurst: 30 },
+      })
       await socket.close()
     })
   })
