@@ -20,13 +20,20 @@ export default async function setup(project: TestProject) {
   fs.writeFileSync(file, Buffer.from(await dump.arrayBuffer()))
   await pglite.close()
   project.provide('pgliteTemplate', file)
-  if (!process.env.TEST_DATABASE_URL) {
+  const warnIfNoPostgres = () => {
+    if (process.env.TEST_DATABASE_URL) return
     console.warn(
-      '\n[ferry] TEST_DATABASE_URL is not set: the PostgreSQL half of the integration suite will NOT run.\n' +
-        '        Set it, e.g. TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test, to run it.\n',
+      '\n[ferry] TEST_DATABASE_URL is not set: the PostgreSQL half of the integration suite did NOT run\n' +
+        '        (its tests are counted as skipped). Set it, e.g.\n' +
+        '        TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test, to run it.\n',
     )
   }
-  return () => fs.rmSync(file, { force: true })
+  warnIfNoPostgres()
+  return () => {
+    fs.rmSync(file, { force: true })
+    // Again at the end, where a person reading the run's summary will see it.
+    warnIfNoPostgres()
+  }
 }
 
 declare module 'vitest' {
