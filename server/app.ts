@@ -30,8 +30,12 @@ declare module 'fastify' {
     database: Database
     appender: Appender
     bus: Bus
-    /** 'ended' (sessionId): a session was logged out; its sockets close. */
-    sessionEvents: EventEmitter
+    /**
+     * Access changes that open sockets must follow at once:
+     * 'session-ended' (sessionId): logged out, its sockets close;
+     * 'left-room' (roomId, userId): the user left a private room, their sockets stop following it.
+     */
+    accessEvents: EventEmitter
   }
 }
 
@@ -64,7 +68,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   app.decorate('db', database.db)
   app.decorate('bus', bus)
   app.decorate('appender', new Appender(database.db, bus))
-  app.decorate('sessionEvents', new EventEmitter().setMaxListeners(0))
+  app.decorate('accessEvents', new EventEmitter().setMaxListeners(0))
 
   // An empty JSON body (logout, join, leave) is "no body", not a parse error.
   const parseJson = app.getDefaultJsonParser('error', 'error')

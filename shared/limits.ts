@@ -27,7 +27,8 @@ export const LIMITS = {
   /** Usernames: 3–32 of [a-z0-9_-], compared case-insensitively. */
   usernameMin: 3,
   usernameMax: 32,
-  usernamePattern: '^[A-Za-z0-9_-]{3,32}$',
+  // `-` escaped: browsers check `pattern` attributes with the `v` flag, where a bare `-` is an error.
+  usernamePattern: '^[A-Za-z0-9_\\-]{3,32}$',
   passwordMin: 8,
   passwordMax: 256,
   roomNameMin: 1,

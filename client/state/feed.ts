@@ -3,7 +3,7 @@ import { latestEntries } from '../db/messages.ts'
 import { listCachedRooms } from '../db/rooms.ts'
 import type { FerryDatabase } from '../db/schema.ts'
 import { listOutbox } from '../outbox/store.ts'
-import { onTabMessage } from '../tabs/bus.ts'
+import { onTabMessage, tellOthers } from '../tabs/bus.ts'
 import type { TabMessage } from '../tabs/messages.ts'
 import { addTypist, mergeEntries, presenceJoin, presenceLeave, sortRooms } from './reducers.ts'
 import { outbox, presence, rooms, status, timeline, typists, user } from './store.ts'
@@ -32,6 +32,12 @@ export function applyTabMessage(db: FerryDatabase, message: TabMessage): void {
       const current = timeline.value
       if (current?.roomId === message.roomId) {
         timeline.value = { ...current, entries: mergeEntries(current.entries, message.events) }
+      }
+      // A typist whose message just arrived has stopped typing it.
+      const authors = new Set(message.events.filter((e) => e.kind === 'message.created').map((e) => e.authorId))
+      const typing = typists.value[message.roomId]
+      if (typing?.some((t) => authors.has(t.userId))) {
+        typists.value = { ...typists.value, [message.roomId]: typing.filter((t) => !authors.has(t.userId)) }
       }
       break
     }
@@ -90,5 +96,19 @@ export function applyTabMessage(db: FerryDatabase, message: TabMessage): void {
 }
 
 export function startFeed(db: FerryDatabase): () => void {
-  return onTabMessage((message) => applyTabMessage(db, message))
+  const stop = onTabMessage((message) => applyTabMessage(db, message))
+  // A frozen tab misses what the other tabs said meanwhile: back from the freeze, repaint from IndexedDB
+  // and ask the leader for its status and presence again.
+  const catchUp = () => {
+    void reloadRooms(db)
+    void reloadOutbox(db)
+    const current = timeline.value
+    if (current) void reloadTimeline(db, current.roomId)
+    tellOthers({ type: 'who-leads' })
+  }
+  document.addEventListener('resume', catchUp)
+  return () => {
+    stop()
+    document.removeEventListener('resume', catchUp)
+  }
 }

@@ -1,6 +1,6 @@
-import { useState } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
 import type { Room } from '../../shared/schemas.ts'
-import { addMember } from '../state/actions.ts'
+import { addMember, loadMembers } from '../state/actions.ts'
 import { members, presence } from '../state/store.ts'
 
 export function MemberList({ room }: { room: Room }) {
@@ -8,6 +8,11 @@ export function MemberList({ room }: { room: Room }) {
   const list = members.value[room.id] ?? []
   const online = new Set((presence.value[room.id] ?? []).map((u) => u.userId))
   const sorted = [...list].sort((a, b) => Number(online.has(b.userId)) - Number(online.has(a.userId)))
+  // Someone here who is not on the list joined after it was loaded: load it again.
+  const unlisted = [...online].filter((id) => !list.some((m) => m.userId === id)).join()
+  useEffect(() => {
+    if (unlisted) void loadMembers(room.id)
+  }, [room.id, unlisted])
   return (
     <aside class="members" aria-label="Members">
       <h3>

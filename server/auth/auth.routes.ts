@@ -59,7 +59,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/logout', { schema: { response: { 204: NoContent, '4xx': ErrorResponse } } }, async (request, reply) => {
     const session = await requireSession(request)
     await endSession(db, session.id)
-    app.sessionEvents.emit('ended', session.id)
+    app.accessEvents.emit('session-ended', session.id)
     reply.clearCookie(SESSION_COOKIE, { path: '/' })
     return reply.status(204).send(null)
   })

@@ -145,6 +145,13 @@ export class Connection implements Subscriber, ResumeTarget {
     if (this.#present.delete(roomId)) this.deps.hub.leave(roomId, this)
   }
 
+  /** Access to the room ended (left a private room): stop following it, and say why. */
+  revokeRoom(roomId: string): void {
+    if (!this.#streams.has(roomId)) return
+    this.closeStream(roomId)
+    this.send(errorFrame('not_found', 'No such room', { roomId }))
+  }
+
   send(frame: ServerFrame): void {
     this.#write(encodeFrame(frame))
   }

@@ -43,6 +43,13 @@ export class ConnectionRegistry {
     }
   }
 
+  /** The user may no longer read a private room: their sockets stop following it and are told so. */
+  revokeRoom(roomId: string, userId: string): void {
+    for (const connection of this.#all) {
+      if (connection.user.userId === userId) connection.revokeRoom(roomId)
+    }
+  }
+
   /** Closes every socket with 1001; those that do not finish the close handshake within `graceMs` are dropped. */
   async closeAll(graceMs: number): Promise<void> {
     clearInterval(this.#heartbeat)

@@ -27,7 +27,9 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
   const registry = new ConnectionRegistry(settings.pingIntervalMs)
   const sweeper = setInterval(() => limiter.sweep(), RATE_LIMIT_SWEEP_MS).unref()
   const endSession = (sessionId: string) => registry.endSession(sessionId)
-  app.sessionEvents.on('ended', endSession)
+  const leftRoom = (roomId: string, userId: string) => registry.revokeRoom(roomId, userId)
+  app.accessEvents.on('session-ended', endSession)
+  app.accessEvents.on('left-room', leftRoom)
 
   await app.register(fastifyWebsocket, {
     options: { maxPayload: LIMITS.wsMaxFrameBytes },
@@ -38,7 +40,8 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
     },
     // Graceful shutdown: answer the sends already queued, then close every socket with 1001.
     async preClose() {
-      app.sessionEvents.off('ended', endSession)
+      app.accessEvents.off('session-ended', endSession)
+      app.accessEvents.off('left-room', leftRoom)
       clearInterval(sweeper)
       await appender.drain()
       await registry.closeAll(SHUTDOWN_GRACE_MS)

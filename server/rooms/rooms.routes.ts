@@ -94,6 +94,7 @@ const roomsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const room = await requireMember(db, user.id, request.params.roomId)
       if (room.role === 'owner') throw new AppError(409, 'owner_cannot_leave', 'The owner cannot leave their room')
       await removeMember(db, room.id, user.id)
+      if (room.visibility === 'private') app.accessEvents.emit('left-room', room.id, user.id)
       return reply.status(204).send(null)
     },
   )

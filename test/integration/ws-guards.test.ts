@@ -207,6 +207,32 @@ describeEachEngine('ws guards', (engine) => {
       expect((await storedEvents(owner, publicRoom)).some((e) => e.clientId === clientId)).toBe(false)
     })
 
+    it('leaving a private room stops its live events on an open socket at once', async () => {
+      const room = await createRoom(owner, 'private')
+      const member = await signUp(ctx.app)
+      expect(
+        (await owner.request('POST', `/api/rooms/${room}/members`, { username: member.user.username })).statusCode,
+      ).toBe(201)
+      const memberSocket = await connect(ctx.app, member)
+      await memberSocket.subscribe(room)
+      const seen = await postMessage(owner, room, 'before leaving')
+      await until(() => memberSocket.lastSeq(room) === seen, 'the message before leaving')
+
+      const from = memberSocket.frames.length
+      expect((await member.request('POST', `/api/rooms/${room}/leave`)).statusCode).toBe(204)
+      expect(await memberSocket.waitFor('error', (e) => e.roomId === room, { from })).toMatchObject({
+        code: 'not_found',
+        roomId: room,
+      })
+      const after = await postMessage(owner, room, 'after leaving')
+      // The owner's own socket gets it, so it was published; the one who left does not.
+      await watcher.subscribe(room)
+      await until(() => watcher.lastSeq(room) === after, 'the message after leaving, on the owner socket')
+      expect(memberSocket.events(room).map((e) => e.seq)).toEqual([seen])
+      expect(memberSocket.isOpen).toBe(true)
+      await memberSocket.close()
+    })
+
     it('bodies are checked as over HTTP: empty and too long are refused with the clientId', async () => {
       const empty = randomUUID()
       const long = randomUUID()

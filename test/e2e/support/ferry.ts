@@ -108,7 +108,8 @@ export interface FerryServer {
   stop(): Promise<void>
 }
 
-export async function startFerry(clientDir: string): Promise<FerryServer> {
+/** `env` adds server settings (e.g. WS_SEND_RATE_PER_SECOND) on top of the test defaults. */
+export async function startFerry(clientDir: string, env: NodeJS.ProcessEnv = {}): Promise<FerryServer> {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const dbEnv = await databaseEnv()
@@ -125,6 +126,7 @@ export async function startFerry(clientDir: string): Promise<FerryServer> {
         LOG_LEVEL: 'warn',
         AUTH_RATE_LIMIT_MAX: '10000',
         CLIENT_DIR: dir,
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
