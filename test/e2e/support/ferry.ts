@@ -5,17 +5,15 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import pg from 'pg'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
+import { freePort } from '../../support/server-process.ts'
 
 export const ROOT = resolve(import.meta.dirname, '..', '..', '..')
 export const CHROMIUM = '/usr/bin/chromium'
 const BIN = join(ROOT, 'node_modules', '.bin')
-/** Where server/main.ts is run from; another checkout of the server can be tested with FERRY_SERVER_ROOT. */
-const SERVER_ROOT = process.env.FERRY_SERVER_ROOT ?? ROOT
 
 export function requireChromium(): void {
   if (!existsSync(CHROMIUM)) {
@@ -71,16 +69,6 @@ export async function buildClient(buildId = 'e2e-1'): Promise<string> {
   return outDir
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolvePromise(address.port) : reject()))
-    })
-  })
-}
-
 /** A database for one test file: its own PostgreSQL database, or a PGlite directory. */
 async function databaseEnv(): Promise<NodeJS.ProcessEnv> {
   const adminUrl = process.env.TEST_DATABASE_URL
@@ -117,7 +105,7 @@ export async function startFerry(clientDir: string, env: NodeJS.ProcessEnv = {})
 
   const start = async (dir: string) => {
     const proc = spawn(join(BIN, 'tsx'), ['server/main.ts'], {
-      cwd: SERVER_ROOT,
+      cwd: ROOT,
       env: {
         ...process.env,
         ...dbEnv,
