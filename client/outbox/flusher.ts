@@ -114,6 +114,9 @@ export class OutboxFlusher {
 
   private async pass(): Promise<void> {
     if (!this.send) return
+    // Refill the pipeline once half of it has drained, not after every ack:
+    // each refill reads the whole outbox, and a long queue would make that quadratic.
+    if (this.inFlight.size > this.window / 2) return
     const pause = this.pausedUntil - this.now()
     if (pause > 0) return this.later(pause)
     const queue: OutboxItem[] = await listOutbox(this.db)

@@ -5,19 +5,20 @@ import type { FerryDatabase } from '../db/schema.ts'
 import { listOutbox } from '../outbox/store.ts'
 import { onTabMessage, tellOthers } from '../tabs/bus.ts'
 import type { TabMessage } from '../tabs/messages.ts'
+import { coalesced } from './coalesce.ts'
 import { addTypist, mergeEntries, presenceJoin, presenceLeave, sortRooms } from './reducers.ts'
 import { outbox, presence, rooms, status, timeline, typists, user } from './store.ts'
 
 /** Entries shown when a room opens (about three screens); older ones load on scroll. */
 export const TIMELINE_PAGE = 50
 
-export async function reloadRooms(db: FerryDatabase): Promise<void> {
+export const reloadRooms = coalesced(async (db: FerryDatabase): Promise<void> => {
   rooms.value = sortRooms(await listCachedRooms(db))
-}
+})
 
-export async function reloadOutbox(db: FerryDatabase): Promise<void> {
+export const reloadOutbox = coalesced(async (db: FerryDatabase): Promise<void> => {
   outbox.value = await listOutbox(db)
-}
+})
 
 export async function reloadTimeline(db: FerryDatabase, roomId: string): Promise<void> {
   const entries = await latestEntries(db, roomId, TIMELINE_PAGE)
