@@ -35,13 +35,17 @@ function say(error: unknown, fallback: string): void {
 
 /** Paints from IndexedDB, then asks the server who we are. */
 export async function boot(): Promise<void> {
+  // Marks for the cold-start breakdown (test/e2e/support/measure-client.ts); free otherwise.
+  performance.mark('ferry:boot')
   const db = await getDb()
+  performance.mark('ferry:db-open')
   startFeed(db)
   onTabMessage((message) => {
     if (message.type === 'signed-out') endSession()
   })
   const roomId = currentRoomId()
   const snapshot = await readSnapshot(db, roomId, TIMELINE_PAGE)
+  performance.mark('ferry:snapshot')
   const cached = snapshot.user
   if (cached) {
     // One batch of signal writes: the first paint shows the whole screen at once.

@@ -254,7 +254,21 @@ async function main(): Promise<void> {
       const last = document.querySelector('[role=log] li[data-state=sent]:last-of-type .msg__body')
       if (window.__paintedAt === undefined && window.__painted === undefined && last && last.textContent.includes('number ${MESSAGES} ')) {
         window.__painted = document.querySelectorAll('[role=log] li[data-state=sent]').length
-        requestAnimationFrame(() => { window.__paintedAt = performance.now() })
+        requestAnimationFrame(() => {
+          window.__paintedAt = performance.now()
+          const nav = performance.getEntriesByType('navigation')[0]
+          const script = performance.getEntriesByType('resource').find((r) => r.name.includes('/assets/') && r.name.endsWith('.js'))
+          const mark = (name) => performance.getEntriesByName(name)[0]?.startTime
+          window.__breakdown = {
+            shellResponseEnd: nav && nav.responseEnd,
+            scriptResponseEnd: script && script.responseEnd,
+            domContentLoaded: nav && nav.domContentLoadedEventEnd,
+            boot: mark('ferry:boot'),
+            dbOpen: mark('ferry:db-open'),
+            snapshot: mark('ferry:snapshot'),
+            painted: window.__paintedAt,
+          }
+        })
       }
     }).observe(document, { childList: true, subtree: true })
   `)
@@ -267,6 +281,7 @@ async function main(): Promise<void> {
       return x > 0 ? performance.now() - t : 0
     })
   const paints: number[] = []
+  const breakdowns: Array<Record<string, number>> = []
   const spins: number[] = []
   let painted = 0
   for (let run = 0; run < PAINT_RUNS; run++) {
@@ -293,6 +308,9 @@ async function main(): Promise<void> {
         )
       })
     paints.push(await page.evaluate(() => (window as unknown as { __paintedAt: number }).__paintedAt))
+    breakdowns.push(
+      await page.evaluate(() => (window as unknown as { __breakdown: Record<string, number> }).__breakdown),
+    )
     painted = await page.evaluate(() => (window as unknown as { __painted: number }).__painted)
     spins.push(await spin())
   }
@@ -343,6 +361,8 @@ async function main(): Promise<void> {
           runsCount: PAINT_RUNS,
           messagesPainted: painted,
           runs: paints.map((ms) => Math.round(ms)),
+          // Per run, ms since navigation start: shell served, script loaded, boot(), IndexedDB open, snapshot read, painted.
+          breakdown: breakdowns.map((b) => Object.fromEntries(Object.entries(b).map(([k, v]) => [k, Math.round(v)]))),
           median: Math.round([...paints].sort((a, b) => a - b)[Math.floor(paints.length / 2)]!),
           throttleCheck: {
             busyLoopMsThrottled: spins.map((ms) => Math.round(ms)),
