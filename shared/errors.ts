@@ -27,10 +27,6 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number]
 
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string }
-}
-
 /** WebSocket close codes the server uses (RFC 6455 plus 4000–4999 for Ferry). */
 export const CLOSE_CODES = {
   /** Server shutting down; reconnect with backoff. */

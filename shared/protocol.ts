@@ -43,7 +43,6 @@ export const ClientFrame = Type.Union([SubscribeFrame, UnsubscribeFrame, SendFra
 export type ClientFrame = Type.Static<typeof ClientFrame>
 export type SubscribeFrame = Type.Static<typeof SubscribeFrame>
 export type SendFrame = Type.Static<typeof SendFrame>
-export const CLIENT_FRAME_TYPES = ['subscribe', 'unsubscribe', 'send', 'typing'] as const
 
 // ---- server → client -------------------------------------------------------
 

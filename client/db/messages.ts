@@ -112,12 +112,3 @@ export async function newestEntries(
   const from = lowest ? lowest.key : ([roomId, 0] as [string, number])
   return tx.store.getAll(IDBKeyRange.bound(from, [roomId, before], false, true))
 }
-
-/** Up to `limit` entries with seq < `before`, oldest first. */
-export function entriesBefore(db: FerryDatabase, roomId: string, before: number, limit: number): Promise<RoomEvent[]> {
-  return newestEntries(db, roomId, limit, before)
-}
-
-export function latestEntries(db: FerryDatabase, roomId: string, limit: number): Promise<RoomEvent[]> {
-  return newestEntries(db, roomId, limit)
-}

@@ -66,10 +66,6 @@ export function markFailed(
   return change(db, clientId, (item) => ({ ...item, state: 'failed', error, attempts: item.attempts + 1 }))
 }
 
-export function countAttempt(db: FerryDatabase, clientId: string): Promise<boolean> {
-  return change(db, clientId, (item) => ({ ...item, attempts: item.attempts + 1 }))
-}
-
 /** Puts a failed message back in line (it keeps its place in the order and its clientId). */
 export function retry(db: FerryDatabase, clientId: string): Promise<boolean> {
   return change(db, clientId, (item) => ({ ...item, state: 'waiting', error: null }))

@@ -11,7 +11,7 @@ import type {
 import { LIMITS } from '../../shared/limits.ts'
 import type { RoomEvent, Visibility } from '../../shared/schemas.ts'
 import { ApiError, api } from '../api/http.ts'
-import { entriesBefore, getCursor, messageToEvent, setHasOlder, storeEvents } from '../db/messages.ts'
+import { getCursor, messageToEvent, newestEntries, setHasOlder, storeEvents } from '../db/messages.ts'
 import { getDb } from '../db/page.ts'
 import { clearUserData, putRoom, replaceRooms, setSessionUser, updateRoom } from '../db/rooms.ts'
 import type { RoomCursor } from '../db/schema.ts'
@@ -181,10 +181,7 @@ export function routeFromPath(pathname: string): Route {
 /** Shows the cached history at once, then fills in from the server. */
 export async function openRoom(roomId: string): Promise<void> {
   const db = await getDb()
-  const [entries, cursor] = await Promise.all([
-    entriesBefore(db, roomId, Number.MAX_SAFE_INTEGER, TIMELINE_PAGE),
-    getCursor(db, roomId),
-  ])
+  const [entries, cursor] = await Promise.all([newestEntries(db, roomId, TIMELINE_PAGE), getCursor(db, roomId)])
   if (currentRoomId() !== roomId) return
   showTimeline(roomId, entries, cursor)
   await afterRoomShown(roomId, entries.length)
@@ -227,7 +224,7 @@ export async function loadOlder(): Promise<void> {
   const db = await getDb()
   const oldest = current.entries[0]?.seq ?? Number.MAX_SAFE_INTEGER
   const page = 50
-  let older = await entriesBefore(db, roomId, oldest, page)
+  let older = await newestEntries(db, roomId, page, oldest)
   const cursor = await getCursor(db, roomId)
   const contiguous = older.length === page || (older.length > 0 && older[0]!.seq === 1)
   let hasOlder = (older[0]?.seq ?? oldest) > 1 && cursor.hasOlder
@@ -238,7 +235,7 @@ export async function loadOlder(): Promise<void> {
       await storeEvents(db, roomId, res.messages.map(messageToEvent))
       if (!res.hasMore) await setHasOlder(db, roomId, false)
       hasOlder = res.hasMore
-      older = await entriesBefore(db, roomId, oldest, page)
+      older = await newestEntries(db, roomId, page, oldest)
     } catch {
       // Offline: show what the cache has; scrolling again retries.
     }

@@ -1,5 +1,5 @@
 /** Keeps this tab's signals in step with the bus (changes made by the engine or other tabs). */
-import { latestEntries } from '../db/messages.ts'
+import { newestEntries } from '../db/messages.ts'
 import { listCachedRooms } from '../db/rooms.ts'
 import type { FerryDatabase } from '../db/schema.ts'
 import { listOutbox } from '../outbox/store.ts'
@@ -21,7 +21,7 @@ export const reloadOutbox = coalesced(async (db: FerryDatabase): Promise<void> =
 })
 
 export async function reloadTimeline(db: FerryDatabase, roomId: string): Promise<void> {
-  const entries = await latestEntries(db, roomId, TIMELINE_PAGE)
+  const entries = await newestEntries(db, roomId, TIMELINE_PAGE)
   const current = timeline.value
   if (current?.roomId !== roomId) return
   timeline.value = { ...current, entries: mergeEntries(current.entries, entries) }

@@ -9,10 +9,6 @@ export function findUserByUsername(db: Kysely<DB>, username: string): Promise<Us
     .executeTakeFirst()
 }
 
-export function findUserById(db: Kysely<DB>, id: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
-}
-
 /** Returns undefined when the username is taken (case-insensitively). */
 export async function insertUser(db: Kysely<DB>, username: string, passwordHash: string): Promise<UserRow | undefined> {
   return db

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable } from 'kysely'
+import type { ColumnType, Generated, Selectable } from 'kysely'
 
 /** int8 columns arrive as strings from pg (and PGlite's adapter); writes accept numbers. */
 type Int8 = ColumnType<string, number | string, number | string>
@@ -56,6 +56,4 @@ export interface DB {
 }
 
 export type UserRow = Selectable<UsersTable>
-export type RoomRow = Selectable<RoomsTable>
 export type RoomEventRow = Selectable<RoomEventsTable>
-export type NewRoomEvent = Insertable<RoomEventsTable>

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifySchema } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { Value } from 'typebox/value'
@@ -49,5 +49,3 @@ function validationError(message: string, detail: unknown): Error & { validation
   error.validation = [detail]
   return error
 }
-
-export type { FastifySchema }

@@ -36,8 +36,3 @@ export function eventsAfter(
     .limit(limit)
     .execute()
 }
-
-export async function roomLastSeq(db: Kysely<DB>, roomId: string): Promise<number> {
-  const row = await db.selectFrom('rooms').select('last_seq').where('id', '=', roomId).executeTakeFirst()
-  return Number(row?.last_seq ?? 0)
-}

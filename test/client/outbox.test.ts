@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { getCursor, latestEntries } from '../../client/db/messages.ts'
+import { getCursor, newestEntries } from '../../client/db/messages.ts'
 import type { FerryDatabase } from '../../client/db/schema.ts'
 import { OutboxFlusher } from '../../client/outbox/flusher.ts'
 import { discard, edit, enqueue, listOutbox, markFailed, retry } from '../../client/outbox/store.ts'
@@ -93,7 +93,7 @@ describe('outbox flusher', () => {
     await ack(h, h.sent[0]!, 1)
     await ack(h, h.sent[2]!, 2)
     expect((await listOutbox(h.db)).map((i) => i.body)).toEqual(['b1', 'b2'])
-    expect((await latestEntries(h.db, ROOM_A, 10)).map((e) => [e.seq, e.body])).toEqual([
+    expect((await newestEntries(h.db, ROOM_A, 10)).map((e) => [e.seq, e.body])).toEqual([
       [1, 'a1'],
       [2, 'a2'],
     ])
@@ -185,7 +185,7 @@ describe('outbox flusher', () => {
     await h.flusher.pump()
     await ack(h, h.sent[0]!, 1)
     await ack(h, h.sent[0]!, 1)
-    expect(await latestEntries(h.db, ROOM_A, 10)).toHaveLength(1)
+    expect(await newestEntries(h.db, ROOM_A, 10)).toHaveLength(1)
     expect(await listOutbox(h.db)).toHaveLength(0)
   })
 

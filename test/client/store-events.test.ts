@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { getCursor, latestEntries, resetCursor, storeEvents } from '../../client/db/messages.ts'
+import { getCursor, newestEntries, resetCursor, storeEvents } from '../../client/db/messages.ts'
 import { event, freshDb, ROOM_A } from './support.ts'
 
 describe('storing room log entries', () => {
@@ -10,7 +10,7 @@ describe('storing room log entries', () => {
     expect(first.cursor.lastSeq).toBe(2)
     const again = await storeEvents(db, ROOM_A, [event(ROOM_A, 2, { body: 'tampered replay' }), event(ROOM_A, 3)])
     expect(again.fresh.map((e) => e.seq)).toEqual([3])
-    const entries = await latestEntries(db, ROOM_A, 10)
+    const entries = await newestEntries(db, ROOM_A, 10)
     expect(entries.map((e) => e.body)).toEqual(['message 1', 'message 2', 'message 3'])
   })
 

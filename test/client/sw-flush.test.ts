@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { latestEntries } from '../../client/db/messages.ts'
+import { newestEntries } from '../../client/db/messages.ts'
 import { enqueue, listOutbox } from '../../client/outbox/store.ts'
 import { flushOutboxOverHttp } from '../../client/sw/flush.ts'
 import { freshDb, message, ROOM_A, ROOM_B } from './support.ts'
@@ -27,7 +27,7 @@ describe('background sync flush over HTTP', () => {
     expect(calls.map((c) => c.body.body)).toEqual(['a1', 'b1', 'a2'])
     expect(calls[0]!.url).toBe(`/api/rooms/${ROOM_A}/messages`)
     expect(await listOutbox(db)).toHaveLength(0)
-    expect((await latestEntries(db, ROOM_A, 5)).map((e) => e.body)).toEqual(['a1', 'a2'])
+    expect((await newestEntries(db, ROOM_A, 5)).map((e) => e.body)).toEqual(['a1', 'a2'])
   })
 
   it('marks refused messages failed, holds back a room on transient errors and asks to be retried', async () => {

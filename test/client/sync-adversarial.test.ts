@@ -4,7 +4,7 @@
  * fetch stand in for the network.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { getCursor, latestEntries } from '../../client/db/messages.ts'
+import { getCursor, newestEntries } from '../../client/db/messages.ts'
 import type { FerryDatabase } from '../../client/db/schema.ts'
 import { enqueue, listOutbox } from '../../client/outbox/store.ts'
 import { SyncEngine } from '../../client/sync/engine.ts'
@@ -110,7 +110,7 @@ async function setup(serverLog: RoomEvent[]): Promise<Setup> {
 }
 
 const log = (n: number) => Array.from({ length: n }, (_, i) => event(ROOM_A, i + 1))
-const seqs = async (db: FerryDatabase) => (await latestEntries(db, ROOM_A, 1000)).map((e) => e.seq)
+const seqs = async (db: FerryDatabase) => (await newestEntries(db, ROOM_A, 1000)).map((e) => e.seq)
 
 describe('sync engine, adversarial', () => {
   it('subscribes every member room after its cursor', async () => {
@@ -128,7 +128,7 @@ describe('sync engine, adversarial', () => {
     socket.push({ type: 'events', roomId: ROOM_A, events: serverLog })
     socket.push({ type: 'events', roomId: ROOM_A, events: [{ ...serverLog[0]!, body: 'forged replay' }] })
     await vi.waitFor(async () => expect(await seqs(db)).toEqual([1, 2, 3]))
-    expect((await latestEntries(db, ROOM_A, 10))[0]!.body).toBe('message 1')
+    expect((await newestEntries(db, ROOM_A, 10))[0]!.body).toBe('message 1')
     const shown = published.filter((m) => m.type === 'events').flatMap((m) => (m.type === 'events' ? m.events : []))
     expect(shown.map((e) => e.seq)).toEqual([1, 2, 3])
   })

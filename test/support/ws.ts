@@ -5,6 +5,7 @@ import { WebSocket } from 'ws'
 import type { RealtimeConfig } from '../../server/config.ts'
 import type { ClientFrame, ServerFrame } from '../../shared/protocol.ts'
 import type { RoomEvent } from '../../shared/schemas.ts'
+import * as api from './api.ts'
 import { type Agent, TEST_ORIGIN, testConfig } from './app.ts'
 
 /** Realtime settings for a test app: the defaults with some overridden. */
@@ -163,22 +164,15 @@ export function refusedUpgrade(app: FastifyInstance, headers: Record<string, str
   })
 }
 
-export async function createRoom(agent: Agent, visibility: 'public' | 'private' = 'public'): Promise<string> {
-  const response = await agent.request('POST', '/api/rooms', { name: `room ${randomUUID().slice(0, 8)}`, visibility })
-  if (response.statusCode !== 201) throw new Error(`create room failed: ${response.body}`)
-  return response.json().room.id
-}
+/** A new room's id (the socket tests name rooms by id only). */
+export const createRoom = async (agent: Agent, visibility: 'public' | 'private' = 'public'): Promise<string> =>
+  (await api.createRoom(agent, visibility)).id
 
-export async function joinRoom(agent: Agent, roomId: string): Promise<void> {
-  const response = await agent.request('POST', `/api/rooms/${roomId}/join`)
-  if (response.statusCode !== 200) throw new Error(`join failed: ${response.body}`)
-}
+export const joinRoom = api.join
 
-export async function postMessage(agent: Agent, roomId: string, body = 'hello'): Promise<number> {
-  const response = await agent.request('POST', `/api/rooms/${roomId}/messages`, { clientId: randomUUID(), body })
-  if (response.statusCode !== 201) throw new Error(`post failed: ${response.body}`)
-  return response.json().message.seq
-}
+/** Posts over HTTP and returns the stored seq. */
+export const postMessage = async (agent: Agent, roomId: string, body = 'hello'): Promise<number> =>
+  (await api.sendMessage(agent, roomId, body)).seq
 
 /** Every stored event of a room, through the HTTP catch-up endpoint. */
 export async function storedEvents(agent: Agent, roomId: string): Promise<RoomEvent[]> {
