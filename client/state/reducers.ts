@@ -202,7 +202,7 @@ export function typingText(typists: readonly Typist[]): string {
 }
 
 /** A label for a day separator, in the reader's locale. */
-export function dayLabel(iso: string, now: Date = new Date()): string {
+export function dayLabel(iso: string, now: Date): string {
   const day = new Date(iso)
   const startOf = (d: Date) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime()
   const diff = Math.round((startOf(now) - startOf(day)) / 86_400_000)

@@ -1,6 +1,7 @@
 import { useLayoutEffect, useRef } from 'preact/hooks'
 import type { OutboxItem } from '../db/schema.ts'
 import { dayKey, dayLabel, type ShownEntry } from '../state/reducers.ts'
+import { now } from '../time/clock.ts'
 import { MessageText } from './MessageText.tsx'
 import { PendingMessage } from './PendingMessage.tsx'
 
@@ -43,6 +44,7 @@ export function MessageList({ entries, pending, meId, hasOlder, loadingOlder, on
     if (el.scrollTop < NEAR_TOP_PX && hasOlder && !loadingOlder) onNearTop()
   }
 
+  const today = new Date(now())
   let previousDay = ''
   let previousAuthor: string | null = null
   const rows = []
@@ -51,7 +53,7 @@ export function MessageList({ entries, pending, meId, hasOlder, loadingOlder, on
     if (day !== previousDay) {
       rows.push(
         <li key={`d${day}`} class="day">
-          {dayLabel(entry.createdAt)}
+          {dayLabel(entry.createdAt, today)}
         </li>,
       )
       previousDay = day

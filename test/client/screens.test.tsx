@@ -1,12 +1,15 @@
-import { fireEvent, render, screen, waitFor } from '@testing-library/preact'
-import { beforeEach, describe, expect, it } from 'vitest'
+import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/preact'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { getDb } from '../../client/db/page.ts'
 import { listOutbox } from '../../client/outbox/store.ts'
 import { outbox, rooms, route, timeline, user } from '../../client/state/store.ts'
 import { AuthScreen } from '../../client/ui/AuthScreen.tsx'
 import { RoomView } from '../../client/ui/RoomView.tsx'
 import { StatusLine } from '../../client/ui/StatusLine.tsx'
-import { ALICE, event, ROOM_A } from './support.ts'
+import { setClock } from '../../client/time/clock.ts'
+import { ALICE, event, FIXTURE_TIME, ROOM_A } from './support.ts'
+
+afterEach(cleanup)
 
 describe('accessible names', () => {
   it('the sign-in form has labelled Username and Password fields', () => {
@@ -18,7 +21,9 @@ describe('accessible names', () => {
 })
 
 describe('room view', () => {
+  afterEach(() => setClock(undefined))
   beforeEach(() => {
+    setClock(() => FIXTURE_TIME)
     user.value = { id: ALICE, username: 'alice', createdAt: new Date().toISOString() }
     rooms.value = [
       {
@@ -75,5 +80,24 @@ describe('room view', () => {
     ]
     render(<StatusLine />)
     expect(screen.getByRole('status').textContent).toBe('Connecting… · 1 waiting to send')
+  })
+})
+
+describe('day separators', () => {
+  afterEach(() => setClock(undefined))
+
+  it('label a day by the injected clock, not the day the test runs', () => {
+    user.value = { id: ALICE, username: 'alice', createdAt: new Date(FIXTURE_TIME).toISOString() }
+    route.value = { name: 'room', roomId: ROOM_A }
+    outbox.value = []
+    timeline.value = {
+      roomId: ROOM_A,
+      entries: [event(ROOM_A, 1, { body: 'from yesterday' })],
+      hasOlder: false,
+      loadingOlder: false,
+    }
+    setClock(() => FIXTURE_TIME + 86_400_000)
+    render(<RoomView roomId={ROOM_A} />)
+    expect(screen.getByRole('log').textContent).toContain('Yesterday')
   })
 })

@@ -8,6 +8,9 @@ export const ROOM_B = '00000000-0000-4000-8000-00000000000b'
 export const ALICE = '00000000-0000-4000-8000-0000000a11ce'
 export const BOB = '00000000-0000-4000-8000-000000000b0b'
 
+/** The instant every fixture event is dated from; tests that show days pin the clock to it. */
+export const FIXTURE_TIME = Date.UTC(2026, 10, 23, 12, 0, 0)
+
 let n = 0
 /** A fresh database per test: a unique name on the shared fake IndexedDB. */
 export function freshDb(): Promise<FerryDatabase> {
@@ -26,7 +29,7 @@ export function event(roomId: string, seq: number, over: Partial<RoomEvent> = {}
     body: `message ${seq}`,
     targetSeq: null,
     reaction: null,
-    createdAt: new Date(Date.UTC(2026, 10, 23, 12, 0, seq)).toISOString(),
+    createdAt: new Date(FIXTURE_TIME + seq * 1000).toISOString(),
     ...over,
   }
 }
