@@ -3,10 +3,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { getDb } from '../../client/db/page.ts'
 import { listOutbox } from '../../client/outbox/store.ts'
 import { outbox, rooms, route, timeline, user } from '../../client/state/store.ts'
+import { setClock } from '../../client/time/clock.ts'
 import { AuthScreen } from '../../client/ui/AuthScreen.tsx'
 import { RoomView } from '../../client/ui/RoomView.tsx'
 import { StatusLine } from '../../client/ui/StatusLine.tsx'
-import { setClock } from '../../client/time/clock.ts'
 import { ALICE, event, FIXTURE_TIME, ROOM_A } from './support.ts'
 
 afterEach(cleanup)
