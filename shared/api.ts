@@ -46,7 +46,11 @@ export const MembersResponse = Type.Object({ members: Type.Array(Member) }, stri
 export type MembersResponse = Type.Static<typeof MembersResponse>
 export const MemberResponse = Type.Object({ member: Member }, strict)
 
-export const SendMessageBody = Type.Object({ clientId: Uuid, body: MessageBody }, strict)
+/** `afterClientId`: as in the WebSocket `send` frame (docs/PROTOCOL.md). */
+export const SendMessageBody = Type.Object(
+  { clientId: Uuid, body: MessageBody, afterClientId: Type.Optional(Uuid) },
+  strict,
+)
 export type SendMessageBody = Type.Static<typeof SendMessageBody>
 export const MessageResponse = Type.Object({ message: Message }, strict)
 export type MessageResponse = Type.Static<typeof MessageResponse>

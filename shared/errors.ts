@@ -18,6 +18,12 @@ export const ERROR_CODES = [
   'not_member',
   'owner_cannot_leave',
   'rate_limited',
+  /** An earlier message of this sender's room stream (`afterClientId`) is not stored yet: resend it first, then this. Transient. */
+  'out_of_order',
+  /** The server's write queue is full; retry after `retryAfterMs` / `Retry-After`. Transient. */
+  'overloaded',
+  /** The database refused this one write for its content (isolated from its batch). Permanent. */
+  'not_storable',
   'message_too_long',
   'message_empty',
   'unknown_frame',
@@ -41,4 +47,6 @@ export const CLOSE_CODES = {
   sessionEnded: 4001,
   /** The socket fell too far behind; reconnect and resume from your last seq. */
   slowConsumer: 4008,
+  /** Too many frames (subscribe/typing/ping floods) after a `rate_limited` error: back off, then reconnect. */
+  tooManyFrames: 4029,
 } as const

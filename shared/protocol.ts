@@ -31,18 +31,37 @@ export const UnsubscribeFrame = Type.Object(
   },
   strict,
 )
-/** Append a message; answered by `ack` (after commit) or `error` with the same clientId. */
+/**
+ * Append a message; answered by `ack` (after commit) or `error` with the same clientId.
+ * `afterClientId` names the sender's previous message in this room that is still
+ * unacknowledged on the client (omit it when there is none): the server stores
+ * this one only once that one is stored, else answers `out_of_order`, so a
+ * refused-then-resent message can never land after a later one.
+ */
 export const SendFrame = Type.Object(
-  { type: Type.Literal('send'), roomId: Uuid, clientId: Uuid, body: MessageBody },
+  {
+    type: Type.Literal('send'),
+    roomId: Uuid,
+    clientId: Uuid,
+    body: MessageBody,
+    afterClientId: Type.Optional(Uuid),
+  },
   strict,
 )
 /** "I am typing in this room"; renew within LIMITS.typingTtlMs to keep it shown. */
 export const TypingFrame = Type.Object({ type: Type.Literal('typing'), roomId: Uuid }, strict)
 
-export const ClientFrame = Type.Union([SubscribeFrame, UnsubscribeFrame, SendFrame, TypingFrame])
+/** Application-level liveness check; answered by `pong` with the same `id`. */
+export const PingFrame = Type.Object(
+  { type: Type.Literal('ping'), id: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) },
+  strict,
+)
+
+export const ClientFrame = Type.Union([SubscribeFrame, UnsubscribeFrame, SendFrame, TypingFrame, PingFrame])
 export type ClientFrame = Type.Static<typeof ClientFrame>
 export type SubscribeFrame = Type.Static<typeof SubscribeFrame>
 export type SendFrame = Type.Static<typeof SendFrame>
+export type PingFrame = Type.Static<typeof PingFrame>
 
 // ---- server → client -------------------------------------------------------
 
@@ -127,6 +146,12 @@ export const ErrorFrame = Type.Object(
   strict,
 )
 
+/** Answer to `ping`. */
+export const PongFrame = Type.Object(
+  { type: Type.Literal('pong'), id: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) },
+  strict,
+)
+
 export const ServerFrame = Type.Union([
   HelloFrame,
   EventsFrame,
@@ -138,6 +163,7 @@ export const ServerFrame = Type.Union([
   PresenceLeaveFrame,
   TypingNoticeFrame,
   ErrorFrame,
+  PongFrame,
 ])
 export type ServerFrame = Type.Static<typeof ServerFrame>
 export type EventsFrame = Type.Static<typeof EventsFrame>
