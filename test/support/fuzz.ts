@@ -1,0 +1,194 @@
+import fc from 'fast-check'
+
+/**
+ * fast-check arbitraries shared by the fuzz tests: valid client frames, and
+ * mutations of them that keep the JSON mostly plausible so the fuzzing
+ * reaches the validators and handlers, not only the JSON parser.
+ */
+
+/** One UTF-16 "character" that breaks naive code: U+0000, lone surrogates, BOM, separators, quotes, any code point. */
+const nastyChar = fc.oneof(
+  {
+    arbitrary: fc.constantFrom(
+      '\u0000',
+      '\ud800',
+      '\udbff',
+      '\udc00',
+      '\udfff',
+      '\ufeff',
+      '\u2028',
+      '\u202e',
+      '"',
+      '\\',
+    ),
+    weight: 1,
+  },
+  { arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }), weight: 2 },
+  { arbitrary: fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 1 }), weight: 3 },
+)
+
+export const nastyString = (maxLength: number) => fc.string({ unit: nastyChar, maxLength })
+
+const uuid = fc.uuid()
+const seq = fc.oneof(fc.constant(0), fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER))
+/** Printable text: what a person types (the schemas' notion of a valid body). */
+const text = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 200 })
+
+export const subscribeFrame = fc.record({
+  type: fc.constant('subscribe' as const),
+  rooms: fc.array(fc.record({ roomId: uuid, after: seq }), { minLength: 1, maxLength: 5 }),
+})
+export const unsubscribeFrame = fc.record({
+  type: fc.constant('unsubscribe' as const),
+  roomIds: fc.array(uuid, { minLength: 1, maxLength: 5 }),
+})
+export const sendFrame = fc.record(
+  { type: fc.constant('send' as const), roomId: uuid, clientId: uuid, body: text, afterClientId: uuid },
+  { requiredKeys: ['type', 'roomId', 'clientId', 'body'] },
+)
+export const typingFrame = fc.record({ type: fc.constant('typing' as const), roomId: uuid })
+export const pingFrame = fc.record({
+  type: fc.constant('ping' as const),
+  id: fc.oneof(fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER)),
+})
+
+/** Every client → server frame type of shared/protocol.ts, valid by its schema. */
+export const validClientFrame = fc.oneof(subscribeFrame, unsubscribeFrame, sendFrame, typingFrame, pingFrame)
+
+/** Numbers that overflow, lose precision or are out of every range (written as JSON text). */
+const RAW_NUMBERS = [
+  '1e999',
+  '-1e999',
+  '123456789012345678901234567890',
+  '9007199254740993',
+  '-0',
+  '1e-400',
+  '0.0000001',
+]
+
+const deeplyNested = fc
+  .integer({ min: 20, max: 3_000 })
+  .chain((depth) => fc.constantFrom('[', '{"x":').map((open) => ({ depth, open })))
+
+const weirdValue: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constantFrom(Number.MAX_SAFE_INTEGER + 1, 2 ** 64, 1e308, -1e308, -1, 0.5, Number.MIN_VALUE, 0),
+  fc.double(),
+  fc.integer(),
+  nastyString(40),
+  fc.string({ unit: 'grapheme', minLength: 8_001, maxLength: 8_100 }),
+  fc.constantFrom(null, true, false, [], {}, ''),
+  fc.jsonValue({ maxDepth: 3 }),
+  uuid,
+  fc.uuid().map((id) => id.toUpperCase()),
+  fc.array(uuid, { maxLength: 300 }),
+)
+
+const extraKey = fc.oneof(
+  fc.constantFrom('__proto__', 'constructor', 'prototype', 'type', 'admin', 'roomId', 'clientId', 'after', 'body'),
+  nastyString(12),
+)
+
+const frameTypeName = fc.oneof(
+  fc.constantFrom('send', 'subscribe', 'unsubscribe', 'typing', 'ping', 'pong', 'ack', 'hello', 'SEND', 'send ', ''),
+  nastyString(12),
+)
+
+type Mutation =
+  | { kind: 'set'; pick: number; value: unknown }
+  | { kind: 'delete'; pick: number }
+  | { kind: 'add'; pick: number; key: string; value: unknown }
+  | { kind: 'rawNumber'; pick: number; raw: string }
+  | { kind: 'nest'; pick: number; depth: number; open: string }
+  | { kind: 'retype'; type: unknown }
+
+const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({ kind: fc.constant('set' as const), pick: fc.nat(), value: weirdValue }),
+  fc.record({ kind: fc.constant('delete' as const), pick: fc.nat() }),
+  fc.record({ kind: fc.constant('add' as const), pick: fc.nat(), key: extraKey, value: weirdValue }),
+  fc.record({ kind: fc.constant('rawNumber' as const), pick: fc.nat(), raw: fc.constantFrom(...RAW_NUMBERS) }),
+  deeplyNested.chain(({ depth, open }) =>
+    fc.record({
+      kind: fc.constant('nest' as const),
+      pick: fc.nat(),
+      depth: fc.constant(depth),
+      open: fc.constant(open),
+    }),
+  ),
+  fc.record({ kind: fc.constant('retype' as const), type: fc.oneof(frameTypeName, weirdValue) }),
+)
+
+type Container = Record<string, unknown>
+
+function containersOf(root: unknown): Container[] {
+  const found: Container[] = []
+  const pending = [root]
+  while (pending.length > 0) {
+    const value = pending.pop()
+    if (typeof value !== 'object' || value === null) continue
+    found.push(value as Container)
+    pending.push(...Object.values(value))
+  }
+  return found
+}
+
+/**
+ * Defines an own property even for `__proto__` (plain assignment would change
+ * the prototype instead). The value is copied: generated values may be shared
+ * between runs, and a shared one put twice would let a later mutation make a cycle.
+ */
+function put(target: Container, key: string, value: unknown): void {
+  Object.defineProperty(target, key, {
+    value: structuredClone(value),
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  })
+}
+
+/** Applies the mutations to a copy of `frame` and returns the JSON text to send. */
+export function mutate(frame: object, mutations: readonly Mutation[]): string {
+  const root = JSON.parse(JSON.stringify(frame)) as Container
+  const raw = new Map<string, string>()
+  for (const change of mutations) {
+    if (change.kind === 'retype') {
+      put(root, 'type', change.type)
+      continue
+    }
+    const containers = containersOf(root)
+    const target = containers[change.pick % containers.length]!
+    const keys = Object.keys(target)
+    const key = keys.length > 0 ? keys[Math.floor(change.pick / containers.length) % keys.length]! : 'x'
+    switch (change.kind) {
+      case 'set':
+        put(target, key, change.value)
+        break
+      case 'delete':
+        delete target[key]
+        break
+      case 'add':
+        put(target, change.key, change.value)
+        break
+      case 'rawNumber':
+      case 'nest': {
+        const marker = `@@raw${raw.size}@@`
+        const close = change.kind === 'nest' && change.open === '[' ? ']' : '}'
+        raw.set(
+          marker,
+          change.kind === 'rawNumber'
+            ? change.raw
+            : `${change.open.repeat(change.depth)}0${close.repeat(change.depth)}`,
+        )
+        put(target, key, marker)
+        break
+      }
+    }
+  }
+  let text = JSON.stringify(root)
+  for (const [marker, replacement] of raw) text = text.replace(`"${marker}"`, replacement)
+  return text
+}
+
+/** A valid frame with one to four mutations, as JSON text. */
+export const mutateFrame: fc.Arbitrary<string> = fc
+  .tuple(validClientFrame, fc.array(mutation, { minLength: 1, maxLength: 4 }))
+  .map(([frame, mutations]) => mutate(frame, mutations))
