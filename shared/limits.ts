@@ -43,6 +43,22 @@ export const LIMITS = {
   wsMaxBufferedBytes: 1024 * 1024,
   /** Invalid frames in a row before the socket is closed with 1008. */
   wsMaxInvalidFrames: 20,
+  /**
+   * Control frames (subscribe, unsubscribe, typing, ping) per socket: token
+   * bucket. `send` has its own limit (sendRatePerSecond). Over it → `rate_limited`.
+   */
+  wsFrameRatePerSecond: 10,
+  wsFrameBurst: 40,
+  /** The same control frames per user, across all of their sockets. */
+  wsUserFrameRatePerSecond: 20,
+  wsUserFrameBurst: 80,
+  /** Rooms named in subscribe frames per user, across sockets (each resume reads the database). */
+  wsSubscribeRoomsPerSecond: 50,
+  wsSubscribeRoomsBurst: 2000,
+  /** Control frames refused with `rate_limited` in a row before the socket is closed with 4029. */
+  wsMaxRateLimitedFrames: 10,
+  /** Rooms one socket may follow at once; subscribing to more is refused per room. */
+  wsMaxRoomsPerSocket: 1000,
   /** Session lifetime. */
   sessionTtlMs: 30 * 24 * 60 * 60 * 1000,
 } as const

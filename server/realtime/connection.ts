@@ -10,17 +10,27 @@ import type { RealtimeConfig } from '../config.ts'
 import type { DB } from '../db/schema.ts'
 import type { Appender } from '../messages/appender.ts'
 import { findRoomAccess } from '../rooms/rooms.repository.ts'
+import type { FrameLimits, TokenBucket } from './frame-limits.ts'
 import { encodeFrame, errorFrame, parseClientFrame } from './frames.ts'
 import type { Hub, Subscriber } from './hub.ts'
 import type { SendRateLimiter } from './rate-limit.ts'
 import { acceptSend } from './send.ts'
-import { eventsAfterSeq, type ResumeTarget, RoomStream, resumeRoom } from './subscribe.ts'
+import {
+  distinctRooms,
+  eventsAfterSeq,
+  type ResumeTarget,
+  type RoomCursor,
+  RoomStream,
+  subscribeRooms,
+} from './subscribe.ts'
+import { TaskQueue } from './task-queue.ts'
 
 export interface ConnectionDeps {
   db: Kysely<DB>
   appender: Appender
   hub: Hub
   limiter: SendRateLimiter
+  frameLimits: FrameLimits
   settings: RealtimeConfig
   log: FastifyBaseLogger
   onClosed(connection: Connection): void
@@ -28,6 +38,8 @@ export interface ConnectionDeps {
 
 /** Live events a room may hold back during its replay before the socket counts as a slow consumer. */
 const MAX_BUFFERED_EVENTS = 10 * LIMITS.resumeMaxEvents
+/** Database reads (subscribe access checks, room replays) one socket may have in flight. */
+const RESUME_CONCURRENCY = 2
 /** setTimeout's longest delay; a session that lives longer is re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
@@ -36,8 +48,8 @@ type State = 'open' | 'closing' | 'closed'
 /**
  * One socket: open → closing → closed. Parses and dispatches frames, follows
  * rooms (RoomStream per room), and guards itself: slow consumer (4008), missed
- * pongs, session end (4001), garbage (1008), binary (1003). No handler error
- * escapes to the process.
+ * pongs, session end (4001), garbage (1008), binary (1003), control-frame
+ * floods (`rate_limited`, then 4029). No handler error escapes to the process.
  */
 export class Connection implements Subscriber, ResumeTarget {
   readonly user: PresenceUser
@@ -45,9 +57,10 @@ export class Connection implements Subscriber, ResumeTarget {
   readonly #present = new Set<string>()
   #state: State = 'open'
   #invalidInARow = 0
+  #rateLimitedInARow = 0
   #unansweredPings = 0
-  /** Replay bytes not yet handed to the kernel; the slow-consumer cap counts only live traffic. */
-  #replayBytes = 0
+  readonly #frameBudget: TokenBucket
+  readonly #resumes = new TaskQueue(RESUME_CONCURRENCY)
   #expiryTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(
@@ -56,6 +69,7 @@ export class Connection implements Subscriber, ResumeTarget {
     readonly deps: ConnectionDeps,
   ) {
     this.user = { userId: session.user.id, username: session.user.username }
+    this.#frameBudget = deps.frameLimits.socketBucket()
   }
 
   start(): void {
@@ -156,16 +170,35 @@ export class Connection implements Subscriber, ResumeTarget {
     this.#write(encodeFrame(frame))
   }
 
+  get replayFrameBytes(): number {
+    return Math.max(1, Math.floor(this.deps.settings.maxBufferedBytes / 4))
+  }
+
+  /** Replay bytes count toward the send-buffer cap like live ones: a socket that cannot take its replay is a slow consumer. */
   sendReplay(encoded: string): Promise<void> {
     if (this.#state !== 'open') return Promise.resolve()
-    const bytes = Buffer.byteLength(encoded)
-    this.#replayBytes += bytes
+    const buffered = this.socket.bufferedAmount
+    if (buffered > 0 && buffered + Buffer.byteLength(encoded) > this.deps.settings.maxBufferedBytes) {
+      this.#slowConsumer()
+      return Promise.resolve()
+    }
     return new Promise((resolve) => {
-      this.socket.send(encoded, () => {
-        this.#replayBytes -= bytes
+      try {
+        this.socket.send(encoded, () => resolve())
+      } catch (error) {
+        this.deps.log.error({ err: error, userId: this.user.userId }, 'websocket send failed')
+        this.terminate()
         resolve()
-      })
+      }
     })
+  }
+
+  schedule(task: () => Promise<void>): void {
+    if (this.#state === 'open') this.#resumes.run(task)
+  }
+
+  failed(error: unknown, roomId: string): void {
+    this.#failed(error, errorFrame('internal', 'Could not subscribe; try again', { roomId }))
   }
 
   goLive(roomId: string): void {
@@ -199,15 +232,17 @@ export class Connection implements Subscriber, ResumeTarget {
 
   #dispatch(frame: ClientFrame): void {
     switch (frame.type) {
-      case 'subscribe':
-        for (const { roomId, after } of frame.rooms) {
-          resumeRoom(this, this.deps.db, roomId, after).catch((error) =>
-            this.#failed(error, errorFrame('internal', 'Could not subscribe; try again', { roomId })),
-          )
-        }
+      case 'subscribe': {
+        const rooms = distinctRooms(frame.rooms)
+        if (this.#admit(rooms.length)) subscribeRooms(this, this.deps.db, this.#withinRoomBound(rooms))
         return
+      }
       case 'unsubscribe':
+        if (!this.#admit(0)) return
         for (const roomId of frame.roomIds) this.closeStream(roomId)
+        return
+      case 'ping':
+        if (this.#admit(0)) this.send({ type: 'pong', id: frame.id })
         return
       case 'send': {
         const ids = { clientId: frame.clientId, roomId: frame.roomId }
@@ -225,11 +260,53 @@ export class Connection implements Subscriber, ResumeTarget {
         return
       }
       case 'typing':
+        if (!this.#admit(0)) return
         this.#typing(frame).catch((error) =>
           this.#failed(error, errorFrame('internal', 'Could not relay typing', { roomId: frame.roomId })),
         )
         return
     }
+  }
+
+  /**
+   * Control frames spend this socket's and this user's budgets (a subscribe
+   * one token per room too). Over budget → `rate_limited` with retryAfterMs;
+   * a client that keeps going regardless is closed with 4029.
+   */
+  #admit(rooms: number): boolean {
+    const retryAfterMs = this.deps.frameLimits.admit(this.#frameBudget, this.user.userId, rooms)
+    if (retryAfterMs === 0) {
+      this.#rateLimitedInARow = 0
+      return true
+    }
+    if (++this.#rateLimitedInARow >= LIMITS.wsMaxRateLimitedFrames) {
+      this.close(CLOSE_CODES.tooManyFrames, 'Too many frames: back off, then reconnect')
+    } else {
+      this.send(errorFrame('rate_limited', `Too many frames; retry in ${retryAfterMs} ms`, { retryAfterMs }))
+    }
+    return false
+  }
+
+  /** Rooms past LIMITS.wsMaxRoomsPerSocket are refused one by one; rooms already followed always resume. */
+  #withinRoomBound(rooms: readonly RoomCursor[]): RoomCursor[] {
+    let following = this.#streams.size
+    return rooms.filter(({ roomId }) => {
+      if (this.#streams.has(roomId)) return true
+      if (following < LIMITS.wsMaxRoomsPerSocket) {
+        following++
+        return true
+      }
+      this.send(
+        errorFrame(
+          'bad_request',
+          `A socket follows at most ${LIMITS.wsMaxRoomsPerSocket} rooms; unsubscribe some first`,
+          {
+            roomId,
+          },
+        ),
+      )
+      return false
+    })
   }
 
   async #typing({ roomId }: { roomId: string }): Promise<void> {
@@ -254,7 +331,7 @@ export class Connection implements Subscriber, ResumeTarget {
     if (this.#state !== 'open') return
     try {
       this.socket.send(data, { binary: false })
-      if (this.socket.bufferedAmount - this.#replayBytes > this.deps.settings.maxBufferedBytes) this.#slowConsumer()
+      if (this.socket.bufferedAmount > this.deps.settings.maxBufferedBytes) this.#slowConsumer()
     } catch (error) {
       this.deps.log.error({ err: error, userId: this.user.userId }, 'websocket send failed')
       this.terminate()
@@ -276,6 +353,7 @@ export class Connection implements Subscriber, ResumeTarget {
   }
 
   #leaveAll(): void {
+    this.#resumes.clear()
     for (const roomId of [...this.#streams.keys()]) this.closeStream(roomId)
   }
 

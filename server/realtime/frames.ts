@@ -4,6 +4,7 @@ import type { ErrorCode } from '../../shared/errors.ts'
 import {
   type ClientFrame,
   type ErrorFrame,
+  PingFrame,
   SendFrame,
   type ServerFrame,
   SubscribeFrame,
@@ -16,6 +17,7 @@ const validators = new Map<string, ReturnType<typeof Compile<TSchema>>>([
   ['unsubscribe', Compile(UnsubscribeFrame)],
   ['send', Compile(SendFrame)],
   ['typing', Compile(TypingFrame)],
+  ['ping', Compile(PingFrame)],
 ])
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])

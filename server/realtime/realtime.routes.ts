@@ -7,6 +7,7 @@ import { AppError } from '../http/app-error.ts'
 import { isAllowedOrigin } from '../http/csrf.ts'
 import { Connection } from './connection.ts'
 import { ConnectionRegistry } from './connections.ts'
+import { FrameLimits } from './frame-limits.ts'
 import { Hub } from './hub.ts'
 import { SendRateLimiter } from './rate-limit.ts'
 
@@ -24,8 +25,12 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
   const settings = config.realtime
   const hub = new Hub(bus, settings.typingTtlMs, (error) => app.log.error({ err: error }, 'realtime fan-out failed'))
   const limiter = new SendRateLimiter(settings.sendRatePerSecond, settings.sendBurst)
+  const frameLimits = new FrameLimits()
   const registry = new ConnectionRegistry(settings.pingIntervalMs)
-  const sweeper = setInterval(() => limiter.sweep(), RATE_LIMIT_SWEEP_MS).unref()
+  const sweeper = setInterval(() => {
+    limiter.sweep()
+    frameLimits.sweep()
+  }, RATE_LIMIT_SWEEP_MS).unref()
   const endSession = (sessionId: string) => registry.endSession(sessionId)
   const leftRoom = (roomId: string, userId: string) => registry.revokeRoom(roomId, userId)
   app.accessEvents.on('session-ended', endSession)
@@ -69,6 +74,7 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
         appender,
         hub,
         limiter,
+        frameLimits,
         settings,
         log: request.log,
         onClosed: (closed) => registry.remove(closed),

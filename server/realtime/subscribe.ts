@@ -6,10 +6,10 @@ import type { DB } from '../db/schema.ts'
 import { toRoomEvent } from '../messages/events.ts'
 import { eventsAfter } from '../messages/messages.repository.ts'
 import { canRead } from '../rooms/access.ts'
-import { findRoomAccess } from '../rooms/rooms.repository.ts'
-import { encodeFrame, errorFrame } from './frames.ts'
+import { type AccessRow, findRoomsAccess } from '../rooms/rooms.repository.ts'
+import { errorFrame } from './frames.ts'
 
-/** Events per replay frame: a long replay goes out in a few frames, each sent once the previous one has drained. */
+/** Events per replay frame at most: a long replay goes out in a few frames, each sent once the previous one has drained. */
 const REPLAY_FRAME_EVENTS = 100
 
 /** One room followed by one socket. */
@@ -31,6 +31,8 @@ export class RoomStream {
 /** What the resume algorithm needs from a socket (implemented by Connection). */
 export interface ResumeTarget {
   readonly user: PresenceUser
+  /** Largest replay frame to build (bytes; a frame holds at least one event). */
+  readonly replayFrameBytes: number
   /** Registers the room in the hub and returns its fresh stream, replacing any earlier one. */
   openStream(roomId: string): RoomStream
   closeStream(roomId: string): void
@@ -39,6 +41,15 @@ export interface ResumeTarget {
   sendReplay(encoded: string): Promise<void>
   /** Step 7: the stream is live; presence is counted and the snapshot sent. */
   goLive(roomId: string): void
+  /** Runs database work for this socket, a few tasks at a time. */
+  schedule(task: () => Promise<void>): void
+  /** A room's resume failed: log it and tell the client to subscribe again. */
+  failed(error: unknown, roomId: string): void
+}
+
+export interface RoomCursor {
+  roomId: string
+  after: number
 }
 
 /** Events strictly after `seq`; the same array when all of them are. */
@@ -47,49 +58,84 @@ export function eventsAfterSeq(events: readonly RoomEvent[], seq: number): reado
   return events.filter((event) => event.seq > seq)
 }
 
-/**
- * The resume algorithm, docs/PROTOCOL.md "Resume". No gap and no duplicate
- * across the switch from replay to live: the socket is registered for live
- * events before the database is read, and the buffered live events are
- * flushed afterwards without what the replay already sent.
- */
-export async function resumeRoom(target: ResumeTarget, db: Kysely<DB>, roomId: string, after: number): Promise<void> {
-  // Step 1: register in the hub first; live events for the room are buffered from now on.
-  const stream = target.openStream(roomId)
-  try {
-    await replay(target, db, stream, roomId, after)
-  } catch (error) {
-    if (stream.ended) return
-    target.closeStream(roomId)
-    throw error
-  }
+/** A subscribe frame's rooms, each once; a room named twice resumes from the lower `after` (no gap either way). */
+export function distinctRooms(rooms: readonly RoomCursor[]): RoomCursor[] {
+  const after = new Map<string, number>()
+  for (const room of rooms) after.set(room.roomId, Math.min(room.after, after.get(room.roomId) ?? room.after))
+  return [...after].map(([roomId, seq]) => ({ roomId, after: seq }))
 }
 
-async function replay(target: ResumeTarget, db: Kysely<DB>, stream: RoomStream, roomId: string, after: number) {
-  // Step 2: check read access and read the room's last seq (one query, after step 1).
-  const room = await findRoomAccess(db, target.user.userId, roomId)
-  if (stream.ended) return
-  if (!canRead(room)) {
-    target.closeStream(roomId)
-    target.send(errorFrame('not_found', 'No such room', { roomId }))
-    return
-  }
-  stream.canWrite = room.role !== null
-  const lastSeq = Number(room.last_seq)
+/**
+ * The resume algorithm, docs/PROTOCOL.md "Resume", for the rooms of one
+ * subscribe frame. No gap and no duplicate across the switch from replay to
+ * live: every room is registered for live events before the database is
+ * read, and the buffered live events are flushed afterwards without what the
+ * replay already sent. Step 1 runs now; the reads go through the socket's
+ * queue, so one socket never has more than a few of them in flight.
+ */
+export function subscribeRooms(target: ResumeTarget, db: Kysely<DB>, rooms: readonly RoomCursor[]): void {
+  if (rooms.length === 0) return
+  // Step 1: register in the hub first; live events for each room are buffered from now on.
+  const streams = rooms.map((room) => ({ ...room, stream: target.openStream(room.roomId) }))
+  target.schedule(async () => {
+    let access: Map<string, AccessRow>
+    try {
+      // Step 2: read access and last seq of every room of the frame (one query, after step 1).
+      access = await findRoomsAccess(
+        db,
+        target.user.userId,
+        streams.map((room) => room.roomId),
+      )
+    } catch (error) {
+      for (const { roomId, stream } of streams) if (!stream.ended) abandon(target, roomId, error)
+      return
+    }
+    for (const { roomId, after, stream } of streams) {
+      if (stream.ended) continue
+      const room = access.get(roomId)
+      if (!canRead(room)) {
+        target.closeStream(roomId)
+        target.send(errorFrame('not_found', 'No such room', { roomId }))
+        continue
+      }
+      stream.canWrite = room.role !== null
+      const lastSeq = Number(room.last_seq)
+      target.schedule(() =>
+        resumeRoom(target, db, stream, roomId, after, lastSeq).catch((error) => {
+          if (!stream.ended) abandon(target, roomId, error)
+        }),
+      )
+    }
+  })
+}
 
+function abandon(target: ResumeTarget, roomId: string, error: unknown): void {
+  target.closeStream(roomId)
+  target.failed(error, roomId)
+}
+
+/** Steps 3–7 for one room whose access and last seq (step 2) are known. */
+async function resumeRoom(
+  target: ResumeTarget,
+  db: Kysely<DB>,
+  stream: RoomStream,
+  roomId: string,
+  after: number,
+  lastSeq: number,
+): Promise<void> {
+  if (stream.ended) return
   if (after > lastSeq || lastSeq - after > LIMITS.resumeMaxEvents) {
     // Step 3: too much missed (or a claim beyond the log): reset marker, go live after lastSeq.
     target.send({ type: 'reset', roomId, lastSeq })
     stream.sentUpTo = lastSeq
   } else {
-    // Step 4: read seq > after from the database and send it, in frames of REPLAY_FRAME_EVENTS.
+    // Step 4: read seq > after from the database and send it in frames of bounded size, one after another.
     stream.sentUpTo = after
     const rows = after < lastSeq ? await eventsAfter(db, roomId, after, LIMITS.resumeMaxEvents) : []
-    for (let start = 0; start < rows.length; start += REPLAY_FRAME_EVENTS) {
+    for (const frame of replayFrames(roomId, rows.map(toRoomEvent), target.replayFrameBytes)) {
       if (stream.ended) return
-      const events = rows.slice(start, start + REPLAY_FRAME_EVENTS).map(toRoomEvent)
-      stream.sentUpTo = events.at(-1)!.seq
-      await target.sendReplay(encodeFrame({ type: 'events', roomId, events }))
+      stream.sentUpTo = frame.lastSeq
+      await target.sendReplay(frame.encoded)
     }
     if (stream.ended) return
   }
@@ -105,4 +151,35 @@ async function replay(target: ResumeTarget, db: Kysely<DB>, stream: RoomStream, 
   target.send({ type: 'caught_up', roomId, lastSeq: stream.sentUpTo })
   // Step 7: live; presence snapshot.
   target.goLive(roomId)
+}
+
+/**
+ * Encoded `events` frames of at most REPLAY_FRAME_EVENTS events and about
+ * `maxBytes` bytes each (one event may be larger alone), so that a replay
+ * frame always fits the socket's send buffer. Each event is serialised once.
+ */
+export function* replayFrames(
+  roomId: string,
+  events: readonly RoomEvent[],
+  maxBytes: number,
+): Generator<{ encoded: string; lastSeq: number }> {
+  const head = `{"type":"events","roomId":${JSON.stringify(roomId)},"events":[`
+  const tail = ']}'
+  let parts: string[] = []
+  let bytes = 0
+  let lastSeq = 0
+  const frame = () => ({ encoded: head + parts.join(',') + tail, lastSeq })
+  for (const event of events) {
+    const part = JSON.stringify(event)
+    const size = Buffer.byteLength(part) + 1
+    if (parts.length === REPLAY_FRAME_EVENTS || (parts.length > 0 && head.length + bytes + size > maxBytes)) {
+      yield frame()
+      parts = []
+      bytes = 0
+    }
+    parts.push(part)
+    bytes += size
+    lastSeq = event.seq
+  }
+  if (parts.length > 0) yield frame()
 }

@@ -122,6 +122,22 @@ export function findRoomAccess(db: Kysely<DB>, userId: string, roomId: string): 
     .executeTakeFirst()
 }
 
+/** findRoomAccess for many rooms in one read; rooms that do not exist are absent from the result. */
+export async function findRoomsAccess(
+  db: Kysely<DB>,
+  userId: string,
+  roomIds: readonly string[],
+): Promise<Map<string, AccessRow>> {
+  if (roomIds.length === 0) return new Map()
+  const rows = await db
+    .selectFrom('rooms as r')
+    .leftJoin('room_members as m', (join) => join.onRef('m.room_id', '=', 'r.id').on('m.user_id', '=', userId))
+    .select(['r.id', 'r.visibility', 'r.owner_id', 'r.last_seq', 'm.role'])
+    .where('r.id', 'in', roomIds)
+    .execute()
+  return new Map(rows.map((row) => [row.id, row]))
+}
+
 /**
  * Returns true when a membership row was created (false: already a member).
  * A new member starts with everything before now marked read: joining a busy
