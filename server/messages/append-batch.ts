@@ -11,6 +11,11 @@ export interface AppendRequest {
   clientId: string
   /** Already trimmed and length-checked. */
   body: string
+  /**
+   * The sender's previous message in this room (lower-case), when the client
+   * still waits for it: this write is stored only once that one is.
+   */
+  afterClientId?: string
 }
 
 export type AppendResult =
@@ -19,6 +24,11 @@ export type AppendResult =
 
 const key = (roomId: string, authorId: string, clientId: string) => `${roomId}|${authorId}|${clientId}`
 const uuids = (values: string[]) => sql`${values}::uuid[]`
+const outOfOrder = (afterClientId: string): AppendResult => ({
+  ok: false,
+  code: 'out_of_order',
+  message: `An earlier message (clientId ${afterClientId}) is not stored yet; send it first`,
+})
 
 /**
  * Appends one batch of writes in the caller's transaction, in a fixed number
@@ -27,6 +37,7 @@ const uuids = (values: string[]) => sql`${values}::uuid[]`
  *   1. lock the batch's rooms (`FOR UPDATE`, in id order, so batches never deadlock);
  *   2. find writes already stored (room, author, clientId): they are answered
  *      with the original event — dedupe is a unique key, so it is permanent;
+ *      the same lookup finds the stored predecessors (`afterClientId`);
  *   3. check membership for the new writes;
  *   4. one `UPDATE rooms … FROM unnest(…) RETURNING` hands each room the next
  *      n seqs, given out in queue order (gap-free: the row lock serialises
@@ -49,13 +60,18 @@ export async function appendBatch(
     .execute()
   const existingRooms = new Set(locked.map((r) => r.id))
 
-  // 2. Writes stored before (by any earlier batch, on any node) are duplicates.
+  // 2. Writes stored before (by any earlier batch, on any node) are duplicates;
+  //    predecessors named by afterClientId are looked up with them.
+  const lookups = requests.flatMap((r) => [
+    r,
+    ...(r.afterClientId ? [{ roomId: r.roomId, authorId: r.authorId, clientId: r.afterClientId }] : []),
+  ])
   const stored = (
     await sql<EventRowWithAuthor>`
       SELECT e.*, u.username AS author_name
       FROM room_events e
-      JOIN unnest(${uuids(requests.map((r) => r.roomId))}, ${uuids(requests.map((r) => r.authorId))},
-                  ${uuids(requests.map((r) => r.clientId))}) AS k(room_id, author_id, client_id)
+      JOIN unnest(${uuids(lookups.map((r) => r.roomId))}, ${uuids(lookups.map((r) => r.authorId))},
+                  ${uuids(lookups.map((r) => r.clientId))}) AS k(room_id, author_id, client_id)
         ON e.room_id = k.room_id AND e.author_id = k.author_id AND e.client_id = k.client_id
       LEFT JOIN users u ON u.id = e.author_id`.execute(trx)
   ).rows
@@ -77,18 +93,25 @@ export async function appendBatch(
   }
 
   // Decide each write in queue order; the same clientId twice in one batch is one write.
+  // A new write whose predecessor is neither stored nor stored earlier in this
+  // batch is refused (and so is every write chained after it).
   type Decision = AppendResult | { newIndex: number; duplicate: boolean }
   const decisions: Decision[] = []
   const toInsert: AppendRequest[] = []
   const inBatch = new Map<string, number>()
   for (const r of requests) {
     const k = key(r.roomId, r.authorId, r.clientId)
+    const isStoredOrQueued = (clientId: string) => {
+      const before = key(r.roomId, r.authorId, clientId)
+      return original.has(before) || inBatch.has(before)
+    }
     const stored = original.get(k)
     if (stored) decisions.push({ ok: true, event: stored, duplicate: true })
     else if (!existingRooms.has(r.roomId)) decisions.push({ ok: false, code: 'not_found', message: 'No such room' })
     else if (!members.has(`${r.roomId}|${r.authorId}`)) {
       decisions.push({ ok: false, code: 'not_member', message: 'Join the room before writing to it' })
     } else if (inBatch.has(k)) decisions.push({ newIndex: inBatch.get(k)!, duplicate: true })
+    else if (r.afterClientId && !isStoredOrQueued(r.afterClientId)) decisions.push(outOfOrder(r.afterClientId))
     else {
       inBatch.set(k, toInsert.length)
       decisions.push({ newIndex: toInsert.length, duplicate: false })

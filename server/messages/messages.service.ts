@@ -18,16 +18,22 @@ export async function sendMessage(
   db: Kysely<DB>,
   appender: Appender,
   session: Session,
-  input: { roomId: string; clientId: string; body: string },
+  input: { roomId: string; clientId: string; body: string; afterClientId?: string | undefined },
 ): Promise<AppendResult> {
   const problem = messageBodyProblem(input.body)
   if (problem) return { ok: false, ...problem }
+  const clientId = input.clientId.toLowerCase()
+  const afterClientId = input.afterClientId?.toLowerCase()
+  if (afterClientId === clientId) {
+    return { ok: false, code: 'validation_failed', message: 'afterClientId must name an earlier message, not this one' }
+  }
   const result = await appender.append({
     roomId: input.roomId,
     authorId: session.user.id,
     authorName: session.user.username,
-    clientId: input.clientId.toLowerCase(),
+    clientId,
     body: input.body.trim(),
+    ...(afterClientId ? { afterClientId } : {}),
   })
   if (!result.ok && result.code === 'not_member' && !canRead(await findRoomAccess(db, session.user.id, input.roomId))) {
     return { ok: false, code: 'not_found', message: 'No such room' }
@@ -35,7 +41,14 @@ export async function sendMessage(
   return result
 }
 
-const STATUS: Record<string, number> = { not_found: 404, not_member: 403, message_empty: 400, message_too_long: 400 }
+const STATUS: Record<string, number> = {
+  not_found: 404,
+  not_member: 403,
+  message_empty: 400,
+  message_too_long: 400,
+  validation_failed: 400,
+  out_of_order: 409,
+}
 
 export function appendFailure(result: Extract<AppendResult, { ok: false }>): AppError {
   return new AppError(STATUS[result.code] ?? 400, result.code, result.message)
