@@ -144,11 +144,28 @@ export async function appendBatch(
       body: r.body,
     }
   })
-  const inserted = await trx.insertInto('room_events').values(rows).returningAll().execute()
+  const inserted = inPlannedOrder(rows, await trx.insertInto('room_events').values(rows).returningAll().execute())
   const created = inserted.map((row, i) => toRoomEvent({ ...row, author_name: toInsert[i]!.authorName }))
 
   const results = decisions.map((d) =>
     'newIndex' in d ? { ok: true as const, event: created[d.newIndex]!, duplicate: d.duplicate } : d,
   )
   return { results, created }
+}
+
+/**
+ * The returned rows in the order of the rows planned for the INSERT. `INSERT …
+ * RETURNING` does not promise row order, so each row is found by its key
+ * (room, seq), never by its index.
+ */
+export function inPlannedOrder<Row extends { room_id: string; seq: string }>(
+  planned: ReadonlyArray<{ room_id: string; seq: number }>,
+  returned: readonly Row[],
+): Row[] {
+  const byKey = new Map(returned.map((row) => [`${row.room_id}|${Number(row.seq)}`, row]))
+  return planned.map(({ room_id, seq }) => {
+    const row = byKey.get(`${room_id}|${seq}`)
+    if (!row) throw new Error(`The insert of room ${room_id} seq ${seq} was not returned`)
+    return row
+  })
 }
