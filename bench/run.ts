@@ -11,10 +11,11 @@ import path from 'node:path'
 import { type HttpResult, runHttp } from './http.ts'
 import { ROOT, type WindowStats } from './lib/proc.ts'
 import { table } from './lib/stats.ts'
+import { type RoomsListResult, runRoomsList } from './rooms-list.ts'
 import { type BuildResult, runStartup, type StartupResult } from './startup.ts'
 import { runWs, type WsResult } from './ws.ts'
 
-const PARTS = ['startup', 'http', 'ws'] as const
+const PARTS = ['startup', 'http', 'ws', 'rooms'] as const
 type Part = (typeof PARTS)[number]
 
 function envNumber(name: string, fallback: number): number {
@@ -46,6 +47,7 @@ const results: {
   startup?: { startup: StartupResult[]; build: BuildResult } | { error: string }
   http?: HttpResult[] | { error: string }
   ws?: WsResult | { error: string }
+  rooms?: RoomsListResult[] | { error: string }
 } = {
   startedAt: new Date().toISOString(),
   machine: {
@@ -96,6 +98,17 @@ if (selected.includes('ws')) {
       drainMs: envNumber('BENCH_DRAIN_MS', 10_000),
       bodyBytes: envNumber('BENCH_BODY_BYTES', 64),
       ferryDb: process.env.BENCH_WS_DB === 'pglite' ? 'pglite' : 'postgres',
+      log,
+    }),
+  )
+}
+
+if (selected.includes('rooms')) {
+  results.rooms = await part('rooms', () =>
+    runRoomsList({
+      rooms: envNumber('BENCH_ROOMS', 10_000),
+      memberOf: envNumber('BENCH_ROOMS_MEMBER_OF', 20),
+      calls: envNumber('BENCH_ROOMS_CALLS', 50),
       log,
     }),
   )
@@ -261,6 +274,47 @@ if (w) {
         ]),
       )
     }
+  }
+}
+const rl = results.rooms
+if (rl) {
+  out.push('', 'Room list: GET /api/rooms for a user in some of many public rooms (in process, no network)')
+  if ('error' in rl) out.push(`  failed: ${rl.error}`)
+  else {
+    out.push(
+      table([
+        [
+          'engine',
+          'rooms',
+          'member of',
+          'calls',
+          'p50 ms',
+          'p99 ms',
+          'max ms',
+          'listed',
+          'listed mine',
+          'bytes',
+          'bg busy %',
+        ],
+        ...rl
+          .filter((r) => !r.skipped && !r.error)
+          .map((r) => [
+            r.engine,
+            r.rooms,
+            r.memberOf,
+            r.calls,
+            r.p50Ms!,
+            r.p99Ms!,
+            r.maxMs!,
+            r.listed!,
+            r.listedMember!,
+            r.responseBytes!,
+            r.backgroundBusyPct ?? '–',
+          ]),
+      ]),
+    )
+    for (const r of rl)
+      if (r.skipped || r.error) out.push(`  ${r.engine} ${r.skipped ? 'skipped' : 'FAILED'}: ${r.skipped ?? r.error}`)
   }
 }
 console.log(out.join('\n'))

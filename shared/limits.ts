@@ -33,6 +33,11 @@ export const LIMITS = {
   passwordMax: 256,
   roomNameMin: 1,
   roomNameMax: 80,
+  /** Rooms `GET /api/rooms` lists that the caller belongs to (most recently active first). */
+  roomListMineMax: 500,
+  /** Public rooms the caller is not in, newest first: listed after their own, and per discover page. */
+  roomDiscoverPageDefault: 50,
+  roomDiscoverPageMax: 100,
   /** Rooms a single subscribe frame may name. */
   subscribeMaxRooms: 200,
   /** Typing signals expire without renewal after this long. */

@@ -23,7 +23,11 @@ export interface RoomListRow {
   lm_created_at: Date | null
 }
 
-/** Rooms a user can see (public ones and those they belong to), with preview and unread count. */
+/**
+ * Room rows with the user's membership, last message, member count and unread
+ * count. Callers narrow it (by id, by membership, to a page of public rooms)
+ * before anything else: the per-room parts cost a few index reads per row.
+ */
 function roomsQuery(db: Kysely<DB>, userId: string) {
   return db
     .selectFrom('rooms as r')
@@ -73,18 +77,72 @@ function roomsQuery(db: Kysely<DB>, userId: string) {
         ) unread
       ) END`.as('unread_count'),
     ])
-    .where((eb) => eb.or([eb('r.visibility', '=', 'public'), eb('m.user_id', 'is not', null)]))
 }
 
-export function listRooms(db: Kysely<DB>, userId: string, limit: number): Promise<RoomListRow[]> {
-  return roomsQuery(db, userId)
+/**
+ * The rooms the user belongs to, most recently active first. Starts from the
+ * user's memberships (room_members_user_id_idx), so rooms they are not in cost nothing.
+ */
+export async function listMyRooms(db: Kysely<DB>, userId: string, limit: number): Promise<RoomListRow[]> {
+  const mine = db.selectFrom('room_members').select('room_id').where('user_id', '=', userId)
+  return (await roomsQuery(db, userId)
+    .where('r.id', 'in', mine)
     .orderBy(sql`coalesce(lm.lm_created_at, r.created_at)`, 'desc')
+    .orderBy('r.id')
     .limit(limit)
-    .execute() as Promise<RoomListRow[]>
+    .execute()) as RoomListRow[]
+}
+
+/**
+ * One page of public rooms the user is not in, newest first, after the room
+ * `before` (the last room id of the previous page). Walks rooms_public_newest_idx and
+ * stops after `limit` rows, skipping only rooms the user is in.
+ */
+export async function listDiscoverableRooms(
+  db: Kysely<DB>,
+  userId: string,
+  limit: number,
+  before?: string,
+): Promise<RoomListRow[]> {
+  let page = db
+    .selectFrom('rooms as p')
+    .select('p.id')
+    .where('p.visibility', '=', 'public')
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('room_members as pm')
+            .select('pm.room_id')
+            .whereRef('pm.room_id', '=', 'p.id')
+            .where('pm.user_id', '=', userId),
+        ),
+      ),
+    )
+    .orderBy('p.created_at', 'desc')
+    .orderBy('p.id', 'desc')
+    .limit(limit)
+  // Compared in SQL: timestamptz has microseconds, a JavaScript Date only milliseconds.
+  // A cursor that is not a public room matches nothing, so the page is empty.
+  if (before) {
+    page = page.where(
+      sql<boolean>`(p.created_at, p.id) < (SELECT c.created_at, c.id FROM rooms c WHERE c.id = ${before} AND c.visibility = 'public')`,
+    )
+  }
+  const ids = (await page.execute()).map((row) => row.id)
+  if (ids.length === 0) return []
+  return (await roomsQuery(db, userId)
+    .where('r.id', 'in', ids)
+    .orderBy('r.created_at', 'desc')
+    .orderBy('r.id', 'desc')
+    .execute()) as RoomListRow[]
 }
 
 export function findVisibleRoom(db: Kysely<DB>, userId: string, roomId: string): Promise<RoomListRow | undefined> {
-  return roomsQuery(db, userId).where('r.id', '=', roomId).executeTakeFirst() as Promise<RoomListRow | undefined>
+  return roomsQuery(db, userId)
+    .where('r.id', '=', roomId)
+    .where((eb) => eb.or([eb('r.visibility', '=', 'public'), eb('m.user_id', 'is not', null)]))
+    .executeTakeFirst() as Promise<RoomListRow | undefined>
 }
 
 export async function insertRoom(

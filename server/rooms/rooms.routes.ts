@@ -2,6 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
   AddMemberBody,
   CreateRoomBody,
+  DiscoverQuery,
+  DiscoverResponse,
   MemberResponse,
   MembersResponse,
   NoContent,
@@ -11,6 +13,7 @@ import {
   RoomResponse,
   RoomsResponse,
 } from '../../shared/api.ts'
+import { LIMITS } from '../../shared/limits.ts'
 import { ErrorResponse, type Member } from '../../shared/schemas.ts'
 import { requireSession } from '../auth/session-guard.ts'
 import { findUserByUsername } from '../auth/users.repository.ts'
@@ -22,14 +25,12 @@ import {
   findMember,
   findVisibleRoom,
   insertRoom,
+  listDiscoverableRooms,
   listMembers,
-  listRooms,
+  listMyRooms,
   markRead,
   removeMember,
 } from './rooms.repository.ts'
-
-/** Most rooms one listing returns (most recently active first). */
-const ROOM_LIST_MAX = 500
 
 const errors = { '4xx': ErrorResponse }
 
@@ -46,11 +47,25 @@ const roomsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return toRoom(row)
   }
 
+  // My rooms, then the first page of public rooms I could join: bounded by my
+  // memberships plus one page, however many public rooms exist.
   app.get('/', { schema: { response: { 200: RoomsResponse, ...errors } } }, async (request) => {
     const { user } = await requireSession(request)
-    const rows = await listRooms(db, user.id, ROOM_LIST_MAX)
-    return { rooms: rows.map(toRoom) }
+    const mine = await listMyRooms(db, user.id, LIMITS.roomListMineMax)
+    const discover = await listDiscoverableRooms(db, user.id, LIMITS.roomDiscoverPageDefault)
+    return { rooms: [...mine, ...discover].map(toRoom) }
   })
+
+  app.get(
+    '/discover',
+    { schema: { querystring: DiscoverQuery, response: { 200: DiscoverResponse, ...errors } } },
+    async (request) => {
+      const { user } = await requireSession(request)
+      const limit = request.query.limit ?? LIMITS.roomDiscoverPageDefault
+      const rows = await listDiscoverableRooms(db, user.id, limit + 1, request.query.before)
+      return { rooms: rows.slice(0, limit).map(toRoom), hasMore: rows.length > limit }
+    },
+  )
 
   app.post(
     '/',
