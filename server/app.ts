@@ -67,7 +67,14 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   app.decorate('database', database)
   app.decorate('db', database.db)
   app.decorate('bus', bus)
-  app.decorate('appender', new Appender(database.db, bus))
+  app.decorate(
+    'appender',
+    new Appender(database.db, bus, {
+      // The write's ids only: never log a message body.
+      onNotStorable: (error, { roomId, authorId, clientId }) =>
+        app.log.warn({ err: error, roomId, authorId, clientId }, 'the database refused a write: answered not_storable'),
+    }),
+  )
   app.decorate('accessEvents', new EventEmitter().setMaxListeners(0))
 
   // An empty JSON body (logout, join, leave) is "no body", not a parse error.

@@ -12,6 +12,7 @@ import {
   Room,
   RoomEvent,
   Seq,
+  StorableText,
   User,
   Username,
   Uuid,
@@ -24,14 +25,14 @@ export const Credentials = Type.Object({ username: Username, password: Password 
 export type Credentials = Type.Static<typeof Credentials>
 /** Login accepts any string lengths so a wrong guess gets 401, not a hint about the rules. */
 export const LoginBody = Type.Object(
-  { username: Type.String({ maxLength: 64 }), password: Type.String({ maxLength: LIMITS.passwordMax }) },
+  { username: StorableText({ maxLength: 64 }), password: StorableText({ maxLength: LIMITS.passwordMax }) },
   strict,
 )
 export const UserResponse = Type.Object({ user: User }, strict)
 export type UserResponse = Type.Static<typeof UserResponse>
 
 export const CreateRoomBody = Type.Object(
-  { name: Type.String({ minLength: LIMITS.roomNameMin, maxLength: LIMITS.roomNameMax }), visibility: Visibility },
+  { name: StorableText({ minLength: LIMITS.roomNameMin, maxLength: LIMITS.roomNameMax }), visibility: Visibility },
   strict,
 )
 export type CreateRoomBody = Type.Static<typeof CreateRoomBody>
@@ -52,7 +53,7 @@ export const DiscoverQuery = Type.Object(
 export const DiscoverResponse = Type.Object({ rooms: Type.Array(Room), hasMore: Type.Boolean() }, strict)
 export type DiscoverResponse = Type.Static<typeof DiscoverResponse>
 
-export const AddMemberBody = Type.Object({ username: Type.String({ maxLength: 64 }) }, strict)
+export const AddMemberBody = Type.Object({ username: StorableText({ maxLength: 64 }) }, strict)
 export const MembersResponse = Type.Object({ members: Type.Array(Member) }, strict)
 export type MembersResponse = Type.Static<typeof MembersResponse>
 export const MemberResponse = Type.Object({ member: Member }, strict)

@@ -11,14 +11,26 @@ export const Uuid = Type.String({ format: 'uuid', maxLength: 36 })
 export const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 export const IsoDate = Type.String({ maxLength: 40 })
 
+/**
+ * Text PostgreSQL can store exactly as sent: no U+0000 (`text` refuses it, and
+ * the statement with it fails) and no lone UTF-16 surrogate (the UTF-8
+ * encoder would store U+FFFD instead, so the text would change). Surrogate
+ * pairs (emoji, astral characters) are fine. Every free-text field carries
+ * it, so the HTTP validator and the frame parser both refuse such input.
+ * Written to mean the same with and without the regexp `u` flag.
+ */
+export const STORABLE_TEXT_PATTERN = '^(?:[^\\u0000\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])*$'
+export const StorableText = (options: { minLength?: number; maxLength: number }) =>
+  Type.String({ ...options, pattern: STORABLE_TEXT_PATTERN })
+
 export const Username = Type.String({
   minLength: LIMITS.usernameMin,
   maxLength: LIMITS.usernameMax,
   pattern: LIMITS.usernamePattern,
 })
-export const Password = Type.String({ minLength: LIMITS.passwordMin, maxLength: LIMITS.passwordMax })
+export const Password = StorableText({ minLength: LIMITS.passwordMin, maxLength: LIMITS.passwordMax })
 /** Length is checked after trimming by the server (message_empty / message_too_long). */
-export const MessageBody = Type.String({ maxLength: LIMITS.messageBodyMax * 2 })
+export const MessageBody = StorableText({ maxLength: LIMITS.messageBodyMax * 2 })
 
 export const User = Type.Object({
   id: Uuid,

@@ -17,6 +17,8 @@ export interface AppenderOptions {
   maxBatch?: number
   /** Lanes, each with at most one transaction under way (PGlite runs them one after another anyway). */
   lanes?: number
+  /** Told about each write the database refused on its own (answered `not_storable`). */
+  onNotStorable?: (error: unknown, request: AppendRequest) => void
 }
 
 /** FNV-1a: a stable, cheap spread of room ids over lanes. */
@@ -48,6 +50,7 @@ export class Appender {
   readonly #bus: Bus
   readonly #maxBatch: number
   readonly #lanes: Lane[]
+  readonly #onNotStorable: (error: unknown, request: AppendRequest) => void
   #idle: Array<() => void> = []
 
   constructor(db: Kysely<DB>, bus: Bus, options: AppenderOptions = {}) {
@@ -55,6 +58,7 @@ export class Appender {
     this.#bus = bus
     this.#maxBatch = options.maxBatch ?? 256
     this.#lanes = Array.from({ length: options.lanes ?? 2 }, () => new Lane())
+    this.#onNotStorable = options.onNotStorable ?? (() => {})
   }
 
   append(request: AppendRequest): Promise<AppendResult> {
@@ -86,16 +90,53 @@ export class Appender {
     })
   }
 
-  async #commit(batch: Pending[]): Promise<void> {
+  /**
+   * Commits a batch and answers each of its writes. When the transaction
+   * fails because the database refused some write's content (a data error),
+   * the batch is split in two halves, committed one after the other in queue
+   * order, until the failing write is alone: it gets `not_storable` and every
+   * other write is stored, so one request can never fail the others (nor come
+   * back in every later batch, as clients resend transient failures).
+   * Any other failure (connection lost, database down) is transient: the
+   * batch and every write queued after it in this split are rejected
+   * (`internal`), so no later write of a sender is stored after an earlier
+   * one that will be resent. Returns whether the batch failed transiently.
+   */
+  async #commit(batch: Pending[]): Promise<{ transient: boolean }> {
     let outcome: { results: AppendResult[]; created: RoomEvent[] }
     try {
       const requests = batch.map((p) => p.request)
       outcome = await this.#db.transaction().execute((trx) => appendBatch(trx, requests))
     } catch (error) {
-      for (const pending of batch) pending.reject(error)
-      return
+      if (!isDataError(error)) {
+        for (const pending of batch) pending.reject(error)
+        return { transient: true }
+      }
+      if (batch.length === 1) {
+        this.#onNotStorable(error, batch[0]!.request)
+        batch[0]!.resolve({ ok: false, code: 'not_storable', message: 'The database cannot store this message' })
+        return { transient: false }
+      }
+      const half = Math.ceil(batch.length / 2)
+      const first = await this.#commit(batch.slice(0, half))
+      if (first.transient) {
+        for (const pending of batch.slice(half)) pending.reject(error)
+        return first
+      }
+      return this.#commit(batch.slice(half))
     }
     for (const [i, pending] of batch.entries()) pending.resolve(outcome.results[i]!)
     this.#bus.publish(outcome.created)
+    return { transient: false }
   }
+}
+
+/**
+ * SQLSTATE class 22 (data exception: a NUL in text, a bad encoding, a value
+ * out of range) or 23 (integrity constraint violation): the database refused
+ * what a write holds; the same write would fail again, alone or not.
+ */
+function isDataError(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code)
 }

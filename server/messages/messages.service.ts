@@ -48,6 +48,7 @@ const STATUS: Record<string, number> = {
   message_too_long: 400,
   validation_failed: 400,
   out_of_order: 409,
+  not_storable: 422,
 }
 
 export function appendFailure(result: Extract<AppendResult, { ok: false }>): AppError {
