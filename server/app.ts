@@ -59,7 +59,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     connectionTimeout: 60_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    trustProxy: false,
+    // request.ip, which the login limit keys on, comes from X-Forwarded-For only from trusted peers.
+    trustProxy: config.trustProxy,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const bus = options.bus ?? new LocalBus()

@@ -1,3 +1,4 @@
+import net from 'node:net'
 import path from 'node:path'
 import { LIMITS } from '../shared/limits.ts'
 
@@ -13,7 +14,14 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** Directory of the built client (vite build output). */
   clientDir: string
-  /** Login/sign-up attempts per IP per window. */
+  /**
+   * Which peers may tell the client's address in X-Forwarded-For (Fastify's
+   * `trustProxy`): false = nobody (the address is the TCP peer), true = any
+   * peer (only when nothing can reach the server but the proxy), a list =
+   * those proxy addresses/CIDRs.
+   */
+  trustProxy: boolean | string[]
+  /** Login/sign-up attempts per client address per window. */
   authRateLimit: { max: number; windowMs: number }
   sessionTtlMs: number
   realtime: RealtimeConfig
@@ -61,6 +69,38 @@ function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boole
   throw new ConfigError(name, `must be true or false, got "${raw}"`)
 }
 
+/** proxy-addr's names for the usual private ranges (what Fastify's trustProxy accepts besides addresses). */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal']
+
+function isAddressOrRange(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(entry)) return true
+  const [address, bits, ...rest] = entry.split('/')
+  const family = net.isIP(address ?? '')
+  if (family === 0 || rest.length > 0) return false
+  if (bits === undefined) return true
+  return /^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)
+}
+
+/**
+ * No hop counts: Fastify 5.12 trusts nobody for a numeric trustProxy (a hop
+ * count cannot tell a proxy from a client sending enough hops), so a number
+ * here would silently do nothing.
+ */
+function trustProxy(env: NodeJS.ProcessEnv): Config['trustProxy'] {
+  const raw = (env.TRUST_PROXY ?? '').trim()
+  if (raw === '' || raw.toLowerCase() === 'false') return false
+  if (raw.toLowerCase() === 'true') return true
+  const entries = raw.split(',').map((s) => s.trim())
+  const bad = entries.find((entry) => !isAddressOrRange(entry))
+  if (bad !== undefined) {
+    throw new ConfigError(
+      'TRUST_PROXY',
+      `must be true, false or a list of proxy IP addresses/CIDRs (or loopback, linklocal, uniquelocal), got "${bad}"`,
+    )
+  }
+  return entries
+}
+
 function origin(name: string, raw: string): string {
   try {
     const url = new URL(raw)
@@ -102,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cookieSecure: boolean(env, 'COOKIE_SECURE', publicOrigin?.startsWith('https:') ?? false),
     logLevel,
     clientDir: path.resolve(env.CLIENT_DIR || './dist'),
+    trustProxy: trustProxy(env),
     authRateLimit: {
       max: integer(env, 'AUTH_RATE_LIMIT_MAX', 10, 1, 1_000_000),
       windowMs: integer(env, 'AUTH_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),

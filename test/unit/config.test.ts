@@ -82,11 +82,30 @@ describe('loadConfig', () => {
     ['AUTH_RATE_LIMIT_MAX', '0'],
     ['AUTH_RATE_LIMIT_WINDOW_MS', 'soon'],
     ['SESSION_TTL_HOURS', '0'],
+    ['TRUST_PROXY', 'maybe'],
+    ['TRUST_PROXY', '1'],
+    ['TRUST_PROXY', '-1'],
+    ['TRUST_PROXY', '10.0.0.1,proxy.example'],
+    ['TRUST_PROXY', '10.0.0.0/33'],
+    ['TRUST_PROXY', '10.0.0.1,'],
   ])('refuses %s=%s with a ConfigError naming the variable', (variable, value) => {
     const error = configError({ [variable]: value })
     expect(error.variable).toBe(variable)
     expect(error.message).toContain(variable)
     expect(error.message).toMatch(/^Invalid configuration: /)
+  })
+
+  it('TRUST_PROXY: off by default; true, or a list of proxy addresses, CIDR ranges and named ranges', () => {
+    expect(loadConfig({}).trustProxy).toBe(false)
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false)
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true)
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.5, 192.168.0.0/16, ::1, fd00::/8, loopback' }).trustProxy).toEqual([
+      '10.0.0.5',
+      '192.168.0.0/16',
+      '::1',
+      'fd00::/8',
+      'loopback',
+    ])
   })
 
   it('does not echo a database password back in its error', () => {
