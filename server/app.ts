@@ -14,7 +14,7 @@ import type { Database } from './db/database.ts'
 import type { DB } from './db/schema.ts'
 import { AppError } from './http/app-error.ts'
 import { registerCsrfGuard } from './http/csrf.ts'
-import { registerErrorHandling } from './http/error-handler.ts'
+import { frameworkErrors, registerErrorHandling } from './http/error-handler.ts'
 import { registerClient } from './http/static.ts'
 import { registerValidation } from './http/validation.ts'
 import { Appender } from './messages/appender.ts'
@@ -55,6 +55,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   const app = Fastify({
     logger: { level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
     bodyLimit: LIMITS.httpMaxBodyBytes,
+    // Bad URLs and over-long parameters are refused before routing: same error shape as the rest.
+    frameworkErrors,
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     return503OnClosing: true,

@@ -24,6 +24,10 @@ export const ERROR_CODES = [
   'overloaded',
   /** The database refused this one write for its content (isolated from its batch). Permanent. */
   'not_storable',
+  /** A path segment (e.g. a room id) longer than the server's router accepts. */
+  'uri_too_long',
+  /** `GET /api/ws` without a WebSocket upgrade. */
+  'upgrade_required',
   'message_too_long',
   'message_empty',
   'unknown_frame',

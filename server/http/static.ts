@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
+import { sendNotFound } from './error-handler.ts'
 
 /** The client talks only to its own origin; no inline script or style anywhere. */
 export const CONTENT_SECURITY_POLICY = [
@@ -62,7 +63,7 @@ export async function registerClient(app: FastifyInstance, clientDir: string): P
   app.get('/*', async (request, reply) => {
     const url = request.url.split('?')[0]!
     if (url.startsWith('/api/') || path.extname(url) !== '') {
-      return reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${url}` } })
+      return sendNotFound(request, reply)
     }
     return reply
       .header('cache-control', 'no-cache')
