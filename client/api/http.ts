@@ -1,14 +1,29 @@
 /**
  * Same-origin JSON over fetch. Every POST carries a JSON body (the server's
- * CSRF guard refuses anything else). Failures become ApiError with the
- * server's code, or 'network' when the request never got an answer.
+ * CSRF guard refuses anything else). Every request gives up after
+ * REQUEST_TIMEOUT_MS (body included), and every answer is checked against the
+ * route's shared schema (`responses.ts`, loaded beside the request by
+ * `validate.ts` to keep the first screen's script small) before anyone sees it. Failures become
+ * ApiError: the server's code; 'network' when no answer came (or not in time);
+ * 'bad_response' when the answer does not match its schema.
  */
 import type { ErrorCode } from '../../shared/errors.ts'
+
+let checks: Promise<typeof import('./validate.ts')> | null = null
+const loadChecks = () => {
+  checks ??= import('./validate.ts')
+  return checks
+}
+
+/** Long enough for a slow mobile link, short enough that a hung request does not hold a screen or a room. */
+export const REQUEST_TIMEOUT_MS = 10_000
+
+export type ApiErrorCode = ErrorCode | 'network' | 'bad_response'
 
 export class ApiError extends Error {
   constructor(
     readonly status: number,
-    readonly code: ErrorCode | 'network',
+    readonly code: ApiErrorCode,
     message: string,
   ) {
     super(message)
@@ -16,26 +31,79 @@ export class ApiError extends Error {
   }
 }
 
-export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-  let response: Response
+/** Worth asking again later: no answer, a server or proxy failure, or "too busy". */
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof ApiError)) return false
+  if (error.code === 'network' || error.code === 'bad_response') return true
+  return error.status >= 500 || error.status === 429 || error.code === 'rate_limited' || error.code === 'overloaded'
+}
+
+export interface RequestOptions {
+  timeoutMs?: number
+}
+
+/** Rejects when the signal aborts, so a fetch (or body read) that ignores its signal still ends. */
+function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    signal.addEventListener('abort', () => reject(new DOMException('timed out', 'AbortError')), { once: true })
+  })
+}
+
+export async function api<T>(
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  options: RequestOptions = {},
+): Promise<T> {
+  const validation = loadChecks()
+  const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS
+  const controller = new AbortController()
+  const aborted = untilAborted(controller.signal)
+  aborted.catch(() => undefined)
+  const timer = setTimeout(() => controller.abort(), timeoutMs)
+  const noAnswer = () =>
+    controller.signal.aborted
+      ? new ApiError(0, 'network', `No answer from the server within ${timeoutMs / 1000} s`)
+      : new ApiError(0, 'network', 'No connection to the server')
   try {
-    response = await fetch(path, {
-      method,
-      credentials: 'same-origin',
-      headers: method === 'POST' ? { 'content-type': 'application/json' } : {},
-      body: method === 'POST' ? JSON.stringify(body ?? {}) : null,
-    })
-  } catch {
-    throw new ApiError(0, 'network', 'No connection to the server')
+    let response: Response
+    try {
+      response = await Promise.race([
+        fetch(path, {
+          method,
+          credentials: 'same-origin',
+          headers: method === 'POST' ? { 'content-type': 'application/json' } : {},
+          body: method === 'POST' ? JSON.stringify(body ?? {}) : null,
+          signal: controller.signal,
+        }),
+        aborted,
+      ])
+    } catch {
+      throw noAnswer()
+    }
+    let payload: unknown = null
+    if (response.status !== 204) {
+      try {
+        payload = await Promise.race([response.json(), aborted])
+      } catch {
+        if (controller.signal.aborted) throw noAnswer()
+        payload = undefined
+      }
+    }
+    const { isErrorBody, isResponse } = await validation
+    if (!response.ok) {
+      if (isErrorBody(payload)) throw new ApiError(response.status, payload.error.code, payload.error.message)
+      throw new ApiError(response.status, 'internal', `HTTP ${response.status}`)
+    }
+    if (!isResponse(method, path, payload)) {
+      throw new ApiError(
+        response.status,
+        'bad_response',
+        `${method} ${path.split('?')[0]} answered something unexpected`,
+      )
+    }
+    return (response.status === 204 ? undefined : payload) as T
+  } finally {
+    clearTimeout(timer)
   }
-  if (response.status === 204) return undefined as T
-  const payload = (await response.json().catch(() => null)) as
-    | (T & { error?: undefined })
-    | { error: { code: ErrorCode; message: string } }
-    | null
-  if (!response.ok) {
-    const error = payload?.error
-    throw new ApiError(response.status, error?.code ?? 'internal', error?.message ?? `HTTP ${response.status}`)
-  }
-  return payload as T
 }

@@ -9,12 +9,16 @@
  * 3. `events`: store what we lack; a hole behind the cursor → fetch it over HTTP;
  * 4. `caught_up`: if the cursor is still short of lastSeq, fetch the rest;
  * 5. `reset`: jump the cursor, load the latest page, older history pages on demand.
+ *
+ * A room counts as catching up from its `subscribe` until its `caught_up`, and
+ * while an HTTP job for it runs (a gap fill or a reset's latest page; one per
+ * room at a time, each request bounded by its timeout and retried with backoff).
  */
 import type { EventsResponse, HistoryResponse, RoomsResponse } from '../../shared/api.ts'
 import { LIMITS } from '../../shared/limits.ts'
 import type { PresenceUser, ServerFrame } from '../../shared/protocol.ts'
 import type { Room, RoomEvent, User } from '../../shared/schemas.ts'
-import { api } from '../api/http.ts'
+import { api, isTransient } from '../api/http.ts'
 import { getCursor, messageToEvent, resetCursor, storeEvents } from '../db/messages.ts'
 import { listCachedRooms, replaceRooms, updateRoom } from '../db/rooms.ts'
 import type { FerryDatabase } from '../db/schema.ts'
@@ -22,10 +26,15 @@ import { OutboxFlusher } from '../outbox/flusher.ts'
 import { applyEventsToRoom } from '../state/reducers.ts'
 import { onTabMessage, publish } from '../tabs/bus.ts'
 import type { ConnStatus } from '../tabs/messages.ts'
+import { retrying } from './backoff.ts'
 import { Connection, type ConnectionOptions, type SocketState } from './connection.ts'
 
 const ACK_TIMEOUT_MS = 20_000
 const WATCHDOG_MS = 5_000
+/** Tries per HTTP request of the resume (room list, gap pages, a reset's page), paused by full jitter. */
+const FETCH_ATTEMPTS = 3
+const FETCH_RETRY_BASE_MS = 1_000
+const FETCH_RETRY_CAP_MS = 8_000
 
 export interface EngineOptions {
   /** The room on screen in this tab (its messages count as read). */
@@ -39,8 +48,12 @@ export class SyncEngine {
   private readonly conn: Connection
   private readonly flusher: OutboxFlusher
   private readonly subscribed = new Set<string>()
-  private readonly catchingUp = new Set<string>()
-  private readonly gapFetches = new Map<string, Promise<void>>()
+  /** Subscribed, `caught_up` not heard yet. */
+  private readonly replaying = new Set<string>()
+  /** The HTTP job running (or queued) per room; its room counts as catching up. */
+  private readonly jobs = new Map<string, Promise<void>>()
+  /** Rooms with a gap fill queued behind the running job (at most one each). */
+  private readonly fillQueued = new Set<string>()
   private readonly presence = new Map<string, PresenceUser[]>()
   private status: ConnStatus = { socket: 'idle', retryAt: null, catchingUp: 0, offline: false }
   private greeted = false
@@ -72,7 +85,7 @@ export class SyncEngine {
     }
     listen(window, 'online', () => {
       this.pushStatus()
-      this.conn.connectNow()
+      this.conn.check()
     })
     listen(window, 'offline', () => {
       // The socket is most likely dead; do not wait for TCP to notice.
@@ -81,7 +94,7 @@ export class SyncEngine {
     })
     listen(document, 'visibilitychange', () => {
       if (document.visibilityState !== 'visible') return
-      this.conn.connectNow()
+      this.conn.check()
       void this.flusher.pump()
     })
     this.cleanups.push(
@@ -123,7 +136,8 @@ export class SyncEngine {
       this.greeted = false
       this.flusher.disconnected()
       this.subscribed.clear()
-      this.catchingUp.clear()
+      this.replaying.clear()
+      this.clearPresence()
     }
     // "open" only counts once the server said hello (the session is valid).
     this.status = { ...this.status, socket: state === 'open' ? 'connecting' : state, retryAt }
@@ -134,7 +148,7 @@ export class SyncEngine {
     this.status = {
       ...this.status,
       socket: this.greeted ? 'open' : this.status.socket,
-      catchingUp: this.catchingUp.size,
+      catchingUp: new Set([...this.replaying, ...this.jobs.keys()]).size,
       offline: typeof navigator !== 'undefined' && navigator.onLine === false,
     }
     publish({ type: 'status', status: this.status })
@@ -144,7 +158,6 @@ export class SyncEngine {
     switch (frame.type) {
       case 'hello':
         this.greeted = true
-        this.conn.healthy()
         this.pushStatus()
         this.flusher.setRate(frame.limits.sendRatePerSecond, frame.limits.sendBurst)
         this.flusher.connected((f) => this.conn.send(f))
@@ -188,14 +201,34 @@ export class SyncEngine {
     }
   }
 
+  /** Without a greeted socket we cannot know who is online: show nobody rather than a stale list. */
+  private clearPresence(): void {
+    for (const [roomId, users] of this.presence) {
+      if (users.length > 0) publish({ type: 'presence', roomId, users: [] })
+    }
+    this.presence.clear()
+  }
+
+  /** Retries a resume request while this socket is the greeted one; a new socket redoes the resume anyway. */
+  private fetchForResume<T>(method: 'GET', path: string): Promise<T> {
+    return retrying(() => api<T>(method, path), {
+      attempts: FETCH_ATTEMPTS,
+      baseMs: FETCH_RETRY_BASE_MS,
+      capMs: FETCH_RETRY_CAP_MS,
+      retryable: isTransient,
+      keepGoing: () => this.greeted,
+    })
+  }
+
   /** Step 2: the room list first (it may have changed while we were away), then subscribe. */
   private async subscribeRooms(): Promise<void> {
     let rooms: Room[]
     try {
-      rooms = (await api<RoomsResponse>('GET', '/api/rooms')).rooms
+      rooms = (await this.fetchForResume<RoomsResponse>('GET', '/api/rooms')).rooms
       await replaceRooms(this.db, rooms)
       publish({ type: 'rooms-changed' })
-    } catch {
+    } catch (error) {
+      console.warn('could not refresh the room list; subscribing the cached rooms', error)
       rooms = await listCachedRooms(this.db)
     }
     if (!this.greeted) return
@@ -214,7 +247,7 @@ export class SyncEngine {
       if (!this.conn.send({ type: 'subscribe', rooms: after })) return
       for (const id of chunk) {
         this.subscribed.add(id)
-        this.catchingUp.add(id)
+        this.replaying.add(id)
       }
     }
     this.pushStatus()
@@ -224,7 +257,7 @@ export class SyncEngine {
   private async ingest(roomId: string, events: RoomEvent[]): Promise<void> {
     const stored = await storeEvents(this.db, roomId, events)
     await this.afterStore(roomId, stored.fresh)
-    if (stored.gap) await this.fillGap(roomId)
+    if (stored.gap) void this.fillGap(roomId)
   }
 
   private async afterStore(roomId: string, fresh: RoomEvent[]): Promise<void> {
@@ -235,17 +268,38 @@ export class SyncEngine {
     publish({ type: 'rooms-changed' })
   }
 
-  /** Fetches missing events over HTTP until the cursor reaches the server's last seq (one fetch per room at a time). */
+  /**
+   * Runs `work` after the room's current job; the room counts as catching up until
+   * the last one ends. A failure is logged and releases the room.
+   */
+  private runJob(roomId: string, what: string, work: () => Promise<void>): Promise<void> {
+    const previous = this.jobs.get(roomId) ?? Promise.resolve()
+    const job: Promise<void> = previous
+      .then(work)
+      .catch((error: unknown) => console.warn(`${what} failed for room ${roomId}`, error))
+      .finally(() => {
+        if (this.jobs.get(roomId) === job) this.jobs.delete(roomId)
+        this.pushStatus()
+      })
+    this.jobs.set(roomId, job)
+    this.pushStatus()
+    return job
+  }
+
+  /**
+   * Fetches missing events over HTTP until the cursor reaches the server's last seq.
+   * If HTTP keeps failing while the socket lives, the room is subscribed again from
+   * its cursor, so the server replays the hole over the socket instead.
+   */
   private fillGap(roomId: string): Promise<void> {
-    const running = this.gapFetches.get(roomId)
-    if (running) return running
-    const job = (async () => {
-      this.catchingUp.add(roomId)
-      this.pushStatus()
+    if (this.fillQueued.has(roomId)) return this.jobs.get(roomId) ?? Promise.resolve()
+    this.fillQueued.add(roomId)
+    return this.runJob(roomId, 'gap fetch', async () => {
+      this.fillQueued.delete(roomId)
       try {
         for (;;) {
           const cursor = await getCursor(this.db, roomId)
-          const page = await api<EventsResponse>(
+          const page = await this.fetchForResume<EventsResponse>(
             'GET',
             `/api/rooms/${roomId}/events?after=${cursor.lastSeq}&limit=${LIMITS.catchUpPageMax}`,
           )
@@ -255,36 +309,42 @@ export class SyncEngine {
           if (reached || (!page.hasMore && stored.fresh.length === 0)) break
         }
       } catch (error) {
-        console.warn('gap fetch failed; the next reconnect resumes it', error)
-      } finally {
-        this.gapFetches.delete(roomId)
-        this.catchingUp.delete(roomId)
-        this.pushStatus()
+        await this.resubscribe(roomId)
+        throw error
       }
-    })()
-    this.gapFetches.set(roomId, job)
-    return job
+    })
+  }
+
+  private async resubscribe(roomId: string): Promise<void> {
+    if (!this.greeted || !this.subscribed.has(roomId)) return
+    const after = (await getCursor(this.db, roomId)).lastSeq
+    if (this.conn.send({ type: 'subscribe', rooms: [{ roomId, after }] })) this.replaying.add(roomId)
   }
 
   /** Step 4. */
   private async caughtUp(roomId: string, lastSeq: number): Promise<void> {
+    this.replaying.delete(roomId)
+    // A job of this room (e.g. the reset just before) moves the cursor: judge after it.
+    await this.jobs.get(roomId)
     const cursor = await getCursor(this.db, roomId)
-    if (cursor.lastSeq < lastSeq) await this.fillGap(roomId)
-    if (!this.gapFetches.has(roomId)) this.catchingUp.delete(roomId)
+    if (cursor.lastSeq < lastSeq) void this.fillGap(roomId)
     this.pushStatus()
   }
 
-  /** Step 5. */
-  private async reset(roomId: string, lastSeq: number): Promise<void> {
-    this.catchingUp.add(roomId)
-    await resetCursor(this.db, roomId, lastSeq)
-    try {
-      const page = await api<HistoryResponse>('GET', `/api/rooms/${roomId}/messages?limit=${LIMITS.historyPageDefault}`)
-      const stored = await storeEvents(this.db, roomId, page.messages.map(messageToEvent))
-      await this.afterStore(roomId, stored.fresh)
-    } catch (error) {
-      console.warn('could not load the latest page after a reset', error)
-    }
-    publish({ type: 'room-reset', roomId })
+  /** Step 5: the room stays "catching up" until the latest page is stored (the `caught_up` after a reset does not end it). */
+  private reset(roomId: string, lastSeq: number): Promise<void> {
+    return this.runJob(roomId, 'loading the latest page after a reset', async () => {
+      await resetCursor(this.db, roomId, lastSeq)
+      try {
+        const page = await this.fetchForResume<HistoryResponse>(
+          'GET',
+          `/api/rooms/${roomId}/messages?limit=${LIMITS.historyPageDefault}`,
+        )
+        const stored = await storeEvents(this.db, roomId, page.messages.map(messageToEvent))
+        await this.afterStore(roomId, stored.fresh)
+      } finally {
+        publish({ type: 'room-reset', roomId })
+      }
+    })
   }
 }
