@@ -156,7 +156,8 @@ export async function runHttp(options: { seconds: number; clients: number; log: 
       }
       const backgroundBusyPct = await quietGate(`http/${engine}`, options.log)
       options.log(`http/${engine}: starting server, ${options.clients} clients for ${options.seconds} s`)
-      server = await startFerry({ databaseUrl })
+      // The per-user send limit covers HTTP too; this measures the append path, not the limiter.
+      server = await startFerry({ databaseUrl, env: { WS_SEND_RATE_PER_SECOND: '1000000', WS_SEND_BURST: '1000000' } })
       results.push({
         ...(await runAgainst(server, engine, options.seconds, options.clients, dbName)),
         backgroundBusyPct,

@@ -17,9 +17,10 @@ import { registerCsrfGuard } from './http/csrf.ts'
 import { frameworkErrors, registerErrorHandling } from './http/error-handler.ts'
 import { registerClient } from './http/static.ts'
 import { registerValidation } from './http/validation.ts'
-import { Appender } from './messages/appender.ts'
+import { Appender, type AppenderOptions } from './messages/appender.ts'
 import messagesRoutes from './messages/messages.routes.ts'
 import { type Bus, LocalBus } from './realtime/bus.ts'
+import { SendRateLimiter } from './realtime/rate-limit.ts'
 import realtimeRoutes from './realtime/realtime.routes.ts'
 import roomsRoutes from './rooms/rooms.routes.ts'
 
@@ -29,6 +30,8 @@ declare module 'fastify' {
     db: Kysely<DB>
     database: Database
     appender: Appender
+    /** The per-user send limit, one for HTTP and WebSocket sends together. */
+    sendLimiter: SendRateLimiter
     bus: Bus
     /**
      * Access changes that open sockets must follow at once:
@@ -45,6 +48,8 @@ export interface BuildOptions {
   bus?: Bus
   /** Serve the built client (off in API tests). */
   serveClient?: boolean
+  /** Appender tuning (tests inject a small queue bound). */
+  appender?: Omit<AppenderOptions, 'onNotStorable'>
 }
 
 /** Never log bodies, passwords or cookies. */
@@ -76,8 +81,10 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
       // The write's ids only: never log a message body.
       onNotStorable: (error, { roomId, authorId, clientId }) =>
         app.log.warn({ err: error, roomId, authorId, clientId }, 'the database refused a write: answered not_storable'),
+      ...options.appender,
     }),
   )
+  app.decorate('sendLimiter', new SendRateLimiter(config.realtime.sendRatePerSecond, config.realtime.sendBurst))
   app.decorate('accessEvents', new EventEmitter().setMaxListeners(0))
 
   // An empty JSON body (logout, join, leave) is "no body", not a parse error.

@@ -13,6 +13,10 @@ export const LIMITS = {
   /** Per-user send rate across all sockets: token bucket. */
   sendRatePerSecond: 10,
   sendBurst: 30,
+  /** Writes waiting for or in an append transaction, all lanes together; past it a send is refused `overloaded`. */
+  appendQueueMax: 4000,
+  /** The retry hint with `overloaded` (WebSocket `retryAfterMs`, HTTP `Retry-After`). */
+  overloadedRetryAfterMs: 1000,
   /** Login and sign-up attempts per IP per window. */
   authAttemptsPerWindow: 10,
   authWindowMs: 60_000,

@@ -20,7 +20,7 @@ export interface AppendRequest {
 
 export type AppendResult =
   | { ok: true; event: RoomEvent; duplicate: boolean }
-  | { ok: false; code: ErrorCode; message: string }
+  | { ok: false; code: ErrorCode; message: string; retryAfterMs?: number }
 
 const key = (roomId: string, authorId: string, clientId: string) => `${roomId}|${authorId}|${clientId}`
 const uuids = (values: string[]) => sql`${values}::uuid[]`

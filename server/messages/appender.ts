@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { LIMITS } from '../../shared/limits.ts'
 import type { RoomEvent } from '../../shared/schemas.ts'
 import type { DB } from '../db/schema.ts'
 import type { Bus } from '../realtime/bus.ts'
@@ -17,6 +18,8 @@ export interface AppenderOptions {
   maxBatch?: number
   /** Lanes, each with at most one transaction under way (PGlite runs them one after another anyway). */
   lanes?: number
+  /** Most writes waiting or in a transaction, all lanes together; past it `append` answers `overloaded` at once. */
+  maxPending?: number
   /** Told about each write the database refused on its own (answered `not_storable`). */
   onNotStorable?: (error: unknown, request: AppendRequest) => void
 }
@@ -50,6 +53,8 @@ export class Appender {
   readonly #bus: Bus
   readonly #maxBatch: number
   readonly #lanes: Lane[]
+  readonly #maxPending: number
+  #pending = 0
   readonly #onNotStorable: (error: unknown, request: AppendRequest) => void
   #idle: Array<() => void> = []
 
@@ -58,15 +63,31 @@ export class Appender {
     this.#bus = bus
     this.#maxBatch = options.maxBatch ?? 256
     this.#lanes = Array.from({ length: options.lanes ?? 2 }, () => new Lane())
+    this.#maxPending = options.maxPending ?? LIMITS.appendQueueMax
     this.#onNotStorable = options.onNotStorable ?? (() => {})
   }
 
+  /**
+   * Queues a write; answered after its commit. When the queue is full (the
+   * database cannot keep up), refused at once with `overloaded`, nothing
+   * queued: memory and waiting time stay bounded, and the sender retries later.
+   */
   append(request: AppendRequest): Promise<AppendResult> {
-    return new Promise((resolve, reject) => {
+    if (this.#pending >= this.#maxPending) {
+      const retryAfterMs = LIMITS.overloadedRetryAfterMs
+      return Promise.resolve({
+        ok: false,
+        code: 'overloaded',
+        message: `The server is busy; retry in ${retryAfterMs} ms`,
+        retryAfterMs,
+      })
+    }
+    this.#pending++
+    return new Promise<AppendResult>((resolve, reject) => {
       const lane = this.#lanes[laneOf(request.roomId, this.#lanes.length)]!
       lane.queue.push({ request, resolve, reject })
       this.#pump(lane)
-    })
+    }).finally(() => this.#pending--)
   }
 
   /** Resolves once every queued write has been committed or failed. */

@@ -11,6 +11,7 @@ import {
 import { LIMITS } from '../../shared/limits.ts'
 import { ErrorResponse } from '../../shared/schemas.ts'
 import { requireSession } from '../auth/session-guard.ts'
+import { AppError } from '../http/app-error.ts'
 import { requireReadable } from '../rooms/access.ts'
 import { toMessage, toRoomEvent } from './events.ts'
 import { eventsAfter, messagesBefore } from './messages.repository.ts'
@@ -19,7 +20,7 @@ import { appendFailure, sendMessage } from './messages.service.ts'
 const errors = { '4xx': ErrorResponse }
 
 const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { db, appender } = app
+  const { db, appender, sendLimiter } = app
 
   app.post(
     '/:roomId/messages',
@@ -27,13 +28,22 @@ const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: RoomParams,
         body: SendMessageBody,
-        response: { 200: MessageResponse, 201: MessageResponse, ...errors },
+        response: { 200: MessageResponse, 201: MessageResponse, ...errors, 503: ErrorResponse },
       },
     },
     async (request, reply) => {
       const session = await requireSession(request)
+      // The same per-user limit as socket sends: a refused send never reaches the appender.
+      const retryAfterMs = sendLimiter.take(session.user.id)
+      if (retryAfterMs > 0) {
+        reply.header('retry-after', Math.ceil(retryAfterMs / 1000))
+        throw new AppError(429, 'rate_limited', `Too many messages; retry in ${retryAfterMs} ms`)
+      }
       const result = await sendMessage(db, appender, session, { roomId: request.params.roomId, ...request.body })
-      if (!result.ok) throw appendFailure(result)
+      if (!result.ok) {
+        if (result.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(result.retryAfterMs / 1000))
+        throw appendFailure(result)
+      }
       reply.status(result.duplicate ? 200 : 201)
       return { message: toMessage(result.event) }
     },

@@ -49,6 +49,8 @@ const STATUS: Record<string, number> = {
   validation_failed: 400,
   out_of_order: 409,
   not_storable: 422,
+  rate_limited: 429,
+  overloaded: 503,
 }
 
 export function appendFailure(result: Extract<AppendResult, { ok: false }>): AppError {

@@ -9,7 +9,6 @@ import { Connection } from './connection.ts'
 import { ConnectionRegistry } from './connections.ts'
 import { FrameLimits } from './frame-limits.ts'
 import { Hub } from './hub.ts'
-import { SendRateLimiter } from './rate-limit.ts'
 
 /** How long shutdown waits for clients to answer the 1001 close before dropping them. */
 const SHUTDOWN_GRACE_MS = 2_000
@@ -24,7 +23,8 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
   const { db, appender, bus, config } = app
   const settings = config.realtime
   const hub = new Hub(bus, settings.typingTtlMs, (error) => app.log.error({ err: error }, 'realtime fan-out failed'))
-  const limiter = new SendRateLimiter(settings.sendRatePerSecond, settings.sendBurst)
+  // Shared with HTTP sends (app.ts): one per-user send limit.
+  const limiter = app.sendLimiter
   const frameLimits = new FrameLimits()
   const registry = new ConnectionRegistry(settings.pingIntervalMs)
   const sweeper = setInterval(() => {

@@ -22,7 +22,14 @@ export async function acceptSend(
 ): Promise<AckFrame | ErrorFrame> {
   const { roomId, clientId } = frame
   const result = await sendMessage(db, appender, session, frame)
-  if (!result.ok) return errorFrame(result.code, result.message, { clientId, roomId })
+  if (!result.ok) {
+    const { retryAfterMs } = result
+    return errorFrame(result.code, result.message, {
+      clientId,
+      roomId,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    })
+  }
   const { event, duplicate } = result
   return { type: 'ack', roomId, clientId, seq: event.seq, duplicate, message: toMessage(event) }
 }
