@@ -12,7 +12,7 @@ import { type HttpResult, runHttp } from './http.ts'
 import { ROOT, type WindowStats } from './lib/proc.ts'
 import { table } from './lib/stats.ts'
 import { type RoomsListResult, runRoomsList } from './rooms-list.ts'
-import { type BuildResult, runStartup, type StartupResult } from './startup.ts'
+import { runStartup, type StartupRun } from './startup.ts'
 import { runWs, type WsResult } from './ws.ts'
 
 const PARTS = ['startup', 'http', 'ws', 'rooms'] as const
@@ -44,7 +44,7 @@ const results: {
   commit?: string
   machine: Record<string, unknown>
   parts: Part[]
-  startup?: { startup: StartupResult[]; build: BuildResult } | { error: string }
+  startup?: StartupRun | { error: string }
   http?: HttpResult[] | { error: string }
   ws?: WsResult | { error: string }
   rooms?: RoomsListResult[] | { error: string }
@@ -126,20 +126,29 @@ const out: string[] = [
 ]
 const s = results.startup
 if (s) {
-  out.push('', 'Start-up (spawn → first 200 from /healthz, PGlite)')
+  out.push('', 'Start-up (spawn → first 200 from /healthz)')
   if ('error' in s) out.push(`  failed: ${s.error}`)
   else {
     out.push(
       table([
-        ['command', 'fresh DATA_DIR ms', 'reopened ms', 'bg busy %', 'note'],
+        ['command', 'engine', 'first start ms', 'restart ms', 'bg busy %', 'note'],
         ...s.startup.map((r) => [
           r.command,
+          r.engine,
           r.firstRunMs ?? '–',
           r.secondRunMs ?? '–',
           r.backgroundBusyPct ?? '–',
-          r.error ? 'FAILED' : '',
+          r.error ? `FAILED: ${r.error.split('\n')[0]}` : '',
         ]),
       ]),
+    )
+    out.push(
+      '  (first start: PGlite creates its cluster in a fresh DATA_DIR / PostgreSQL migrates an empty database; restart: the same directory / database again)',
+    )
+    out.push(
+      s.serverBuild.ok
+        ? `server build (npm run build:server): ${s.serverBuild.ms} ms`
+        : `server build FAILED: ${s.serverBuild.error}`,
     )
     out.push(s.build.ok ? `client build (npx vite build): ${s.build.ms} ms` : `client build FAILED: ${s.build.error}`)
   }

@@ -21,10 +21,17 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-/** Starts `server/main.ts` as a real process and waits for /healthz. */
-export async function startServer(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
+/** Node's arguments for the server from source; the process test passes the built `main.js` instead. */
+export const SOURCE_ENTRY = ['--import', 'tsx', 'server/main.ts']
+
+/** Starts the server as a real process and waits for /healthz. */
+export async function startServer(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  entry: string[] = SOURCE_ENTRY,
+): Promise<ServerProcess> {
   const port = Number(env.PORT ?? (await freePort()))
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const child = spawn(process.execPath, entry, {
     env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -56,10 +63,13 @@ export async function startServer(env: Record<string, string>, timeoutMs = 60_00
   }
 }
 
-/** Runs `server/main.ts` expecting it to fail at start; resolves with its exit code and output. */
-export function runServerToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+/** Runs the server expecting it to fail at start; resolves with its exit code and output. */
+export function runServerToExit(
+  env: Record<string, string>,
+  entry: string[] = SOURCE_ENTRY,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    const child = spawn(process.execPath, entry, {
       env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
