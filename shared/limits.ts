@@ -33,6 +33,11 @@ export const LIMITS = {
   usernameMax: 32,
   // `-` escaped: browsers check `pattern` attributes with the `v` flag, where a bare `-` is an error.
   usernamePattern: '^[A-Za-z0-9_\\-]{3,32}$',
+  /**
+   * Text PostgreSQL can store exactly as sent (every free-text field): no
+   * U+0000, no lone UTF-16 surrogate. Means the same with and without the `u` flag.
+   */
+  storableTextPattern: '^(?:[^\\u0000\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])*$',
   passwordMin: 8,
   passwordMax: 256,
   roomNameMin: 1,

@@ -17,9 +17,8 @@ export const IsoDate = Type.String({ maxLength: 40 })
  * encoder would store U+FFFD instead, so the text would change). Surrogate
  * pairs (emoji, astral characters) are fine. Every free-text field carries
  * it, so the HTTP validator and the frame parser both refuse such input.
- * Written to mean the same with and without the regexp `u` flag.
  */
-export const STORABLE_TEXT_PATTERN = '^(?:[^\\u0000\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])*$'
+export const STORABLE_TEXT_PATTERN = LIMITS.storableTextPattern
 export const StorableText = (options: { minLength?: number; maxLength: number }) =>
   Type.String({ ...options, pattern: STORABLE_TEXT_PATTERN })
 
