@@ -57,6 +57,7 @@ export class SyncEngine {
   private readonly presence = new Map<string, PresenceUser[]>()
   private status: ConnStatus = { socket: 'idle', retryAt: null, catchingUp: 0, offline: false }
   private greeted = false
+  private stopped = false
   private readonly cleanups: Array<() => void> = []
 
   constructor(
@@ -126,6 +127,7 @@ export class SyncEngine {
   }
 
   stop(): void {
+    this.stopped = true
     for (const cleanup of this.cleanups.splice(0)) cleanup()
     this.flusher.disconnected()
     this.conn.stop()
@@ -211,12 +213,13 @@ export class SyncEngine {
 
   /** Retries a resume request while this socket is the greeted one; a new socket redoes the resume anyway. */
   private fetchForResume<T>(method: 'GET', path: string): Promise<T> {
+    if (this.stopped) return Promise.reject(new Error('the sync engine has stopped'))
     return retrying(() => api<T>(method, path), {
       attempts: FETCH_ATTEMPTS,
       baseMs: FETCH_RETRY_BASE_MS,
       capMs: FETCH_RETRY_CAP_MS,
       retryable: isTransient,
-      keepGoing: () => this.greeted,
+      keepGoing: () => this.greeted && !this.stopped,
     })
   }
 
@@ -276,7 +279,9 @@ export class SyncEngine {
     const previous = this.jobs.get(roomId) ?? Promise.resolve()
     const job: Promise<void> = previous
       .then(work)
-      .catch((error: unknown) => console.warn(`${what} failed for room ${roomId}`, error))
+      .catch((error: unknown) => {
+        if (!this.stopped) console.warn(`${what} failed for room ${roomId}`, error)
+      })
       .finally(() => {
         if (this.jobs.get(roomId) === job) this.jobs.delete(roomId)
         this.pushStatus()

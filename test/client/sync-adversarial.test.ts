@@ -163,6 +163,27 @@ describe('sync engine, adversarial', () => {
     await vi.waitFor(async () => expect((await getCursor(db, ROOM_A)).lastSeq).toBe(901))
   })
 
+  it('never stores a frame that fails the shared schema, and replaces the socket that sent it', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined)
+    const { socket, db } = await setup([])
+    const forged = [
+      { type: 'events', roomId: ROOM_A, events: [{ ...event(ROOM_A, 1), seq: '1' }] },
+      { type: 'events', roomId: ROOM_A, events: [{ ...event(ROOM_A, 2), kind: 'message.exploded' }] },
+    ]
+    for (const frame of forged) {
+      // The same fake socket object comes back on every reconnect (full jitter, under 1 s here).
+      await vi.waitFor(() => expect(socket.onmessage).not.toBeNull(), { timeout: 5_000 })
+      socket.onmessage?.({ data: JSON.stringify(frame) })
+      // Dropped at once, not when the server gets round to closing: nothing more is read from it.
+      expect(socket.onmessage).toBeNull()
+    }
+    expect(warn).toHaveBeenCalledTimes(2)
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('protocol error'), expect.anything())
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(await seqs(db)).toEqual([])
+    warn.mockRestore()
+  })
+
   it('flushes the outbox after hello, and an ack (even a duplicate one) settles it once', async () => {
     const { socket, db } = await setup([])
     const item = await enqueue(db, ROOM_A, 'hello there')
