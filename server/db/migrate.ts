@@ -3,7 +3,14 @@ import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { type Kysely, type Migration, type MigrationProvider, type MigrationResultSet, Migrator, sql } from 'kysely'
 
-const migrationFolder = fileURLToPath(new URL('../../migrations', import.meta.url))
+/** Set by the server build (vite.server.config.ts), which moves this module into build/server/main.js. */
+declare const __FERRY_MIGRATIONS_DIR__: string | undefined
+const migrationFolder = fileURLToPath(
+  new URL(
+    typeof __FERRY_MIGRATIONS_DIR__ === 'string' ? __FERRY_MIGRATIONS_DIR__ : '../../migrations',
+    import.meta.url,
+  ),
+)
 
 /**
  * Like Kysely's FileMigrationProvider, but the import happens in this module,
