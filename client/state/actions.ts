@@ -8,7 +8,6 @@ import type {
   RoomsResponse,
   UserResponse,
 } from '../../shared/api.ts'
-import { LIMITS } from '../../shared/limits.ts'
 import type { RoomEvent, Visibility } from '../../shared/schemas.ts'
 import { ApiError, api } from '../api/http.ts'
 import { getCursor, messageToEvent, newestEntries, setHasOlder, storeEvents } from '../db/messages.ts'
@@ -16,8 +15,6 @@ import { getDb } from '../db/page.ts'
 import { clearUserData, putRoom, replaceRooms, setSessionUser, updateRoom } from '../db/rooms.ts'
 import type { RoomCursor } from '../db/schema.ts'
 import { readSnapshot } from '../db/snapshot.ts'
-import { discard, edit, enqueue, retry } from '../outbox/store.ts'
-import { requestBackgroundFlush } from '../pwa/background-sync.ts'
 import { requestPersistence } from '../pwa/persist.ts'
 import type { SyncEngine } from '../sync/engine.ts'
 import { holds } from '../sync/ranges.ts'
@@ -278,50 +275,6 @@ export async function loadMembers(roomId: string): Promise<void> {
   } catch {
     // Offline: the list stays as last seen in this session.
   }
-}
-
-/** Checks a message body the way the server will, so the person learns at once. */
-export function bodyProblem(text: string): string | null {
-  const length = text.trim().length
-  if (length < LIMITS.messageBodyMin) return 'Write something first.'
-  if (length > LIMITS.messageBodyMax) return `${length - LIMITS.messageBodyMax} characters too long.`
-  return null
-}
-
-/** The outbox write comes first: once it commits, the message survives anything. */
-export async function send(roomId: string, text: string): Promise<boolean> {
-  if (bodyProblem(text)) return false
-  const db = await getDb()
-  await enqueue(db, roomId, text.trim())
-  await reloadOutbox(db)
-  publish({ type: 'outbox-changed' })
-  void requestPersistence()
-  void requestBackgroundFlush()
-  return true
-}
-
-export async function retryMessage(clientId: string): Promise<void> {
-  await retry(await getDb(), clientId)
-  publish({ type: 'outbox-changed' })
-}
-
-export async function editMessage(clientId: string, body: string): Promise<void> {
-  if (bodyProblem(body)) return
-  await edit(await getDb(), clientId, body.trim())
-  publish({ type: 'outbox-changed' })
-}
-
-export async function discardMessage(clientId: string): Promise<void> {
-  await discard(await getDb(), clientId)
-  publish({ type: 'outbox-changed' })
-}
-
-let lastTyping = 0
-export function typing(roomId: string): void {
-  const now = Date.now()
-  if (now - lastTyping < LIMITS.typingTtlMs / 2) return
-  lastTyping = now
-  publish({ type: 'send-typing', roomId })
 }
 
 export async function createRoom(name: string, visibility: Visibility): Promise<string | null> {

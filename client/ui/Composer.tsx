@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { LIMITS } from '../../shared/limits.ts'
 import { getDb } from '../db/page.ts'
-import { bodyProblem, send, typing } from '../state/actions.ts'
+import { bodyProblem, send, typing } from '../state/compose.ts'
 
 /** The draft is kept in IndexedDB so a reload (or an app update) never loses half a message. */
 export function Composer({ roomId, disabled }: { roomId: string; disabled: boolean }) {

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks'
 import type { OutboxItem } from '../db/schema.ts'
-import { bodyProblem, discardMessage, editMessage, retryMessage } from '../state/actions.ts'
+import { bodyProblem, discardMessage, editMessage, retryMessage } from '../state/compose.ts'
 import { MessageText } from './MessageText.tsx'
 
 /** A local echo: shown at once, marked waiting or failed, and still editable. */
