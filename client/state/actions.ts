@@ -21,7 +21,7 @@ import { holds } from '../sync/ranges.ts'
 import { onTabMessage, publish, tellOthers } from '../tabs/bus.ts'
 import { electLeader } from '../tabs/leader.ts'
 import { reloadOutbox, reloadRooms, startFeed, TIMELINE_PAGE } from './feed.ts'
-import { mergeEntries, sortRooms } from './reducers.ts'
+import { discardQuestion, mergeEntries, sortRooms } from './reducers.ts'
 import { members, notice, outbox, type Route, rooms, route, timeline, user } from './store.ts'
 
 let stopLeading: (() => void) | null = null
@@ -131,10 +131,14 @@ export async function authenticate(
   }
 }
 
-/** Signs out and wipes this device's copy. Returns false when the person chose to keep their queued messages. */
-export async function logout(confirmDiscard: (waiting: number) => boolean): Promise<boolean> {
-  const waiting = outbox.value.length
-  if (waiting > 0 && !confirmDiscard(waiting)) return false
+/**
+ * Signs out and wipes this device's copy. `confirmDiscard` gets the question to ask (what would be
+ * discarded, counted as the status line counts it) and is only called when the outbox is not empty.
+ * Returns false when the person chose to keep their queued messages.
+ */
+export async function logout(confirmDiscard: (question: string) => boolean): Promise<boolean> {
+  const question = discardQuestion(outbox.value)
+  if (question !== null && !confirmDiscard(question)) return false
   try {
     await api('POST', '/api/auth/logout', {})
   } catch (error) {

@@ -151,10 +151,30 @@ export function sortRooms(rooms: readonly Room[]): Room[] {
 
 export type StatusTone = 'offline' | 'busy' | 'ok' | 'error'
 
+/** Waiting and failed outbox items, counted the one way the status line and the logout question both use. */
+export function outboxCounts(outbox: readonly OutboxItem[]): { waiting: number; failed: number } {
+  let waiting = 0
+  let failed = 0
+  for (const item of outbox) {
+    if (item.state === 'waiting') waiting += 1
+    else if (item.state === 'failed') failed += 1
+  }
+  return { waiting, failed }
+}
+
+/** The question asked before logging out discards the outbox; null when nothing would be lost. */
+export function discardQuestion(outbox: readonly OutboxItem[]): string | null {
+  const { waiting, failed } = outboxCounts(outbox)
+  const parts: string[] = []
+  if (waiting > 0) parts.push(`${waiting} message${waiting === 1 ? '' : 's'} waiting to send`)
+  if (failed > 0) parts.push(`${failed} failed message${failed === 1 ? '' : 's'}`)
+  if (parts.length === 0) return null
+  return `${parts.join(' and ')} will be discarded. Log out anyway?`
+}
+
 /** The status line: always the truth about the link and the queue. */
 export function statusLine(status: ConnStatus, outbox: readonly OutboxItem[]): { text: string; tone: StatusTone } {
-  const waiting = outbox.filter((i) => i.state === 'waiting').length
-  const failed = outbox.filter((i) => i.state === 'failed').length
+  const { waiting, failed } = outboxCounts(outbox)
   let link: string
   let tone: StatusTone
   if (status.socket === 'ended') [link, tone] = ['Signed out', 'error']

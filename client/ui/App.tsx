@@ -36,10 +36,7 @@ export function App() {
     )
   }
   const current = route.value
-  const confirmDiscard = (n: number) =>
-    window.confirm(
-      `${n} message${n === 1 ? ' is' : 's are'} still waiting to send. Log out and discard ${n === 1 ? 'it' : 'them'}?`,
-    )
+  const confirmDiscard = (question: string) => window.confirm(question)
   return (
     <div class={`shell ${current.name === 'room' ? 'shell--room' : 'shell--list'}`}>
       <header class="topbar">

@@ -4,6 +4,7 @@ import {
   activeTypists,
   addTypist,
   applyEventsToRoom,
+  discardQuestion,
   foldTimeline,
   mergeEntries,
   pendingFor,
@@ -108,6 +109,25 @@ describe('status line', () => {
       'Offline · 2 waiting to send',
     )
     expect(statusLine(status(), [item({ state: 'failed' })])).toEqual({ text: 'Up to date · 1 failed', tone: 'error' })
+  })
+})
+
+describe('logging out with messages in the outbox', () => {
+  it('counts waiting and failed messages apart, with the same words as the status line', () => {
+    const waiting = [item({}), item({ order: 2 })]
+    const failed = [item({ order: 3, state: 'failed' })]
+    expect(discardQuestion([...waiting, ...failed])).toBe(
+      '2 messages waiting to send and 1 failed message will be discarded. Log out anyway?',
+    )
+    expect(discardQuestion(waiting.slice(0, 1))).toBe('1 message waiting to send will be discarded. Log out anyway?')
+    expect(discardQuestion([...failed, item({ order: 4, state: 'failed' })])).toBe(
+      '2 failed messages will be discarded. Log out anyway?',
+    )
+    expect(discardQuestion([])).toBeNull()
+    // The status line shows the same two numbers.
+    expect(statusLine(status({ offline: true }), [...waiting, ...failed]).text).toBe(
+      'Offline · 2 waiting to send · 1 failed',
+    )
   })
 })
 
