@@ -112,3 +112,12 @@ export async function newestEntries(
   const from = lowest ? lowest.key : ([roomId, 0] as [string, number])
   return tx.store.getAll(IDBKeyRange.bound(from, [roomId, before], false, true))
 }
+
+/** Up to `limit` entries after `after`, oldest first (the window paging back toward the live end). */
+export function entriesAfter(db: FerryDatabase, roomId: string, after: number, limit: number): Promise<RoomEvent[]> {
+  return db.getAll(
+    'messages',
+    IDBKeyRange.bound([roomId, after], [roomId, Number.MAX_SAFE_INTEGER], true, false),
+    limit,
+  )
+}

@@ -10,7 +10,7 @@ import type {
 } from '../../shared/api.ts'
 import type { RoomEvent, Visibility } from '../../shared/schemas.ts'
 import { ApiError, api } from '../api/http.ts'
-import { getCursor, messageToEvent, newestEntries, setHasOlder, storeEvents } from '../db/messages.ts'
+import { entriesAfter, getCursor, messageToEvent, newestEntries, setHasOlder, storeEvents } from '../db/messages.ts'
 import { getDb } from '../db/page.ts'
 import { clearUserData, putRoom, replaceRooms, setSessionUser, updateRoom } from '../db/rooms.ts'
 import type { RoomCursor } from '../db/schema.ts'
@@ -21,7 +21,7 @@ import { holds } from '../sync/ranges.ts'
 import { onTabMessage, publish, tellOthers } from '../tabs/bus.ts'
 import { electLeader } from '../tabs/leader.ts'
 import { reloadOutbox, reloadRooms, startFeed, TIMELINE_PAGE } from './feed.ts'
-import { discardQuestion, mergeEntries, sortRooms } from './reducers.ts'
+import { boundWindow, discardQuestion, mergeEntries, sortRooms } from './reducers.ts'
 import { members, notice, outbox, type Route, rooms, route, timeline, user } from './store.ts'
 
 let stopLeading: (() => void) | null = null
@@ -194,6 +194,8 @@ function showTimeline(roomId: string, entries: RoomEvent[], cursor: RoomCursor):
     entries,
     hasOlder: cursor.hasOlder && (entries[0]?.seq ?? 2) > 1,
     loadingOlder: false,
+    hasNewer: false,
+    following: true,
   }
 }
 
@@ -243,7 +245,39 @@ export async function loadOlder(): Promise<void> {
   }
   const now = timeline.value
   if (now?.roomId !== roomId) return
-  timeline.value = { ...now, entries: mergeEntries(now.entries, older), hasOlder, loadingOlder: false }
+  // The person is at the top: a window grown past its bound loses its newest end (paged in again on scroll).
+  timeline.value = boundWindow(
+    { ...now, entries: mergeEntries(now.entries, older), hasOlder, loadingOlder: false },
+    'oldest',
+  )
+}
+
+let loadingNewer = false
+
+/** Newer history into a window that stopped short of the live end (the person scrolls back down). */
+export async function loadNewer(): Promise<void> {
+  const current = timeline.value
+  if (!current?.hasNewer || loadingNewer) return
+  loadingNewer = true
+  try {
+    const { roomId } = current
+    const last = current.entries.at(-1)?.seq ?? 0
+    const newer = await entriesAfter(await getDb(), roomId, last, TIMELINE_PAGE)
+    const now = timeline.value
+    if (now?.roomId !== roomId || !now.hasNewer) return
+    const hasNewer = newer.length === TIMELINE_PAGE
+    timeline.value = boundWindow({ ...now, entries: mergeEntries(now.entries, newer), hasNewer }, 'newest')
+  } finally {
+    loadingNewer = false
+  }
+}
+
+/** MessageList tells whether the person is at the live end; only a change is written. */
+export function setFollowing(following: boolean): void {
+  const current = timeline.value
+  if (!current) return
+  const value = following && !current.hasNewer
+  if (current.following !== value) timeline.value = { ...current, following: value }
 }
 
 async function markRead(roomId: string): Promise<void> {

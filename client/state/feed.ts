@@ -6,7 +6,7 @@ import { listOutbox } from '../outbox/store.ts'
 import { onTabMessage, tellOthers } from '../tabs/bus.ts'
 import type { TabMessage } from '../tabs/messages.ts'
 import { coalesced } from './coalesce.ts'
-import { addTypist, mergeEntries, presenceJoin, presenceLeave, sortRooms } from './reducers.ts'
+import { addTypist, boundWindow, mergeEntries, presenceJoin, presenceLeave, sortRooms, withEvents } from './reducers.ts'
 import { outbox, presence, rooms, status, timeline, typists, user } from './store.ts'
 
 /** Entries shown when a room opens (about three screens); older ones load on scroll. */
@@ -20,20 +20,31 @@ export const reloadOutbox = coalesced(async (db: FerryDatabase): Promise<void> =
   outbox.value = await listOutbox(db)
 })
 
+/** The newest page again (after a freeze or a reset), without opening a hole in the window. */
 export async function reloadTimeline(db: FerryDatabase, roomId: string): Promise<void> {
   const entries = await newestEntries(db, roomId, TIMELINE_PAGE)
   const current = timeline.value
   if (current?.roomId !== roomId) return
-  timeline.value = { ...current, entries: mergeEntries(current.entries, entries) }
+  // Reading further up: the newest end pages in when the person scrolls down to it.
+  if (current.hasNewer) return
+  const last = current.entries.at(-1)?.seq
+  const first = entries[0]?.seq
+  if (last !== undefined && first !== undefined && first > last + 1) {
+    // More arrived meanwhile than one page: at the live end jump to the newest; else page on scroll.
+    timeline.value = current.following ? { ...current, entries, hasOlder: true } : { ...current, hasNewer: true }
+    return
+  }
+  timeline.value = boundWindow(
+    { ...current, entries: mergeEntries(current.entries, entries) },
+    current.following ? 'newest' : 'oldest',
+  )
 }
 
 export function applyTabMessage(db: FerryDatabase, message: TabMessage): void {
   switch (message.type) {
     case 'events': {
       const current = timeline.value
-      if (current?.roomId === message.roomId) {
-        timeline.value = { ...current, entries: mergeEntries(current.entries, message.events) }
-      }
+      if (current?.roomId === message.roomId) timeline.value = withEvents(current, message.events)
       // A typist whose message just arrived has stopped typing it.
       const authors = new Set(message.events.filter((e) => e.kind === 'message.created').map((e) => e.authorId))
       const typing = typists.value[message.roomId]
@@ -44,7 +55,7 @@ export function applyTabMessage(db: FerryDatabase, message: TabMessage): void {
     }
     case 'room-reset':
       if (timeline.value?.roomId === message.roomId) {
-        timeline.value = { ...timeline.value, entries: [], hasOlder: true }
+        timeline.value = { ...timeline.value, entries: [], hasOlder: true, hasNewer: false, following: true }
         void reloadTimeline(db, message.roomId)
       }
       break

@@ -7,12 +7,84 @@ import type { Room, RoomEvent } from '../../shared/schemas.ts'
 import type { OutboxItem } from '../db/schema.ts'
 import type { ConnStatus } from '../tabs/messages.ts'
 
-/** Merges log entries by seq (later copies of a seq win), oldest first. */
+/** Index of the first entry whose seq is >= `seq` (entries sorted by seq). */
+function lowerBound(entries: readonly RoomEvent[], seq: number): number {
+  let lo = 0
+  let hi = entries.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (entries[mid]!.seq < seq) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/**
+ * Merges log entries by seq, oldest first, without re-sorting: an entry newer
+ * than the last is appended, any other is inserted at its place by binary
+ * search. A seq already held is ignored (the log never changes what a seq
+ * holds; the first copy stored is the one on disk). When nothing is new the
+ * same array comes back, so the screen does not re-render for a replay.
+ */
 export function mergeEntries(current: readonly RoomEvent[], incoming: readonly RoomEvent[]): RoomEvent[] {
-  const bySeq = new Map<number, RoomEvent>()
-  for (const e of current) bySeq.set(e.seq, e)
-  for (const e of incoming) bySeq.set(e.seq, e)
-  return [...bySeq.values()].sort((a, b) => a.seq - b.seq)
+  let out: RoomEvent[] | null = null
+  for (const e of incoming) {
+    const list: readonly RoomEvent[] = out ?? current
+    const last = list[list.length - 1]
+    if (last === undefined || e.seq > last.seq) {
+      out ??= current.slice()
+      out.push(e)
+      continue
+    }
+    const at = lowerBound(list, e.seq)
+    if (list[at]?.seq === e.seq) continue
+    out ??= current.slice()
+    out.splice(at, 0, e)
+  }
+  return out ?? (current as RoomEvent[])
+}
+
+/**
+ * Entries the open room holds in memory at most (about twelve screens). The
+ * rest stays in IndexedDB and pages back in on scroll, so a tab open all day
+ * stays as fast as a fresh one.
+ */
+export const TIMELINE_MAX = 600
+
+/** The part of a timeline the window rules look at (store.ts `Timeline` has these and more). */
+export interface TimelineWindow {
+  entries: RoomEvent[]
+  /** Older entries exist beyond the window (in the cache or on the server). */
+  hasOlder: boolean
+  /** Newer entries exist beyond the window (in the cache): the window does not reach the live end. */
+  hasNewer: boolean
+  /** The person is at the live end (scrolled to the newest message). */
+  following: boolean
+}
+
+/**
+ * Trims a window longer than `max` from the far end: `keep: 'newest'` drops the
+ * oldest entries (the person is at the bottom), `keep: 'oldest'` the newest (the
+ * person is reading further up). What was dropped can be paged in again.
+ */
+export function boundWindow<T extends TimelineWindow>(t: T, keep: 'newest' | 'oldest', max = TIMELINE_MAX): T {
+  if (t.entries.length <= max) return t
+  if (keep === 'newest') return { ...t, entries: t.entries.slice(t.entries.length - max), hasOlder: true }
+  return { ...t, entries: t.entries.slice(0, max), hasNewer: true, following: false }
+}
+
+/**
+ * New log entries for the open room. At the live end they are merged and the
+ * window trimmed at the top; while the person reads further up the window
+ * grows until `max`, then stops short of the newest (`hasNewer`), and entries
+ * past its end are left for paging instead of being appended across a hole.
+ */
+export function withEvents<T extends TimelineWindow>(t: T, events: readonly RoomEvent[], max = TIMELINE_MAX): T {
+  const last = t.entries[t.entries.length - 1]
+  const usable = t.hasNewer && last ? events.filter((e) => e.seq <= last.seq) : events
+  const entries = mergeEntries(t.entries, usable)
+  if (entries === t.entries) return t
+  return boundWindow({ ...t, entries }, t.following ? 'newest' : 'oldest', max)
 }
 
 export interface ShownMessage {

@@ -8,12 +8,21 @@ import type { Typist } from './reducers.ts'
 
 export type Route = { name: 'rooms' } | { name: 'room'; roomId: string }
 
+/**
+ * The open room's window on its log: at most TIMELINE_MAX entries (reducers.ts), sorted by seq and
+ * without holes of its own making. At the live end new entries are appended and the top is trimmed;
+ * while the person reads further up, the newest end is trimmed instead and pages back in on scroll.
+ */
 export interface Timeline {
   roomId: string
   entries: RoomEvent[]
   /** Older history may exist (in the cache or on the server). */
   hasOlder: boolean
   loadingOlder: boolean
+  /** Newer entries than the window's last are in the cache: the window does not reach the live end. */
+  hasNewer: boolean
+  /** The person is at the live end (scrolled to the newest); MessageList reports it. */
+  following: boolean
 }
 
 /** undefined while we do not know yet (first paint), null when signed out. */

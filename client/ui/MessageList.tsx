@@ -16,32 +16,72 @@ interface Props {
   hasOlder: boolean
   loadingOlder: boolean
   onNearTop: () => void
+  /** The window stops short of the live end (newer entries page in on scroll). */
+  hasNewer?: boolean
+  onNearBottom?: () => void
+  /** Whether the person is at the live end; the timeline trims its top only then. */
+  onFollowing?: (following: boolean) => void
 }
 
-export function MessageList({ entries, pending, meId, hasOlder, loadingOlder, onNearTop }: Props) {
+interface Anchor {
+  key: string
+  /** Pixels from the list's top edge to the row's top edge. */
+  offset: number
+}
+
+/** The first row (message or notice) that shows at the top of the list: rows are in order, so a binary search. */
+function findAnchor(el: HTMLElement): Anchor | null {
+  const rows = el.querySelectorAll<HTMLElement>('li[data-key]')
+  const top = el.getBoundingClientRect().top
+  let lo = 0
+  let hi = rows.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (rows[mid]!.getBoundingClientRect().bottom <= top) lo = mid + 1
+    else hi = mid
+  }
+  const row = rows[lo]
+  return row?.dataset.key ? { key: row.dataset.key, offset: row.getBoundingClientRect().top - top } : null
+}
+
+export function MessageList({
+  entries,
+  pending,
+  meId,
+  hasOlder,
+  loadingOlder,
+  onNearTop,
+  hasNewer = false,
+  onNearBottom,
+  onFollowing,
+}: Props) {
   const ref = useRef<HTMLDivElement>(null)
   const stick = useRef(true)
-  const lastHeight = useRef(0)
-  const firstKey = useRef<string | undefined>(undefined)
+  const anchor = useRef<Anchor | null>(null)
 
-  // Keep the newest message in view, unless the person scrolled up to read; keep
-  // the reading position when older history is added above.
+  // At the live end keep the newest message in view; anywhere else keep the row
+  // the person is reading where it was, whatever was added or trimmed above or
+  // below it (older history paged in, the window's far end dropped).
   useLayoutEffect(() => {
     const el = ref.current
     if (!el) return
-    const prependedOlder = firstKey.current !== undefined && entries[0]?.key !== firstKey.current && !stick.current
-    if (stick.current) el.scrollTop = el.scrollHeight
-    else if (prependedOlder) el.scrollTop += el.scrollHeight - lastHeight.current
-    lastHeight.current = el.scrollHeight
-    firstKey.current = entries[0]?.key
-  }, [entries, pending])
+    if (stick.current && !hasNewer) el.scrollTop = el.scrollHeight
+    else if (anchor.current) {
+      const row = el.querySelector<HTMLElement>(`li[data-key="${anchor.current.key}"]`)
+      if (row) el.scrollTop += row.getBoundingClientRect().top - el.getBoundingClientRect().top - anchor.current.offset
+    }
+    anchor.current = findAnchor(el)
+  }, [entries, pending, hasNewer])
 
   const onScroll = () => {
     const el = ref.current
     if (!el) return
-    stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_BOTTOM_PX
-    lastHeight.current = el.scrollHeight
+    const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_BOTTOM_PX
+    stick.current = atBottom
+    anchor.current = findAnchor(el)
+    onFollowing?.(atBottom && !hasNewer)
     if (el.scrollTop < NEAR_TOP_PX && hasOlder && !loadingOlder) onNearTop()
+    if (atBottom && hasNewer) onNearBottom?.()
   }
 
   const today = new Date(now())
@@ -61,7 +101,7 @@ export function MessageList({ entries, pending, meId, hasOlder, loadingOlder, on
     }
     if (entry.kind === 'notice') {
       rows.push(
-        <li key={entry.key} class="notice-row">
+        <li key={entry.key} data-key={entry.key} class="notice-row">
           {entry.text}
         </li>,
       )
@@ -72,7 +112,13 @@ export function MessageList({ entries, pending, meId, hasOlder, loadingOlder, on
     const showAuthor = !own && previousAuthor !== entry.authorId
     previousAuthor = entry.authorId
     rows.push(
-      <li key={entry.key} class={own ? 'msg msg--own' : 'msg'} data-seq={entry.seq} data-state="sent">
+      <li
+        key={entry.key}
+        data-key={entry.key}
+        class={own ? 'msg msg--own' : 'msg'}
+        data-seq={entry.seq}
+        data-state="sent"
+      >
         <div class="msg__bubble">
           {showAuthor && <p class="msg__author">{entry.authorName}</p>}
           <p class="msg__body">
@@ -99,6 +145,13 @@ export function MessageList({ entries, pending, meId, hasOlder, loadingOlder, on
           </li>
         )}
         {rows}
+        {hasNewer && (
+          <li class="newer">
+            <button type="button" class="small" onClick={onNearBottom}>
+              Load newer messages
+            </button>
+          </li>
+        )}
         {pending.map((item) => (
           <PendingMessage key={item.clientId} item={item} />
         ))}

@@ -1,6 +1,6 @@
 import { useComputed } from '@preact/signals'
 import { useEffect, useState } from 'preact/hooks'
-import { joinRoom, loadOlder, navigate } from '../state/actions.ts'
+import { joinRoom, loadNewer, loadOlder, navigate, setFollowing } from '../state/actions.ts'
 import { activeTypists, foldTimeline, pendingFor, typingText } from '../state/reducers.ts'
 import { outbox, rooms, timeline, typists, user } from '../state/store.ts'
 import { Composer } from './Composer.tsx'
@@ -59,6 +59,9 @@ export function RoomView({ roomId }: { roomId: string }) {
         hasOlder={current?.hasOlder ?? false}
         loadingOlder={current?.loadingOlder ?? false}
         onNearTop={() => void loadOlder()}
+        hasNewer={current?.hasNewer ?? false}
+        onNearBottom={() => void loadNewer()}
+        onFollowing={setFollowing}
       />
       <TypingIndicator roomId={roomId} />
       {room?.role === null ? (

@@ -4,12 +4,16 @@ import {
   activeTypists,
   addTypist,
   applyEventsToRoom,
+  boundWindow,
   discardQuestion,
   foldTimeline,
   mergeEntries,
   pendingFor,
   statusLine,
+  TIMELINE_MAX,
+  type TimelineWindow,
   typingText,
+  withEvents,
 } from '../../client/state/reducers.ts'
 import type { ConnStatus } from '../../client/tabs/messages.ts'
 import type { Room } from '../../shared/schemas.ts'
@@ -39,6 +43,81 @@ describe('timeline', () => {
   it('merges by seq, in order, without duplicates', () => {
     const merged = mergeEntries([event(ROOM_A, 1), event(ROOM_A, 3)], [event(ROOM_A, 2), event(ROOM_A, 3)])
     expect(merged.map((e) => e.seq)).toEqual([1, 2, 3])
+  })
+
+  it('ignores a seq it holds (same array back when nothing is new) and inserts a late one in place', () => {
+    const held = [event(ROOM_A, 1), event(ROOM_A, 2), event(ROOM_A, 4)]
+    expect(mergeEntries(held, [event(ROOM_A, 2, { body: 'replayed copy' })])).toBe(held)
+    const late = mergeEntries(held, [event(ROOM_A, 3)])
+    expect(late.map((e) => e.seq)).toEqual([1, 2, 3, 4])
+    expect(held.map((e) => e.seq)).toEqual([1, 2, 4])
+    expect(mergeEntries([], [event(ROOM_A, 9), event(ROOM_A, 7), event(ROOM_A, 8)]).map((e) => e.seq)).toEqual([
+      7, 8, 9,
+    ])
+  })
+
+  const open = (over: Partial<TimelineWindow> = {}): TimelineWindow => ({
+    entries: [],
+    hasOlder: false,
+    hasNewer: false,
+    following: true,
+    ...over,
+  })
+
+  it('stays bounded while 10,000 events arrive one by one at the live end, newest kept, in order', () => {
+    let t = open()
+    let longest = 0
+    for (let seq = 1; seq <= 10_000; seq += 1) {
+      t = withEvents(t, [event(ROOM_A, seq)])
+      longest = Math.max(longest, t.entries.length)
+    }
+    expect(longest).toBeLessThanOrEqual(TIMELINE_MAX)
+    expect(t.entries).toHaveLength(TIMELINE_MAX)
+    expect(t.entries.at(-1)?.seq).toBe(10_000)
+    expect(t.entries.every((e, i) => i === 0 || e.seq === t.entries[i - 1]!.seq + 1)).toBe(true)
+    // Older history is still there to page in.
+    expect(t.hasOlder).toBe(true)
+    expect(t.hasNewer).toBe(false)
+    // A late arrival inside the window lands in place; a duplicate changes nothing.
+    const withoutOne = { ...t, entries: t.entries.filter((e) => e.seq !== 9_990) }
+    const filled = withEvents(withoutOne, [event(ROOM_A, 9_990)])
+    expect(filled.entries.map((e) => e.seq)).toEqual(t.entries.map((e) => e.seq))
+    expect(withEvents(filled, [event(ROOM_A, 9_995)])).toBe(filled)
+  })
+
+  it('while the person reads older history, trims the newest end instead and stops appending until they come back', () => {
+    const reading = open({ entries: [event(ROOM_A, 1)], following: false })
+    let t = reading
+    for (let seq = 2; seq <= TIMELINE_MAX + 50; seq += 1) t = withEvents(t, [event(ROOM_A, seq)])
+    expect(t.entries).toHaveLength(TIMELINE_MAX)
+    // What the person is reading (the oldest end) is kept.
+    expect(t.entries[0]?.seq).toBe(1)
+    expect(t.entries.at(-1)?.seq).toBe(TIMELINE_MAX)
+    expect(t.hasNewer).toBe(true)
+    // Newer than the window: left in IndexedDB (loaded when scrolling down), not appended across the hole.
+    expect(withEvents(t, [event(ROOM_A, TIMELINE_MAX + 60)])).toBe(t)
+    // An amendment inside the window still applies.
+    const edit = event(ROOM_A, 5, { body: 'kept in place' })
+    expect(withEvents({ ...t, entries: t.entries.filter((e) => e.seq !== 5) }, [edit]).entries[4]).toBe(edit)
+  })
+
+  it('loading older at the top trims the far (newest) end; loading newer trims the top', () => {
+    const full = open({
+      entries: Array.from({ length: TIMELINE_MAX }, (_, i) => event(ROOM_A, 1_000 + i)),
+      hasOlder: true,
+      following: false,
+    })
+    const older = Array.from({ length: 50 }, (_, i) => event(ROOM_A, 950 + i))
+    const up = boundWindow({ ...full, entries: mergeEntries(full.entries, older) }, 'oldest')
+    expect(up.entries[0]?.seq).toBe(950)
+    expect(up.entries).toHaveLength(TIMELINE_MAX)
+    expect(up.hasNewer).toBe(true)
+    const next = up.entries.at(-1)!.seq + 1
+    const down = boundWindow({ ...up, entries: mergeEntries(up.entries, [event(ROOM_A, next)]) }, 'newest')
+    expect(down.entries.at(-1)?.seq).toBe(next)
+    expect(down.entries[0]?.seq).toBe(951)
+    expect(down.entries).toHaveLength(TIMELINE_MAX)
+    expect(down.hasOlder).toBe(true)
   })
 
   it('applies edits, deletes and reactions carried through the log', () => {

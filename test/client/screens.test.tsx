@@ -46,6 +46,8 @@ describe('room view', () => {
       entries: [event(ROOM_A, 1, { body: 'hello from bob' }), event(ROOM_A, 2, { body: 'and again' })],
       hasOlder: false,
       loadingOlder: false,
+      hasNewer: false,
+      following: true,
     }
     outbox.value = []
   })
@@ -95,6 +97,8 @@ describe('day separators', () => {
       entries: [event(ROOM_A, 1, { body: 'from yesterday' })],
       hasOlder: false,
       loadingOlder: false,
+      hasNewer: false,
+      following: true,
     }
     setClock(() => FIXTURE_TIME + 86_400_000)
     render(<RoomView roomId={ROOM_A} />)
