@@ -18,6 +18,7 @@ import { acceptSend } from './send.ts'
 import {
   distinctRooms,
   eventsAfterSeq,
+  type HeldBytes,
   type ResumeTarget,
   type RoomCursor,
   RoomStream,
@@ -54,6 +55,8 @@ type State = 'open' | 'closing' | 'closed'
 export class Connection implements Subscriber, ResumeTarget {
   readonly user: PresenceUser
   readonly #streams = new Map<string, RoomStream>()
+  /** Live events held back by rooms still replaying: unsent bytes like the socket's own buffer. */
+  readonly #held: HeldBytes = { bytes: 0 }
   readonly #present = new Set<string>()
   #state: State = 'open'
   #invalidInARow = 0
@@ -121,8 +124,10 @@ export class Connection implements Subscriber, ResumeTarget {
     const stream = this.#streams.get(roomId)
     if (!stream || this.#state !== 'open') return
     if (stream.buffer) {
-      for (const event of events) stream.buffer.push(event)
-      if (stream.buffer.length > MAX_BUFFERED_EVENTS) this.#slowConsumer()
+      stream.hold(events, frame.length)
+      if (stream.buffer.length > MAX_BUFFERED_EVENTS || this.#unsentBytes() > this.deps.settings.maxBufferedBytes) {
+        this.#slowConsumer()
+      }
       return
     }
     const fresh = eventsAfterSeq(events, stream.sentUpTo)
@@ -143,8 +148,11 @@ export class Connection implements Subscriber, ResumeTarget {
 
   openStream(roomId: string): RoomStream {
     const previous = this.#streams.get(roomId)
-    if (previous) previous.ended = true
-    const stream = new RoomStream()
+    if (previous) {
+      previous.ended = true
+      previous.release()
+    }
+    const stream = new RoomStream(this.#held)
     this.#streams.set(roomId, stream)
     this.deps.hub.attach(roomId, this)
     return stream
@@ -154,6 +162,7 @@ export class Connection implements Subscriber, ResumeTarget {
     const stream = this.#streams.get(roomId)
     if (!stream) return
     stream.ended = true
+    stream.release()
     this.#streams.delete(roomId)
     this.deps.hub.detach(roomId, this)
     if (this.#present.delete(roomId)) this.deps.hub.leave(roomId, this)
@@ -177,8 +186,8 @@ export class Connection implements Subscriber, ResumeTarget {
   /** Replay bytes count toward the send-buffer cap like live ones: a socket that cannot take its replay is a slow consumer. */
   sendReplay(encoded: string): Promise<void> {
     if (this.#state !== 'open') return Promise.resolve()
-    const buffered = this.socket.bufferedAmount
-    if (buffered > 0 && buffered + Buffer.byteLength(encoded) > this.deps.settings.maxBufferedBytes) {
+    const unsent = this.#unsentBytes()
+    if (unsent > 0 && unsent + Buffer.byteLength(encoded) > this.deps.settings.maxBufferedBytes) {
       this.#slowConsumer()
       return Promise.resolve()
     }
@@ -331,11 +340,16 @@ export class Connection implements Subscriber, ResumeTarget {
     if (this.#state !== 'open') return
     try {
       this.socket.send(data, { binary: false })
-      if (this.socket.bufferedAmount > this.deps.settings.maxBufferedBytes) this.#slowConsumer()
+      if (this.#unsentBytes() > this.deps.settings.maxBufferedBytes) this.#slowConsumer()
     } catch (error) {
       this.deps.log.error({ err: error, userId: this.user.userId }, 'websocket send failed')
       this.terminate()
     }
+  }
+
+  /** What this socket holds and has not sent: its own buffer plus live events held back during replays. */
+  #unsentBytes(): number {
+    return this.socket.bufferedAmount + this.#held.bytes
   }
 
   #slowConsumer(): void {

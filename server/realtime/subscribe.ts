@@ -12,10 +12,17 @@ import { errorFrame } from './frames.ts'
 /** Events per replay frame at most: a long replay goes out in a few frames, each sent once the previous one has drained. */
 const REPLAY_FRAME_EVENTS = 100
 
+/** Bytes of live events a socket holds back across its replaying rooms (counted toward its send-buffer cap). */
+export interface HeldBytes {
+  bytes: number
+}
+
 /** One room followed by one socket. */
 export class RoomStream {
   /** Live events that arrive during the replay (step 1); null once the room is live (step 7). */
   buffer: RoomEvent[] | null = []
+  /** Encoded size of what `buffer` holds, also added to the socket's tally. */
+  #heldBytes = 0
   /** The highest seq this socket has been sent for the room. */
   sentUpTo = 0
   /** The user could write when the room was last checked. */
@@ -23,8 +30,27 @@ export class RoomStream {
   /** Unsubscribed, subscribed again, or the socket closed: the replay stops. */
   ended = false
 
+  constructor(private readonly tally: HeldBytes = { bytes: 0 }) {}
+
   get live(): boolean {
     return this.buffer === null
+  }
+
+  /** Keeps live events back during the replay; `bytes` is their encoded size. */
+  hold(events: readonly RoomEvent[], bytes: number): void {
+    if (!this.buffer) return
+    for (const event of events) this.buffer.push(event)
+    this.#heldBytes += bytes
+    this.tally.bytes += bytes
+  }
+
+  /** Step 5 (or the stream's end): the held events leave, and so does their share of the tally. */
+  release(): RoomEvent[] {
+    const held = this.buffer ?? []
+    this.buffer = null
+    this.tally.bytes -= this.#heldBytes
+    this.#heldBytes = 0
+    return held
   }
 }
 
@@ -141,8 +167,7 @@ async function resumeRoom(
   }
 
   // Step 5: flush the buffer, skipping what steps 3–4 covered.
-  const buffered = eventsAfterSeq(stream.buffer ?? [], stream.sentUpTo)
-  stream.buffer = null
+  const buffered = eventsAfterSeq(stream.release(), stream.sentUpTo)
   if (buffered.length > 0) {
     target.send({ type: 'events', roomId, events: [...buffered] })
     stream.sentUpTo = buffered.at(-1)!.seq
