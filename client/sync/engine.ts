@@ -13,6 +13,15 @@
  * A room counts as catching up from its `subscribe` until its `caught_up`, and
  * while an HTTP job for it runs (a gap fill or a reset's latest page; one per
  * room at a time, each request bounded by its timeout and retried with backoff).
+ *
+ * Subscribe limits (shared/limits.ts): rooms go out in frames of at most
+ * `subscribeMaxRooms`, paced to the server's budgets (`SubscribePacer`), never
+ * more than `wsMaxRoomsPerSocket` on one socket. A control frame refused
+ * `rate_limited` names no room, so the rooms subscribed and not heard of since
+ * are sent again after `retryAfterMs` plus a backoff that grows with every
+ * refusal in a row (equal jitter, 0.25–30 s); they stay "catching up" meanwhile.
+ * A room's own subscribe error: `internal` → the same retry; `not_found`,
+ * `not_member`, `bad_request` → the room is no longer followed.
  */
 import type { EventsResponse, HistoryResponse, RoomsResponse } from '../../shared/api.ts'
 import { LIMITS } from '../../shared/limits.ts'
@@ -28,6 +37,7 @@ import { onTabMessage, publish } from '../tabs/bus.ts'
 import type { ConnStatus } from '../tabs/messages.ts'
 import { retrying } from './backoff.ts'
 import { Connection, type ConnectionOptions, type SocketState } from './connection.ts'
+import { SubscribePacer } from './pacing.ts'
 
 const ACK_TIMEOUT_MS = 20_000
 const WATCHDOG_MS = 5_000
@@ -35,13 +45,28 @@ const WATCHDOG_MS = 5_000
 const FETCH_ATTEMPTS = 3
 const FETCH_RETRY_BASE_MS = 1_000
 const FETCH_RETRY_CAP_MS = 8_000
+/** Resubscribe after a refusal: never sooner than this, whatever the server's hint ... */
+export const SUBSCRIBE_RETRY_FLOOR_MS = 250
+/** ... a backoff of base·2^n (equal jitter) for the n-th refusal in a row, capped. */
+const SUBSCRIBE_RETRY_BASE_MS = 500
+export const SUBSCRIBE_RETRY_CAP_MS = 30_000
 
 export interface EngineOptions {
   /** The room on screen in this tab (its messages count as read). */
   viewingRoom: () => string | null
   onSessionEnded: () => void
-  /** Tests swap the socket factory. */
+  /**
+   * Something the person should know and can act on (e.g. the device refused
+   * to store what arrived). Set by the state layer; by default only logged.
+   */
+  onProblem?: (text: string, error: unknown) => void
+  /** Tests swap the socket factory (and its `random`, used for the subscribe backoff too). */
   connection?: ConnectionOptions
+}
+
+/** Logs an unexpected failure with its context; the one shape for the client's console. */
+export function warn(context: string, error?: unknown): void {
+  console.warn(`[ferry] ${context}`, ...(error === undefined ? [] : [error]))
 }
 
 export class SyncEngine {
@@ -59,12 +84,30 @@ export class SyncEngine {
   private greeted = false
   private stopped = false
   private readonly cleanups: Array<() => void> = []
+  // ---- subscribes of the current socket (all forgotten with it) ----
+  /** Rooms to name in the next subscribe frame(s). */
+  private readonly queued = new Set<string>()
+  /** Named in a subscribe frame, no frame about them heard since: what a refused subscribe may have named. */
+  private readonly unheard = new Set<string>()
+  /** Rooms to send again when the retry timer fires. */
+  private readonly suspects = new Set<string>()
+  private retryTimer: ReturnType<typeof setTimeout> | null = null
+  private retryDue = 0
+  /** Refusals in a row (reset by any `caught_up`): the backoff's exponent. */
+  private refusals = 0
+  private paceTimer: ReturnType<typeof setTimeout> | null = null
+  private sendingSubscribes = false
+  /** Bumped whenever the socket stops being the greeted one: async work of an older socket stops. */
+  private generation = 0
+  private readonly pacer = new SubscribePacer()
+  private readonly random: () => number
 
   constructor(
     private readonly db: FerryDatabase,
     private readonly me: User,
     private readonly options: EngineOptions,
   ) {
+    this.random = options.connection?.random ?? Math.random
     this.conn = new Connection(
       {
         onState: (state, retryAt) => this.socketState(state, retryAt),
@@ -75,7 +118,10 @@ export class SyncEngine {
     )
     this.flusher = new OutboxFlusher(db, {
       onOutboxChange: () => publish({ type: 'outbox-changed' }),
-      onSettled: (roomId, stored) => this.afterStore(roomId, stored.fresh),
+      onSettled: (roomId, stored) =>
+        this.afterStore(roomId, stored.fresh).catch((error: unknown) =>
+          this.storeFailed(`updating room ${roomId} after an ack`, error),
+        ),
     })
   }
 
@@ -96,20 +142,23 @@ export class SyncEngine {
     listen(document, 'visibilitychange', () => {
       if (document.visibilityState !== 'visible') return
       this.conn.check()
-      void this.flusher.pump()
+      this.pump()
     })
     this.cleanups.push(
       onTabMessage((message) => {
         switch (message.type) {
           case 'flush':
           case 'outbox-changed':
-            void this.flusher.pump()
+            this.pump()
             break
           case 'send-typing':
-            this.conn.send({ type: 'typing', roomId: message.roomId })
+            // Only in a live room: the server refuses typing before the replay ends (bad_request for the room).
+            if (this.subscribed.has(message.roomId) && !this.replaying.has(message.roomId)) {
+              this.conn.send({ type: 'typing', roomId: message.roomId })
+            }
             break
           case 'resubscribe':
-            if (this.greeted) void this.subscribeRooms()
+            if (this.greeted) this.resume()
             break
           case 'who-leads':
             this.pushStatus()
@@ -120,7 +169,7 @@ export class SyncEngine {
     )
     const watchdog = setInterval(() => {
       if (this.flusher.oldestInFlightAge() > ACK_TIMEOUT_MS) this.conn.recycle('ack timeout')
-      else void this.flusher.pump()
+      else this.pump()
     }, WATCHDOG_MS)
     this.cleanups.push(() => clearInterval(watchdog))
     this.conn.start()
@@ -131,6 +180,14 @@ export class SyncEngine {
     for (const cleanup of this.cleanups.splice(0)) cleanup()
     this.flusher.disconnected()
     this.conn.stop()
+    this.forgetSubscribes()
+  }
+
+  /** Flushes the outbox; a failure (e.g. IndexedDB refused the read) is logged, and the next trigger tries again. */
+  private pump(): void {
+    this.flusher
+      .pump()
+      .catch((error: unknown) => warn('flushing the outbox failed; retried on the next trigger', error))
   }
 
   private socketState(state: SocketState, retryAt: number | null): void {
@@ -139,6 +196,7 @@ export class SyncEngine {
       this.flusher.disconnected()
       this.subscribed.clear()
       this.replaying.clear()
+      this.forgetSubscribes()
       this.clearPresence()
     }
     // "open" only counts once the server said hello (the session is valid).
@@ -160,24 +218,40 @@ export class SyncEngine {
     switch (frame.type) {
       case 'hello':
         this.greeted = true
+        this.pacer.newSocket()
         this.pushStatus()
         this.flusher.setRate(frame.limits.sendRatePerSecond, frame.limits.sendBurst)
         this.flusher.connected((f) => this.conn.send(f))
-        void this.subscribeRooms()
+        this.resume()
         break
       case 'events':
-        void this.ingest(frame.roomId, frame.events)
+        this.heard(frame.roomId)
+        this.ingest(frame.roomId, frame.events).catch((error: unknown) =>
+          // The cursor did not move: the next event shows the hole, and it is fetched then.
+          this.storeFailed(`storing ${frame.events.length} events of room ${frame.roomId}`, error),
+        )
         break
       case 'ack':
-        void this.flusher.handleAck(frame)
+        this.flusher.handleAck(frame).catch((error: unknown) =>
+          // Still in the outbox as sent: it goes out again and the server answers with the same message.
+          this.storeFailed(`settling the ack of ${frame.clientId}`, error),
+        )
         break
       case 'caught_up':
-        void this.caughtUp(frame.roomId, frame.lastSeq)
+        this.heard(frame.roomId)
+        this.refusals = 0
+        // caughtUp waits for the room's job, which never rejects; its own reads may.
+        this.caughtUp(frame.roomId, frame.lastSeq).catch((error: unknown) =>
+          warn(`checking room ${frame.roomId} after caught_up`, error),
+        )
         break
       case 'reset':
+        this.heard(frame.roomId)
+        // runJob logs failures and never rejects.
         void this.reset(frame.roomId, frame.lastSeq)
         break
       case 'presence':
+        this.heard(frame.roomId)
         this.presence.set(frame.roomId, frame.users)
         publish({ type: 'presence', roomId: frame.roomId, users: frame.users })
         break
@@ -196,11 +270,175 @@ export class SyncEngine {
         publish({ ...frame, type: 'typing' })
         break
       case 'error':
-        void this.flusher.handleError(frame).then((ours) => {
-          if (!ours) console.warn('server error frame', frame.code, frame.message)
-        })
+        if (frame.clientId) {
+          this.flusher
+            .handleError(frame)
+            .catch((error: unknown) =>
+              this.storeFailed(`recording the refusal of ${frame.clientId} (${frame.code})`, error),
+            )
+        } else if (frame.roomId) {
+          this.roomError(frame.roomId, frame.code, frame.message, frame.retryAfterMs)
+        } else if (frame.code === 'rate_limited') {
+          this.controlFrameRefused(frame.retryAfterMs)
+        } else {
+          warn(`server error: ${frame.code}: ${frame.message}`)
+        }
         break
     }
+  }
+
+  /** A failed IndexedDB write or read: logged, and told to the person when the device is out of space. */
+  private storeFailed(context: string, error: unknown): void {
+    if (this.stopped) return
+    warn(context, error)
+    if (error instanceof DOMException && error.name === 'QuotaExceededError') {
+      this.options.onProblem?.(
+        'This device is out of storage for Ferry: new messages cannot be saved. Free some space.',
+        error,
+      )
+    }
+  }
+
+  // ---- subscribing ----
+
+  /** Step 2 for this socket; its failures are logged (the next socket or `resubscribe` redoes it). */
+  private resume(): void {
+    this.subscribeRooms().catch((error: unknown) => warn('subscribing the rooms failed', error))
+  }
+
+  /** Something was heard about the room: its subscribe was admitted. */
+  private heard(roomId: string): void {
+    this.unheard.delete(roomId)
+    this.suspects.delete(roomId)
+  }
+
+  /** Queues rooms for the next subscribe frame; they count as catching up until their `caught_up`. */
+  private queueSubscribe(roomIds: Iterable<string>): void {
+    for (const roomId of roomIds) {
+      this.subscribed.add(roomId)
+      this.replaying.add(roomId)
+      this.queued.add(roomId)
+    }
+    this.pushStatus()
+    this.sendSubscribes()
+  }
+
+  /** Sends queued rooms in frames of at most subscribeMaxRooms, as fast as the pacer allows. */
+  private sendSubscribes(): void {
+    if (this.sendingSubscribes || this.paceTimer !== null || !this.greeted || this.queued.size === 0) return
+    this.sendingSubscribes = true
+    const generation = this.generation
+    this.sendQueued(generation)
+      .catch((error: unknown) => {
+        // The cursors could not be read: try again like after a refusal, without a tight loop.
+        warn('reading the cursors for a subscribe failed', error)
+        if (generation === this.generation) this.retryLater([...this.queued], 0)
+      })
+      .finally(() => {
+        this.sendingSubscribes = false
+        // Rooms queued while the last frame was being built.
+        if (generation === this.generation && this.paceTimer === null && this.retryTimer === null) {
+          this.sendSubscribes()
+        }
+      })
+  }
+
+  private async sendQueued(generation: number): Promise<void> {
+    while (this.greeted && generation === this.generation && this.queued.size > 0) {
+      const chunk = [...this.queued].slice(0, LIMITS.subscribeMaxRooms)
+      const wait = this.pacer.wait(chunk.length)
+      if (wait > 0) {
+        this.paceTimer = setTimeout(() => {
+          this.paceTimer = null
+          this.sendSubscribes()
+        }, wait)
+        return
+      }
+      const rooms = await Promise.all(
+        chunk.map(async (roomId) => ({ roomId, after: (await getCursor(this.db, roomId)).lastSeq })),
+      )
+      if (!this.greeted || generation !== this.generation) return
+      const still = rooms.filter((r) => this.queued.has(r.roomId))
+      if (still.length === 0) continue
+      if (!this.conn.send({ type: 'subscribe', rooms: still })) return
+      this.pacer.take(still.length)
+      for (const { roomId } of still) {
+        this.queued.delete(roomId)
+        this.unheard.add(roomId)
+      }
+    }
+  }
+
+  /** A control frame was refused (`rate_limited` naming no room): if it could have been a subscribe, send its rooms again later. */
+  private controlFrameRefused(retryAfterMs: number | undefined): void {
+    // Typing or ping frames are refused the same way; with no subscribe unanswered there is nothing to redo.
+    if (this.unheard.size === 0) return
+    warn(`a subscribe was refused (rate_limited); retrying ${this.unheard.size} rooms`)
+    this.pacer.drain()
+    this.retryLater([...this.unheard], retryAfterMs ?? 0)
+  }
+
+  /**
+   * Sends `roomIds` again after max(hint, backoff). Refusals that arrive while a
+   * retry is pending join it (they are the same burst) instead of stacking timers.
+   */
+  private retryLater(roomIds: string[], hintMs: number): void {
+    for (const roomId of roomIds) {
+      this.queued.delete(roomId)
+      this.suspects.add(roomId)
+    }
+    const exp = Math.min(SUBSCRIBE_RETRY_CAP_MS, SUBSCRIBE_RETRY_BASE_MS * 2 ** this.refusals)
+    const backoff = exp / 2 + this.random() * (exp / 2)
+    const delay = Math.min(SUBSCRIBE_RETRY_CAP_MS, Math.max(SUBSCRIBE_RETRY_FLOOR_MS, hintMs, backoff))
+    const due = Date.now() + delay
+    if (this.retryTimer !== null) {
+      if (due <= this.retryDue) return
+      clearTimeout(this.retryTimer)
+    } else {
+      this.refusals += 1
+    }
+    this.retryDue = due
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null
+      const again = [...this.suspects].filter((id) => this.subscribed.has(id) && this.replaying.has(id))
+      this.suspects.clear()
+      for (const roomId of again) this.queued.add(roomId)
+      this.sendSubscribes()
+    }, due - Date.now())
+  }
+
+  /** An error about one room that is not about a send of ours. */
+  private roomError(roomId: string, code: string, message: string, retryAfterMs: number | undefined): void {
+    const resuming = this.subscribed.has(roomId) && this.replaying.has(roomId)
+    if (resuming && (code === 'internal' || code === 'rate_limited' || code === 'unavailable')) {
+      warn(`subscribing room ${roomId} failed (${code}: ${message}); retrying`)
+      this.retryLater([roomId], retryAfterMs ?? 0)
+      return
+    }
+    if (code === 'not_found' || (resuming && (code === 'not_member' || code === 'bad_request'))) {
+      // Gone, no access, or more rooms than a socket may follow: the server follows it no more; neither do we.
+      warn(`room ${roomId} is not followed (${code}: ${message})`)
+      this.subscribed.delete(roomId)
+      this.replaying.delete(roomId)
+      this.queued.delete(roomId)
+      this.heard(roomId)
+      this.pushStatus()
+      return
+    }
+    warn(`server error for room ${roomId}: ${code}: ${message}`)
+  }
+
+  /** The socket is gone: its subscribes, refusals and timers with it (a new socket subscribes everything again). */
+  private forgetSubscribes(): void {
+    this.generation += 1
+    this.queued.clear()
+    this.unheard.clear()
+    this.suspects.clear()
+    this.refusals = 0
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer)
+    this.retryTimer = null
+    if (this.paceTimer !== null) clearTimeout(this.paceTimer)
+    this.paceTimer = null
   }
 
   /** Without a greeted socket we cannot know who is online: show nobody rather than a stale list. */
@@ -225,41 +463,42 @@ export class SyncEngine {
 
   /** Step 2: the room list first (it may have changed while we were away), then subscribe. */
   private async subscribeRooms(): Promise<void> {
+    const generation = this.generation
     let rooms: Room[]
     try {
       rooms = (await this.fetchForResume<RoomsResponse>('GET', '/api/rooms')).rooms
       await replaceRooms(this.db, rooms)
       publish({ type: 'rooms-changed' })
     } catch (error) {
-      console.warn('could not refresh the room list; subscribing the cached rooms', error)
+      // Expected offline or with a flaky link; the cached list is the best guess.
+      warn('could not refresh the room list; subscribing the cached rooms', error)
       rooms = await listCachedRooms(this.db)
     }
-    if (!this.greeted) return
-    const wanted = rooms.filter((r) => r.role !== null).map((r) => r.id)
-    const fresh = wanted.filter((id) => !this.subscribed.has(id))
-    const gone = [...this.subscribed].filter((id) => !wanted.includes(id))
-    if (gone.length) {
-      this.conn.send({ type: 'unsubscribe', roomIds: gone })
-      for (const id of gone) this.subscribed.delete(id)
+    if (!this.greeted || generation !== this.generation) return
+    const wanted = new Set(rooms.filter((r) => r.role !== null).map((r) => r.id))
+    if (wanted.size > LIMITS.wsMaxRoomsPerSocket) {
+      warn(`member of ${wanted.size} rooms; one socket follows ${LIMITS.wsMaxRoomsPerSocket} (most recent first)`)
     }
-    for (let i = 0; i < fresh.length; i += LIMITS.subscribeMaxRooms) {
-      const chunk = fresh.slice(i, i + LIMITS.subscribeMaxRooms)
-      const after = await Promise.all(
-        chunk.map(async (roomId) => ({ roomId, after: (await getCursor(this.db, roomId)).lastSeq })),
-      )
-      if (!this.conn.send({ type: 'subscribe', rooms: after })) return
-      for (const id of chunk) {
-        this.subscribed.add(id)
-        this.replaying.add(id)
-      }
+    const followed = [...wanted].slice(0, LIMITS.wsMaxRoomsPerSocket)
+    const keep = new Set(followed)
+    const gone = [...this.subscribed].filter((id) => !keep.has(id))
+    for (let i = 0; i < gone.length; i += LIMITS.subscribeMaxRooms) {
+      this.conn.send({ type: 'unsubscribe', roomIds: gone.slice(i, i + LIMITS.subscribeMaxRooms) })
     }
-    this.pushStatus()
+    for (const id of gone) {
+      this.subscribed.delete(id)
+      this.replaying.delete(id)
+      this.queued.delete(id)
+      this.heard(id)
+    }
+    this.queueSubscribe(followed.filter((id) => !this.subscribed.has(id)))
   }
 
   /** Step 3. */
   private async ingest(roomId: string, events: RoomEvent[]): Promise<void> {
     const stored = await storeEvents(this.db, roomId, events)
     await this.afterStore(roomId, stored.fresh)
+    // fillGap runs as a job, which logs its failures and never rejects.
     if (stored.gap) void this.fillGap(roomId)
   }
 
@@ -280,7 +519,7 @@ export class SyncEngine {
     const job: Promise<void> = previous
       .then(work)
       .catch((error: unknown) => {
-        if (!this.stopped) console.warn(`${what} failed for room ${roomId}`, error)
+        if (!this.stopped) warn(`${what} failed for room ${roomId}`, error)
       })
       .finally(() => {
         if (this.jobs.get(roomId) === job) this.jobs.delete(roomId)
@@ -314,16 +553,16 @@ export class SyncEngine {
           if (reached || (!page.hasMore && stored.fresh.length === 0)) break
         }
       } catch (error) {
-        await this.resubscribe(roomId)
+        this.resubscribe(roomId)
         throw error
       }
     })
   }
 
-  private async resubscribe(roomId: string): Promise<void> {
+  /** Asks the socket to replay the room from its cursor (paced like every subscribe). */
+  private resubscribe(roomId: string): void {
     if (!this.greeted || !this.subscribed.has(roomId)) return
-    const after = (await getCursor(this.db, roomId)).lastSeq
-    if (this.conn.send({ type: 'subscribe', rooms: [{ roomId, after }] })) this.replaying.add(roomId)
+    this.queueSubscribe([roomId])
   }
 
   /** Step 4. */
@@ -332,6 +571,7 @@ export class SyncEngine {
     // A job of this room (e.g. the reset just before) moves the cursor: judge after it.
     await this.jobs.get(roomId)
     const cursor = await getCursor(this.db, roomId)
+    // A job: logs its failures, never rejects.
     if (cursor.lastSeq < lastSeq) void this.fillGap(roomId)
     this.pushStatus()
   }

@@ -15,6 +15,8 @@ import { ALICE, freshDb, ROOM_A } from './support.ts'
 export class FakeSocket {
   readyState = 0
   sent: ClientFrame[] = []
+  /** When each frame of `sent` went out (the fake clock's Date.now()). */
+  sentAt: number[] = []
   /** Like the real server: every ping is answered. Off = a link that passes no data. */
   answersPings = true
   onopen: (() => void) | null = null
@@ -23,6 +25,7 @@ export class FakeSocket {
   send(data: string) {
     const frame = JSON.parse(data) as ClientFrame
     this.sent.push(frame)
+    this.sentAt.push(Date.now())
     if (frame.type === 'ping' && this.answersPings) queueMicrotask(() => this.push({ type: 'pong', id: frame.id }))
   }
   /** A dead link never completes the close handshake: no onclose. */
