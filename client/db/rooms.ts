@@ -1,13 +1,95 @@
 import type { Room, User } from '../../shared/schemas.ts'
 import { type FerryDatabase, USER_STORES } from './schema.ts'
 
+/**
+ * A room row as cached. `readPending` is the highest seq the person read here
+ * that the server has not confirmed yet (posted later when it failed, e.g.
+ * offline); a refresh from the server keeps it, so read messages stay read.
+ */
+export type CachedRoom = Room & { readPending?: number }
+
+/** The server's row, with what this device read and the server has not heard of yet kept. */
+function mergeServerRoom(server: Room, cached: CachedRoom | undefined): CachedRoom {
+  const pending = cached?.readPending
+  if (pending === undefined || pending <= server.lastReadSeq) return server
+  return {
+    ...server,
+    readPending: pending,
+    lastReadSeq: pending,
+    // Read up to the end: nothing unread. Read part of it: the server's count is an upper bound until it hears.
+    unreadCount: pending >= server.lastSeq ? 0 : server.unreadCount,
+  }
+}
+
 /** Replaces the cached room list with the server's (rooms we lost access to go away). */
 export async function replaceRooms(db: FerryDatabase, rooms: readonly Room[]): Promise<void> {
   const tx = db.transaction('rooms', 'readwrite')
+  const cached = new Map<string, CachedRoom>((await tx.store.getAll()).map((r) => [r.id, r]))
   const keep = new Set(rooms.map((r) => r.id))
-  for (const id of await tx.store.getAllKeys()) if (!keep.has(id)) tx.store.delete(id)
-  for (const room of rooms) tx.store.put(room)
+  for (const id of cached.keys()) if (!keep.has(id)) tx.store.delete(id)
+  for (const room of rooms) tx.store.put(mergeServerRoom(room, cached.get(room.id)))
   await tx.done
+}
+
+export function getCachedRoom(db: FerryDatabase, roomId: string): Promise<CachedRoom | undefined> {
+  return db.get('rooms', roomId)
+}
+
+/**
+ * The person has seen the room up to `seq`: nothing before it is unread here,
+ * and the server is to be told (`readPending`). Safe in either order with the
+ * engine's own update of the row (applyEventsToRoom counts nothing at or below
+ * lastReadSeq). Returns false when there was nothing new to mark.
+ */
+export async function markSeenLocally(db: FerryDatabase, roomId: string, seq: number): Promise<boolean> {
+  const tx = db.transaction('rooms', 'readwrite')
+  const room: CachedRoom | undefined = await tx.store.get(roomId)
+  let changed = false
+  // Nothing new: at or below what is marked, and nothing counted unread here.
+  const known = room !== undefined && room.unreadCount === 0 && seq <= room.lastReadSeq
+  if (room && room.role !== null && !known && seq > (room.readPending ?? 0)) {
+    const unreadCount = seq >= room.lastSeq ? 0 : room.unreadCount
+    const next: CachedRoom = { ...room, readPending: seq, lastReadSeq: Math.max(room.lastReadSeq, seq), unreadCount }
+    tx.store.put(next)
+    changed = true
+  }
+  await tx.done
+  return changed
+}
+
+/** The server confirmed the read marker at `lastReadSeq` (its answer to a post of `posted`). */
+export async function confirmRead(
+  db: FerryDatabase,
+  roomId: string,
+  posted: number,
+  answer: { lastReadSeq: number; unreadCount: number },
+): Promise<void> {
+  const tx = db.transaction('rooms', 'readwrite')
+  const room: CachedRoom | undefined = await tx.store.get(roomId)
+  if (room) {
+    const { readPending, ...rest } = room
+    // Read further while the post was under way: keep that for the next post, and the local count.
+    const still = readPending !== undefined && readPending > posted
+    const next: CachedRoom = still
+      ? { ...room, lastReadSeq: Math.max(room.lastReadSeq, answer.lastReadSeq) }
+      : { ...rest, lastReadSeq: Math.max(room.lastReadSeq, answer.lastReadSeq), unreadCount: answer.unreadCount }
+    tx.store.put(next)
+  }
+  await tx.done
+}
+
+/** Stops asking the server to mark a room it refused to mark (not a member any more, gone). */
+export async function dropReadPending(db: FerryDatabase, roomId: string): Promise<void> {
+  await updateRoom(db, roomId, (room: CachedRoom) => {
+    const { readPending: _dropped, ...rest } = room
+    return rest
+  })
+}
+
+/** Rooms with a read marker the server has not confirmed, and the seq to post. */
+export async function pendingReads(db: FerryDatabase): Promise<Array<{ roomId: string; seq: number }>> {
+  const all: CachedRoom[] = await db.getAll('rooms')
+  return all.flatMap((r) => (r.readPending === undefined ? [] : [{ roomId: r.id, seq: r.readPending }]))
 }
 
 export async function putRoom(db: FerryDatabase, room: Room): Promise<void> {

@@ -9,10 +9,19 @@ import type {
   UserResponse,
 } from '../../shared/api.ts'
 import type { RoomEvent, Visibility } from '../../shared/schemas.ts'
-import { ApiError, api } from '../api/http.ts'
+import { ApiError, api, isTransient } from '../api/http.ts'
 import { entriesAfter, getCursor, messageToEvent, newestEntries, setHasOlder, storeEvents } from '../db/messages.ts'
 import { getDb } from '../db/page.ts'
-import { clearUserData, putRoom, replaceRooms, setSessionUser, updateRoom } from '../db/rooms.ts'
+import {
+  clearUserData,
+  confirmRead,
+  dropReadPending,
+  markSeenLocally,
+  pendingReads,
+  putRoom,
+  replaceRooms,
+  setSessionUser,
+} from '../db/rooms.ts'
 import type { RoomCursor } from '../db/schema.ts'
 import { readSnapshot } from '../db/snapshot.ts'
 import { requestPersistence } from '../pwa/persist.ts'
@@ -20,6 +29,7 @@ import type { SyncEngine } from '../sync/engine.ts'
 import { holds } from '../sync/ranges.ts'
 import { onTabMessage, publish, tellOthers } from '../tabs/bus.ts'
 import { electLeader } from '../tabs/leader.ts'
+import { coalesced } from './coalesce.ts'
 import { reloadOutbox, reloadRooms, startFeed, TIMELINE_PAGE } from './feed.ts'
 import { boundWindow, discardQuestion, mergeEntries, sortRooms } from './reducers.ts'
 import { members, notice, outbox, type Route, rooms, route, timeline, user } from './store.ts'
@@ -37,6 +47,7 @@ export async function boot(): Promise<void> {
   const db = await getDb()
   performance.mark('ferry:db-open')
   startFeed(db)
+  startReadMarkers()
   onTabMessage((message) => {
     if (message.type === 'signed-out') endSession()
   })
@@ -214,8 +225,9 @@ async function afterRoomShown(roomId: string, shown: number): Promise<void> {
     }
   }
   if (shown === 0 && (room?.lastSeq ?? 1) > 0) void loadOlder()
-  void markRead(roomId)
-  void loadMembers(roomId)
+  // Opening the room reads it: marked at once, posted without waiting for more.
+  if (room && room.role !== null) await markSeen(roomId, room.lastSeq, 0)
+  await loadMembers(roomId)
 }
 
 /** Older history: from the cache when it holds the seqs just before, else from the server. */
@@ -280,18 +292,99 @@ export function setFollowing(following: boolean): void {
   if (current.following !== value) timeline.value = { ...current, following: value }
 }
 
-async function markRead(roomId: string): Promise<void> {
-  const room = rooms.value.find((r) => r.id === roomId)
-  if (!room || room.role === null || (room.unreadCount === 0 && room.lastReadSeq >= room.lastSeq)) return
+/** How long arrivals gather before one read marker goes out for all of them. */
+export const READ_POST_DELAY_MS = 1_500
+
+let readTimer: ReturnType<typeof setTimeout> | null = null
+
+/** The person has seen `roomId` up to `seq`: mark it here at once, tell the server after `delayMs`. */
+async function markSeen(roomId: string, seq: number, delayMs = READ_POST_DELAY_MS): Promise<void> {
   const db = await getDb()
-  try {
-    const res = await api<ReadResponse>('POST', `/api/rooms/${roomId}/read`, { seq: room.lastSeq })
-    await updateRoom(db, roomId, (r) => ({ ...r, lastReadSeq: res.lastReadSeq, unreadCount: res.unreadCount }))
-  } catch {
-    // Offline: the count clears locally and the server learns next time the room is opened.
-    await updateRoom(db, roomId, (r) => ({ ...r, unreadCount: 0 }))
-  }
+  if (!(await markSeenLocally(db, roomId, seq))) return
   publish({ type: 'rooms-changed' })
+  if (delayMs === 0) void postReads()
+  else
+    readTimer ??= setTimeout(() => {
+      readTimer = null
+      void postReads()
+    }, delayMs)
+}
+
+/**
+ * Posts every read marker the server has not confirmed (one request per room,
+ * however many messages were read). Offline or a busy server: the markers stay
+ * on the room rows and go out at the next chance (back online, a new socket,
+ * the next read). Coalesced: a call during a run gets one more run after it.
+ */
+const postReads = coalesced(async (): Promise<void> => {
+  const db = await getDb()
+  let changed = false
+  for (const { roomId, seq } of await pendingReads(db)) {
+    try {
+      const answer = await api<ReadResponse>('POST', `/api/rooms/${roomId}/read`, { seq })
+      await confirmRead(db, roomId, seq, answer)
+      changed = true
+    } catch (error) {
+      // Offline, timed out or busy: expected on a flaky link; the marker waits on the row for the next chance.
+      if (isTransient(error)) break
+      // Signed out: the session code shows that; the marker is for the same person's next session.
+      if (error instanceof ApiError && error.status === 401) break
+      // Refused for this room (left it, gone): asking again would not help.
+      console.warn(`read marker for room ${roomId} refused; dropped`, error)
+      await dropReadPending(db, roomId)
+      changed = true
+    }
+  }
+  if (changed) publish({ type: 'rooms-changed' })
+})
+
+/** The newest seq the open room shows, when the person can see it (visible page, at the live end). */
+function seenInOpenRoom(roomId: string): number | null {
+  if (typeof document !== 'undefined' && document.visibilityState !== 'visible') return null
+  if (currentRoomId() !== roomId || !user.value) return null
+  const current = timeline.value
+  if (current && current.roomId === roomId && !current.following) return null
+  const shown = current?.roomId === roomId ? (current.entries.at(-1)?.seq ?? 0) : 0
+  const room = rooms.value.find((r) => r.id === roomId)
+  return Math.max(shown, room && room.role !== null ? room.lastSeq : 0)
+}
+
+function reportFailure(what: string): (error: unknown) => void {
+  return (error) => console.warn(what, error)
+}
+
+/**
+ * Keeps the read marker in step while a room stays open: arrivals in the open,
+ * visible room are read (the person's own messages need no post: the server
+ * never counts them unread); coming back to the page marks what arrived while
+ * it was hidden; back online or on a fresh socket the waiting markers go out.
+ */
+export function startReadMarkers(): () => void {
+  const stopListening = onTabMessage((message) => {
+    if (message.type === 'events') {
+      const others = message.events.some((e) => e.authorId !== user.value?.id)
+      const seen = others ? seenInOpenRoom(message.roomId) : null
+      const newest = Math.max(...message.events.map((e) => e.seq))
+      if (seen !== null) void markSeen(message.roomId, Math.max(seen, newest)).catch(reportFailure('marking read'))
+    } else if (message.type === 'status' && message.status.socket === 'open') {
+      void postReads().catch(reportFailure('posting read markers'))
+    }
+  })
+  const onVisible = () => {
+    const roomId = currentRoomId()
+    const seen = roomId ? seenInOpenRoom(roomId) : null
+    if (roomId && seen !== null) void markSeen(roomId, seen).catch(reportFailure('marking read'))
+  }
+  const onOnline = () => void postReads().catch(reportFailure('posting read markers'))
+  document.addEventListener('visibilitychange', onVisible)
+  window.addEventListener('online', onOnline)
+  return () => {
+    stopListening()
+    document.removeEventListener('visibilitychange', onVisible)
+    window.removeEventListener('online', onOnline)
+    if (readTimer !== null) clearTimeout(readTimer)
+    readTimer = null
+  }
 }
 
 /** The room list as the server has it now (new public rooms, rooms we were added to). */

@@ -1,0 +1,179 @@
+/**
+ * Issue 7 item 12: the read marker follows what the person reads while a room
+ * stays open, not only the moment it opens. Arrivals in the open, visible room
+ * are posted once per burst; the open room's unread count stays 0 (whatever the
+ * leader tab's engine counted); offline, the highest seq read is kept on the
+ * room's row and posted at the next chance, and a room-list refresh in between
+ * does not bring the read messages back as unread.
+ */
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { getDb } from '../../client/db/page.ts'
+import { clearUserData, getCachedRoom, replaceRooms, updateRoom } from '../../client/db/rooms.ts'
+import { READ_POST_DELAY_MS, startReadMarkers } from '../../client/state/actions.ts'
+import { startFeed } from '../../client/state/feed.ts'
+import { applyEventsToRoom } from '../../client/state/reducers.ts'
+import { rooms, route, timeline, user } from '../../client/state/store.ts'
+import { publish } from '../../client/tabs/bus.ts'
+import type { Room, RoomEvent } from '../../shared/schemas.ts'
+import { ALICE, BOB, event, FIXTURE_TIME, ROOM_A } from './support.ts'
+
+const room: Room = {
+  id: ROOM_A,
+  name: 'general',
+  visibility: 'public',
+  ownerId: BOB,
+  createdAt: new Date(FIXTURE_TIME).toISOString(),
+  lastSeq: 2,
+  role: 'member',
+  memberCount: 2,
+  lastMessage: null,
+  unreadCount: 0,
+  lastReadSeq: 2,
+}
+
+let posted: number[] = []
+let online = true
+let visibility: DocumentVisibilityState = 'visible'
+let stop: () => void = () => undefined
+
+const tick = () => new Promise((resolve) => setImmediate(resolve))
+
+/** Lets IndexedDB (fake-indexeddb runs on setImmediate, which is not faked) and promise chains run. */
+async function settle(rounds = 30): Promise<void> {
+  for (let i = 0; i < rounds; i += 1) await tick()
+}
+
+/** Runs tasks until `check` holds (no clock involved: a bounded number of task turns). */
+async function until(check: () => Promise<boolean> | boolean): Promise<void> {
+  for (let i = 0; i < 2_000; i += 1) {
+    if (await check()) return
+    await tick()
+  }
+  throw new Error('condition never held')
+}
+
+const pendingOf = async () => (await getCachedRoom(await getDb(), ROOM_A))?.readPending
+
+/** What the leader's engine does with an arrival in a tab that does not view the room: store, count, tell. */
+async function arrive(events: RoomEvent[]): Promise<void> {
+  const db = await getDb()
+  publish({ type: 'events', roomId: ROOM_A, events })
+  await updateRoom(db, ROOM_A, (r) => applyEventsToRoom(r, events, ALICE, false))
+  await settle()
+}
+
+beforeAll(async () => {
+  // The response checks load on first use; load them now so a test's first request answers in a few turns.
+  await import('../../client/api/validate.ts')
+})
+
+beforeEach(async () => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+  posted = []
+  online = true
+  visibility = 'visible'
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => visibility })
+  vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
+    if (!online) throw new TypeError('Failed to fetch')
+    const match = /^\/api\/rooms\/[^/]+\/read$/.exec(url)
+    if (!match || init.method !== 'POST') throw new Error(`unexpected request ${init.method} ${url}`)
+    const { seq } = JSON.parse(String(init.body)) as { seq: number }
+    posted.push(seq)
+    return new Response(JSON.stringify({ lastReadSeq: seq, unreadCount: 0 }), {
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+    })
+  })
+  const db = await getDb()
+  await clearUserData(db)
+  await replaceRooms(db, [room])
+  rooms.value = [room]
+  user.value = { id: ALICE, username: 'alice', createdAt: new Date(FIXTURE_TIME).toISOString() }
+  route.value = { name: 'room', roomId: ROOM_A }
+  timeline.value = {
+    roomId: ROOM_A,
+    entries: [event(ROOM_A, 1), event(ROOM_A, 2)],
+    hasOlder: false,
+    loadingOlder: false,
+    hasNewer: false,
+    following: true,
+  }
+  // As boot does: the feed first (it moves the timeline and the room list), then the read markers.
+  const stopFeed = startFeed(db)
+  const stopMarkers = startReadMarkers()
+  stop = () => {
+    stopMarkers()
+    stopFeed()
+  }
+})
+
+afterEach(() => {
+  stop()
+  vi.useRealTimers()
+  vi.unstubAllGlobals()
+})
+
+describe('the read marker while a room stays open', () => {
+  it('posts once for a burst of arrivals, with the highest seq, and keeps the open room at 0 unread', async () => {
+    for (let seq = 3; seq <= 22; seq += 1) await arrive([event(ROOM_A, seq, { authorId: BOB })])
+    const db = await getDb()
+    expect(posted).toEqual([])
+    expect((await getCachedRoom(db, ROOM_A))?.unreadCount).toBe(0)
+
+    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
+    await until(async () => (await pendingOf()) === undefined)
+    expect(posted).toEqual([22])
+    const row = await getCachedRoom(db, ROOM_A)
+    expect(row).toMatchObject({ lastReadSeq: 22, unreadCount: 0, lastSeq: 22 })
+    expect(row?.readPending).toBeUndefined()
+  })
+
+  it('does not count arrivals as read while the page is hidden, and marks them once it is visible again', async () => {
+    visibility = 'hidden'
+    await arrive([event(ROOM_A, 3, { authorId: BOB }), event(ROOM_A, 4, { authorId: BOB })])
+    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
+    await settle()
+    const db = await getDb()
+    expect(posted).toEqual([])
+    expect((await getCachedRoom(db, ROOM_A))?.unreadCount).toBe(2)
+
+    visibility = 'visible'
+    document.dispatchEvent(new Event('visibilitychange'))
+    await settle()
+    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
+    await until(async () => posted.length > 0 && (await pendingOf()) === undefined)
+    expect(posted).toEqual([4])
+    expect((await getCachedRoom(db, ROOM_A))?.unreadCount).toBe(0)
+  })
+
+  it('needs no post for the person’s own messages: they count as read already', async () => {
+    await arrive([event(ROOM_A, 3, { authorId: ALICE, authorName: 'alice' })])
+    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
+    await settle()
+    expect(posted).toEqual([])
+    expect((await getCachedRoom(await getDb(), ROOM_A))?.unreadCount).toBe(0)
+  })
+
+  it('offline: keeps the highest seq read on the room row, survives a room-list refresh, posts it once back online', async () => {
+    online = false
+    await arrive([event(ROOM_A, 3, { authorId: BOB })])
+    await arrive([event(ROOM_A, 4, { authorId: BOB })])
+    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
+    await settle()
+    const db = await getDb()
+    expect(posted).toEqual([])
+    expect(await pendingOf()).toBe(4)
+
+    // The server's list still has the old marker (it never heard): the read messages stay read here.
+    await replaceRooms(db, [{ ...room, lastSeq: 4, unreadCount: 2, lastReadSeq: 2 }])
+    expect(await getCachedRoom(db, ROOM_A)).toMatchObject({ lastReadSeq: 4, unreadCount: 0, readPending: 4 })
+
+    online = true
+    window.dispatchEvent(new Event('online'))
+    await until(async () => (await pendingOf()) === undefined)
+    expect(posted).toEqual([4])
+    // Once the server has it, a refresh that carries it changes nothing.
+    await replaceRooms(db, [{ ...room, lastSeq: 4, unreadCount: 0, lastReadSeq: 4 }])
+    expect(await getCachedRoom(db, ROOM_A)).toMatchObject({ lastReadSeq: 4, unreadCount: 0 })
+  })
+})
