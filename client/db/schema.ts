@@ -21,6 +21,13 @@ export interface OutboxItem {
   state: 'waiting' | 'failed'
   error: { code: ErrorCode | 'network'; message: string } | null
   attempts: number
+  /**
+   * Set (to the sender's clock, ms) when a sender (the leader tab's flusher or
+   * the service worker) hands the message to the network; cleared when the
+   * server refuses it (nothing stored). While set, the server may already
+   * hold it, so it cannot be edited or discarded. Absent on older items.
+   */
+  sentAt?: number
 }
 
 /** Inclusive seq interval [from, to] held in the messages store with no hole. */

@@ -1,13 +1,25 @@
 /**
  * Sends the outbox over the socket (leader tab only).
  *
- * 1. Items go out in outbox order, so each room keeps the order they were written in.
- * 2. Up to `window` frames are in flight at once (pipelined), paced by a token bucket.
- * 3. An ack settles the item (outbox → log, one transaction).
- * 4. A permanent refusal marks only that item failed; the rest keep going.
- * 5. A transient refusal (rate limited, server busy) pauses sending and retries
- *    in order later; the clientId makes every resend safe.
- * 6. On disconnect everything in flight is forgotten and resent in order after reconnecting.
+ * 1. Items go out in outbox order, up to `window` frames in flight at once
+ *    (pipelined), paced by a token bucket.
+ * 2. Every send names, in `afterClientId`, the nearest earlier item of the same
+ *    room that is still waiting (sent or not), recomputed on every (re)send; the
+ *    server stores it only after that one (docs/PROTOCOL.md "Sender order"), so
+ *    a refused-then-resent message can never land after a later one.
+ * 3. Answers are handled per item: an ack settles the item (outbox → log, one
+ *    transaction); a permanent refusal marks only that item failed; a
+ *    transient one (rate limited, overloaded, server trouble) pauses sending
+ *    and the item is resent in order later; `out_of_order` means its
+ *    predecessor is just behind it: resent after that one, with no backoff.
+ *    An error for a clientId that is not in flight (stale) is ignored.
+ * 4. An item is marked `sentAt` in IndexedDB (one transaction per pass) before
+ *    its frame leaves, so it cannot be edited or discarded while the server may
+ *    already hold it. A refusal (nothing stored) takes the mark back; a
+ *    disconnect does not (the outcome is unknown): the next send of the item,
+ *    after reconnecting, gets the answer that settles or clears it.
+ * 5. On disconnect the in-flight set is forgotten and everything unacked is
+ *    resent in order after reconnecting; the clientId makes every resend safe.
  */
 import type { ErrorCode } from '../../shared/errors.ts'
 import { LIMITS } from '../../shared/limits.ts'
@@ -15,13 +27,14 @@ import type { AckFrame, ErrorFrame, SendFrame } from '../../shared/protocol.ts'
 import type { StoredBatch } from '../db/messages.ts'
 import type { FerryDatabase, OutboxItem } from '../db/schema.ts'
 import { fullJitter } from '../sync/backoff.ts'
-import { listOutbox, markFailed, settle } from './store.ts'
+import { claimForSending, markFailed, settle, type Unmark, unmarkSent } from './store.ts'
 import { TokenBucket } from './token-bucket.ts'
 
-const TRANSIENT: ReadonlySet<ErrorCode> = new Set(['rate_limited', 'unavailable', 'internal'])
+/** Refusals after which the same clientId is sent again (after a pause); every other code fails the item. */
+const TRANSIENT: ReadonlySet<ErrorCode> = new Set(['rate_limited', 'overloaded', 'unavailable', 'internal'])
 
 export interface FlusherEvents {
-  /** The outbox changed (an item settled or failed). */
+  /** The outbox changed (an item settled, failed, or was marked sent or unmarked). */
   onOutboxChange: () => void
   /** An item was acknowledged and stored in the log. */
   onSettled: (roomId: string, stored: StoredBatch) => void
@@ -34,9 +47,26 @@ export interface FlusherOptions {
   setTimer?: (fn: () => void, ms: number) => unknown
 }
 
+interface Flight {
+  /** The mark written for this send (unique per flusher, so a later send's mark is never taken back by mistake). */
+  sentAt: number
+  /** The predecessor this send named. */
+  after: string | undefined
+}
+
+interface Chosen {
+  item: OutboxItem
+  after: string | undefined
+}
+
 export class OutboxFlusher {
-  private readonly inFlight = new Map<string, number>()
+  private readonly inFlight = new Map<string, Flight>()
+  /** Refused `out_of_order` while the item it named was still in flight: resent once that one is answered. */
+  private readonly holds = new Map<string, string>()
   private send: ((frame: SendFrame) => boolean) | null = null
+  /** Bumped on every connect and disconnect: work started on an older socket does not touch the new one. */
+  private epoch = 0
+  private lastStamp = 0
   private pausedUntil = 0
   private transientFailures = 0
   private pumping: Promise<void> | null = null
@@ -65,21 +95,25 @@ export class OutboxFlusher {
 
   /** The socket is ready (after hello); `send` returns false when it is not open. */
   connected(send: (frame: SendFrame) => boolean): void {
+    this.epoch += 1
     this.send = send
     this.inFlight.clear()
-    void this.pump()
+    this.holds.clear()
+    this.kick('connected')
   }
 
   disconnected(): void {
+    this.epoch += 1
     this.send = null
     this.inFlight.clear()
+    this.holds.clear()
   }
 
   /** Age in ms of the oldest unacknowledged frame (0 when none): a silent socket shows here. */
   oldestInFlightAge(): number {
     let oldest = Number.POSITIVE_INFINITY
-    for (const sentAt of this.inFlight.values()) oldest = Math.min(oldest, sentAt)
-    return oldest === Number.POSITIVE_INFINITY ? 0 : this.now() - oldest
+    for (const { sentAt } of this.inFlight.values()) oldest = Math.min(oldest, sentAt)
+    return oldest === Number.POSITIVE_INFINITY ? 0 : Math.max(0, this.now() - oldest)
   }
 
   get inFlightCount(): number {
@@ -103,13 +137,24 @@ export class OutboxFlusher {
     return this.pumping
   }
 
+  /** A pump nobody waits for: its failure is reported, never swallowed. */
+  private kick(why: string): void {
+    this.pump().catch((error: unknown) => console.error(`outbox: sending failed (${why})`, error))
+  }
+
   private later(ms: number): void {
     if (this.timerPending) return
     this.timerPending = true
     this.setTimer(() => {
       this.timerPending = false
-      void this.pump()
+      this.kick('timer')
     }, ms)
+  }
+
+  /** A mark no other send of this flusher has used: a stale unmark can never clear a newer send's mark. */
+  private stamp(): number {
+    this.lastStamp = Math.max(this.now(), this.lastStamp + 1)
+    return this.lastStamp
   }
 
   private async pass(): Promise<void> {
@@ -119,43 +164,119 @@ export class OutboxFlusher {
     if (this.inFlight.size > this.window / 2) return
     const pause = this.pausedUntil - this.now()
     if (pause > 0) return this.later(pause)
-    const queue: OutboxItem[] = await listOutbox(this.db)
-    for (const item of queue) {
-      if (item.state !== 'waiting' || this.inFlight.has(item.clientId)) continue
-      if (this.inFlight.size >= this.window) return
-      if (!this.bucket.take()) return this.later(this.bucket.wait())
-      const sent = this.send?.({ type: 'send', roomId: item.roomId, clientId: item.clientId, body: item.body })
-      if (!sent) return
-      this.inFlight.set(item.clientId, this.now())
+    const epoch = this.epoch
+    let outOfTokens = false
+    const stamp = this.stamp()
+    const chosen = await claimForSending(
+      this.db,
+      (queue) => {
+        const picked = this.choose(queue)
+        outOfTokens = picked.outOfTokens
+        return picked.chosen
+      },
+      stamp,
+    )
+    const unsent: Unmark[] = []
+    for (const { item, after, previous } of chosen) {
+      const frame: SendFrame = { type: 'send', roomId: item.roomId, clientId: item.clientId, body: item.body }
+      if (after) frame.afterClientId = after
+      // Once one frame cannot go, none after it goes either (order).
+      if (unsent.length === 0 && this.epoch === epoch && this.send?.(frame)) {
+        this.inFlight.set(item.clientId, { sentAt: stamp, after })
+      } else {
+        unsent.push({ clientId: item.clientId, sentAt: stamp, previous })
+      }
     }
+    if (unsent.length > 0) await unmarkSent(this.db, unsent)
+    if (chosen.length > 0) this.events.onOutboxChange()
+    if (outOfTokens && unsent.length === 0) this.later(this.bucket.wait())
+  }
+
+  /** What to send now, in outbox order, each with its predecessor (runs inside the claiming transaction). */
+  private choose(queue: OutboxItem[]): { chosen: Chosen[]; outOfTokens: boolean } {
+    const chosen: Chosen[] = []
+    /** Per room, the nearest earlier item still waiting (in flight or not). */
+    const previous = new Map<string, string>()
+    /** Rooms where an item must wait: nothing after it in that room goes out in this pass. */
+    const blocked = new Set<string>()
+    let room = this.window - this.inFlight.size
+    for (const item of queue) {
+      if (item.state !== 'waiting') continue
+      const after = previous.get(item.roomId)
+      previous.set(item.roomId, item.clientId)
+      if (this.inFlight.has(item.clientId) || blocked.has(item.roomId)) continue
+      const heldFor = this.holds.get(item.clientId)
+      if (heldFor !== undefined) {
+        if (this.inFlight.has(heldFor)) {
+          blocked.add(item.roomId)
+          continue
+        }
+        this.holds.delete(item.clientId)
+      }
+      if (room <= 0) break
+      if (!this.bucket.take()) return { chosen, outOfTokens: true }
+      room -= 1
+      chosen.push({ item, after })
+    }
+    return { chosen, outOfTokens: false }
   }
 
   async handleAck(frame: AckFrame): Promise<void> {
     this.inFlight.delete(frame.clientId)
+    this.holds.delete(frame.clientId)
     this.transientFailures = 0
-    const stored = await settle(this.db, frame.message)
-    this.events.onSettled(frame.roomId, stored)
-    this.events.onOutboxChange()
-    void this.pump()
+    try {
+      // An ack is the truth even when stale (after a reconnect): the message is stored.
+      const stored = await settle(this.db, frame.message)
+      this.events.onSettled(frame.roomId, stored)
+      this.events.onOutboxChange()
+    } catch (error) {
+      console.error(`outbox: could not store the ack for ${frame.clientId}`, error)
+    }
+    this.kick('ack')
   }
 
-  /** Returns true when the error frame belonged to one of our sends. */
+  /** Returns true when the error frame belonged to one of our sends (stale ones included). */
   async handleError(frame: ErrorFrame): Promise<boolean> {
-    if (!frame.clientId) return false
-    this.inFlight.delete(frame.clientId)
-    if (TRANSIENT.has(frame.code)) {
-      this.transientFailures += 1
-      const backoff = frame.retryAfterMs ?? fullJitter(this.transientFailures, 500, 30_000)
-      this.pausedUntil = this.now() + Math.max(backoff, 100)
-      if (frame.code === 'rate_limited') this.bucket.drain()
-      // Everything behind it in the pipeline is resent after the pause, still in order.
-      this.inFlight.clear()
-      this.later(this.pausedUntil - this.now())
-      return true
+    const { clientId } = frame
+    if (!clientId) return false
+    const flight = this.inFlight.get(clientId)
+    // Not in flight: an answer to a send we no longer wait for (an older socket, a
+    // duplicate answer). The item's current send gets its own answer.
+    if (!flight) return true
+    this.inFlight.delete(clientId)
+    try {
+      await this.answer(frame, clientId, flight)
+    } catch (error) {
+      console.error(`outbox: could not record the refusal of ${clientId} (${frame.code})`, error)
     }
-    await markFailed(this.db, frame.clientId, { code: frame.code, message: frame.message })
-    this.events.onOutboxChange()
-    void this.pump()
     return true
+  }
+
+  private async answer(frame: ErrorFrame, clientId: string, flight: Flight): Promise<void> {
+    const unmark = () => unmarkSent(this.db, [{ clientId, sentAt: flight.sentAt }])
+    if (frame.code === 'out_of_order') {
+      // Its predecessor is not stored yet; no backoff: resend it once that one is answered.
+      if (flight.after !== undefined && this.inFlight.has(flight.after)) this.holds.set(clientId, flight.after)
+      await unmark()
+      this.events.onOutboxChange()
+      this.kick('out_of_order')
+      return
+    }
+    if (TRANSIENT.has(frame.code)) {
+      const now = this.now()
+      // One wave of refusals (a pipeline's worth) grows the backoff once.
+      if (now >= this.pausedUntil) this.transientFailures += 1
+      const backoff = frame.retryAfterMs ?? fullJitter(this.transientFailures, 500, 30_000)
+      this.pausedUntil = Math.max(this.pausedUntil, now + Math.max(backoff, 100))
+      if (frame.code === 'rate_limited') this.bucket.drain()
+      this.later(this.pausedUntil - now)
+      await unmark()
+      this.events.onOutboxChange()
+      return
+    }
+    await markFailed(this.db, clientId, { code: frame.code, message: frame.message })
+    this.events.onOutboxChange()
+    this.kick('failed')
   }
 }

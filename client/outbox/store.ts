@@ -46,40 +46,119 @@ export async function settle(db: FerryDatabase, message: Message): Promise<Store
   return stored
 }
 
-async function change(db: FerryDatabase, clientId: string, apply: (item: OutboxItem) => OutboxItem | null) {
+/** Why an edit or discard was not done. */
+export type ChangeRefusal =
+  /** A sender handed it to the network and no answer came yet: the server may already hold it. */
+  | 'in_flight'
+  /** Not in the outbox any more (acknowledged, or discarded elsewhere). */
+  | 'gone'
+
+export type ChangeResult = { ok: true } | { ok: false; reason: ChangeRefusal }
+
+async function change(
+  db: FerryDatabase,
+  clientId: string,
+  apply: (item: OutboxItem) => OutboxItem | null,
+  guard: (item: OutboxItem) => ChangeRefusal | null = () => null,
+): Promise<ChangeResult> {
   const tx = db.transaction('outbox', 'readwrite')
   const item = await tx.store.get(clientId)
+  let result: ChangeResult = { ok: false, reason: 'gone' }
   if (item) {
-    const next = apply(item)
-    if (next) tx.store.put(next)
-    else tx.store.delete(clientId)
+    const refusal = guard(item)
+    if (refusal) result = { ok: false, reason: refusal }
+    else {
+      const next = apply(item)
+      if (next) tx.store.put(next)
+      else tx.store.delete(clientId)
+      result = { ok: true }
+    }
   }
   await tx.done
-  return item !== undefined
+  return result
 }
 
-export function markFailed(
+const withoutMark = ({ sentAt: _sentAt, ...item }: OutboxItem): OutboxItem => item
+
+/** True while a sender has handed the item to the network and no answer came back. */
+export const isInFlight = (item: OutboxItem): boolean => item.sentAt !== undefined
+
+const refuseInFlight = (item: OutboxItem): ChangeRefusal | null => (isInFlight(item) ? 'in_flight' : null)
+
+/**
+ * One transaction: reads the outbox in order, lets `choose` (synchronous)
+ * pick what to send now, and marks the chosen items sent at `at`. The caller
+ * sends exactly the versions returned, so an edit either came before (and is
+ * sent) or comes after and is refused. `previous` is the mark each item had.
+ */
+export async function claimForSending<T extends { item: OutboxItem }>(
+  db: FerryDatabase,
+  choose: (queue: OutboxItem[]) => T[],
+  at: number,
+): Promise<Array<T & { previous: number | undefined }>> {
+  const tx = db.transaction('outbox', 'readwrite')
+  const queue = await tx.store.index('by-order').getAll()
+  const chosen = choose(queue).map((entry) => ({
+    ...entry,
+    previous: entry.item.sentAt,
+    item: { ...entry.item, sentAt: at },
+  }))
+  for (const entry of chosen) tx.store.put(entry.item)
+  await tx.done
+  return chosen
+}
+
+/** A sent mark to take back: only if the item still carries exactly `sentAt` (a later send's mark stays). */
+export interface Unmark {
+  clientId: string
+  sentAt: number
+  /** The mark to put back (a send whose outcome is still unknown), or none. */
+  previous?: number | undefined
+}
+
+/** The server refused these without storing them (or they were never sent): editable again. */
+export async function unmarkSent(db: FerryDatabase, marks: readonly Unmark[]): Promise<void> {
+  if (marks.length === 0) return
+  const tx = db.transaction('outbox', 'readwrite')
+  await Promise.all(
+    marks.map(async ({ clientId, sentAt, previous }) => {
+      const item = await tx.store.get(clientId)
+      if (item?.sentAt !== sentAt) return
+      await tx.store.put(previous === undefined ? withoutMark(item) : { ...item, sentAt: previous })
+    }),
+  )
+  await tx.done
+}
+
+export async function markFailed(
   db: FerryDatabase,
   clientId: string,
   error: { code: ErrorCode | 'network'; message: string },
 ): Promise<boolean> {
-  return change(db, clientId, (item) => ({ ...item, state: 'failed', error, attempts: item.attempts + 1 }))
+  const result = await change(db, clientId, (item) => ({
+    ...withoutMark(item),
+    state: 'failed',
+    error,
+    attempts: item.attempts + 1,
+  }))
+  return result.ok
 }
 
 /** Puts a failed message back in line (it keeps its place in the order and its clientId). */
-export function retry(db: FerryDatabase, clientId: string): Promise<boolean> {
-  return change(db, clientId, (item) => ({ ...item, state: 'waiting', error: null }))
+export async function retry(db: FerryDatabase, clientId: string): Promise<boolean> {
+  return (await change(db, clientId, (item) => ({ ...item, state: 'waiting', error: null }))).ok
 }
 
 /**
- * Changes the text of a message that has not been acknowledged. If its first
- * version already reached the server, the ack carries that version and wins:
- * the clientId makes the server keep exactly one.
+ * Changes the text of a message that has not been acknowledged. Refused while
+ * it is in flight: the server may already hold the first version, and the ack
+ * would bring that one back.
  */
-export function edit(db: FerryDatabase, clientId: string, body: string): Promise<boolean> {
-  return change(db, clientId, (item) => ({ ...item, body, state: 'waiting', error: null }))
+export function edit(db: FerryDatabase, clientId: string, body: string): Promise<ChangeResult> {
+  return change(db, clientId, (item) => ({ ...item, body, state: 'waiting', error: null }), refuseInFlight)
 }
 
-export function discard(db: FerryDatabase, clientId: string): Promise<boolean> {
-  return change(db, clientId, () => null)
+/** Removes a message that has not been sent; refused while it is in flight (it may reach everyone anyway). */
+export function discard(db: FerryDatabase, clientId: string): Promise<ChangeResult> {
+  return change(db, clientId, () => null, refuseInFlight)
 }

@@ -4,6 +4,7 @@ import type { FerryDatabase } from '../../client/db/schema.ts'
 import { OutboxFlusher } from '../../client/outbox/flusher.ts'
 import { discard, edit, enqueue, listOutbox, markFailed, retry } from '../../client/outbox/store.ts'
 import { TokenBucket } from '../../client/outbox/token-bucket.ts'
+import type { ErrorCode } from '../../shared/errors.ts'
 import type { SendFrame } from '../../shared/protocol.ts'
 import { freshDb, message, ROOM_A, ROOM_B } from './support.ts'
 
@@ -35,6 +36,14 @@ async function harness(options: { window?: number; burst?: number } = {}): Promi
 }
 
 const bodies = (frames: SendFrame[]) => frames.map((f) => f.body)
+const refuse = (h: Harness, clientId: string, code: ErrorCode, retryAfterMs?: number) =>
+  h.flusher.handleError({
+    type: 'error',
+    code,
+    message: code,
+    clientId,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  })
 const ack = (h: Harness, frame: SendFrame, seq: number) =>
   h.flusher.handleAck({
     type: 'ack',
@@ -140,7 +149,7 @@ describe('outbox flusher', () => {
     expect(h.sent).toHaveLength(0)
   })
 
-  it('a rate-limited send pauses, then everything unacked is resent in the original order', async () => {
+  it('a rate-limited send pauses; later sends of its room, refused out_of_order, follow it again in order', async () => {
     const h = await harness()
     const items = []
     for (let i = 0; i < 4; i++) items.push(await enqueue(h.db, ROOM_A, `m${i}`))
@@ -154,6 +163,10 @@ describe('outbox flusher', () => {
       clientId: items[1]!.clientId,
       retryAfterMs: 500,
     })
+    // The frames behind it are still in flight: each gets its own answer.
+    expect(h.flusher.inFlightCount).toBe(2)
+    await refuse(h, items[2]!.clientId, 'out_of_order')
+    await refuse(h, items[3]!.clientId, 'out_of_order')
     expect((await listOutbox(h.db)).every((i) => i.state === 'waiting')).toBe(true)
     h.sent.length = 0
     await h.flusher.pump()
@@ -163,6 +176,7 @@ describe('outbox flusher', () => {
     h.clock.now += 500
     timer.fn()
     await vi.waitFor(() => expect(bodies(h.sent)).toEqual(['m1', 'm2', 'm3']))
+    expect(h.sent.map((f) => f.afterClientId)).toEqual([undefined, items[1]!.clientId, items[2]!.clientId])
   })
 
   it('after a disconnect, unacked items are resent in order with the same clientIds', async () => {
@@ -206,5 +220,105 @@ describe('outbox flusher', () => {
     await enqueue(h.db, ROOM_A, 'later')
     await h.flusher.pump()
     expect(h.sent).toHaveLength(0)
+  })
+})
+
+describe('outbox flusher: sender order (afterClientId)', () => {
+  it('names the nearest earlier waiting item of the same room; none after a failed or acked one', async () => {
+    const h = await harness()
+    const a0 = await enqueue(h.db, ROOM_A, 'a0')
+    const a1 = await enqueue(h.db, ROOM_A, 'a1')
+    const b1 = await enqueue(h.db, ROOM_B, 'b1')
+    const a2 = await enqueue(h.db, ROOM_A, 'a2')
+    const a3 = await enqueue(h.db, ROOM_A, 'a3')
+    await markFailed(h.db, a0.clientId, { code: 'not_member', message: 'Join first' })
+    h.flusher.connected((f) => h.sent.push(f) > 0)
+    await h.flusher.pump()
+    expect(h.sent.map((f) => [f.body, f.afterClientId])).toEqual([
+      ['a1', undefined],
+      ['b1', undefined],
+      ['a2', a1.clientId],
+      ['a3', a2.clientId],
+    ])
+    // a1 is acked, the link drops: the resends name their new nearest predecessor.
+    await ack(h, h.sent[0]!, 1)
+    h.flusher.disconnected()
+    const again: SendFrame[] = []
+    h.flusher.connected((f) => again.push(f) > 0)
+    await h.flusher.pump()
+    expect(again.map((f) => [f.clientId, f.afterClientId])).toEqual([
+      [b1.clientId, undefined],
+      [a2.clientId, undefined],
+      [a3.clientId, a2.clientId],
+    ])
+  })
+
+  it('out_of_order while its predecessor is in flight: waits for that answer, with no pause and no backoff', async () => {
+    const h = await harness()
+    await enqueue(h.db, ROOM_A, 'p')
+    const x = await enqueue(h.db, ROOM_A, 'x')
+    const y = await enqueue(h.db, ROOM_A, 'y')
+    h.flusher.connected((f) => h.sent.push(f) > 0)
+    await h.flusher.pump()
+    expect(bodies(h.sent)).toEqual(['p', 'x', 'y'])
+    // x's refusal overtakes p's ack (p is still in flight).
+    await refuse(h, x.clientId, 'out_of_order')
+    await refuse(h, y.clientId, 'out_of_order')
+    await h.flusher.pump()
+    expect(bodies(h.sent)).toEqual(['p', 'x', 'y'])
+    expect(h.timers).toHaveLength(0)
+    await ack(h, h.sent[0]!, 1)
+    await vi.waitFor(() => expect(bodies(h.sent)).toEqual(['p', 'x', 'y', 'x', 'y']))
+    expect(h.sent.slice(3).map((f) => f.afterClientId)).toEqual([undefined, x.clientId])
+    expect(h.timers).toHaveLength(0)
+    expect((await listOutbox(h.db)).map((i) => i.clientId)).toEqual([x.clientId, y.clientId])
+  })
+
+  it('out_of_order after its predecessor failed for good: resent at once naming the one before (or none)', async () => {
+    const h = await harness()
+    const p = await enqueue(h.db, ROOM_A, 'p')
+    const x = await enqueue(h.db, ROOM_A, 'x')
+    h.flusher.connected((f) => h.sent.push(f) > 0)
+    await h.flusher.pump()
+    await refuse(h, p.clientId, 'not_storable')
+    await refuse(h, x.clientId, 'out_of_order')
+    await vi.waitFor(() => expect(bodies(h.sent)).toEqual(['p', 'x', 'x']))
+    expect(h.sent[2]!.afterClientId).toBeUndefined()
+    expect(h.timers).toHaveLength(0)
+    expect((await listOutbox(h.db)).map((i) => [i.body, i.state, i.error?.code])).toEqual([
+      ['p', 'failed', 'not_storable'],
+      ['x', 'waiting', undefined],
+    ])
+  })
+
+  it('overloaded is transient and honours retryAfterMs; other rooms keep their answers', async () => {
+    const h = await harness()
+    const a = await enqueue(h.db, ROOM_A, 'a')
+    await enqueue(h.db, ROOM_B, 'b')
+    h.flusher.connected((f) => h.sent.push(f) > 0)
+    await h.flusher.pump()
+    await refuse(h, a.clientId, 'overloaded', 1000)
+    expect(h.timers.at(-1)!.ms).toBe(1000)
+    // b's ack still counts: one refusal does not forget the rest of the pipeline.
+    await ack(h, h.sent[1]!, 1)
+    expect((await listOutbox(h.db)).map((i) => [i.body, i.state])).toEqual([['a', 'waiting']])
+    await h.flusher.pump()
+    expect(h.sent).toHaveLength(2)
+    h.clock.now += 1000
+    h.timers.at(-1)!.fn()
+    await vi.waitFor(() => expect(bodies(h.sent)).toEqual(['a', 'b', 'a']))
+  })
+
+  it('ignores a stale error (a clientId not in flight)', async () => {
+    const h = await harness()
+    const waiting = await enqueue(h.db, ROOM_A, 'not sent yet')
+    expect(await refuse(h, waiting.clientId, 'forbidden')).toBe(true)
+    expect(await refuse(h, waiting.clientId, 'rate_limited', 5000)).toBe(true)
+    expect((await listOutbox(h.db))[0]).toMatchObject({ state: 'waiting', error: null })
+    h.flusher.connected((f) => h.sent.push(f) > 0)
+    await h.flusher.pump()
+    // No pause was taken from the stale rate_limited.
+    expect(bodies(h.sent)).toEqual(['not sent yet'])
+    expect(h.timers).toHaveLength(0)
   })
 })
