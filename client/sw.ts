@@ -21,7 +21,9 @@ registerRoute(new NavigationRoute(createHandlerBoundToURL('/index.html'), { deny
 
 // The page asks for this only when the person clicks "Reload" in the update prompt.
 self.addEventListener('message', (event) => {
-  if (event.data?.type === 'SKIP_WAITING') void self.skipWaiting()
+  if (event.data?.type === 'SKIP_WAITING') {
+    self.skipWaiting().catch((error: unknown) => console.warn('[ferry sw] activating the new version failed', error))
+  }
 })
 
 interface SyncEvent extends ExtendableEvent {
@@ -41,6 +43,10 @@ self.addEventListener('sync', (event) => {
       } finally {
         db.close()
       }
-    })(),
+    })().catch((error: unknown) => {
+      // Logged, then rethrown: a failed sync event is what makes the browser try it again later.
+      console.warn('[ferry sw] background flush of the outbox failed; the browser retries later', error)
+      throw error
+    }),
   )
 })

@@ -25,8 +25,10 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: ApiErrorCode,
     message: string,
+    /** What the browser threw, when there was no answer (kept for the console, never shown). */
+    cause?: unknown,
   ) {
-    super(message)
+    super(message, cause === undefined ? undefined : { cause })
     this.name = 'ApiError'
   }
 }
@@ -59,12 +61,13 @@ export async function api<T>(
   const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS
   const controller = new AbortController()
   const aborted = untilAborted(controller.signal)
+  // Only raced below; when the request ends first nobody awaits it, and its rejection is no error.
   aborted.catch(() => undefined)
   const timer = setTimeout(() => controller.abort(), timeoutMs)
-  const noAnswer = () =>
+  const noAnswer = (cause: unknown) =>
     controller.signal.aborted
-      ? new ApiError(0, 'network', `No answer from the server within ${timeoutMs / 1000} s`)
-      : new ApiError(0, 'network', 'No connection to the server')
+      ? new ApiError(0, 'network', `No answer from the server within ${timeoutMs / 1000} s`, cause)
+      : new ApiError(0, 'network', 'No connection to the server', cause)
   try {
     let response: Response
     try {
@@ -78,15 +81,17 @@ export async function api<T>(
         }),
         aborted,
       ])
-    } catch {
-      throw noAnswer()
+    } catch (error) {
+      // Offline, refused, or our timeout: all 'network' (transient); the cause stays on the error.
+      throw noAnswer(error)
     }
     let payload: unknown = null
     if (response.status !== 204) {
       try {
         payload = await Promise.race([response.json(), aborted])
-      } catch {
-        if (controller.signal.aborted) throw noAnswer()
+      } catch (error) {
+        if (controller.signal.aborted) throw noAnswer(error)
+        // Not JSON (e.g. a proxy's HTML error page): judged below as a bad or unknown answer.
         payload = undefined
       }
     }

@@ -8,6 +8,12 @@ let asked = false
 export async function requestPersistence(): Promise<boolean> {
   if (asked || typeof navigator === 'undefined' || !navigator.storage?.persist) return false
   asked = true
-  if (await navigator.storage.persisted()) return true
-  return navigator.storage.persist()
+  try {
+    if (await navigator.storage.persisted()) return true
+    return await navigator.storage.persist()
+  } catch (error) {
+    // Callers fire and forget this; storage simply stays "best effort".
+    console.warn('[ferry] asking for persistent storage failed', error)
+    return false
+  }
 }

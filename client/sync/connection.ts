@@ -160,7 +160,7 @@ export class Connection {
     const frame = parseServerFrame(data)
     if (!frame) {
       const shown = typeof data === 'string' ? data.slice(0, 200) : `(${typeof data})`
-      console.warn('protocol error: the server sent a frame that fails the shared schema; reconnecting', shown)
+      console.warn('[ferry] protocol error: the server sent a frame that fails the shared schema; reconnecting', shown)
       this.lastDropWasProtocolError = true
       this.giveUp(socket, 'bad frame')
       return
@@ -248,6 +248,7 @@ export function parseServerFrame(data: unknown): ServerFrame | null {
   try {
     value = JSON.parse(data)
   } catch {
+    // Not JSON: the caller logs it as a protocol error and replaces the socket.
     return null
   }
   return Check(ServerFrame, value) ? value : null

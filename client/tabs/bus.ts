@@ -11,8 +11,15 @@ const handlers = new Set<Handler>()
 const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel('ferry') : null
 channel?.addEventListener('message', (event: MessageEvent<TabMessage>) => deliver(event.data))
 
+/** One failing handler must not keep the message from the others, nor throw into the publisher (e.g. the socket's frame handler). */
 function deliver(message: TabMessage): void {
-  for (const handler of handlers) handler(message)
+  for (const handler of handlers) {
+    try {
+      handler(message)
+    } catch (error) {
+      console.warn(`[ferry] a handler of the tab message "${message.type}" failed`, error)
+    }
+  }
 }
 
 export function publish(message: TabMessage): void {

@@ -46,9 +46,14 @@ export function electLeader(lead: () => () => void): () => void {
           }
         })
       })
-      .catch(() => {
+      .catch((error: unknown) => {
         queued = false
-        // Our lock was stolen (we were frozen or too slow): stop leading and wait in line again.
+        // AbortError: our lock was stolen (we were frozen or too slow), the expected case. Anything
+        // else (the lock manager failed, or starting the leader's work threw) is a bug worth seeing.
+        if (!(error instanceof DOMException && error.name === 'AbortError')) {
+          console.warn('[ferry] leading this tab failed; asking for the lock again', error)
+        }
+        // Either way: stop leading and wait in line again.
         release?.()
         setTimeout(() => request(false), 1_000)
       })

@@ -5,7 +5,7 @@
  */
 import { expect, vi } from 'vitest'
 import type { FerryDatabase } from '../../client/db/schema.ts'
-import { SyncEngine } from '../../client/sync/engine.ts'
+import { type EngineOptions, SyncEngine } from '../../client/sync/engine.ts'
 import { onTabMessage } from '../../client/tabs/bus.ts'
 import type { ConnStatus, TabMessage } from '../../client/tabs/messages.ts'
 import type { ClientFrame, ServerFrame } from '../../shared/protocol.ts'
@@ -117,7 +117,11 @@ export function stopAll(): void {
 }
 
 /** A started engine with an open, greeted socket. `route` answers every fetch. */
-export async function startEngine(route: Route, prepare?: (db: FerryDatabase) => Promise<void>): Promise<Harness> {
+export async function startEngine(
+  route: Route,
+  prepare?: (db: FerryDatabase) => Promise<void>,
+  options: Pick<EngineOptions, 'onProblem'> = {},
+): Promise<Harness> {
   const db = await freshDb()
   await prepare?.(db)
   const sockets: FakeSocket[] = []
@@ -141,6 +145,7 @@ export async function startEngine(route: Route, prepare?: (db: FerryDatabase) =>
     {
       viewingRoom: () => null,
       onSessionEnded: () => undefined,
+      ...options,
       connection: {
         url: 'ws://ferry.test/api/ws',
         random: () => 0,
