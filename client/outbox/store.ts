@@ -108,6 +108,40 @@ export async function claimForSending<T extends { item: OutboxItem }>(
   return chosen
 }
 
+/**
+ * Marks one waiting item sent at `at` and returns its current version with
+ * its predecessor: the nearest earlier item of its room still waiting (what
+ * the send names in `afterClientId`). Null when it is not waiting any more.
+ */
+export async function markSending(
+  db: FerryDatabase,
+  clientId: string,
+  at: number,
+): Promise<{ item: OutboxItem; afterClientId: string | undefined } | null> {
+  const tx = db.transaction('outbox', 'readwrite')
+  const item = await tx.store.get(clientId)
+  if (item?.state !== 'waiting') {
+    await tx.done
+    return null
+  }
+  const marked = { ...item, sentAt: at }
+  tx.store.put(marked)
+  let afterClientId: string | undefined
+  const earlier = IDBKeyRange.bound([item.roomId, Number.NEGATIVE_INFINITY], [item.roomId, item.order], false, true)
+  for (
+    let cursor = await tx.store.index('by-room').openCursor(earlier, 'prev');
+    cursor;
+    cursor = await cursor.continue()
+  ) {
+    if (cursor.value.state === 'waiting') {
+      afterClientId = cursor.value.clientId
+      break
+    }
+  }
+  await tx.done
+  return { item: marked, afterClientId }
+}
+
 /** A sent mark to take back: only if the item still carries exactly `sentAt` (a later send's mark stays). */
 export interface Unmark {
   clientId: string

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { newestEntries } from '../../client/db/messages.ts'
-import { enqueue, listOutbox } from '../../client/outbox/store.ts'
+import { enqueue, listOutbox, markFailed, retry } from '../../client/outbox/store.ts'
 import { flushOutboxOverHttp } from '../../client/sw/flush.ts'
 import { freshDb, message, ROOM_A, ROOM_B } from './support.ts'
 
@@ -51,6 +51,84 @@ describe('background sync flush over HTTP', () => {
       ['refused', 'failed'],
       ['b1', 'waiting'],
       ['b2', 'waiting'],
+    ])
+  })
+
+  it('names the nearest earlier message of the room still waiting in afterClientId (none once it is stored)', async () => {
+    const db = await freshDb()
+    const a0 = await enqueue(db, ROOM_A, 'a0')
+    await markFailed(db, a0.clientId, { code: 'not_member', message: 'Join first' })
+    await enqueue(db, ROOM_A, 'a1')
+    await enqueue(db, ROOM_A, 'a2')
+    const posted: Array<[string, string | undefined]> = []
+    let seq = 0
+    const fakeFetch = (async (_url: string, init: RequestInit) => {
+      const body = JSON.parse(String(init.body))
+      posted.push([body.body, body.afterClientId])
+      // While a1 is on its way, a tab puts the failed a0 back in line: a2 must come after it.
+      if (body.body === 'a1') await retry(db, a0.clientId)
+      return json(201, { message: message(ROOM_A, ++seq, body.clientId, body.body) })
+    }) as typeof fetch
+    expect(await flushOutboxOverHttp(db, fakeFetch)).toBe(2)
+    expect(posted).toEqual([
+      ['a1', undefined],
+      ['a2', a0.clientId],
+    ])
+  })
+
+  it('409 out_of_order holds back its room (order kept) and unmarks it; other rooms go on; retried later', async () => {
+    const db = await freshDb()
+    const a1 = await enqueue(db, ROOM_A, 'a1')
+    await enqueue(db, ROOM_A, 'a2')
+    await enqueue(db, ROOM_B, 'b1')
+    const posted: string[] = []
+    const fakeFetch = (async (_url: string, init: RequestInit) => {
+      const body = JSON.parse(String(init.body))
+      posted.push(body.body)
+      if (body.clientId === a1.clientId) return json(409, { error: { code: 'out_of_order', message: 'after x' } })
+      return json(201, { message: message(ROOM_B, 1, body.clientId, body.body) })
+    }) as typeof fetch
+    await expect(flushOutboxOverHttp(db, fakeFetch)).rejects.toThrow()
+    expect(posted).toEqual(['a1', 'b1'])
+    const left = await listOutbox(db)
+    expect(left.map((i) => [i.body, i.state, i.sentAt])).toEqual([
+      ['a1', 'waiting', undefined],
+      ['a2', 'waiting', undefined],
+    ])
+  })
+
+  it('503 overloaded (or 429) stops the whole pass: the same answer would come for every room', async () => {
+    const db = await freshDb()
+    await enqueue(db, ROOM_A, 'a1')
+    await enqueue(db, ROOM_B, 'b1')
+    const posted: string[] = []
+    const fakeFetch = (async (_url: string, init: RequestInit) => {
+      posted.push(JSON.parse(String(init.body)).body)
+      return json(503, { error: { code: 'overloaded', message: 'Busy' } })
+    }) as typeof fetch
+    await expect(flushOutboxOverHttp(db, fakeFetch)).rejects.toThrow()
+    expect(posted).toEqual(['a1'])
+    expect((await listOutbox(db)).map((i) => [i.body, i.sentAt])).toEqual([
+      ['a1', undefined],
+      ['b1', undefined],
+    ])
+  })
+
+  it('keeps the sent mark when the outcome is unknown (no answer, or not a Ferry answer)', async () => {
+    const db = await freshDb()
+    await enqueue(db, ROOM_A, 'a1')
+    await enqueue(db, ROOM_B, 'b1')
+    const fakeFetch = (async (url: string) => {
+      if (url.includes(ROOM_A)) return new Response('<html>Bad gateway</html>', { status: 502 })
+      throw new TypeError('Failed to fetch')
+    }) as typeof fetch
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined)
+    await expect(flushOutboxOverHttp(db, fakeFetch, () => 42)).rejects.toThrow('Failed to fetch')
+    expect(warn).toHaveBeenCalledTimes(2)
+    warn.mockRestore()
+    expect((await listOutbox(db)).map((i) => [i.body, i.sentAt])).toEqual([
+      ['a1', 42],
+      ['b1', 42],
     ])
   })
 })
