@@ -333,17 +333,19 @@ export class SyncEngine {
         // The cursors could not be read: try again like after a refusal, without a tight loop.
         warn('reading the cursors for a subscribe failed', error)
         if (generation === this.generation) this.retryLater([...this.queued], 0)
+        return true
       })
-      .finally(() => {
+      .then((sent) => {
         this.sendingSubscribes = false
-        // Rooms queued while the last frame was being built.
-        if (generation === this.generation && this.paceTimer === null && this.retryTimer === null) {
+        // Rooms queued after the loop's last look. Not after a failed send: that socket is going, the next one resubscribes.
+        if (sent && generation === this.generation && this.paceTimer === null && this.retryTimer === null) {
           this.sendSubscribes()
         }
       })
   }
 
-  private async sendQueued(generation: number): Promise<void> {
+  /** False when the socket refused the frame (it is closing). */
+  private async sendQueued(generation: number): Promise<boolean> {
     while (this.greeted && generation === this.generation && this.queued.size > 0) {
       const chunk = [...this.queued].slice(0, LIMITS.subscribeMaxRooms)
       const wait = this.pacer.wait(chunk.length)
@@ -352,21 +354,22 @@ export class SyncEngine {
           this.paceTimer = null
           this.sendSubscribes()
         }, wait)
-        return
+        return true
       }
       const rooms = await Promise.all(
         chunk.map(async (roomId) => ({ roomId, after: (await getCursor(this.db, roomId)).lastSeq })),
       )
-      if (!this.greeted || generation !== this.generation) return
+      if (!this.greeted || generation !== this.generation) return true
       const still = rooms.filter((r) => this.queued.has(r.roomId))
       if (still.length === 0) continue
-      if (!this.conn.send({ type: 'subscribe', rooms: still })) return
+      if (!this.conn.send({ type: 'subscribe', rooms: still })) return false
       this.pacer.take(still.length)
       for (const { roomId } of still) {
         this.queued.delete(roomId)
         this.unheard.add(roomId)
       }
     }
+    return true
   }
 
   /** A control frame was refused (`rate_limited` naming no room): if it could have been a subscribe, send its rooms again later. */
