@@ -107,21 +107,98 @@ export function listCachedRooms(db: FerryDatabase): Promise<Room[]> {
   return db.getAll('rooms')
 }
 
-export function getSessionUser(db: FerryDatabase): Promise<User | undefined> {
-  return db.get('session', 'me')
+/**
+ * The session row: the person signed in on this device, or, once their
+ * session is known to have ended (`ended`), the person whose unsent messages
+ * and drafts this device still keeps for them.
+ */
+type SessionRecord = User & { ended?: true }
+
+/** The signed-in person; undefined when nobody is, or the session is known to have ended. */
+export async function getSessionUser(db: FerryDatabase): Promise<User | undefined> {
+  return activeUser(await db.get('session', 'me'))
+}
+
+export function activeUser(record: SessionRecord | undefined): User | undefined {
+  return record && !record.ended ? record : undefined
+}
+
+/** Whose unsent work the device keeps after their session ended (undefined: nobody's). */
+export function endedUser(record: SessionRecord | undefined): User | undefined {
+  if (!record?.ended) return undefined
+  const { ended: _ended, ...person } = record
+  return person
 }
 
 /**
- * Remembers who is signed in. A different user than the cached one must not
- * see the previous user's rooms or send their queued messages: clear first.
+ * Remembers who is signed in. A different user than the cached one (signed in
+ * or ended) must not see the previous user's rooms or send their queued
+ * messages: clear first. The same person gets their outbox back and it is sent.
  */
 export async function setSessionUser(db: FerryDatabase, user: User): Promise<void> {
-  const cached = await getSessionUser(db)
+  const cached: SessionRecord | undefined = await db.get('session', 'me')
   if (cached && cached.id !== user.id) await clearUserData(db)
-  await db.put('session', user, 'me')
+  await db.put('session', { id: user.id, username: user.username, createdAt: user.createdAt }, 'me')
 }
 
 export async function clearUserData(db: FerryDatabase): Promise<void> {
   const tx = db.transaction([...USER_STORES], 'readwrite')
   await Promise.all([...USER_STORES.map((name) => tx.objectStore(name).clear()), tx.done])
+}
+
+/** What the person wrote and the server never got: kept for them when their session ends. */
+const WRITTEN_HERE = ['outbox', 'drafts'] as const
+/** Everything else of the user's (a copy of the server's data), wiped when the session ends; new stores too. */
+const SERVER_COPY = USER_STORES.filter(
+  (name): name is Exclude<(typeof USER_STORES)[number], 'session' | (typeof WRITTEN_HERE)[number]> =>
+    name !== 'session' && !(WRITTEN_HERE as readonly string[]).includes(name),
+)
+
+export interface HeldWork {
+  user: User
+  unsent: number
+  drafts: number
+}
+
+/**
+ * The session is known to be over (the server said 401): wipe the server's
+ * data at once (rooms, history, cursors) so nothing of it paints again, online
+ * or not. The outbox and drafts stay, tied to the person's id by an ended
+ * session row, so they are sent if and only if the same person signs in again
+ * (another person signing in wipes them, see setSessionUser). With nothing
+ * unsent, nothing of the person is left. Returns what is kept, for whom.
+ */
+export async function expireSession(db: FerryDatabase): Promise<HeldWork | null> {
+  const tx = db.transaction([...USER_STORES], 'readwrite')
+  const session = tx.objectStore('session')
+  const [record, unsent, drafts] = await Promise.all([
+    session.get('me') as Promise<SessionRecord | undefined>,
+    tx.objectStore('outbox').count(),
+    tx.objectStore('drafts').count(),
+  ])
+  // Each request's failure also fails tx.done, which is awaited with them.
+  const writes: Promise<unknown>[] = SERVER_COPY.map((name) => tx.objectStore(name).clear())
+  let held: HeldWork | null = null
+  if (record && unsent + drafts > 0) {
+    const ended: SessionRecord = { ...record, ended: true }
+    writes.push(session.put(ended, 'me'))
+    held = { user: endedUser(ended)!, unsent, drafts }
+  } else {
+    // Nobody to keep anything for, or nothing to keep: the device forgets the person.
+    writes.push(session.clear(), tx.objectStore('outbox').clear(), tx.objectStore('drafts').clear())
+  }
+  await Promise.all([...writes, tx.done])
+  return held
+}
+
+/** What expireSession kept, as the sign-in screen shows it (null: nothing of anyone). */
+export async function heldWork(db: FerryDatabase): Promise<HeldWork | null> {
+  const tx = db.transaction(['session', 'outbox', 'drafts'])
+  const [record, unsent, drafts] = await Promise.all([
+    tx.objectStore('session').get('me'),
+    tx.objectStore('outbox').count(),
+    tx.objectStore('drafts').count(),
+  ])
+  const ended = endedUser(record)
+  return ended ? { user: ended, unsent, drafts } : null
 }

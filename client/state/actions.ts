@@ -16,6 +16,8 @@ import {
   clearUserData,
   confirmRead,
   dropReadPending,
+  expireSession,
+  type HeldWork,
   markSeenLocally,
   pendingReads,
   putRoom,
@@ -32,9 +34,27 @@ import { electLeader } from '../tabs/leader.ts'
 import { coalesced } from './coalesce.ts'
 import { reloadOutbox, reloadRooms, startFeed, TIMELINE_PAGE } from './feed.ts'
 import { boundWindow, discardQuestion, mergeEntries, sortRooms } from './reducers.ts'
-import { members, notice, outbox, type Route, rooms, route, timeline, user } from './store.ts'
+import { heldFor, members, notice, outbox, type Route, rooms, route, timeline, user } from './store.ts'
 
 let stopLeading: (() => void) | null = null
+
+/**
+ * Error rules here (issue 7 item 18): exported actions do not reject, so screens may fire and
+ * forget them. A failure the person should know about goes to `notice` (or the form it came
+ * from); one they need not act on goes to the console with what was being done; no answer from
+ * the server (offline, timed out, busy) stays quiet where working from the cache is the expected path.
+ */
+function warn(what: string): (error: unknown) => void {
+  return (error) => console.warn(`[ferry] ${what} failed`, error)
+}
+
+/** For a failure the person should know about: the console with context, and a notice. */
+function warnAndSay(what: string, text: string): (error: unknown) => void {
+  return (error) => {
+    console.warn(`[ferry] ${what} failed`, error)
+    notice.value = text
+  }
+}
 
 function say(error: unknown, fallback: string): void {
   notice.value = error instanceof ApiError ? error.message : fallback
@@ -49,11 +69,13 @@ export async function boot(): Promise<void> {
   startFeed(db)
   startReadMarkers()
   onTabMessage((message) => {
-    if (message.type === 'signed-out') endSession()
+    // Another tab signed out, or found the session over: this tab's socket (if it leads) stops too.
+    if (message.type === 'signed-out' || message.type === 'session-ended') endSession()
   })
   const roomId = currentRoomId()
   const snapshot = await readSnapshot(db, roomId, TIMELINE_PAGE)
   performance.mark('ferry:snapshot')
+  // Only a session not known to be over paints (an ended one left nothing to paint, see expireSession).
   const cached = snapshot.user
   if (cached) {
     // One batch of signal writes: the first paint shows the whole screen at once.
@@ -63,25 +85,68 @@ export async function boot(): Promise<void> {
       outbox.value = snapshot.outbox
       if (roomId && snapshot.room) showTimeline(roomId, snapshot.room.entries, snapshot.room.cursor)
     })
-    if (roomId) afterRoomShown(roomId, snapshot.room?.entries.length ?? 0)
+    if (roomId) void afterRoomShown(roomId, snapshot.room?.entries.length ?? 0).catch(warn('showing the room'))
+  } else {
+    heldFor.value = snapshot.held
   }
   try {
     const me = await api<UserResponse>('GET', '/api/auth/me')
     await signedIn(me.user)
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
-      user.value = null
+      await sessionExpired()
       return
     }
-    // Offline (or server down): keep showing what we hold and keep trying in the background.
+    // Offline (or server down) is the expected path here: keep showing what we hold, keep trying in the background.
+    if (!isTransient(error)) console.warn('could not learn who is signed in; showing the cached screen', error)
     if (cached) startSession()
     else user.value = null
   }
 }
 
+/**
+ * The server says the session is over (401 at start, or the socket's "session ended"): nothing of
+ * the server's data paints again (wiped at once), what the person wrote stays for them alone.
+ */
+async function sessionExpired(): Promise<void> {
+  endSession()
+  const db = await getDb()
+  let held: HeldWork | null = null
+  try {
+    held = await expireSession(db)
+  } catch (error) {
+    // The screen below still shows nothing of the session; the wipe is tried again at the next start's 401.
+    console.warn('[ferry] wiping the ended session’s data failed', error)
+  }
+  batch(() => {
+    user.value = null
+    rooms.value = []
+    timeline.value = null
+    members.value = {}
+    heldFor.value = held
+  })
+  await reloadOutbox(db)
+  publish({ type: 'session-ended' })
+}
+
+/** The sign-in screen's "Discard": forget what an ended session left on this device. */
+export async function discardHeld(): Promise<void> {
+  try {
+    await clearUserData(await getDb())
+  } catch (error) {
+    console.warn('[ferry] discarding what the ended session left failed', error)
+    notice.value = 'Could not discard the kept messages on this device. Try again.'
+    return
+  }
+  heldFor.value = null
+  outbox.value = []
+  publish({ type: 'signed-out' })
+}
+
 async function signedIn(me: UserResponse['user']): Promise<void> {
   const db = await getDb()
   await setSessionUser(db, me)
+  heldFor.value = null
   user.value = me
   await Promise.all([reloadRooms(db), reloadOutbox(db)])
   startSession()
@@ -94,17 +159,19 @@ function startSession(): void {
     let engine: SyncEngine | null = null
     let stopped = false
     // Loaded after the first paint: the cached screen needs no socket code.
-    void Promise.all([getDb(), import('../sync/engine.ts')]).then(([db, { SyncEngine }]) => {
+    const starting = Promise.all([getDb(), import('../sync/engine.ts')]).then(([db, { SyncEngine }]) => {
       const me = user.value
       if (stopped || !me) return
       engine = new SyncEngine(db, me, {
         viewingRoom: () => (document.visibilityState === 'visible' ? currentRoomId() : null),
-        onSessionEnded: () => {
-          endSession()
-          publish({ type: 'session-ended' })
-        },
+        onSessionEnded: () => void sessionExpired().catch(warn('ending the session')),
       })
       engine.start()
+    })
+    starting.catch((error: unknown) => {
+      // Without the engine nothing syncs: the person must know (a reload usually fixes a failed chunk load).
+      console.warn('could not start syncing', error)
+      notice.value = 'Ferry could not start syncing. Reload the page to try again.'
     })
     return () => {
       stopped = true
@@ -138,6 +205,7 @@ export async function authenticate(
       if (error.code === 'invalid_credentials' || error.status === 401) return 'Wrong username or password.'
       return error.message
     }
+    console.warn(`[ferry] ${mode} failed`, error)
     return 'Something went wrong.'
   }
 }
@@ -157,13 +225,22 @@ export async function logout(confirmDiscard: (question: string) => boolean): Pro
       notice.value = 'You are offline: signing out needs the server. Try again when connected.'
       return false
     }
+    // Any other answer (e.g. 401: already signed out there) still ends the session here, as asked.
+    if (!(error instanceof ApiError && error.status === 401)) console.warn('[ferry] the server refused logout', error)
   }
   endSession()
-  const db = await getDb()
-  await clearUserData(db)
-  if (typeof caches !== 'undefined') {
-    // The worker's precache is the app itself; anything else may hold user data.
-    for (const name of await caches.keys()) if (!name.startsWith('workbox-precache')) await caches.delete(name)
+  try {
+    await clearUserData(await getDb())
+    if (typeof caches !== 'undefined') {
+      // The worker's precache is the app itself; anything else may hold user data.
+      for (const name of await caches.keys()) if (!name.startsWith('workbox-precache')) await caches.delete(name)
+    }
+  } catch (error) {
+    // Signed out on the server, but this device may still hold the data: the person must know.
+    warnAndSay(
+      'wiping this device after logout',
+      'Signed out, but this device could not be wiped. Log out again.',
+    )(error)
   }
   rooms.value = []
   outbox.value = []
@@ -178,7 +255,7 @@ export function navigate(next: Route, replace = false): void {
   const path = next.name === 'room' ? `/rooms/${next.roomId}` : '/'
   if (location.pathname !== path) history[replace ? 'replaceState' : 'pushState'](null, '', path)
   route.value = next
-  if (next.name === 'room') void openRoom(next.roomId)
+  if (next.name === 'room') void openRoom(next.roomId).catch(warnAndSay('opening a room', 'Could not open that room.'))
   else {
     timeline.value = null
     void refreshRooms()
@@ -224,20 +301,29 @@ async function afterRoomShown(roomId: string, shown: number): Promise<void> {
       say(error, 'Could not open that room.')
     }
   }
-  if (shown === 0 && (room?.lastSeq ?? 1) > 0) void loadOlder()
+  if (shown === 0 && (room?.lastSeq ?? 1) > 0) void loadOlder() // reports its own failures
   // Opening the room reads it: marked at once, posted without waiting for more.
   if (room && room.role !== null) await markSeen(roomId, room.lastSeq, 0)
   await loadMembers(roomId)
 }
 
-/** Older history: from the cache when it holds the seqs just before, else from the server. */
+/** Older history: from the cache when it holds the seqs just before, else from the server. Never rejects. */
 export async function loadOlder(): Promise<void> {
   const current = timeline.value
   if (!current || current.loadingOlder || !current.hasOlder) return
   const { roomId } = current
   timeline.value = { ...current, loadingOlder: true }
+  try {
+    await loadOlderInto(roomId, current.entries[0]?.seq ?? Number.MAX_SAFE_INTEGER)
+  } catch (error) {
+    warnAndSay('loading older messages', 'Could not load older messages.')(error)
+    const now = timeline.value
+    if (now?.roomId === roomId && now.loadingOlder) timeline.value = { ...now, loadingOlder: false }
+  }
+}
+
+async function loadOlderInto(roomId: string, oldest: number): Promise<void> {
   const db = await getDb()
-  const oldest = current.entries[0]?.seq ?? Number.MAX_SAFE_INTEGER
   const page = 50
   let older = await newestEntries(db, roomId, page, oldest)
   const cursor = await getCursor(db, roomId)
@@ -251,8 +337,10 @@ export async function loadOlder(): Promise<void> {
       if (!res.hasMore) await setHasOlder(db, roomId, false)
       hasOlder = res.hasMore
       older = await newestEntries(db, roomId, page, oldest)
-    } catch {
-      // Offline: show what the cache has; scrolling again retries.
+    } catch (error) {
+      // Offline (the expected path on a flaky link): show what the cache has; scrolling again retries.
+      if (!isTransient(error))
+        warnAndSay('loading older messages from the server', 'Could not load older messages.')(error)
     }
   }
   const now = timeline.value
@@ -266,7 +354,7 @@ export async function loadOlder(): Promise<void> {
 
 let loadingNewer = false
 
-/** Newer history into a window that stopped short of the live end (the person scrolls back down). */
+/** Newer history into a window that stopped short of the live end (the person scrolls back down). Never rejects. */
 export async function loadNewer(): Promise<void> {
   const current = timeline.value
   if (!current?.hasNewer || loadingNewer) return
@@ -279,6 +367,8 @@ export async function loadNewer(): Promise<void> {
     if (now?.roomId !== roomId || !now.hasNewer) return
     const hasNewer = newer.length === TIMELINE_PAGE
     timeline.value = boundWindow({ ...now, entries: mergeEntries(now.entries, newer), hasNewer }, 'newest')
+  } catch (error) {
+    warnAndSay('loading newer messages', 'Could not load newer messages.')(error)
   } finally {
     loadingNewer = false
   }
@@ -302,11 +392,11 @@ async function markSeen(roomId: string, seq: number, delayMs = READ_POST_DELAY_M
   const db = await getDb()
   if (!(await markSeenLocally(db, roomId, seq))) return
   publish({ type: 'rooms-changed' })
-  if (delayMs === 0) void postReads()
+  if (delayMs === 0) void postReads().catch(warn('posting read markers'))
   else
     readTimer ??= setTimeout(() => {
       readTimer = null
-      void postReads()
+      void postReads().catch(warn('posting read markers'))
     }, delayMs)
 }
 
@@ -349,10 +439,6 @@ function seenInOpenRoom(roomId: string): number | null {
   return Math.max(shown, room && room.role !== null ? room.lastSeq : 0)
 }
 
-function reportFailure(what: string): (error: unknown) => void {
-  return (error) => console.warn(what, error)
-}
-
 /**
  * Keeps the read marker in step while a room stays open: arrivals in the open,
  * visible room are read (the person's own messages need no post: the server
@@ -365,17 +451,17 @@ export function startReadMarkers(): () => void {
       const others = message.events.some((e) => e.authorId !== user.value?.id)
       const seen = others ? seenInOpenRoom(message.roomId) : null
       const newest = Math.max(...message.events.map((e) => e.seq))
-      if (seen !== null) void markSeen(message.roomId, Math.max(seen, newest)).catch(reportFailure('marking read'))
+      if (seen !== null) void markSeen(message.roomId, Math.max(seen, newest)).catch(warn('marking read'))
     } else if (message.type === 'status' && message.status.socket === 'open') {
-      void postReads().catch(reportFailure('posting read markers'))
+      void postReads().catch(warn('posting read markers'))
     }
   })
   const onVisible = () => {
     const roomId = currentRoomId()
     const seen = roomId ? seenInOpenRoom(roomId) : null
-    if (roomId && seen !== null) void markSeen(roomId, seen).catch(reportFailure('marking read'))
+    if (roomId && seen !== null) void markSeen(roomId, seen).catch(warn('marking read'))
   }
-  const onOnline = () => void postReads().catch(reportFailure('posting read markers'))
+  const onOnline = () => void postReads().catch(warn('posting read markers'))
   document.addEventListener('visibilitychange', onVisible)
   window.addEventListener('online', onOnline)
   return () => {
@@ -394,8 +480,9 @@ export async function refreshRooms(): Promise<void> {
     await replaceRooms(await getDb(), res.rooms)
     publish({ type: 'rooms-changed' })
     publish({ type: 'resubscribe' })
-  } catch {
-    // Offline: the cached list stays.
+  } catch (error) {
+    // Offline (expected): the cached list stays. Anything else is worth a line in the console.
+    if (!isTransient(error)) console.warn('[ferry] refreshing the room list failed', error)
   }
 }
 
@@ -403,8 +490,9 @@ export async function loadMembers(roomId: string): Promise<void> {
   try {
     const res = await api<MembersResponse>('GET', `/api/rooms/${roomId}/members`)
     members.value = { ...members.value, [roomId]: res.members }
-  } catch {
-    // Offline: the list stays as last seen in this session.
+  } catch (error) {
+    // Offline (expected): the list stays as last seen in this session ("Connect to see who is here").
+    if (!isTransient(error)) console.warn(`[ferry] loading the members of room ${roomId} failed`, error)
   }
 }
 
@@ -414,7 +502,7 @@ export async function createRoom(name: string, visibility: Visibility): Promise<
     await putRoom(await getDb(), room)
     publish({ type: 'rooms-changed' })
     publish({ type: 'resubscribe' })
-    void requestPersistence()
+    void requestPersistence() // never rejects (pwa/persist.ts logs its own failure)
     navigate({ name: 'room', roomId: room.id })
     return null
   } catch (error) {
@@ -428,7 +516,7 @@ export async function joinRoom(roomId: string): Promise<void> {
     await putRoom(await getDb(), room)
     publish({ type: 'rooms-changed' })
     publish({ type: 'resubscribe' })
-    void requestPersistence()
+    void requestPersistence() // never rejects (pwa/persist.ts logs its own failure)
   } catch (error) {
     say(error, 'Could not join the room.')
   }

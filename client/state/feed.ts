@@ -1,13 +1,14 @@
 /** Keeps this tab's signals in step with the bus (changes made by the engine or other tabs). */
+import { batch } from '@preact/signals'
 import { newestEntries } from '../db/messages.ts'
-import { listCachedRooms } from '../db/rooms.ts'
+import { heldWork, listCachedRooms } from '../db/rooms.ts'
 import type { FerryDatabase } from '../db/schema.ts'
 import { listOutbox } from '../outbox/store.ts'
 import { onTabMessage, tellOthers } from '../tabs/bus.ts'
 import type { TabMessage } from '../tabs/messages.ts'
 import { coalesced } from './coalesce.ts'
 import { addTypist, boundWindow, mergeEntries, presenceJoin, presenceLeave, sortRooms, withEvents } from './reducers.ts'
-import { outbox, presence, rooms, status, timeline, typists, user } from './store.ts'
+import { heldFor, outbox, presence, rooms, status, timeline, typists, user } from './store.ts'
 
 /** Entries shown when a room opens (about three screens); older ones load on scroll. */
 export const TIMELINE_PAGE = 50
@@ -40,6 +41,11 @@ export async function reloadTimeline(db: FerryDatabase, roomId: string): Promise
   )
 }
 
+/** Repaints are best effort (the next change repaints again): a failed read goes to the console with context. */
+function warn(what: string): (error: unknown) => void {
+  return (error) => console.warn(`[ferry] ${what} failed`, error)
+}
+
 export function applyTabMessage(db: FerryDatabase, message: TabMessage): void {
   switch (message.type) {
     case 'events': {
@@ -56,14 +62,14 @@ export function applyTabMessage(db: FerryDatabase, message: TabMessage): void {
     case 'room-reset':
       if (timeline.value?.roomId === message.roomId) {
         timeline.value = { ...timeline.value, entries: [], hasOlder: true, hasNewer: false, following: true }
-        void reloadTimeline(db, message.roomId)
+        void reloadTimeline(db, message.roomId).catch(warn('reloading the timeline after a reset'))
       }
       break
     case 'rooms-changed':
-      void reloadRooms(db)
+      void reloadRooms(db).catch(warn('reloading the room list'))
       break
     case 'outbox-changed':
-      void reloadOutbox(db)
+      void reloadOutbox(db).catch(warn('reloading the outbox'))
       break
     case 'status':
       status.value = message.status
@@ -95,14 +101,26 @@ export function applyTabMessage(db: FerryDatabase, message: TabMessage): void {
       break
     case 'signed-out':
       // Another tab signed out and wiped the cache: forget everything shown.
-      user.value = null
-      rooms.value = []
-      outbox.value = []
-      timeline.value = null
+      batch(() => {
+        user.value = null
+        rooms.value = []
+        outbox.value = []
+        timeline.value = null
+        heldFor.value = null
+      })
       break
     case 'session-ended':
-      // The server ended the session; the cache (and the outbox) stays for the same person's next sign-in.
-      user.value = null
+      // The server ended the session and the tab that learned it wiped the server's data (expireSession):
+      // show none of it; the outbox stays for the same person's next sign-in, and the sign-in screen says so.
+      batch(() => {
+        user.value = null
+        rooms.value = []
+        timeline.value = null
+      })
+      void heldWork(db).then((held) => {
+        heldFor.value = held
+      }, warn('reading what the ended session left'))
+      void reloadOutbox(db).catch(warn('reloading the outbox'))
       break
   }
 }
@@ -112,10 +130,10 @@ export function startFeed(db: FerryDatabase): () => void {
   // A frozen tab misses what the other tabs said meanwhile: back from the freeze, repaint from IndexedDB
   // and ask the leader for its status and presence again.
   const catchUp = () => {
-    void reloadRooms(db)
-    void reloadOutbox(db)
+    void reloadRooms(db).catch(warn('reloading the room list after a freeze'))
+    void reloadOutbox(db).catch(warn('reloading the outbox after a freeze'))
     const current = timeline.value
-    if (current) void reloadTimeline(db, current.roomId)
+    if (current) void reloadTimeline(db, current.roomId).catch(warn('reloading the timeline after a freeze'))
     tellOthers({ type: 'who-leads' })
   }
   document.addEventListener('resume', catchUp)

@@ -244,6 +244,17 @@ export function discardQuestion(outbox: readonly OutboxItem[]): string | null {
   return `${parts.join(' and ')} will be discarded. Log out anyway?`
 }
 
+/** The sign-in screen's line about what an ended session left on the device (see expireSession). */
+export function heldText(held: { user: { username: string }; unsent: number; drafts: number }): string {
+  const name = held.user.username
+  const n = held.unsent
+  if (n === 0) {
+    return `Unfinished drafts by ${name} are kept on this device until ${name} logs in again; logging in as someone else discards them.`
+  }
+  const one = n === 1
+  return `${n} message${one ? '' : 's'} by ${name} ${one ? 'was' : 'were'} not sent yet. ${one ? 'It is' : 'They are'} kept on this device and sent when ${name} logs in again; logging in as someone else discards ${one ? 'it' : 'them'}.`
+}
+
 /** The status line: always the truth about the link and the queue. */
 export function statusLine(status: ConnStatus, outbox: readonly OutboxItem[]): { text: string; tone: StatusTone } {
   const { waiting, failed } = outboxCounts(outbox)

@@ -2,6 +2,7 @@
 import { signal } from '@preact/signals'
 import type { PresenceUser } from '../../shared/protocol.ts'
 import type { Member, Room, RoomEvent, User } from '../../shared/schemas.ts'
+import type { HeldWork } from '../db/rooms.ts'
 import type { OutboxItem } from '../db/schema.ts'
 import type { ConnStatus } from '../tabs/messages.ts'
 import type { Typist } from './reducers.ts'
@@ -27,6 +28,8 @@ export interface Timeline {
 
 /** undefined while we do not know yet (first paint), null when signed out. */
 export const user = signal<User | null | undefined>(undefined)
+/** Signed out after the session ended, with messages (or drafts) of that person still kept on the device for them. */
+export const heldFor = signal<HeldWork | null>(null)
 export const rooms = signal<Room[]>([])
 export const outbox = signal<OutboxItem[]>([])
 export const status = signal<ConnStatus>({ socket: 'idle', retryAt: null, catchingUp: 0, offline: false })

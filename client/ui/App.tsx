@@ -43,6 +43,7 @@ export function App() {
         <span class="brand">Ferry</span>
         <StatusLine />
         <span class="me">{me.username}</span>
+        {/* logout never rejects: it reports its own failures in the notice */}
         <button type="button" class="link-button" onClick={() => void logout(confirmDiscard)}>
           Log out
         </button>

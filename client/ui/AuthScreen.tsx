@@ -1,6 +1,22 @@
 import { useState } from 'preact/hooks'
 import { LIMITS } from '../../shared/limits.ts'
-import { authenticate } from '../state/actions.ts'
+import { authenticate, discardHeld } from '../state/actions.ts'
+import { heldText } from '../state/reducers.ts'
+import { heldFor } from '../state/store.ts'
+
+/** What an ended session left on this device, and for whom: never kept without the person knowing. discardHeld reports its own failure. */
+function HeldNotice() {
+  const held = heldFor.value
+  if (!held) return null
+  return (
+    <div class="card held">
+      <p role="status">{heldText(held)}</p>
+      <button type="button" class="secondary" onClick={() => void discardHeld()}>
+        Discard {held.unsent > 0 ? (held.unsent === 1 ? 'it' : 'them') : 'the drafts'}
+      </button>
+    </div>
+  )
+}
 
 export function AuthScreen() {
   const [mode, setMode] = useState<'login' | 'signup'>('login')
@@ -19,6 +35,7 @@ export function AuthScreen() {
   return (
     <main class="auth">
       <h1 class="auth__brand">Ferry</h1>
+      <HeldNotice />
       <form class="card auth__form" onSubmit={submit}>
         <h2>{title}</h2>
         <label class="field">

@@ -11,7 +11,7 @@ export function MemberList({ room }: { room: Room }) {
   // Someone here who is not on the list joined after it was loaded: load it again.
   const unlisted = [...online].filter((id) => !list.some((m) => m.userId === id)).join()
   useEffect(() => {
-    if (unlisted) void loadMembers(room.id)
+    if (unlisted) void loadMembers(room.id) // never rejects: offline is quiet, the rest logged
   }, [room.id, unlisted])
   return (
     <aside class="members" aria-label="Members">

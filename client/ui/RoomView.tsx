@@ -58,7 +58,7 @@ export function RoomView({ roomId }: { roomId: string }) {
         meId={me.id}
         hasOlder={current?.hasOlder ?? false}
         loadingOlder={current?.loadingOlder ?? false}
-        onNearTop={() => void loadOlder()}
+        onNearTop={() => void loadOlder() /* never rejects */}
         hasNewer={current?.hasNewer ?? false}
         onNearBottom={() => void loadNewer()}
         onFollowing={setFollowing}
