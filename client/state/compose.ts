@@ -1,46 +1,102 @@
 /** What the person does with a message they write: send it, retry, edit or discard it while it waits. */
 import { LIMITS } from '../../shared/limits.ts'
+import { characterCount, messageBodyProblem } from '../../shared/validation.ts'
 import { getDb } from '../db/page.ts'
-import { discard, edit, enqueue, retry } from '../outbox/store.ts'
+import { type ChangeRefusal, discard, edit, enqueue, retry } from '../outbox/store.ts'
 import { requestBackgroundFlush } from '../pwa/background-sync.ts'
 import { requestPersistence } from '../pwa/persist.ts'
 import { publish } from '../tabs/bus.ts'
 import { reloadOutbox } from './feed.ts'
 
-/** Checks a message body the way the server will, so the person learns at once. */
+/**
+ * Checks a message body with the server's own rule (shared/validation.ts:
+ * code points after trimming, no U+0000 or lone surrogate), so the person
+ * learns at once. Null when it is fine.
+ */
 export function bodyProblem(text: string): string | null {
-  const length = text.trim().length
-  if (length < LIMITS.messageBodyMin) return 'Write something first.'
-  if (length > LIMITS.messageBodyMax) return `${length - LIMITS.messageBodyMax} characters too long.`
-  return null
+  const problem = messageBodyProblem(text)
+  if (!problem) return null
+  if (problem.code === 'message_empty') return 'Write something first.'
+  if (problem.code === 'message_too_long') return `${bodyOverLimit(text)} characters too long.`
+  return problem.message
 }
 
-/** The outbox write comes first: once it commits, the message survives anything. */
-export async function send(roomId: string, text: string): Promise<boolean> {
-  if (bodyProblem(text)) return false
-  const db = await getDb()
-  await enqueue(db, roomId, text.trim())
-  await reloadOutbox(db)
-  publish({ type: 'outbox-changed' })
-  void requestPersistence()
-  void requestBackgroundFlush()
-  return true
+/** How many characters (code points, as the server counts) the trimmed text is over the limit (≤ 0 when within). */
+export function bodyOverLimit(text: string): number {
+  return characterCount(text.trim()) - LIMITS.messageBodyMax
 }
 
-export async function retryMessage(clientId: string): Promise<void> {
-  await retry(await getDb(), clientId)
-  publish({ type: 'outbox-changed' })
+export type SendResult = { ok: true } | { ok: false; problem: string }
+
+/** Says why a device write failed, for the person (the full error goes to the console). */
+function storageProblem(error: unknown): string {
+  const name = error instanceof DOMException || error instanceof Error ? error.name : ''
+  return name === 'QuotaExceededError'
+    ? 'Not sent: this device is out of storage space. Free some space and try again; your text is kept.'
+    : 'Not sent: the message could not be saved on this device. Try again; your text is kept.'
 }
 
-export async function editMessage(clientId: string, body: string): Promise<void> {
-  if (bodyProblem(body)) return
-  await edit(await getDb(), clientId, body.trim())
-  publish({ type: 'outbox-changed' })
+/** Fire-and-forget work whose failure is reported, never swallowed. */
+function background(what: string, work: () => Promise<unknown>): void {
+  work().catch((error: unknown) => console.warn(`[ferry] ${what} failed`, error))
 }
 
-export async function discardMessage(clientId: string): Promise<void> {
-  await discard(await getDb(), clientId)
+/**
+ * The outbox write comes first: once it commits, the message survives
+ * anything. Only then is it sent; the composer clears its text only on `ok`.
+ */
+export async function send(roomId: string, text: string): Promise<SendResult> {
+  const problem = bodyProblem(text)
+  if (problem) return { ok: false, problem }
+  try {
+    const db = await getDb()
+    await enqueue(db, roomId, text.trim())
+  } catch (error) {
+    console.error('[ferry] could not write the message to the outbox', error)
+    return { ok: false, problem: storageProblem(error) }
+  }
+  // Stored: from here a failure only delays what the screen shows, so it does not undo the send
+  // (the composer clears at once; the echo follows).
+  background('showing the queued message', async () => reloadOutbox(await getDb()))
   publish({ type: 'outbox-changed' })
+  background('asking for persistent storage', requestPersistence)
+  background('registering background sync', requestBackgroundFlush)
+  return { ok: true }
+}
+
+const REFUSALS: Record<ChangeRefusal, string> = {
+  in_flight: 'Already being sent: it can no longer be changed.',
+  gone: 'This message is no longer waiting (it was sent or removed).',
+}
+
+/** Null when done, else why not (for the person). */
+async function changeOutbox(what: string, change: () => Promise<{ ok: true } | { ok: false; reason: ChangeRefusal }>) {
+  try {
+    const result = await change()
+    publish({ type: 'outbox-changed' })
+    return result.ok ? null : REFUSALS[result.reason]
+  } catch (error) {
+    console.error(`[ferry] could not ${what}`, error)
+    return `Could not ${what} on this device. Try again.`
+  }
+}
+
+export async function retryMessage(clientId: string): Promise<string | null> {
+  return changeOutbox('retry the message', async () =>
+    (await retry(await getDb(), clientId)) ? { ok: true } : { ok: false, reason: 'gone' },
+  )
+}
+
+/** Null when the edit is saved, else why not (an in-flight message cannot change: the server may hold it). */
+export async function editMessage(clientId: string, body: string): Promise<string | null> {
+  const problem = bodyProblem(body)
+  if (problem) return problem
+  return changeOutbox('save the edit', async () => edit(await getDb(), clientId, body.trim()))
+}
+
+/** Null when discarded, else why not. */
+export async function discardMessage(clientId: string): Promise<string | null> {
+  return changeOutbox('discard the message', async () => discard(await getDb(), clientId))
 }
 
 let lastTyping = 0

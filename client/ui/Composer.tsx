@@ -1,21 +1,31 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { LIMITS } from '../../shared/limits.ts'
 import { getDb } from '../db/page.ts'
 import { bodyProblem, send, typing } from '../state/compose.ts'
 
-/** The draft is kept in IndexedDB so a reload (or an app update) never loses half a message. */
+/**
+ * The draft is kept in IndexedDB so a reload (or an app update) never loses
+ * half a message. The text is cleared only once the outbox write succeeded;
+ * when the device refuses it (storage full…), the text stays and the error shows.
+ */
 export function Composer({ roomId, disabled }: { roomId: string; disabled: boolean }) {
   const [text, setText] = useState('')
+  const [error, setError] = useState<string | null>(null)
   const ref = useRef<HTMLTextAreaElement>(null)
   const saveTimer = useRef<ReturnType<typeof setTimeout> | null>(null)
+  const sending = useRef(false)
+  /** Typed since this room's draft began loading: a late draft must not overwrite it. */
+  const typed = useRef(false)
 
   useEffect(() => {
     let live = true
-    void getDb()
+    typed.current = false
+    setError(null)
+    getDb()
       .then((db) => db.get('drafts', roomId))
       .then((draft) => {
-        if (live) setText(draft?.text ?? '')
+        if (live && !typed.current) setText(draft?.text ?? '')
       })
+      .catch((reason: unknown) => console.warn('[ferry] could not load the draft', roomId, reason))
     return () => {
       live = false
     }
@@ -24,29 +34,52 @@ export function Composer({ roomId, disabled }: { roomId: string; disabled: boole
   const saveDraft = (value: string) => {
     if (saveTimer.current) clearTimeout(saveTimer.current)
     saveTimer.current = setTimeout(() => {
-      void getDb().then(async (db) => {
-        if (value) await db.put('drafts', { roomId, text: value })
-        else await db.delete('drafts', roomId)
-      })
+      getDb()
+        .then(async (db) => {
+          if (value) await db.put('drafts', { roomId, text: value })
+          else await db.delete('drafts', roomId)
+        })
+        .catch((reason: unknown) => console.warn('[ferry] could not save the draft', roomId, reason))
     }, 300)
   }
 
   const submit = async () => {
     const value = text
-    if (bodyProblem(value)) return
-    setText('')
-    saveDraft('')
-    if (!(await send(roomId, value))) setText(value)
+    if (sending.current || bodyProblem(value)) return
+    sending.current = true
+    try {
+      const result = await send(roomId, value)
+      if (result.ok) {
+        setError(null)
+        // Whatever was typed while the write ran stays.
+        if (ref.current === null || ref.current.value === value) {
+          setText('')
+          saveDraft('')
+        }
+      } else {
+        setError(result.problem)
+      }
+    } finally {
+      sending.current = false
+    }
     ref.current?.focus()
   }
 
-  const over = text.trim().length - LIMITS.messageBodyMax
+  const submitNow = () => {
+    submit().catch((reason: unknown) => {
+      console.error('[ferry] sending failed', reason)
+      setError('Not sent: something went wrong. Try again; your text is kept.')
+    })
+  }
+
+  // Empty is not worth an alert; too long or an unstorable character is.
+  const problem = text.trim() === '' ? null : bodyProblem(text)
   return (
     <form
       class="composer"
       onSubmit={(event) => {
         event.preventDefault()
-        void submit()
+        submitNow()
       }}
     >
       <label for="composer-input" class="visually-hidden">
@@ -60,23 +93,31 @@ export function Composer({ roomId, disabled }: { roomId: string; disabled: boole
         disabled={disabled}
         placeholder={disabled ? 'Join the room to write' : 'Message'}
         enterkeyhint="send"
-        aria-describedby={over > 0 ? 'composer-limit' : undefined}
+        aria-describedby={problem ? 'composer-limit' : error ? 'composer-error' : undefined}
+        aria-invalid={problem ? true : undefined}
         onInput={(event) => {
           const value = (event.currentTarget as HTMLTextAreaElement).value
+          typed.current = true
           setText(value)
+          setError(null)
           saveDraft(value)
           if (value) typing(roomId)
         }}
         onKeyDown={(event) => {
           if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
             event.preventDefault()
-            void submit()
+            submitNow()
           }
         }}
       />
-      {over > 0 && (
+      {problem && (
         <span id="composer-limit" class="composer__limit" role="alert">
-          {bodyProblem(text)}
+          {problem}
+        </span>
+      )}
+      {error && !problem && (
+        <span id="composer-error" class="composer__error" role="alert">
+          {error}
         </span>
       )}
       <button type="submit" class="primary composer__send" disabled={disabled || bodyProblem(text) !== null}>

@@ -1,0 +1,102 @@
+import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/preact'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { getDb } from '../../client/db/page.ts'
+import { claimForSending, enqueue, listOutbox } from '../../client/outbox/store.ts'
+import { bodyProblem } from '../../client/state/compose.ts'
+import { Composer } from '../../client/ui/Composer.tsx'
+import { PendingMessage } from '../../client/ui/PendingMessage.tsx'
+import { LIMITS } from '../../shared/limits.ts'
+import { ROOM_A } from './support.ts'
+
+afterEach(() => {
+  cleanup()
+  vi.restoreAllMocks()
+})
+beforeEach(async () => {
+  await (await getDb()).clear('outbox')
+})
+
+const box = () => screen.getByRole('textbox', { name: 'Message' }) as HTMLTextAreaElement
+const sendButton = () => screen.getByRole('button', { name: 'Send' }) as HTMLButtonElement
+const type = (value: string) => fireEvent.input(box(), { target: { value } })
+
+describe('composer: never lose typed text (issue 7 item 14)', () => {
+  it('keeps the text and shows the error when IndexedDB refuses the write (quota)', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined)
+    vi.spyOn(IDBObjectStore.prototype, 'add').mockImplementation(() => {
+      throw new DOMException('The quota has been exceeded.', 'QuotaExceededError')
+    })
+    render(<Composer roomId={ROOM_A} disabled={false} />)
+    type('a message I typed')
+    fireEvent.keyDown(box(), { key: 'Enter' })
+    const alert = await screen.findByRole('alert')
+    expect(alert.textContent).toContain('out of storage space')
+    expect(box().value).toBe('a message I typed')
+    expect(error).toHaveBeenCalled()
+    vi.restoreAllMocks()
+    expect(await listOutbox(await getDb())).toEqual([])
+    // Once the device has room again, the same text goes out and the box clears.
+    fireEvent.click(sendButton())
+    await waitFor(() => expect(box().value).toBe(''))
+    expect(screen.queryByRole('alert')).toBeNull()
+    expect((await listOutbox(await getDb())).map((i) => i.body)).toEqual(['a message I typed'])
+  })
+})
+
+describe('one body rule for client and server (issue 7 item 16)', () => {
+  it('counts code points: 4000 emoji are accepted, 4001 are one too many', () => {
+    expect(LIMITS.messageBodyMax).toBe(4000)
+    expect(bodyProblem('😀'.repeat(4000))).toBeNull()
+    expect(bodyProblem('😀'.repeat(4001))).toBe('1 characters too long.')
+    expect(bodyProblem('  ')).toBe('Write something first.')
+  })
+
+  it('refuses U+0000 and a lone surrogate before queueing', () => {
+    expect(bodyProblem('a\u0000b')).toContain('U+0000')
+    expect(bodyProblem('broken \uD83D')).toContain('lone surrogate')
+  })
+
+  it('the composer lets 4000 emoji through and shows the count past the limit', async () => {
+    render(<Composer roomId={ROOM_A} disabled={false} />)
+    type('😀'.repeat(4000))
+    expect(screen.queryByRole('alert')).toBeNull()
+    expect(sendButton().disabled).toBe(false)
+    type('😀'.repeat(4003))
+    expect(screen.getByRole('alert').textContent).toBe('3 characters too long.')
+    expect(sendButton().disabled).toBe(true)
+    type('nul \u0000 inside')
+    expect(screen.getByRole('alert').textContent).toContain('U+0000')
+    expect(sendButton().disabled).toBe(true)
+  })
+})
+
+describe('pending message in flight (issue 7 item 3)', () => {
+  it('shows "Already being sent" with no Edit or Discard', async () => {
+    const db = await getDb()
+    const item = await enqueue(db, ROOM_A, 'on its way')
+    render(
+      <ul>
+        <PendingMessage item={{ ...item, sentAt: 1 }} />
+      </ul>,
+    )
+    expect(screen.getByText('Already being sent')).toBeTruthy()
+    expect(screen.queryByRole('button', { name: 'Edit' })).toBeNull()
+    expect(screen.queryByRole('button', { name: 'Discard' })).toBeNull()
+  })
+
+  it('a discard refused because a sender took the item meanwhile shows the reason and keeps it', async () => {
+    const db = await getDb()
+    const item = await enqueue(db, ROOM_A, 'racing the flusher')
+    render(
+      <ul>
+        <PendingMessage item={item} />
+      </ul>,
+    )
+    expect(screen.getByText('Waiting to send')).toBeTruthy()
+    await claimForSending(db, (queue) => queue.map((i) => ({ item: i })), 7)
+    fireEvent.click(screen.getByRole('button', { name: 'Discard' }))
+    const alert = await screen.findByRole('alert')
+    expect(alert.textContent).toBe('Already being sent: it can no longer be changed.')
+    expect((await listOutbox(db)).map((i) => i.body)).toEqual(['racing the flusher'])
+  })
+})
