@@ -120,7 +120,10 @@ export class OutboxFlusher {
     return this.inFlight.size
   }
 
-  /** Sends what can be sent now; concurrent calls coalesce into one more pass. */
+  /**
+   * Sends what can be sent now; concurrent calls coalesce into one more pass.
+   * Never rejects: a pass that fails (IndexedDB refused) is reported and tried again later.
+   */
   pump(): Promise<void> {
     if (this.pumping) {
       this.again = true
@@ -129,7 +132,13 @@ export class OutboxFlusher {
     this.pumping = (async () => {
       do {
         this.again = false
-        await this.pass()
+        try {
+          await this.pass()
+        } catch (error) {
+          console.error('[ferry] outbox: a send pass failed; trying again in 1 s', error)
+          this.later(1_000)
+          return
+        }
       } while (this.again)
     })().finally(() => {
       this.pumping = null
@@ -139,7 +148,7 @@ export class OutboxFlusher {
 
   /** A pump nobody waits for: its failure is reported, never swallowed. */
   private kick(why: string): void {
-    this.pump().catch((error: unknown) => console.error(`outbox: sending failed (${why})`, error))
+    this.pump().catch((error: unknown) => console.error(`[ferry] outbox: sending failed (${why})`, error))
   }
 
   private later(ms: number): void {
@@ -231,7 +240,7 @@ export class OutboxFlusher {
       this.events.onSettled(frame.roomId, stored)
       this.events.onOutboxChange()
     } catch (error) {
-      console.error(`outbox: could not store the ack for ${frame.clientId}`, error)
+      console.error(`[ferry] outbox: could not store the ack for ${frame.clientId}`, error)
     }
     this.kick('ack')
   }
@@ -248,7 +257,7 @@ export class OutboxFlusher {
     try {
       await this.answer(frame, clientId, flight)
     } catch (error) {
-      console.error(`outbox: could not record the refusal of ${clientId} (${frame.code})`, error)
+      console.error(`[ferry] outbox: could not record the refusal of ${clientId} (${frame.code})`, error)
     }
     return true
   }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import type { FerryDatabase } from '../../client/db/schema.ts'
 import { OutboxFlusher } from '../../client/outbox/flusher.ts'
 import { claimForSending, discard, edit, enqueue, listOutbox } from '../../client/outbox/store.ts'
@@ -119,5 +119,26 @@ describe('outbox: edit and discard of an in-flight item', () => {
     h.flusher.connected(() => false)
     await h.flusher.pump()
     expect(await state(db)).toEqual([{ body: 'never sent', state: 'waiting', inFlight: false }])
+  })
+})
+
+describe('outbox flusher: failures are reported, not swallowed', () => {
+  it('a pass that IndexedDB refuses is logged and retried later; pump never rejects', async () => {
+    const db = await freshDb()
+    await enqueue(db, ROOM_A, 'later')
+    const timers: number[] = []
+    const flusher = new OutboxFlusher(
+      db,
+      { onOutboxChange: () => undefined, onSettled: () => undefined },
+      { setTimer: (_fn, ms) => timers.push(ms) },
+    )
+    flusher.connected(() => true)
+    await flusher.pump()
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined)
+    db.close()
+    await expect(flusher.pump()).resolves.toBeUndefined()
+    expect(error).toHaveBeenCalledWith(expect.stringContaining('a send pass failed'), expect.anything())
+    expect(timers).toContain(1_000)
+    error.mockRestore()
   })
 })
