@@ -5,15 +5,19 @@ import { type FerryDatabase, USER_STORES } from './schema.ts'
  * A room row as cached. `readPending` is the highest seq the person read here
  * that the server has not confirmed yet (posted later when it failed, e.g.
  * offline); a refresh from the server keeps it, so read messages stay read.
+ * `serverReadSeq` is the read marker as the server last told it: `lastReadSeq`
+ * also moves locally (the leader's engine counts the viewed room and the
+ * person's own messages as read), so it cannot say whether the server knows.
  */
-export type CachedRoom = Room & { readPending?: number }
+export type CachedRoom = Room & { readPending?: number; serverReadSeq?: number }
 
 /** The server's row, with what this device read and the server has not heard of yet kept. */
 function mergeServerRoom(server: Room, cached: CachedRoom | undefined): CachedRoom {
   const pending = cached?.readPending
-  if (pending === undefined || pending <= server.lastReadSeq) return server
+  if (pending === undefined || pending <= server.lastReadSeq) return { ...server, serverReadSeq: server.lastReadSeq }
   return {
     ...server,
+    serverReadSeq: server.lastReadSeq,
     readPending: pending,
     lastReadSeq: pending,
     // Read up to the end: nothing unread. Read part of it: the server's count is an upper bound until it hears.
@@ -45,9 +49,9 @@ export async function markSeenLocally(db: FerryDatabase, roomId: string, seq: nu
   const tx = db.transaction('rooms', 'readwrite')
   const room: CachedRoom | undefined = await tx.store.get(roomId)
   let changed = false
-  // Nothing new: at or below what is marked, and nothing counted unread here.
-  const known = room !== undefined && room.unreadCount === 0 && seq <= room.lastReadSeq
-  if (room && room.role !== null && !known && seq > (room.readPending ?? 0)) {
+  // Nothing to tell: the server has it already, or a post of it (or more) is waiting.
+  const told = room ? Math.max(room.serverReadSeq ?? 0, room.readPending ?? 0) : 0
+  if (room && room.role !== null && seq > told) {
     const unreadCount = seq >= room.lastSeq ? 0 : room.unreadCount
     const next: CachedRoom = { ...room, readPending: seq, lastReadSeq: Math.max(room.lastReadSeq, seq), unreadCount }
     tx.store.put(next)
@@ -70,9 +74,11 @@ export async function confirmRead(
     const { readPending, ...rest } = room
     // Read further while the post was under way: keep that for the next post, and the local count.
     const still = readPending !== undefined && readPending > posted
+    const lastReadSeq = Math.max(room.lastReadSeq, answer.lastReadSeq)
+    const serverReadSeq = answer.lastReadSeq
     const next: CachedRoom = still
-      ? { ...room, lastReadSeq: Math.max(room.lastReadSeq, answer.lastReadSeq) }
-      : { ...rest, lastReadSeq: Math.max(room.lastReadSeq, answer.lastReadSeq), unreadCount: answer.unreadCount }
+      ? { ...room, lastReadSeq, serverReadSeq }
+      : { ...rest, lastReadSeq, serverReadSeq, unreadCount: answer.unreadCount }
     tx.store.put(next)
   }
   await tx.done
@@ -92,8 +98,10 @@ export async function pendingReads(db: FerryDatabase): Promise<Array<{ roomId: s
   return all.flatMap((r) => (r.readPending === undefined ? [] : [{ roomId: r.id, seq: r.readPending }]))
 }
 
+/** A room row fresh from the server (its read marker is the server's). */
 export async function putRoom(db: FerryDatabase, room: Room): Promise<void> {
-  await db.put('rooms', room)
+  const row: CachedRoom = { ...room, serverReadSeq: room.lastReadSeq }
+  await db.put('rooms', row)
 }
 
 export async function updateRoom(db: FerryDatabase, roomId: string, change: (room: Room) => Room): Promise<void> {

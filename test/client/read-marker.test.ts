@@ -54,11 +54,14 @@ async function until(check: () => Promise<boolean> | boolean): Promise<void> {
 
 const pendingOf = async () => (await getCachedRoom(await getDb(), ROOM_A))?.readPending
 
-/** What the leader's engine does with an arrival in a tab that does not view the room: store, count, tell. */
-async function arrive(events: RoomEvent[]): Promise<void> {
+/**
+ * What the leader's engine does with an arrival: tell the tabs, then update the room row, counting
+ * the room as viewed when the leader is the tab showing it (`leaderViews`), else as not viewed.
+ */
+async function arrive(events: RoomEvent[], leaderViews = false): Promise<void> {
   const db = await getDb()
   publish({ type: 'events', roomId: ROOM_A, events })
-  await updateRoom(db, ROOM_A, (r) => applyEventsToRoom(r, events, ALICE, false))
+  await updateRoom(db, ROOM_A, (r) => applyEventsToRoom(r, events, ALICE, leaderViews))
   await settle()
 }
 
@@ -126,6 +129,13 @@ describe('the read marker while a room stays open', () => {
     const row = await getCachedRoom(db, ROOM_A)
     expect(row).toMatchObject({ lastReadSeq: 22, unreadCount: 0, lastSeq: 22 })
     expect(row?.readPending).toBeUndefined()
+  })
+
+  it('posts too when this tab leads and its engine already counted the room as viewed (lastReadSeq moved locally)', async () => {
+    await arrive([event(ROOM_A, 3, { authorId: BOB })], true)
+    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
+    await until(() => posted.length > 0)
+    expect(posted).toEqual([3])
   })
 
   it('does not count arrivals as read while the page is hidden, and marks them once it is visible again', async () => {
