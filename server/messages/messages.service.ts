@@ -22,20 +22,22 @@ export async function sendMessage(
 ): Promise<AppendResult> {
   const problem = messageBodyProblem(input.body)
   if (problem) return { ok: false, ...problem }
+  // Ids in any letter case name the same room and message: the appender compares them with the stored, lower-case ones.
+  const roomId = input.roomId.toLowerCase()
   const clientId = input.clientId.toLowerCase()
   const afterClientId = input.afterClientId?.toLowerCase()
   if (afterClientId === clientId) {
     return { ok: false, code: 'validation_failed', message: 'afterClientId must name an earlier message, not this one' }
   }
   const result = await appender.append({
-    roomId: input.roomId,
+    roomId,
     authorId: session.user.id,
     authorName: session.user.username,
     clientId,
     body: input.body.trim(),
     ...(afterClientId ? { afterClientId } : {}),
   })
-  if (!result.ok && result.code === 'not_member' && !canRead(await findRoomAccess(db, session.user.id, input.roomId))) {
+  if (!result.ok && result.code === 'not_member' && !canRead(await findRoomAccess(db, session.user.id, roomId))) {
     return { ok: false, code: 'not_found', message: 'No such room' }
   }
   return result

@@ -70,8 +70,31 @@ const deeplyNested = fc
   .integer({ min: 20, max: 3_000 })
   .chain((depth) => fc.constantFrom('[', '{"x":').map((open) => ({ depth, open })))
 
-const weirdValue: fc.Arbitrary<unknown> = fc.oneof(
+/** Text a lenient parser could take for a number, a boolean or nothing. */
+export const NUMBER_LIKE_STRINGS = [
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '1e999',
+  '-0',
+  '0x10',
+  ' 1',
+  '1 ',
+  '+1',
+  '1.0',
+  '1.5',
+  '1e3',
+  '\u0663',
+  '9007199254740993',
+  'null',
+  'undefined',
+  'true',
+  '',
+] as const
+
+export const weirdValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom(Number.MAX_SAFE_INTEGER + 1, 2 ** 64, 1e308, -1e308, -1, 0.5, Number.MIN_VALUE, 0),
+  fc.constantFrom(...NUMBER_LIKE_STRINGS),
   fc.double(),
   fc.integer(),
   nastyString(40),
@@ -84,7 +107,23 @@ const weirdValue: fc.Arbitrary<unknown> = fc.oneof(
 )
 
 const extraKey = fc.oneof(
-  fc.constantFrom('__proto__', 'constructor', 'prototype', 'type', 'admin', 'roomId', 'clientId', 'after', 'body'),
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'prototype',
+    'type',
+    'admin',
+    'roomId',
+    'clientId',
+    'after',
+    'body',
+    'username',
+    'password',
+    'name',
+    'visibility',
+    'seq',
+    'afterClientId',
+  ),
   nastyString(12),
 )
 
@@ -93,7 +132,7 @@ const frameTypeName = fc.oneof(
   nastyString(12),
 )
 
-type Mutation =
+export type Mutation =
   | { kind: 'set'; pick: number; value: unknown }
   | { kind: 'delete'; pick: number }
   | { kind: 'add'; pick: number; key: string; value: unknown }
@@ -101,7 +140,8 @@ type Mutation =
   | { kind: 'nest'; pick: number; depth: number; open: string }
   | { kind: 'retype'; type: unknown }
 
-const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+/** The mutations of any JSON object (every kind but `retype`, which only frames have a use for). */
+const valueMutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('set' as const), pick: fc.nat(), value: weirdValue }),
   fc.record({ kind: fc.constant('delete' as const), pick: fc.nat() }),
   fc.record({ kind: fc.constant('add' as const), pick: fc.nat(), key: extraKey, value: weirdValue }),
@@ -114,6 +154,10 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
       open: fc.constant(open),
     }),
   ),
+)
+
+const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+  valueMutation,
   fc.record({ kind: fc.constant('retype' as const), type: fc.oneof(frameTypeName, weirdValue) }),
 )
 
@@ -192,3 +236,83 @@ export function mutate(frame: object, mutations: readonly Mutation[]): string {
 export const mutateFrame: fc.Arbitrary<string> = fc
   .tuple(validClientFrame, fc.array(mutation, { minLength: 1, maxLength: 4 }))
   .map(([frame, mutations]) => mutate(frame, mutations))
+
+/** One to four mutations of a JSON object (an HTTP body, a frame), to apply with `mutate`. */
+export const bodyMutations: fc.Arbitrary<Mutation[]> = fc.array(valueMutation, { minLength: 1, maxLength: 4 })
+
+// ---- HTTP ------------------------------------------------------------------
+
+/** Usernames the sign-up rules accept (LIMITS.usernamePattern). */
+export const validUsername = fc.stringMatching(/^[A-Za-z0-9_-]{3,32}$/)
+
+/** Free text of `minLength`–`maxLength` graphemes a person could type (callers filter by the schema's own count). */
+export const typedText = (minLength: number, maxLength: number) =>
+  fc.oneof(
+    fc.string({ unit: 'grapheme', minLength, maxLength }),
+    fc.string({ unit: 'grapheme-ascii', minLength, maxLength }),
+  )
+
+/**
+ * Bodies that are not a JSON object: JSON of another shape, text that is not
+ * JSON at all, nothing, and nesting deeper than any parser's stack.
+ */
+export const rawBody: fc.Arbitrary<string> = fc.oneof(
+  fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.stringify(value)),
+  nastyString(60),
+  fc.constantFrom('', ' ', '{', '}', '{"a":1}}', "{'a':1}", 'null', '[]', '"x"', '0', 'true', 'NaN', '{"a":undefined}'),
+  fc.constantFrom('{"__proto__":{"admin":true}}', '{"constructor":{"prototype":{"admin":true}}}', '[{"__proto__":1}]'),
+  fc.integer({ min: 5_000, max: 32_000 }).map((depth) => `${'['.repeat(depth)}${']'.repeat(depth)}`),
+  // Deep, with a word that makes a JSON parser scan the whole tree for prototype keys.
+  fc
+    .integer({ min: 1_000, max: 12_000 })
+    .map((depth) => `${'{"a":'.repeat(depth)}{"constructor":{"prototype":{}}}${'}'.repeat(depth)}`),
+  fc.integer({ min: 1_000, max: 30_000 }).map((depth) => `${'['.repeat(depth)}"__proto__"${']'.repeat(depth)}`),
+  fc.integer({ min: 1_000, max: 12_000 }).map((depth) => `${'{"a":'.repeat(depth)}"constructor"${'}'.repeat(depth)}`),
+)
+
+/** Content types a client might send; only `application/json` (any case, any parameters) may write. */
+export const contentType: fc.Arbitrary<string | undefined> = fc.oneof(
+  { weight: 12, arbitrary: fc.constant('application/json') },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      'application/json; charset=utf-8',
+      'APPLICATION/JSON',
+      'application/json;',
+      ' application/json ',
+      'application/json; charset=latin1',
+    ),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      undefined,
+      'text/plain',
+      'text/plain; charset=utf-8',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=xyz',
+      'application/jsonp',
+      'application/vnd.api+json',
+      'application/octet-stream',
+      'text/json',
+      '',
+    ),
+  },
+)
+
+/** Query-string values: numbers in and out of every range, number-like text, UUIDs, junk. */
+export const queryValue: fc.Arbitrary<string> = fc.oneof(
+  fc.nat({ max: 600 }).map(String),
+  fc.integer({ min: -5, max: 5 }).map(String),
+  fc.constantFrom(String(Number.MAX_SAFE_INTEGER), String(Number.MAX_SAFE_INTEGER + 1), '99999999999999999999'),
+  fc.constantFrom(...NUMBER_LIKE_STRINGS, '5.0', '05', '0x5', '5e0', '1e1', ' 5', 'abc', '1,2', '%'),
+  fc.uuid(),
+  fc.uuid().map((id) => id.toUpperCase()),
+  nastyString(20).map(wellFormed),
+  fc.string({ unit: 'grapheme-ascii', minLength: 500, maxLength: 3_000 }),
+)
+
+/** The text with every lone surrogate replaced by U+FFFD, as a UTF-8 encoder does (encodeURIComponent throws on one instead). */
+export function wellFormed(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8')
+}

@@ -1,0 +1,1356 @@
+import { randomUUID } from 'node:crypto'
+import fc from 'fast-check'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { sql } from 'kysely'
+import type { TSchema } from 'typebox'
+import { Compile } from 'typebox/compile'
+import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest'
+import { createSession, SESSION_COOKIE } from '../../server/auth/sessions.ts'
+import {
+  AddMemberBody,
+  CreateRoomBody,
+  Credentials,
+  DiscoverQuery,
+  DiscoverResponse,
+  EventsQuery,
+  EventsResponse,
+  HistoryQuery,
+  HistoryResponse,
+  LoginBody,
+  MemberResponse,
+  MessageResponse,
+  ReadBody,
+  ReadResponse,
+  RoomResponse,
+  SendMessageBody,
+  UserResponse,
+} from '../../shared/api.ts'
+import { ERROR_CODES, type ErrorCode } from '../../shared/errors.ts'
+import { LIMITS } from '../../shared/limits.ts'
+import type { Message } from '../../shared/schemas.ts'
+import { Uuid } from '../../shared/schemas.ts'
+import { messageBodyProblem } from '../../shared/validation.ts'
+import { createRoom, join, sendMessage } from '../support/api.ts'
+import { type Agent, signUp, TEST_ORIGIN, useTestApp } from '../support/app.ts'
+import { describeEachEngine } from '../support/databases.ts'
+import {
+  bodyMutations,
+  contentType,
+  type Mutation,
+  mutate,
+  nastyString,
+  queryValue,
+  rawBody,
+  typedText,
+  validUsername,
+  wellFormed,
+} from '../support/fuzz.ts'
+import { realtimeConfig } from '../support/ws.ts'
+
+/**
+ * Property-based fuzz of every HTTP endpoint that reads a body, a query or a
+ * room id (issue 7, "Reliability checks"): valid inputs get the documented
+ * success, mutated ones (wrong types, missing and extra fields, prototype
+ * keys, huge and number-like values, U+0000, lone surrogates, long strings,
+ * deep nesting, bodies that are not JSON, wrong content types, foreign
+ * origins, no session) the documented typed error, judged against the shared
+ * schemas and a model of the data, never against the server's own code.
+ * Every error is `{ error: { code, message } }` with the code's documented
+ * status and no internals; a refused request changes nothing in the
+ * database; the server stays healthy.
+ *
+ * Reproduce a failure with the FUZZ_SEED it prints (FUZZ_SEED=123 npx vitest run …).
+ */
+
+const SEED = process.env.FUZZ_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED)
+
+/** The status docs/API.md gives each error code. */
+const STATUS_OF: Record<ErrorCode, number | null> = {
+  bad_request: 400,
+  validation_failed: 400,
+  message_empty: 400,
+  message_too_long: 400,
+  unauthorized: 401,
+  invalid_credentials: 401,
+  forbidden: 403,
+  not_member: 403,
+  csrf_rejected: 403,
+  not_found: 404,
+  username_taken: 409,
+  owner_cannot_leave: 409,
+  out_of_order: 409,
+  payload_too_large: 413,
+  uri_too_long: 414,
+  unsupported_media_type: 415,
+  not_storable: 422,
+  upgrade_required: 426,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+  overloaded: 503,
+  unknown_frame: null,
+  already_member: null,
+}
+
+/** What must never reach a client: stack frames, file paths, framework codes, driver or SQL text. */
+const INTERNALS =
+  /\n\s+at |\bat \S+ \(|node_modules|\/work\/|\.[jt]s:\d|FST_|ERR_[A-Z]|SELECT |INSERT |UPDATE |DELETE FROM|relation "|syntax error|violates|duplicate key|invalid input syntax|PGlite|TypeError|ReferenceError|RangeError|SyntaxError|undefined|\[object /
+
+const checkers = new Map<TSchema, ReturnType<typeof Compile<TSchema>>>()
+const compiled = (schema: TSchema) => {
+  let checker = checkers.get(schema)
+  if (!checker) {
+    checker = Compile(schema)
+    checkers.set(schema, checker)
+  }
+  return checker
+}
+const fits = (schema: TSchema, value: unknown) => compiled(schema).Check(value)
+
+// ---- requests and verdicts --------------------------------------------------
+
+interface Request {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS'
+  url: string
+  contentType?: string | undefined
+  origin?: string | undefined
+  cookie?: string | undefined
+  payload?: string | Buffer | undefined
+}
+
+function inject(app: FastifyInstance, request: Request): Promise<LightMyRequestResponse> {
+  const headers: Record<string, string> = {}
+  if (request.contentType !== undefined) headers['content-type'] = request.contentType
+  if (request.origin !== undefined) headers.origin = request.origin
+  if (request.cookie !== undefined) headers.cookie = request.cookie
+  return app.inject({
+    method: request.method,
+    url: request.url,
+    headers,
+    ...(request.payload === undefined ? {} : { payload: request.payload }),
+  })
+}
+
+/** An answer: a status and, for an error, its code (null for a success). */
+interface Outcome {
+  status: number
+  code: ErrorCode | null
+}
+const ok = (status: number): Outcome => ({ status, code: null })
+const refused = (code: ErrorCode): Outcome => ({ status: STATUS_OF[code]!, code })
+
+/** Iterative (the fuzz nests deeper than the call stack): what secure-json-parse refuses. */
+function holdsPrototypeKey(root: unknown): boolean {
+  const pending = [root]
+  while (pending.length > 0) {
+    const value = pending.pop()
+    if (typeof value !== 'object' || value === null) continue
+    if (Object.hasOwn(value, '__proto__')) return true
+    const ctor = (value as Record<string, unknown>).constructor
+    if (
+      Object.hasOwn(value, 'constructor') &&
+      typeof ctor === 'object' &&
+      ctor !== null &&
+      Object.hasOwn(ctor, 'prototype')
+    )
+      return true
+    pending.push(...Object.values(value))
+  }
+  return false
+}
+
+/** Every string in a parsed body (keys and values): error messages may quote them. */
+function stringsOf(root: unknown): string[] {
+  const found: string[] = []
+  const pending = [root]
+  while (pending.length > 0) {
+    const value = pending.pop()
+    if (typeof value === 'string') found.push(value)
+    if (typeof value !== 'object' || value === null) continue
+    for (const [key, child] of Object.entries(value)) {
+      found.push(key)
+      pending.push(child)
+    }
+  }
+  return found
+}
+
+/**
+ * What the server must answer before any route code runs (CSRF, size, JSON),
+ * or the body as the route receives it: the text decoded from the bytes on
+ * the wire (a lone surrogate in a raw string travels as U+FFFD), a leading
+ * byte-order mark ignored, an empty body read as no body.
+ */
+function beforeTheRoute(request: Request, allowedOrigins: readonly string[]): { refusal: Outcome } | { body: unknown } {
+  if (request.method !== 'GET' && request.method !== 'OPTIONS') {
+    const type = (request.contentType ?? '').split(';')[0]!.trim().toLowerCase()
+    if (type !== 'application/json') return { refusal: refused('csrf_rejected') }
+    if (request.origin !== undefined && !allowedOrigins.includes(request.origin)) {
+      return { refusal: refused('csrf_rejected') }
+    }
+  }
+  if (request.payload === undefined) return { body: undefined }
+  const bytes = Buffer.isBuffer(request.payload) ? request.payload : Buffer.from(request.payload, 'utf8')
+  if (bytes.length > LIMITS.httpMaxBodyBytes) return { refusal: refused('payload_too_large') }
+  let text = bytes.toString('utf8')
+  if (text === '') return { body: undefined }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return { refusal: refused('bad_request') }
+  }
+  if (holdsPrototypeKey(value)) return { refusal: refused('bad_request') }
+  return { body: value }
+}
+
+/** A `{ error: { code, message } }` body with a documented code and status and nothing internal in it. */
+function expectTypedError(response: LightMyRequestResponse, echoes: readonly string[]): ErrorCode {
+  const context = `${response.statusCode} ${response.body.slice(0, 500)}`
+  expect(response.headers['content-type'], context).toMatch(/^application\/json/)
+  const body = response.json()
+  expect(Object.keys(body), context).toEqual(['error'])
+  expect(Object.keys(body.error).sort(), context).toEqual(['code', 'message'])
+  expect(ERROR_CODES, context).toContain(body.error.code)
+  expect(STATUS_OF[body.error.code as ErrorCode], `${context}: the documented status of the code`).toBe(
+    response.statusCode,
+  )
+  expect(typeof body.error.message, context).toBe('string')
+  expect(body.error.message.length, context).toBeGreaterThan(0)
+  let message: string = body.error.message
+  for (const echo of [...echoes].sort((a, b) => b.length - a.length)) {
+    if (echo.length > 0) message = message.split(echo).join('')
+  }
+  expect(message, context).not.toMatch(INTERNALS)
+  return body.error.code
+}
+
+/** Checks the answer is one of `expected` (an error typed and clean, a success JSON of `schema`). */
+function expectOutcome(
+  response: LightMyRequestResponse,
+  expected: Outcome | readonly Outcome[],
+  options: { echoes?: readonly string[]; schema?: TSchema; what: string },
+): Outcome {
+  const allowed = Array.isArray(expected) ? expected : [expected as Outcome]
+  const got: Outcome =
+    response.statusCode >= 400
+      ? { status: response.statusCode, code: expectTypedError(response, options.echoes ?? []) }
+      : ok(response.statusCode)
+  expect(allowed, `${options.what}\n→ ${response.statusCode} ${response.body.slice(0, 400)}`).toContainEqual(got)
+  if (got.code === null && options.schema && response.statusCode !== 204) {
+    expect(fits(options.schema, response.json()), `response of ${options.what}: ${response.body.slice(0, 400)}`).toBe(
+      true,
+    )
+  }
+  if (response.statusCode === 204) expect(response.body).toBe('')
+  return got
+}
+
+// ---- what the database holds ------------------------------------------------
+
+interface Fingerprint {
+  users: number
+  sessions: number
+  rooms: number
+  members: number
+  events: number
+  seqs: number
+  reads: number
+}
+
+async function fingerprint(app: FastifyInstance): Promise<Fingerprint> {
+  const { rows } = await sql<Record<keyof Fingerprint, string>>`
+    SELECT (SELECT count(*) FROM users) AS users,
+           (SELECT count(*) FROM sessions) AS sessions,
+           (SELECT count(*) FROM rooms) AS rooms,
+           (SELECT count(*) FROM room_members) AS members,
+           (SELECT count(*) FROM room_events) AS events,
+           (SELECT coalesce(sum(last_seq), 0) FROM rooms) AS seqs,
+           (SELECT coalesce(sum(last_read_seq), 0) FROM room_members) AS reads`.execute(app.db)
+  const row = rows[0]!
+  return Object.fromEntries(Object.entries(row).map(([key, value]) => [key, Number(value)])) as unknown as Fingerprint
+}
+
+/** `after` is `before` moved by `delta` and nothing else: a refused request has an empty delta. */
+function expectDelta(before: Fingerprint, after: Fingerprint, delta: Partial<Fingerprint>, what: string): void {
+  const expected = { ...before }
+  for (const [key, change] of Object.entries(delta)) expected[key as keyof Fingerprint] += change
+  expect(after, `what ${what} changed in the database`).toEqual(expected)
+}
+
+// ---- generated cases ----------------------------------------------------------
+
+/** How a body travels: as generated, mutated, replaced by something else, padded past the limit, with odd bytes. */
+type Body<P> =
+  | { kind: 'valid'; plan: P }
+  | { kind: 'mutated'; plan: P; mutations: Mutation[] }
+  | { kind: 'raw'; text: string }
+  | { kind: 'bom'; plan: P }
+  | { kind: 'oversize'; plan: P; pad: number }
+  | { kind: 'badUtf8'; plan: P }
+  | { kind: 'none' }
+
+type CookieKind = 'own' | 'none' | 'junk' | 'revoked'
+
+interface Envelope {
+  contentType: string | undefined
+  origin: string | undefined
+  cookie: CookieKind
+  junkCookie: string
+}
+
+const fuzzedEnvelope: fc.Arbitrary<Envelope> = fc.record({
+  contentType,
+  origin: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(undefined) },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom(
+        TEST_ORIGIN,
+        'https://evil.example',
+        'null',
+        'http://127.0.0.1:3000.evil.example',
+        'http://127.0.0.1:3001',
+      ),
+    },
+  ),
+  cookie: fc.oneof(
+    { weight: 3, arbitrary: fc.constant<CookieKind>('own') },
+    { weight: 2, arbitrary: fc.constantFrom<CookieKind>('none', 'junk', 'revoked') },
+  ),
+  junkCookie: fc.string({ unit: fc.constantFrom(...'abcXYZ019-_.%='.split('')), maxLength: 150 }),
+})
+
+/** Mostly what a client sends (JSON, own session, no foreign origin); one in four fuzzed. */
+const envelope: fc.Arbitrary<Envelope> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.constant<Envelope>({
+      contentType: 'application/json',
+      origin: undefined,
+      cookie: 'own',
+      junkCookie: '',
+    }),
+  },
+  { weight: 1, arbitrary: fuzzedEnvelope },
+)
+
+/** A valid plan as is (weight 4), mutated (5), or another body altogether (3). */
+function bodyOf<P>(plan: fc.Arbitrary<P>): fc.Arbitrary<Body<P>> {
+  return fc.oneof(
+    { weight: 4, arbitrary: plan.map((p) => ({ kind: 'valid' as const, plan: p })) },
+    {
+      weight: 5,
+      arbitrary: fc.record({ kind: fc.constant('mutated' as const), plan, mutations: bodyMutations }),
+    },
+    { weight: 2, arbitrary: rawBody.map((text) => ({ kind: 'raw' as const, text })) },
+    {
+      weight: 1,
+      arbitrary: fc.oneof(
+        plan.map((p) => ({ kind: 'bom' as const, plan: p })),
+        plan.map((p) => ({ kind: 'badUtf8' as const, plan: p })),
+        fc.record({ kind: fc.constant('oversize' as const), plan, pad: fc.integer({ min: 0, max: 2_000 }) }),
+        fc.constant({ kind: 'none' as const }),
+      ),
+    },
+  )
+}
+
+/** The bytes of a body, its plan resolved to an object by `resolve`. */
+function payloadOf<P>(body: Body<P>, resolve: (plan: P) => object): string | Buffer | undefined {
+  switch (body.kind) {
+    case 'none':
+      return undefined
+    case 'raw':
+      return body.text
+    case 'valid':
+      return JSON.stringify(resolve(body.plan))
+    case 'mutated':
+      return mutate(resolve(body.plan), body.mutations)
+    case 'bom':
+      return `\ufeff${JSON.stringify(resolve(body.plan))}`
+    case 'oversize': {
+      const text = JSON.stringify(resolve(body.plan))
+      const pad = 'x'.repeat(LIMITS.httpMaxBodyBytes + body.pad)
+      return text === '{}' ? `{"pad":"${pad}"}` : `${text.slice(0, -1)},"pad":"${pad}"}`
+    }
+    case 'badUtf8': {
+      // Bytes that are not UTF-8 inside the first string value (or an extra one).
+      const value = { ...resolve(body.plan) } as Record<string, unknown>
+      const key = Object.keys(value).find((k) => typeof value[k] === 'string') ?? 'x'
+      value[key] = '@@bytes@@'
+      const [head, tail] = JSON.stringify(value).split('@@bytes@@') as [string, string]
+      return Buffer.concat([
+        Buffer.from(head),
+        Buffer.from([0xff, 0xfe, 0xed, 0xa0, 0x80, 0xc0, 0x80]),
+        Buffer.from(tail),
+      ])
+    }
+  }
+}
+
+/** Upper, lower or mixed case, by the bits of `bits`. */
+function recase(text: string, bits: number): string {
+  if (bits % 3 === 0) return text.toUpperCase()
+  if (bits % 3 === 1) return text
+  return [...text].map((c, i) => ((bits >> (i % 16)) & 1 ? c.toUpperCase() : c.toLowerCase())).join('')
+}
+
+type PlanOf<A> = A extends fc.Arbitrary<infer T> ? T : never
+
+/** A short description of a payload for failure messages. */
+function describePayload(request: Request): string {
+  const { payload } = request
+  if (payload === undefined) return '(no body)'
+  const text = Buffer.isBuffer(payload) ? payload.toString('utf8') : payload
+  const shown = JSON.stringify(text.length > 300 ? `${text.slice(0, 300)}… (${text.length} chars)` : text)
+  return `${shown} content-type=${request.contentType} origin=${request.origin} cookie=${request.cookie?.slice(0, 40)}`
+}
+
+const pick = <T>(items: readonly T[], index: number): T => items[index % items.length]!
+
+/** Runs an async property with the file's seed; a failure says how to reproduce it. */
+async function fuzz<T>(arbitrary: fc.Arbitrary<T>, numRuns: number, run: (value: T) => Promise<void>) {
+  try {
+    await fc.assert(fc.asyncProperty(arbitrary, run), { seed: SEED, numRuns })
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    throw new Error(`HTTP fuzz failed; reproduce with FUZZ_SEED=${SEED}\n${message}`, { cause: error })
+  }
+}
+
+// ---- the suite ------------------------------------------------------------------
+
+describeEachEngine('HTTP fuzz', (engine) => {
+  // The per-user send limit is tested elsewhere; here it would only hide the answers under test.
+  const ctx = useTestApp(engine, { realtime: realtimeConfig({ sendRatePerSecond: 1_000_000, sendBurst: 1_000_000 }) })
+  let alice: Agent
+  let bob: Agent
+  /** Alice's: public (she writes and reads here), private (she adds members), public for joining and leaving. */
+  let roomR: string
+  let roomP: string
+  let roomJ: string
+  /** Bob's: public with Alice as a member, public without her, private without her. */
+  let bobShared: string
+  let bobPublic: string
+  let bobPrivate: string
+  let revokedCookie: string
+  /** username (lower case) → id and, when known, password. */
+  const users = new Map<string, { id: string; username: string; password: string | undefined }>()
+  /** Alice's messages in room R, by lower-case clientId. */
+  const aliceSent = new Map<string, Message>()
+  const bobSeqsInR: number[] = []
+
+  const PASSWORD = 'correct horse battery'
+  const cookieOf = (agent: Agent, env: Envelope): string | undefined => {
+    switch (env.cookie) {
+      case 'own':
+        return agent.cookie
+      case 'none':
+        return undefined
+      case 'junk':
+        return `${SESSION_COOKIE}=${env.junkCookie}`
+      case 'revoked':
+        return revokedCookie
+    }
+  }
+
+  beforeAll(async () => {
+    alice = await signUp(ctx.app)
+    bob = await signUp(ctx.app)
+    for (const agent of [alice, bob]) {
+      users.set(agent.user.username.toLowerCase(), { ...agent.user, password: PASSWORD })
+    }
+    roomR = (await createRoom(alice, 'public')).id
+    roomP = (await createRoom(alice, 'private')).id
+    roomJ = (await createRoom(alice, 'public')).id
+    bobShared = (await createRoom(bob, 'public')).id
+    bobPublic = (await createRoom(bob, 'public')).id
+    bobPrivate = (await createRoom(bob, 'private')).id
+    await join(alice, bobShared)
+    await join(bob, roomR)
+    for (const body of ['first', 'second']) {
+      const message = await sendMessage(alice, roomR, body)
+      aliceSent.set(message.clientId, message)
+    }
+    for (const body of ['from bob', 'again from bob']) bobSeqsInR.push((await sendMessage(bob, roomR, body)).seq)
+    const { token } = await createSession(ctx.app.db, alice.user.id, 60_000)
+    revokedCookie = `${SESSION_COOKIE}=${token}`
+    const logout = await ctx.app.inject({
+      method: 'POST',
+      url: '/api/auth/logout',
+      headers: { cookie: revokedCookie, 'content-type': 'application/json' },
+    })
+    expect(logout.statusCode).toBe(204)
+  })
+
+  /** Answers per code in the current property: each must have reached its route's successes too. */
+  const tally = new Map<string, number>()
+  beforeEach(() => tally.clear())
+  const expectSomeSuccesses = (atLeast: number) =>
+    expect(tally.get('success') ?? 0, `answers: ${JSON.stringify(Object.fromEntries(tally))}`).toBeGreaterThanOrEqual(
+      atLeast,
+    )
+
+  afterEach(async () => {
+    const health = await ctx.app.inject({ method: 'GET', url: '/healthz' })
+    expect({ status: health.statusCode, body: health.json() }).toEqual({ status: 200, body: { status: 'ok' } })
+  })
+
+  /**
+   * One request through the checks every route shares, then `route` for the
+   * body that reached it: its expected outcome and the database change a
+   * success makes. Refusals must change nothing.
+   */
+  async function exchange(
+    request: Request,
+    options: {
+      what: string
+      /** The body schema, or 'any' for bodiless routes (any JSON is read and ignored). */
+      body: TSchema | 'any'
+      /** False for sign-up and login. */
+      needsSession?: boolean
+      route(body: unknown): Promise<{ expected: Outcome | Outcome[]; schema?: TSchema; delta?: Partial<Fingerprint> }>
+      after?(response: LightMyRequestResponse, body: unknown): Promise<void> | void
+    },
+  ): Promise<Outcome> {
+    const before = await fingerprint(ctx.app)
+    const verdict = beforeTheRoute(request, ctx.app.config.allowedOrigins)
+    let expected: Outcome | Outcome[]
+    let schema: TSchema | undefined
+    let delta: Partial<Fingerprint> = {}
+    let body: unknown
+    let echoes: string[] = [request.url]
+    if ('refusal' in verdict) {
+      expected = verdict.refusal
+    } else {
+      body = verdict.body
+      echoes = [...echoes, ...stringsOf(body)]
+      const valid = options.body === 'any' || fits(options.body, body)
+      const hasSession =
+        request.cookie !== undefined && request.cookie !== revokedCookie && !junkCookies.has(request.cookie)
+      if (!valid) expected = refused('validation_failed')
+      else if (options.needsSession !== false && !hasSession) expected = refused('unauthorized')
+      else ({ expected, schema, delta = {} } = await options.route(body))
+    }
+    const response = await inject(ctx.app, request)
+    const what = `${options.what}: ${request.method} ${request.url.slice(0, 200)} ${describePayload(request)}`
+    const got = expectOutcome(response, expected, { echoes, what, ...(schema ? { schema } : {}) })
+    expect(got.code, 'a fuzzed request crashed a handler').not.toBe('internal')
+    const after = await fingerprint(ctx.app)
+    expectDelta(before, after, got.code === null ? delta : {}, what)
+    if (got.code === null && options.after) await options.after(response, body)
+    tally.set(got.code ?? 'success', (tally.get(got.code ?? 'success') ?? 0) + 1)
+    return got
+  }
+
+  const junkCookies = new Set<string>()
+  /** The request for a body route, with the envelope's content type, origin and cookie. */
+  function post(url: string, env: Envelope, payload: string | Buffer | undefined, agent: Agent = alice): Request {
+    const cookie = cookieOf(agent, env)
+    if (env.cookie === 'junk' && cookie) junkCookies.add(cookie)
+    return { method: 'POST', url, contentType: env.contentType, origin: env.origin, cookie, payload }
+  }
+
+  // ---- auth ----
+
+  it('POST /api/auth/signup', async () => {
+    const plan = fc.record({
+      username: fc.oneof(
+        { weight: 4, arbitrary: validUsername },
+        { weight: 1, arbitrary: fc.record({ existing: fc.nat(), bits: fc.nat() }) },
+      ),
+      password: typedText(8, 40),
+    })
+    const resolve = (p: PlanOf<typeof plan>) => {
+      const username =
+        typeof p.username === 'string'
+          ? p.username
+          : recase(pick([...users.values()], p.username.existing).username, p.username.bits)
+      return { username, password: p.password }
+    }
+    await fuzz(fc.tuple(bodyOf(plan), envelope), 80, async ([body, env]) => {
+      await exchange(post('/api/auth/signup', env, payloadOf(body, resolve)), {
+        what: 'signup',
+        body: Credentials,
+        needsSession: false,
+        async route(value) {
+          const { username } = value as { username: string }
+          if (users.has(username.toLowerCase())) return { expected: refused('username_taken') }
+          return { expected: ok(201), schema: UserResponse, delta: { users: 1, sessions: 1 } }
+        },
+        after(response, value) {
+          const { username, password } = value as { username: string; password: string }
+          const user = response.json().user
+          expect(user.username).toBe(username)
+          expect(response.cookies.map((c) => c.name)).toContain(SESSION_COOKIE)
+          users.set(username.toLowerCase(), { id: user.id, username, password })
+        },
+      })
+    })
+    expectSomeSuccesses(5)
+  })
+
+  it('POST /api/auth/login', async () => {
+    const plan = fc.record({
+      username: fc.oneof(
+        { weight: 3, arbitrary: fc.record({ existing: fc.nat(), bits: fc.nat() }) },
+        { weight: 1, arbitrary: typedText(0, 20) },
+      ),
+      // null: the user's own password.
+      password: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: typedText(0, 30) }),
+    })
+    const resolve = (p: PlanOf<typeof plan>) => {
+      const known = [...users.values()].filter((u) => u.password !== undefined)
+      const user = typeof p.username === 'string' ? undefined : pick(known, p.username.existing)
+      const username =
+        user && typeof p.username !== 'string' ? recase(user.username, p.username.bits) : (p.username as string)
+      return { username, password: p.password ?? user?.password ?? PASSWORD }
+    }
+    await fuzz(fc.tuple(bodyOf(plan), envelope), 80, async ([body, env]) => {
+      await exchange(post('/api/auth/login', env, payloadOf(body, resolve)), {
+        what: 'login',
+        body: LoginBody,
+        needsSession: false,
+        async route(value) {
+          const { username, password } = value as { username: string; password: string }
+          const user = users.get(username.toLowerCase())
+          if (!user || user.password === undefined || user.password !== password) {
+            return { expected: refused('invalid_credentials') }
+          }
+          return { expected: ok(200), schema: UserResponse, delta: { sessions: 1 } }
+        },
+        after(response) {
+          expect(response.cookies.map((c) => c.name)).toContain(SESSION_COOKIE)
+        },
+      })
+    })
+    expectSomeSuccesses(5)
+  })
+
+  it('POST /api/auth/logout (no body; any JSON is ignored, a bad one changes nothing)', async () => {
+    const plan = fc.constant({})
+    await fuzz(fc.tuple(bodyOf(plan), envelope), 60, async ([body, env]) => {
+      const { token } = await createSession(ctx.app.db, alice.user.id, 60_000)
+      const session: Agent = { ...alice, cookie: `${SESSION_COOKIE}=${token}` }
+      await exchange(
+        post(
+          '/api/auth/logout',
+          env,
+          payloadOf(body, () => ({})),
+          session,
+        ),
+        {
+          what: 'logout',
+          body: 'any',
+          async route() {
+            return { expected: ok(204), delta: { sessions: -1 } }
+          },
+        },
+      )
+    })
+    expectSomeSuccesses(5)
+  })
+
+  // ---- rooms ----
+
+  it('POST /api/rooms', async () => {
+    const plan = fc.record({
+      name: fc.oneof(
+        { weight: 4, arbitrary: typedText(1, 80) },
+        { weight: 1, arbitrary: fc.constantFrom(' ', '   ', '\t\n', '\u00a0', '\u2028', '\ufeff', '\u3000 ') },
+        { weight: 1, arbitrary: typedText(1, 60).map((name) => `  ${name}\t `) },
+      ),
+      visibility: fc.constantFrom('public', 'private'),
+    })
+    await fuzz(fc.tuple(bodyOf(plan), envelope), 150, async ([body, env]) => {
+      await exchange(
+        post(
+          '/api/rooms',
+          env,
+          payloadOf(body, (p) => p),
+        ),
+        {
+          what: 'create room',
+          body: CreateRoomBody,
+          async route(value) {
+            const { name } = value as { name: string }
+            if (name.trim() === '') return { expected: refused('validation_failed') }
+            return { expected: ok(201), schema: RoomResponse, delta: { rooms: 1, members: 1 } }
+          },
+          after(response, value) {
+            const { name, visibility } = value as { name: string; visibility: string }
+            expect(response.json().room).toMatchObject({
+              name: name.trim(),
+              visibility,
+              ownerId: alice.user.id,
+              role: 'owner',
+              memberCount: 1,
+              lastSeq: 0,
+            })
+          },
+        },
+      )
+    })
+    expectSomeSuccesses(10)
+  })
+
+  it('POST /api/rooms/:roomId/members', async () => {
+    const plan = fc.record({
+      username: fc.oneof(fc.record({ existing: fc.nat(), bits: fc.nat() }), typedText(0, 20), fc.constant('')),
+    })
+    const resolve = (p: PlanOf<typeof plan>) => ({
+      username:
+        typeof p.username === 'string'
+          ? p.username
+          : recase(pick([...users.values()], p.username.existing).username, p.username.bits),
+    })
+    const room = fc.oneof(
+      { weight: 6, arbitrary: fc.constant('P') },
+      { weight: 1, arbitrary: fc.constantFrom('bobShared', 'bobPublic', 'bobPrivate', 'unknown') },
+    )
+    await fuzz(fc.tuple(bodyOf(plan), envelope, room), 120, async ([body, env, which]) => {
+      const roomId = { P: roomP, bobShared, bobPublic, bobPrivate, unknown: randomUUID() }[which]
+      await exchange(post(`/api/rooms/${roomId}/members`, env, payloadOf(body, resolve)), {
+        what: 'add member',
+        body: AddMemberBody,
+        async route(value) {
+          if (which === 'bobShared') return { expected: refused('forbidden') }
+          if (which === 'bobPublic') return { expected: refused('not_member') }
+          if (which !== 'P') return { expected: refused('not_found') }
+          const user = users.get((value as { username: string }).username.toLowerCase())
+          if (!user) return { expected: refused('not_found') }
+          const member = await ctx.app.db
+            .selectFrom('room_members')
+            .select('user_id')
+            .where('room_id', '=', roomP)
+            .where('user_id', '=', user.id)
+            .executeTakeFirst()
+          return member
+            ? { expected: ok(200), schema: MemberResponse }
+            : { expected: ok(201), schema: MemberResponse, delta: { members: 1 } }
+        },
+        after(response, value) {
+          const user = users.get((value as { username: string }).username.toLowerCase())!
+          expect(response.json().member).toMatchObject({ userId: user.id, username: user.username })
+        },
+      })
+    })
+    expectSomeSuccesses(5)
+  })
+
+  it('POST /api/rooms/:roomId/read', async () => {
+    const plan = fc.record({
+      seq: fc.oneof(fc.nat({ max: 12 }), fc.constant(Number.MAX_SAFE_INTEGER), fc.nat()),
+    })
+    const room = fc.oneof(
+      { weight: 6, arbitrary: fc.constant('R') },
+      { weight: 1, arbitrary: fc.constantFrom('bobPublic', 'bobPrivate', 'unknown') },
+    )
+    await fuzz(fc.tuple(bodyOf(plan), envelope, room), 120, async ([body, env, which]) => {
+      const roomId = { R: roomR, bobPublic, bobPrivate, unknown: randomUUID() }[which]
+      const marker = async () =>
+        Number(
+          (
+            await ctx.app.db
+              .selectFrom('room_members')
+              .select('last_read_seq')
+              .where('room_id', '=', roomR)
+              .where('user_id', '=', alice.user.id)
+              .executeTakeFirstOrThrow()
+          ).last_read_seq,
+        )
+      let expectedMarker = 0
+      await exchange(
+        post(
+          `/api/rooms/${roomId}/read`,
+          env,
+          payloadOf(body, (p) => p),
+        ),
+        {
+          what: 'read marker',
+          body: ReadBody,
+          async route(value) {
+            if (which === 'bobPublic') return { expected: refused('not_member') }
+            if (which !== 'R') return { expected: refused('not_found') }
+            const previous = await marker()
+            const lastSeq = Number(
+              (
+                await ctx.app.db
+                  .selectFrom('rooms')
+                  .select('last_seq')
+                  .where('id', '=', roomR)
+                  .executeTakeFirstOrThrow()
+              ).last_seq,
+            )
+            // Never backwards, never past the room's last seq.
+            expectedMarker = Math.max(previous, Math.min((value as { seq: number }).seq, lastSeq))
+            return { expected: ok(200), schema: ReadResponse, delta: { reads: expectedMarker - previous } }
+          },
+          after(response) {
+            const unread = Math.min(999, bobSeqsInR.filter((seq) => seq > expectedMarker).length)
+            expect(response.json()).toEqual({ lastReadSeq: expectedMarker, unreadCount: unread })
+          },
+        },
+      )
+    })
+    expectSomeSuccesses(10)
+  })
+
+  it('POST /api/rooms/:roomId/join and /leave (no body; any JSON is ignored)', async () => {
+    const action = fc.record({
+      route: fc.constantFrom('join', 'leave'),
+      as: fc.constantFrom('bob', 'alice'),
+      room: fc.oneof(
+        { weight: 4, arbitrary: fc.constant('J') },
+        { weight: 1, arbitrary: fc.constantFrom('P', 'bobPrivate', 'unknown') },
+      ),
+    })
+    await fuzz(fc.tuple(bodyOf(fc.constant({})), envelope, action), 120, async ([body, env, act]) => {
+      const agent = act.as === 'bob' ? bob : alice
+      const roomId = { J: roomJ, P: roomP, bobPrivate, unknown: randomUUID() }[act.room]
+      const membership = async (id: string) =>
+        (
+          await ctx.app.db
+            .selectFrom('room_members')
+            .select('role')
+            .where('room_id', '=', id)
+            .where('user_id', '=', agent.user.id)
+            .executeTakeFirst()
+        )?.role ?? null
+      await exchange(
+        post(
+          `/api/rooms/${roomId}/${act.route}`,
+          env,
+          payloadOf(body, () => ({})),
+          agent,
+        ),
+        {
+          what: `${act.as} ${act.route}s ${act.room}`,
+          body: 'any',
+          async route() {
+            const role = act.room === 'unknown' ? null : await membership(roomId)
+            const isPrivate = act.room === 'P' || act.room === 'bobPrivate'
+            if (isPrivate && role === null) return { expected: refused('not_found') }
+            if (act.route === 'join') {
+              if (isPrivate) return { expected: refused('forbidden') }
+              if (act.room === 'unknown') return { expected: refused('not_found') }
+              return { expected: ok(200), schema: RoomResponse, delta: role === null ? { members: 1 } : {} }
+            }
+            if (act.room === 'unknown') return { expected: refused('not_found') }
+            if (role === null) return { expected: refused('not_member') }
+            if (role === 'owner') return { expected: refused('owner_cannot_leave') }
+            return { expected: ok(204), delta: { members: -1 } }
+          },
+        },
+      )
+    })
+    expectSomeSuccesses(10)
+  })
+
+  // ---- messages ----
+
+  it('POST /api/rooms/:roomId/messages', async () => {
+    const messageText = fc.oneof(
+      { weight: 6, arbitrary: typedText(1, 200) },
+      { weight: 1, arbitrary: fc.constantFrom('', ' ', ' \t\n ', '\u00a0\u2028', '\ufeff') },
+      { weight: 1, arbitrary: typedText(1, 100).map((text) => `\n  ${text}  \t`) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          'x'.repeat(LIMITS.messageBodyMax),
+          'x'.repeat(LIMITS.messageBodyMax + 1),
+          '😀'.repeat(LIMITS.messageBodyMax),
+          `${' '.repeat(3000)}${'y'.repeat(LIMITS.messageBodyMax)}${' '.repeat(1000)}`,
+          'z'.repeat(LIMITS.messageBodyMax * 2),
+        ),
+      },
+    )
+    const plan = fc.record(
+      {
+        clientId: fc.oneof(
+          { weight: 4, arbitrary: fc.uuid().map((id) => ({ fresh: id })) },
+          { weight: 1, arbitrary: fc.record({ existing: fc.nat(), bits: fc.nat() }) },
+        ),
+        body: messageText,
+        afterClientId: fc.constantFrom('latest', 'unknown', 'itself'),
+      },
+      { requiredKeys: ['clientId', 'body'] },
+    )
+    const resolve = (p: PlanOf<typeof plan>) => {
+      const stored = [...aliceSent.values()]
+      const clientId =
+        'fresh' in p.clientId ? p.clientId.fresh : recase(pick(stored, p.clientId.existing).clientId, p.clientId.bits)
+      const after =
+        p.afterClientId === 'latest'
+          ? stored.at(-1)!.clientId
+          : p.afterClientId === 'unknown'
+            ? randomUUID()
+            : p.afterClientId === 'itself'
+              ? clientId.toUpperCase()
+              : undefined
+      return { clientId, body: p.body, ...(after === undefined ? {} : { afterClientId: after }) }
+    }
+    const room = fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom('R', 'R upper case') },
+      { weight: 1, arbitrary: fc.constantFrom('bobPublic', 'bobPrivate', 'unknown') },
+    )
+    await fuzz(fc.tuple(bodyOf(plan), envelope, room), 200, async ([body, env, which]) => {
+      const roomId = { R: roomR, 'R upper case': roomR.toUpperCase(), bobPublic, bobPrivate, unknown: randomUUID() }[
+        which
+      ]
+      let expectedSeq = 0
+      await exchange(post(`/api/rooms/${roomId}/messages`, env, payloadOf(body, resolve)), {
+        what: `send to ${which}`,
+        body: SendMessageBody,
+        async route(value) {
+          const {
+            clientId,
+            body: text,
+            afterClientId,
+          } = value as {
+            clientId: string
+            body: string
+            afterClientId?: string
+          }
+          const problem = messageBodyProblem(text)
+          if (problem) return { expected: refused(problem.code) }
+          if (afterClientId?.toLowerCase() === clientId.toLowerCase()) return { expected: refused('validation_failed') }
+          if (which === 'bobPublic') return { expected: refused('not_member') }
+          if (which !== 'R' && which !== 'R upper case') return { expected: refused('not_found') }
+          if (aliceSent.has(clientId.toLowerCase())) return { expected: ok(200), schema: MessageResponse }
+          if (afterClientId && !aliceSent.has(afterClientId.toLowerCase())) return { expected: refused('out_of_order') }
+          const room = await ctx.app.db
+            .selectFrom('rooms')
+            .select('last_seq')
+            .where('id', '=', roomR)
+            .executeTakeFirstOrThrow()
+          expectedSeq = Number(room.last_seq) + 1
+          return { expected: ok(201), schema: MessageResponse, delta: { events: 1, seqs: 1 } }
+        },
+        after(response, value) {
+          const { clientId, body: text } = value as { clientId: string; body: string }
+          const message = response.json().message as Message
+          const original = aliceSent.get(clientId.toLowerCase())
+          if (response.statusCode === 200) {
+            // A resend: the original message, whatever the body says now.
+            expect(message).toEqual(original)
+            return
+          }
+          expect(message).toMatchObject({
+            roomId: roomR,
+            seq: expectedSeq,
+            clientId: clientId.toLowerCase(),
+            authorId: alice.user.id,
+            body: text.trim(),
+          })
+          aliceSent.set(message.clientId, message)
+        },
+      })
+    })
+    expectSomeSuccesses(10)
+  })
+
+  it('regression (found by the fuzz): a send to the room id in upper case is stored in that room, not refused 404', async () => {
+    const before = await fingerprint(ctx.app)
+    const clientId = '00000000-0000-1000-8000-000000000000'
+    const response = await alice.request('POST', `/api/rooms/${roomR.toUpperCase()}/messages`, { clientId, body: '!' })
+    expect(response.statusCode, response.body).toBe(201)
+    expect(response.json().message).toMatchObject({ roomId: roomR, clientId, body: '!' })
+    expectDelta(before, await fingerprint(ctx.app), { events: 1, seqs: 1 }, 'the send')
+    aliceSent.set(clientId, response.json().message)
+  })
+
+  // ---- queries ----
+
+  type Pair = [string, string]
+  /** A query's pairs: each known key once with a valid value, then fuzzed keys and values. */
+  const queryOf = (keys: readonly string[], validValue: (key: string) => fc.Arbitrary<string>) =>
+    fc.oneof(
+      {
+        weight: 2,
+        arbitrary: fc
+          .subarray([...keys])
+          .chain((chosen) => fc.tuple(...chosen.map((key) => validValue(key).map((v): Pair => [key, v])))),
+      },
+      {
+        weight: 4,
+        arbitrary: fc.array(
+          fc.tuple(
+            fc.oneof(
+              { weight: 4, arbitrary: fc.constantFrom(...keys) },
+              {
+                weight: 1,
+                arbitrary: fc.oneof(
+                  fc.constantFrom('__proto__', 'constructor', 'toString', 'limit[]', 'LIMIT', 'after ', 'before', 'x'),
+                  nastyString(8).map(wellFormed),
+                ),
+              },
+            ),
+            queryValue,
+          ),
+          { maxLength: 4 },
+        ),
+      },
+    )
+  const encodeQuery = (pairs: readonly Pair[]) =>
+    pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')
+
+  type Judged = 'ok' | 'bad' | 'lenient'
+  /** An integer query value: its plain decimal form in range must pass, anything that is not that number must not. */
+  function judgeInteger(text: string, min: number, max: number): Judged {
+    const value = Number(text)
+    if (text.trim() === '' || !Number.isInteger(value) || value < min || value > max) return 'bad'
+    return /^(0|[1-9][0-9]*)$/.test(text) ? 'ok' : 'lenient'
+  }
+
+  /**
+   * The verdict on a query, from the schema's properties alone: unknown or
+   * repeated keys and values that are not their type are refused; '05',
+   * ' 5', '5.0' or '0x5' may pass as 5 (the server converts text with
+   * Number), or not.
+   */
+  function judgeQuery(
+    schema: TSchema,
+    pairs: readonly Pair[],
+  ): { verdict: Judged; values: Record<string, number | string> } {
+    const properties = (
+      schema as unknown as {
+        properties: Record<string, TSchema & { type?: string; minimum?: number; maximum?: number }>
+      }
+    ).properties
+    const values: Record<string, number | string> = {}
+    let verdict: Judged = 'ok'
+    const seen = new Set<string>()
+    for (const [key, text] of pairs) {
+      const property = Object.hasOwn(properties, key) ? properties[key] : undefined
+      if (!property || seen.has(key)) return { verdict: 'bad', values }
+      seen.add(key)
+      const judged =
+        property.type === 'integer'
+          ? judgeInteger(text, property.minimum ?? Number.MIN_SAFE_INTEGER, property.maximum ?? Number.MAX_SAFE_INTEGER)
+          : fits(property, text)
+            ? 'ok'
+            : 'bad'
+      if (judged === 'bad') return { verdict: 'bad', values }
+      if (judged === 'lenient') verdict = 'lenient'
+      values[key] = property.type === 'integer' ? Number(text) : text
+    }
+    return { verdict, values }
+  }
+
+  async function queryExchange(
+    url: string,
+    schema: TSchema,
+    pairs: readonly Pair[],
+    options: {
+      what: string
+      readable: boolean
+      response: TSchema
+      check(body: unknown, values: Record<string, number | string>): Promise<void>
+    },
+  ) {
+    const { verdict, values } = judgeQuery(schema, pairs)
+    const query = encodeQuery(pairs)
+    const before = await fingerprint(ctx.app)
+    const response = await inject(ctx.app, { method: 'GET', url: `${url}?${query}`, cookie: alice.cookie })
+    const success = options.readable ? ok(200) : refused('not_found')
+    const expected =
+      verdict === 'ok'
+        ? [success]
+        : verdict === 'bad'
+          ? [refused('validation_failed')]
+          : [success, refused('validation_failed')]
+    const got = expectOutcome(response, expected, {
+      what: `${options.what} ?${query.slice(0, 300)} (${verdict})`,
+      echoes: pairs.flat(),
+      schema: options.response,
+    })
+    expectDelta(before, await fingerprint(ctx.app), {}, options.what)
+    if (got.status === 200) await options.check(response.json(), values)
+    tally.set(got.code ?? 'success', (tally.get(got.code ?? 'success') ?? 0) + 1)
+  }
+
+  const limitOrSeq = (max: number) => (key: string) =>
+    key === 'limit' ? fc.integer({ min: 1, max }).map(String) : fc.nat({ max: 30 }).map(String)
+
+  it('GET /api/rooms/:roomId/messages?before=&limit= (history)', async () => {
+    const room = fc.oneof(
+      { weight: 5, arbitrary: fc.constant('R') },
+      { weight: 1, arbitrary: fc.constantFrom('bobPublic', 'bobPrivate') },
+    )
+    await fuzz(
+      fc.tuple(queryOf(['before', 'limit'], limitOrSeq(LIMITS.historyPageMax)), room),
+      150,
+      async ([pairs, which]) => {
+        const roomId = { R: roomR, bobPublic, bobPrivate }[which]
+        await queryExchange(`/api/rooms/${roomId}/messages`, HistoryQuery, pairs, {
+          what: `history of ${which}`,
+          readable: which !== 'bobPrivate',
+          response: HistoryResponse,
+          async check(body, values) {
+            const limit = (values.limit as number | undefined) ?? LIMITS.historyPageDefault
+            const before = values.before as number | undefined
+            const rows = await ctx.app.db
+              .selectFrom('room_events')
+              .select('seq')
+              .where('room_id', '=', roomId)
+              .where('kind', '=', 'message.created')
+              .$if(before !== undefined, (q) => q.where('seq', '<', String(before)))
+              .orderBy('seq', 'desc')
+              .limit(limit + 1)
+              .execute()
+            const page = body as { messages: Message[]; hasMore: boolean }
+            expect(page.messages.map((m) => m.seq)).toEqual(rows.slice(0, limit).map((r) => Number(r.seq)))
+            expect(page.hasMore).toBe(rows.length > limit)
+          },
+        })
+      },
+    )
+    expectSomeSuccesses(10)
+  })
+
+  it('GET /api/rooms/:roomId/events?after=&limit= (catch-up)', async () => {
+    const room = fc.oneof(
+      { weight: 5, arbitrary: fc.constant('R') },
+      { weight: 1, arbitrary: fc.constantFrom('bobPublic', 'bobPrivate') },
+    )
+    await fuzz(
+      fc.tuple(queryOf(['after', 'limit'], limitOrSeq(LIMITS.catchUpPageMax)), room),
+      150,
+      async ([pairs, which]) => {
+        const roomId = { R: roomR, bobPublic, bobPrivate }[which]
+        await queryExchange(`/api/rooms/${roomId}/events`, EventsQuery, pairs, {
+          what: `events of ${which}`,
+          readable: which !== 'bobPrivate',
+          response: EventsResponse,
+          async check(body, values) {
+            const limit = (values.limit as number | undefined) ?? LIMITS.catchUpPageDefault
+            const after = (values.after as number | undefined) ?? 0
+            const rows = await ctx.app.db
+              .selectFrom('room_events')
+              .select('seq')
+              .where('room_id', '=', roomId)
+              .where('seq', '>', String(after))
+              .orderBy('seq')
+              .limit(limit + 1)
+              .execute()
+            const room = await ctx.app.db
+              .selectFrom('rooms')
+              .select('last_seq')
+              .where('id', '=', roomId)
+              .executeTakeFirstOrThrow()
+            const page = body as { events: Array<{ seq: number; roomId: string }>; hasMore: boolean; lastSeq: number }
+            expect(page.events.map((e) => e.seq)).toEqual(rows.slice(0, limit).map((r) => Number(r.seq)))
+            expect(page.events.every((e) => e.roomId === roomId)).toBe(true)
+            expect(page.hasMore).toBe(rows.length > limit)
+            expect(page.lastSeq).toBe(Number(room.last_seq))
+          },
+        })
+      },
+    )
+    expectSomeSuccesses(10)
+  })
+
+  it('GET /api/rooms/discover?before=&limit=', async () => {
+    await fuzz(
+      queryOf(['before', 'limit'], (key) =>
+        key === 'limit' ? fc.integer({ min: 1, max: LIMITS.roomDiscoverPageMax }).map(String) : fc.uuid(),
+      ),
+      150,
+      async (pairs) => {
+        await queryExchange('/api/rooms/discover', DiscoverQuery, pairs, {
+          what: 'discover',
+          readable: true,
+          response: DiscoverResponse,
+          async check(body, values) {
+            const limit = (values.limit as number | undefined) ?? LIMITS.roomDiscoverPageDefault
+            const page = body as { rooms: Array<{ id: string; visibility: string; role: unknown }>; hasMore: boolean }
+            expect(page.rooms.length).toBeLessThanOrEqual(limit)
+            for (const room of page.rooms) expect(room).toMatchObject({ visibility: 'public', role: null })
+            if (values.before === undefined) {
+              const { rows } = await sql<{ n: string }>`
+              SELECT count(*) AS n FROM rooms p WHERE p.visibility = 'public'
+                AND NOT EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = p.id AND m.user_id = ${alice.user.id})`.execute(
+                ctx.app.db,
+              )
+              const total = Number(rows[0]!.n)
+              expect(page.rooms.length).toBe(Math.min(limit, total))
+              expect(page.hasMore).toBe(total > limit)
+            }
+          },
+        })
+      },
+    )
+    expectSomeSuccesses(10)
+  })
+
+  it('answers query strings that do not decode, or hold odd separators, with 200 or a typed 400', async () => {
+    const raw = fc.oneof(
+      fc.constantFrom(
+        '%',
+        '%zz',
+        '%ff=1',
+        'limit=%ff',
+        'limit=%',
+        '&&&',
+        '=',
+        '==',
+        'limit',
+        'limit=1=2',
+        'a&b&c',
+        '%00=%00',
+        'limit=1;2',
+        'limit=1#x',
+      ),
+      fc
+        .array(fc.constantFrom('limit', 'before', 'after', '=', '&', '%', '2', 'f', '%2', '%E2%82', '+', '[', ']'), {
+          maxLength: 12,
+        })
+        .map((parts) => parts.join('')),
+    )
+    const route = fc.constantFrom('/api/rooms/discover', 'history', 'events')
+    await fuzz(fc.tuple(raw, route), 100, async ([query, which]) => {
+      const url =
+        which === 'history' ? `/api/rooms/${roomR}/messages` : which === 'events' ? `/api/rooms/${roomR}/events` : which
+      const response = await inject(ctx.app, { method: 'GET', url: `${url}?${query}`, cookie: alice.cookie })
+      expectOutcome(response, [ok(200), refused('validation_failed'), refused('bad_request')], {
+        what: `${url}?${query}`,
+        echoes: [query],
+        schema: which === 'history' ? HistoryResponse : which === 'events' ? EventsResponse : DiscoverResponse,
+      })
+    })
+  })
+
+  // ---- room ids in paths, and methods ----
+
+  const ROOM_ROUTES = [
+    { method: 'GET', path: '' },
+    { method: 'GET', path: '/members' },
+    { method: 'GET', path: '/messages' },
+    { method: 'GET', path: '/events' },
+    { method: 'POST', path: '/join' },
+    { method: 'POST', path: '/read', body: () => ({ seq: 0 }) },
+    { method: 'POST', path: '/members', body: () => ({ username: bob.user.username }) },
+    { method: 'POST', path: '/messages', body: () => ({ clientId: randomUUID(), body: 'path fuzz' }) },
+  ] as const
+
+  function roomRequest(route: (typeof ROOM_ROUTES)[number], segment: string): Request {
+    const body = 'body' in route ? route.body() : undefined
+    return {
+      method: route.method,
+      url: `/api/rooms/${segment}${route.path}`,
+      cookie: alice.cookie,
+      ...(route.method === 'POST' ? { contentType: 'application/json' } : {}),
+      ...(body ? { payload: JSON.stringify(body) } : {}),
+    }
+  }
+
+  it('refuses room ids that are not UUIDs (junk, percent-encoded junk, too long) with a typed 4xx and changes nothing', async () => {
+    const segment = fc.oneof(
+      nastyString(40).map((text) => encodeURIComponent(wellFormed(text))),
+      fc.constantFrom(
+        '%ff',
+        '%fe%ff',
+        '%',
+        '%zz',
+        '%ED%A0%80',
+        '%C0%80',
+        '%00',
+        '%2F',
+        '..',
+        '.',
+        '%2e%2e',
+        '%20',
+        'null',
+        '0',
+        '-1',
+        '1e3',
+      ),
+      fc.integer({ min: 37, max: 900 }).map((n) => 'a'.repeat(n)),
+      fc.uuid().map((id) => `${id}x`),
+      fc.uuid().map((id) => id.replaceAll('-', '')),
+      fc.uuid().map((id) => `{${id}}`),
+      fc.uuid().map((id) => `${id}%00`),
+      fc.uuid().map((id) => `${id.slice(0, 35)}g`),
+    )
+    await fuzz(fc.tuple(segment, fc.constantFrom(...ROOM_ROUTES)), 150, async ([seg, route]) => {
+      let decoded: string | undefined
+      try {
+        decoded = decodeURIComponent(seg)
+      } catch {}
+      // A UUID is a room id (the next property); nothing at all is the room list.
+      fc.pre(seg !== '' && (decoded === undefined || !fits(Uuid, decoded)))
+      const before = await fingerprint(ctx.app)
+      const request = roomRequest(route, seg)
+      const response = await inject(ctx.app, request)
+      expectOutcome(
+        response,
+        [refused('validation_failed'), refused('bad_request'), refused('uri_too_long'), refused('not_found')],
+        { what: `${request.method} ${request.url.slice(0, 300)}`, echoes: [seg, decoded ?? ''] },
+      )
+      expectDelta(before, await fingerprint(ctx.app), {}, request.url)
+    })
+  })
+
+  it('treats a room id in any letter case, or percent-encoded, as the room itself', async () => {
+    const variant = fc.oneof(
+      fc.nat().map((bits) => ({ bits, encode: false })),
+      fc.nat().map((bits) => ({ bits, encode: true })),
+    )
+    const room = fc.constantFrom('R', 'P', 'bobPublic', 'bobPrivate')
+    await fuzz(
+      fc.tuple(variant, room, fc.constantFrom(...ROOM_ROUTES)),
+      120,
+      async ([{ bits, encode }, which, route]) => {
+        const roomId = { R: roomR, P: roomP, bobPublic, bobPrivate }[which]
+        let segment = recase(roomId, bits)
+        if (encode)
+          segment = [...segment]
+            .map((c, i) => ((bits >> (i % 16)) & 1 ? `%${c.charCodeAt(0).toString(16)}` : c))
+            .join('')
+        const canonical = await inject(ctx.app, roomRequest(route, roomId))
+        const variantResponse = await inject(ctx.app, roomRequest(route, segment))
+        const what = `${route.method} /api/rooms/${segment}${route.path} (${which})`
+        // Adding a member twice: the second is 200.
+        const status = route.path === '/members' && canonical.statusCode === 201 ? 200 : canonical.statusCode
+        const expected = status >= 400 ? refused(canonical.json().error.code) : ok(status)
+        expect(expected.code, `${route.method} ${route.path} on ${which}: ${canonical.body}`).not.toBe('internal')
+        expectOutcome(variantResponse, expected, { what })
+        if (route.method === 'GET' || route.path === '/read' || route.path === '/join') {
+          expect(variantResponse.json(), what).toEqual(canonical.json())
+        }
+      },
+    )
+  })
+
+  it('answers methods and paths that have no route with a typed 404', async () => {
+    const path = fc.constantFrom(
+      '/api/rooms',
+      '/api/rooms/discover',
+      '/api/auth/login',
+      '/api/auth/me',
+      '/api/nope',
+      '/api/rooms/x/y/z',
+      '/api',
+      '/api/',
+    )
+    await fuzz(
+      fc.tuple(fc.constantFrom('PUT', 'PATCH', 'DELETE', 'OPTIONS') as fc.Arbitrary<Request['method']>, path),
+      40,
+      async ([method, url]) => {
+        const before = await fingerprint(ctx.app)
+        const response = await inject(ctx.app, {
+          method,
+          url: url === '/api/rooms' ? `${url}/${roomR}` : url,
+          cookie: alice.cookie,
+          contentType: 'application/json',
+          payload: '{}',
+        })
+        expectOutcome(response, refused('not_found'), { what: `${method} ${url}` })
+        expectDelta(before, await fingerprint(ctx.app), {}, url)
+      },
+    )
+  })
+})
