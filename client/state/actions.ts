@@ -165,6 +165,10 @@ function startSession(): void {
       engine = new SyncEngine(db, me, {
         viewingRoom: () => (document.visibilityState === 'visible' ? currentRoomId() : null),
         onSessionEnded: () => void sessionExpired().catch(warn('ending the session')),
+        // What the engine cannot fix alone (the device is out of storage): the person must know.
+        onProblem: (text) => {
+          notice.value = text
+        },
       })
       engine.start()
     })
