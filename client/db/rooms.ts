@@ -1,15 +1,5 @@
 import type { Room, User } from '../../shared/schemas.ts'
-import { type FerryDatabase, USER_STORES } from './schema.ts'
-
-/**
- * A room row as cached. `readPending` is the highest seq the person read here
- * that the server has not confirmed yet (posted later when it failed, e.g.
- * offline); a refresh from the server keeps it, so read messages stay read.
- * `serverReadSeq` is the read marker as the server last told it: `lastReadSeq`
- * also moves locally (the leader's engine counts the viewed room and the
- * person's own messages as read), so it cannot say whether the server knows.
- */
-export type CachedRoom = Room & { readPending?: number; serverReadSeq?: number }
+import { type CachedRoom, type FerryDatabase, type SessionRecord, USER_STORES } from './schema.ts'
 
 /** The server's row, with what this device read and the server has not heard of yet kept. */
 function mergeServerRoom(server: Room, cached: CachedRoom | undefined): CachedRoom {
@@ -114,13 +104,6 @@ export async function updateRoom(db: FerryDatabase, roomId: string, change: (roo
 export function listCachedRooms(db: FerryDatabase): Promise<Room[]> {
   return db.getAll('rooms')
 }
-
-/**
- * The session row: the person signed in on this device, or, once their
- * session is known to have ended (`ended`), the person whose unsent messages
- * and drafts this device still keeps for them.
- */
-type SessionRecord = User & { ended?: true }
 
 /** The signed-in person; undefined when nobody is, or the session is known to have ended. */
 export async function getSessionUser(db: FerryDatabase): Promise<User | undefined> {

@@ -48,9 +48,26 @@ export interface Draft {
   text: string
 }
 
+/**
+ * A room row as cached. `readPending` is the highest seq the person read here
+ * that the server has not confirmed yet (posted later when it failed, e.g.
+ * offline); a refresh from the server keeps it, so read messages stay read.
+ * `serverReadSeq` is the read marker as the server last told it: `lastReadSeq`
+ * also moves locally (the leader's engine counts the viewed room and the
+ * person's own messages as read), so it cannot say whether the server knows.
+ */
+export type CachedRoom = Room & { readPending?: number; serverReadSeq?: number }
+
+/**
+ * The session row: the person signed in on this device, or, once their
+ * session is known to have ended (`ended`), the person whose unsent messages
+ * and drafts this device still keeps for them.
+ */
+export type SessionRecord = User & { ended?: true }
+
 export interface FerryDB extends DBSchema {
-  session: { key: 'me'; value: User }
-  rooms: { key: string; value: Room }
+  session: { key: 'me'; value: SessionRecord }
+  rooms: { key: string; value: CachedRoom }
   /** Every room log entry we hold (messages and the events that amend them), by [roomId, seq]. */
   messages: { key: [string, number]; value: RoomEvent }
   outbox: {
@@ -65,7 +82,11 @@ export interface FerryDB extends DBSchema {
 
 export type FerryDatabase = IDBPDatabase<FerryDB>
 
-/** Stores that hold the signed-in user's data; logging out clears all of them. */
+/**
+ * Stores that hold the signed-in user's data; logging out clears all of them.
+ * A session that ended (rooms.ts `expireSession`) keeps outbox and drafts for
+ * the same person and wipes every other store.
+ */
 export const USER_STORES = ['session', 'rooms', 'messages', 'outbox', 'cursors', 'drafts'] as const
 
 export function upgradeSchema(
