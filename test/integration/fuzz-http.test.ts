@@ -59,7 +59,8 @@ import { realtimeConfig } from '../support/ws.ts'
  * status and no internals; a refused request changes nothing in the
  * database; the server stays healthy.
  *
- * Reproduce a failure with the FUZZ_SEED it prints (FUZZ_SEED=123 npx vitest run …).
+ * Reproduce a failure with the FUZZ_SEED it prints (FUZZ_SEED=123 npx vitest run …);
+ * FUZZ_SHRINK=0 reports the first failing case as found, without shrinking it.
  */
 
 const SEED = process.env.FUZZ_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED)
@@ -413,7 +414,11 @@ const pick = <T>(items: readonly T[], index: number): T => items[index % items.l
 /** Runs an async property with the file's seed; a failure says how to reproduce it. */
 async function fuzz<T>(arbitrary: fc.Arbitrary<T>, numRuns: number, run: (value: T) => Promise<void>) {
   try {
-    await fc.assert(fc.asyncProperty(arbitrary, run), { seed: SEED, numRuns })
+    await fc.assert(fc.asyncProperty(arbitrary, run), {
+      seed: SEED,
+      numRuns,
+      endOnFailure: process.env.FUZZ_SHRINK === '0',
+    })
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     throw new Error(`HTTP fuzz failed; reproduce with FUZZ_SEED=${SEED}\n${message}`, { cause: error })
