@@ -2,23 +2,29 @@ import type { FastifyInstance } from 'fastify'
 import type { TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { Value } from 'typebox/value'
+import { uuidCanonicalizer } from '../../shared/canonical-ids.ts'
 
 /**
  * Validates with TypeBox's compiler, the same one the WebSocket frames use.
  * Bodies are checked as sent: no type coercion and no silent stripping, so an
  * unknown field or a number where a string belongs is a 400. Query strings and
- * params arrive as text and are converted first.
+ * params arrive as text and are converted first. Ids come out in lower case,
+ * as stored (shared/canonical-ids.ts), in every part.
  */
 export function registerValidation(app: FastifyInstance): void {
   app.setValidatorCompiler(({ schema, httpPart }) => {
     const compiled = Compile(schema as TSchema)
     const convert = httpPart !== 'body'
+    const canonicalize = uuidCanonicalizer(schema as TSchema)
     return (data: unknown) => {
       const original = convert && isRecord(data) ? { ...data } : undefined
       const value = convert ? Value.Convert(schema as TSchema, data) : data
       const lossy = original && isRecord(value) ? lossyNumber(original, value) : undefined
       if (lossy !== undefined) return { error: validationError(`${httpPart}.${lossy} must be a number`, lossy) }
-      if (compiled.Check(value)) return { value }
+      if (compiled.Check(value)) {
+        canonicalize?.(value)
+        return { value }
+      }
       const first = compiled.Errors(value)[0]
       const where = first?.instancePath ? `${httpPart}${first.instancePath.replaceAll('/', '.')}` : httpPart
       // TypeBox reports an unknown field as "schema is false"; say it plainly.

@@ -22,10 +22,8 @@ export async function sendMessage(
 ): Promise<AppendResult> {
   const problem = messageBodyProblem(input.body)
   if (problem) return { ok: false, ...problem }
-  // Ids in any letter case name the same room and message: the appender compares them with the stored, lower-case ones.
-  const roomId = input.roomId.toLowerCase()
-  const clientId = input.clientId.toLowerCase()
-  const afterClientId = input.afterClientId?.toLowerCase()
+  // Ids arrive in lower case, as stored (made canonical where they were validated: shared/canonical-ids.ts).
+  const { roomId, clientId, afterClientId } = input
   if (afterClientId === clientId) {
     return { ok: false, code: 'validation_failed', message: 'afterClientId must name an earlier message, not this one' }
   }

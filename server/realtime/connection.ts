@@ -248,7 +248,7 @@ export class Connection implements Subscriber, ResumeTarget {
       }
       case 'unsubscribe':
         if (!this.#admit(0)) return
-        for (const roomId of frame.roomIds) this.closeStream(roomId.toLowerCase())
+        for (const roomId of frame.roomIds) this.closeStream(roomId)
         return
       case 'ping':
         if (this.#admit(0)) this.send({ type: 'pong', id: frame.id })
@@ -270,7 +270,7 @@ export class Connection implements Subscriber, ResumeTarget {
       }
       case 'typing':
         if (!this.#admit(0)) return
-        this.#typing({ roomId: frame.roomId.toLowerCase() }).catch((error) =>
+        this.#typing(frame).catch((error) =>
           this.#failed(error, errorFrame('internal', 'Could not relay typing', { roomId: frame.roomId })),
         )
         return

@@ -1,5 +1,6 @@
 import type { TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
+import { uuidCanonicalizer } from '../../shared/canonical-ids.ts'
 import type { ErrorCode } from '../../shared/errors.ts'
 import {
   type ClientFrame,
@@ -12,13 +13,16 @@ import {
   UnsubscribeFrame,
 } from '../../shared/protocol.ts'
 
-const validators = new Map<string, ReturnType<typeof Compile<TSchema>>>([
-  ['subscribe', Compile(SubscribeFrame)],
-  ['unsubscribe', Compile(UnsubscribeFrame)],
-  ['send', Compile(SendFrame)],
-  ['typing', Compile(TypingFrame)],
-  ['ping', Compile(PingFrame)],
+const schemas = new Map<string, TSchema>([
+  ['subscribe', SubscribeFrame],
+  ['unsubscribe', UnsubscribeFrame],
+  ['send', SendFrame],
+  ['typing', TypingFrame],
+  ['ping', PingFrame],
 ])
+const validators = new Map([...schemas].map(([type, schema]) => [type, Compile(schema)]))
+/** Ids in lower case, as stored: a room named in upper case is the same room (shared/canonical-ids.ts). */
+const canonicalizers = new Map([...schemas].map(([type, schema]) => [type, uuidCanonicalizer(schema)]))
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 const MAY_HOLD_FORBIDDEN_KEY = /__proto__|constructor|prototype/
@@ -85,6 +89,7 @@ export function parseClientFrame(text: string): ParsedFrame {
     const problem = first?.message === 'schema is false' ? 'is not an allowed field' : (first?.message ?? 'is invalid')
     return { ok: false, error: errorFrame('validation_failed', `${where} ${problem}`, idsOf(record)) }
   }
+  canonicalizers.get(type!)?.(record)
   return { ok: true, frame: record as ClientFrame }
 }
 

@@ -84,17 +84,10 @@ export function eventsAfterSeq(events: readonly RoomEvent[], seq: number): reado
   return events.filter((event) => event.seq > seq)
 }
 
-/**
- * A subscribe frame's rooms, each once; a room named twice resumes from the
- * lower `after` (no gap either way). Ids in lower case, as stored: a UUID in
- * any letter case names the same room (and the hub and the streams key rooms by it).
- */
+/** A subscribe frame's rooms, each once; a room named twice resumes from the lower `after` (no gap either way). */
 export function distinctRooms(rooms: readonly RoomCursor[]): RoomCursor[] {
   const after = new Map<string, number>()
-  for (const { roomId, after: seq } of rooms) {
-    const id = roomId.toLowerCase()
-    after.set(id, Math.min(seq, after.get(id) ?? seq))
-  }
+  for (const room of rooms) after.set(room.roomId, Math.min(room.after, after.get(room.roomId) ?? room.after))
   return [...after].map(([roomId, seq]) => ({ roomId, after: seq }))
 }
 

@@ -1287,6 +1287,8 @@ describeEachEngine('HTTP fuzz', (engine) => {
       } catch {}
       // A UUID is a room id (the next property); nothing at all is the room list.
       fc.pre(seg !== '' && (decoded === undefined || !fits(Uuid, decoded)))
+      // `/api/rooms/.` is `/api/rooms/` once the URL is normalised (as a browser does too): the room list, not a room id.
+      fc.pre(!(seg === '.' && route.path === ''))
       const before = await fingerprint(ctx.app)
       const request = roomRequest(route, seg)
       const response = await inject(ctx.app, request)
