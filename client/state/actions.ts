@@ -266,9 +266,10 @@ export function navigate(next: Route, replace = false): void {
   }
 }
 
+/** A room link in any letter case names the room; ids are held in lower case, as the server stores them. */
 export function routeFromPath(pathname: string): Route {
-  const match = /^\/rooms\/([0-9a-f-]{36})$/i.exec(pathname)
-  return match?.[1] ? { name: 'room', roomId: match[1] } : { name: 'rooms' }
+  const match = /^\/rooms\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i.exec(pathname)
+  return match?.[1] ? { name: 'room', roomId: match[1].toLowerCase() } : { name: 'rooms' }
 }
 
 /** Shows the cached history at once, then fills in from the server. */

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest'
+import { routeFromPath } from '../../client/state/actions.ts'
+import { ROOM_A } from './support.ts'
+
+describe('routeFromPath', () => {
+  it('reads a room link in any letter case as the room, with its id as stored (lower case)', () => {
+    expect(routeFromPath(`/rooms/${ROOM_A.toUpperCase()}`)).toEqual({ name: 'room', roomId: ROOM_A })
+    expect(routeFromPath(`/rooms/${ROOM_A}`)).toEqual({ name: 'room', roomId: ROOM_A })
+  })
+
+  it('anything else is the room list', () => {
+    for (const path of [
+      '/',
+      '/rooms',
+      `/rooms/${ROOM_A}/x`,
+      '/rooms/not-a-room-id-but-36-characters-long',
+      `/rooms/${'-'.repeat(36)}`,
+      '/x',
+    ]) {
+      expect(routeFromPath(path)).toEqual({ name: 'rooms' })
+    }
+  })
+})
