@@ -16,7 +16,7 @@ import { AppError } from './http/app-error.ts'
 import { registerCsrfGuard } from './http/csrf.ts'
 import { frameworkErrors, registerErrorHandling } from './http/error-handler.ts'
 import { registerClient } from './http/static.ts'
-import { registerValidation } from './http/validation.ts'
+import { refuseUnknownQueries, registerValidation } from './http/validation.ts'
 import { Appender, type AppenderOptions } from './messages/appender.ts'
 import messagesRoutes from './messages/messages.routes.ts'
 import { type Bus, LocalBus } from './realtime/bus.ts'
@@ -97,6 +97,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
 
   registerErrorHandling(app)
   registerValidation(app)
+  refuseUnknownQueries(app)
   await app.register(fastifyCookie)
   await app.register(fastifyRateLimit, {
     global: false,

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type { TSchema } from 'typebox'
+import { type TSchema, Type } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { Value } from 'typebox/value'
 import { uuidCanonicalizer } from '../../shared/canonical-ids.ts'
@@ -32,6 +32,23 @@ export function registerValidation(app: FastifyInstance): void {
         first?.message === 'schema is false' ? 'is not an allowed field' : (first?.message ?? 'is invalid')
       return { error: validationError(`${where} ${problem}`, first) }
     }
+  })
+}
+
+/** The query of an API route that takes none: any parameter is refused, as unknown body fields are. */
+const NoQuery = Type.Object({}, { additionalProperties: false })
+
+/**
+ * API routes without a query schema get NoQuery (registered before the routes).
+ * Not the WebSocket route (a plain GET there is 426, query or not), not pages
+ * or /healthz, where a tracking or probe parameter must still work.
+ */
+export function refuseUnknownQueries(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    // WebSocket routes carry `wsHandler` by now (error-handler.ts turns `websocket` into it).
+    if (!route.url.startsWith('/api/') || route.websocket || route.wsHandler) return
+    route.schema ??= {}
+    route.schema.querystring ??= NoQuery
   })
 }
 

@@ -113,6 +113,21 @@ describeEachEngine('HTTP validation, errors and CSRF', (engine) => {
       }
     })
 
+    it('refuses a query parameter on an API route that takes none (as docs/API.md says), and changes nothing', async () => {
+      const alice = await signUp(ctx.app)
+      const room = await createRoom(alice)
+      const gets = ['/api/rooms', '/api/auth/me', `/api/rooms/${room.id}`, `/api/rooms/${room.id}/members`]
+      for (const url of gets) {
+        expectError(await alice.request('GET', `${url}?limit=abc`), 400, 'validation_failed')
+        expect((await alice.request('GET', url)).statusCode).toBe(200)
+      }
+      expectError(await alice.request('POST', `/api/rooms/${room.id}/leave?x=1`, {}), 400, 'validation_failed')
+      const after = await alice.request('GET', `/api/rooms/${room.id}`)
+      expect(after.json().room.role).toBe('owner')
+      // Pages and the health check are not the API: a tracking parameter on a link still opens the app.
+      expect((await ctx.app.inject({ method: 'GET', url: '/healthz?probe=1' })).statusCode).toBe(200)
+    })
+
     it('refuses bodies over 64 KiB with 413 payload_too_large', async () => {
       const alice = await signUp(ctx.app)
       const room = await createRoom(alice)
