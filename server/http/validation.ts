@@ -54,15 +54,19 @@ export function refuseUnknownQueries(app: FastifyInstance): void {
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null
 
+/** How a number is written in a query: plain decimal digits (no `+`, `0x`, exponent, spaces or leading zeros). */
+const DECIMAL = /^(0|-?[1-9][0-9]*)$/
+
 /**
- * Value.Convert turns "1.5" into the integer 1 and "" into 0; a query value
- * that is not exactly the number it became is a wrong type, not a rounding.
+ * Value.Convert turns "1.5" into the integer 1, "" into 0 and "0x5" into 5; a
+ * query value that is not the number it became, written in plain decimal, is a
+ * wrong type, not a rounding.
  */
 function lossyNumber(original: Record<string, unknown>, converted: Record<string, unknown>): string | undefined {
   for (const [key, before] of Object.entries(original)) {
     const after = converted[key]
     if (typeof before !== 'string' || typeof after !== 'number') continue
-    if (before.trim() === '' || Number(before) !== after) return key
+    if (!DECIMAL.test(before) || Number(before) !== after) return key
   }
   return undefined
 }

@@ -103,6 +103,14 @@ describeEachEngine('HTTP validation, errors and CSRF', (engine) => {
         '/events?limit=501',
         '/events?since=0',
         `/events?after=${'9'.repeat(30)}`,
+        // A number is written in plain decimal digits: no other spelling of 5.
+        '/messages?limit=0x5',
+        '/messages?limit=%2B5',
+        '/messages?limit=5e0',
+        '/messages?limit=05',
+        '/messages?limit=%205',
+        '/messages?limit=5.0',
+        '/events?after=-0',
       ]
       for (const query of bad) {
         const response = await alice.request('GET', `/api/rooms/${room.id}${query}`)
