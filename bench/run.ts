@@ -9,11 +9,14 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { type HttpResult, runHttp } from './http.ts'
+import { ladder } from './lib/knee.ts'
 import { ROOT, type WindowStats } from './lib/proc.ts'
 import { table } from './lib/stats.ts'
 import { type RoomsListResult, runRoomsList } from './rooms-list.ts'
 import { runStartup, type StartupRun } from './startup.ts'
 import { runWs, type WsResult } from './ws.ts'
+import { wsReport } from './ws-report.ts'
+import { TARGETS, type TargetName } from './ws-targets.ts'
 
 const PARTS = ['startup', 'http', 'ws', 'rooms'] as const
 type Part = (typeof PARTS)[number]
@@ -83,21 +86,33 @@ if (selected.includes('http')) {
   )
 }
 if (selected.includes('ws')) {
-  const loads = (process.env.BENCH_WS_LOADS ?? '500,1000,2000').split(',').map((s) => Number(s.trim()))
+  const explicit = process.env.BENCH_WS_LOADS
+  const loads = explicit
+    ? explicit.split(',').map((x) => Number(x.trim()))
+    : ladder(envNumber('BENCH_WS_MIN_LOAD', 250), envNumber('BENCH_WS_MAX_LOAD', 8000))
   if (loads.some((n) => !Number.isFinite(n) || n <= 0)) {
     console.error('BENCH_WS_LOADS must be a comma-separated list of positive numbers')
+    process.exit(2)
+  }
+  const targets = (process.env.BENCH_WS_TARGETS ?? TARGETS.join(',')).split(',').map((x) => x.trim())
+  const badTarget = targets.find((x) => !TARGETS.includes(x as TargetName))
+  if (badTarget) {
+    console.error(`BENCH_WS_TARGETS: unknown server "${badTarget}"; choose from ${TARGETS.join(', ')}`)
     process.exit(2)
   }
   results.ws = await part('ws', () =>
     runWs({
       seconds: seconds ?? 15,
-      loads,
+      loads: loads.sort((a, b) => a - b),
       sockets: envNumber('BENCH_WS_SOCKETS', 1000),
       roomSize: envNumber('BENCH_WS_ROOM_SIZE', 10),
-      users: envNumber('BENCH_WS_USERS', 500),
+      users: process.env.BENCH_WS_USERS === 'sockets' ? 'sockets' : envNumber('BENCH_WS_USERS', 500),
       drainMs: envNumber('BENCH_DRAIN_MS', 10_000),
       bodyBytes: envNumber('BENCH_BODY_BYTES', 64),
       ferryDb: process.env.BENCH_WS_DB === 'pglite' ? 'pglite' : 'postgres',
+      targets: targets as TargetName[],
+      budgetSeconds: envNumber('BENCH_WS_BUDGET_S', 1800),
+      chartPath: process.env.BENCH_WS_CHART ?? 'docs/bench-ws-p99.svg',
       log,
     }),
   )
@@ -204,86 +219,7 @@ const w = results.ws
 if (w) {
   out.push('', 'WebSocket fan-out: sockets in rooms, offered msg/s, each message delivered to every socket in its room')
   if ('error' in w) out.push(`  failed: ${w.error}`)
-  else {
-    out.push(
-      `  ${w.config.sockets} sockets, rooms of ${w.config.roomSize}, ${Math.min(w.config.users, w.config.sockets)} users (Ferry), ${w.config.seconds} s per load, Ferry on ${w.config.ferryDb}`,
-    )
-    const notes: string[] = []
-    const rows: Array<Array<string | number>> = [
-      [
-        'target',
-        'offered/s',
-        'sent/s',
-        'deliv/s',
-        'e2e p50',
-        'e2e p99',
-        'ack p50',
-        'ack p99',
-        'complete',
-        'errors',
-        'CPU% srv/pg/gen/other',
-        'srv RSS MiB',
-        'gen lag p99',
-        'load1',
-      ],
-    ]
-    for (const t of [w.ferry, w.raw]) {
-      if (t.skipped || t.error) {
-        notes.push(`  ${t.target} ${t.skipped ? 'skipped' : 'FAILED'}: ${t.skipped ?? t.error}`)
-        continue
-      }
-      for (const p of t.phases ?? []) {
-        const errors = Object.entries(p.errors)
-          .map(([k, v]) => `${k}:${v}`)
-          .join(' ')
-        rows.push([
-          t.target,
-          p.offered,
-          p.sentPerSecond,
-          p.deliveriesPerSecond,
-          p.e2eMs.p50,
-          p.e2eMs.p99,
-          p.ackMs.p50,
-          p.ackMs.p99,
-          p.drained ? 'yes' : `${p.deliveries}/${p.expectedDeliveries}`,
-          errors || '0',
-          cpuSplit(p.server),
-          p.server.peakRssMiB,
-          p.generator.eventLoopDelayP99Ms,
-          p.server.loadAvg1,
-        ])
-      }
-    }
-    out.push(
-      table(rows),
-      '  (latencies in ms; CPU% is % of one core for: the server process / all PostgreSQL processes / the load generator /',
-      "   everything else on the machine; 2 cores = 200%. gen lag = the generator's event-loop delay p99 in ms)",
-    )
-    out.push(...notes)
-    out.push(
-      `  machine busy with other work just before each target (% of all cores): Ferry ${w.ferry.backgroundBusyPct ?? '–'}%, raw ${w.raw.backgroundBusyPct ?? '–'}%`,
-    )
-    if (w.ferry.verify) {
-      const v = w.ferry.verify
-      out.push(
-        `  Ferry store check: ${v.storedMessages} messages stored in ${v.rooms} rooms vs ${v.acked} acked (${v.equal ? 'equal' : 'NOT equal'}), seqs gap-free: ${v.gapFree ? 'yes' : 'NO'}`,
-      )
-    }
-    if (w.ferry.serverPeakRssMiB !== undefined)
-      out.push(`  Ferry server peak RSS over the run: ${w.ferry.serverPeakRssMiB} MiB`)
-    if (w.raw.serverPeakRssMiB !== undefined)
-      out.push(`  raw server peak RSS over the run: ${w.raw.serverPeakRssMiB} MiB`)
-    if (w.ratios.length > 0) {
-      out.push(
-        '',
-        'Ferry / raw',
-        table([
-          ['offered/s', 'deliveries/s ratio', 'e2e p99 ratio', 'ack p99 ratio'],
-          ...w.ratios.map((r) => [r.offered, r.deliveriesPerSecond, r.e2eP99, r.ackP99]),
-        ]),
-      )
-    }
-  }
+  else out.push(...wsReport(w))
 }
 const rl = results.rooms
 if (rl) {

@@ -1,14 +1,20 @@
 /**
- * The WebSocket load generator, run in its own process (forked by bench/ws.ts).
- * Opens every socket, subscribes each to its room and waits for `caught_up`,
- * then for each offered load sends at that rate for a fixed time, spread
- * round-robin over all sockets (so over all users), each body carrying the
- * phase and the send time. Receivers time end-to-end latency from `events`
- * frames, senders ack latency from `ack` frames (whose message carries the
- * body). Sender and receivers share this process's clock.
+ * The WebSocket load generator, run in its own process (forked by bench/ws.ts,
+ * one per server under test). On `connect` it opens every socket, subscribes
+ * each to its room and waits for `caught_up`; then for each `phase` it sends
+ * at the offered rate for a fixed time (open loop: the schedule does not wait
+ * for answers), spread round-robin over all sockets (so over all users), each
+ * body carrying the phase and the send time. Receivers time end-to-end latency
+ * from `events` frames, senders ack latency from `ack` frames (whose message
+ * carries the body). Sender and receivers share this process's clock.
+ *
+ * The same schedule and accounting serve every server; only the wire differs:
+ * Ferry's JSON frames over `ws` (Ferry, raw ws, the persisted peer), or the
+ * same payloads as Socket.IO events with acknowledgement callbacks.
  */
 import { randomUUID } from 'node:crypto'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { io } from 'socket.io-client'
 import WebSocket from 'ws'
 import { percentiles, round, sleep } from './lib/stats.ts'
 import type { ChildMessage, LoadConfig, ParentMessage, PhaseResult } from './ws-protocol.ts'
@@ -30,6 +36,17 @@ interface Phase {
   resets: number
   /** Sum over acked messages of their room's socket count. */
   expected: number
+  /** Sum over sent messages of their room's socket count. */
+  intended: number
+}
+
+/** One client socket, whatever the wire. */
+interface Conn {
+  isOpen(): boolean
+  /** Sends one chat message; `frame` is Ferry's `send` frame as JSON text, `roomId`… the same fields. */
+  sendMessage(frame: string, roomId: string, clientId: string, body: string): void
+  bufferedAmount(): number
+  close(): void
 }
 
 const phases: Phase[] = []
@@ -45,15 +62,10 @@ function parseBody(body: unknown): [Phase | undefined, number] {
   return [phases[Number(body.slice(1, a))], Number(body.slice(a + 1, b))]
 }
 
-function onFrame(raw: WebSocket.RawData, socketIndex: number, waiting: Map<number, () => void>) {
+/** Accounts one server frame (already parsed), the same for every wire. */
+function onFrame(frame: any, socketIndex: number, waiting: Map<number, () => void>) {
   const now = performance.now()
-  let frame: any
-  try {
-    frame = JSON.parse(raw.toString())
-  } catch {
-    return
-  }
-  switch (frame.type) {
+  switch (frame?.type) {
     case 'events':
       for (const event of frame.events ?? []) {
         const [phase, t] = parseBody(event.body)
@@ -93,8 +105,67 @@ function onFrame(raw: WebSocket.RawData, socketIndex: number, waiting: Map<numbe
   }
 }
 
-async function connectAll(config: LoadConfig): Promise<WebSocket[]> {
-  const sockets: WebSocket[] = new Array(config.sockets.length)
+/** Ferry's protocol over `ws`: JSON text frames both ways. */
+function openWs(config: LoadConfig, i: number, waiting: Map<number, () => void>, fail: (e: Error) => void): Conn {
+  const spec = config.sockets[i]!
+  const headers: Record<string, string> = { origin: config.origin }
+  if (spec.cookie) headers.cookie = spec.cookie
+  const ws = new WebSocket(config.url, { headers, perMessageDeflate: false })
+  ws.on('message', (raw) => {
+    let frame: unknown
+    try {
+      frame = JSON.parse(raw.toString())
+    } catch {
+      return
+    }
+    onFrame(frame, i, waiting)
+  })
+  ws.on('unexpected-response', (_req, res) => fail(new Error(`upgrade refused: HTTP ${res.statusCode}`)))
+  ws.on('error', fail)
+  ws.on('close', (code) => {
+    closed++
+    fail(new Error(`closed with ${code} before caught_up`))
+  })
+  ws.on('open', () => ws.send(JSON.stringify({ type: 'subscribe', rooms: [{ roomId: spec.roomId, after: 0 }] })))
+  return {
+    isOpen: () => ws.readyState === WebSocket.OPEN,
+    sendMessage: (frame) => ws.send(frame),
+    bufferedAmount: () => ws.bufferedAmount,
+    close: () => ws.terminate(),
+  }
+}
+
+/** Socket.IO, websocket transport only: `subscribe` and `send` with ack callbacks, `events` broadcasts. */
+function openSocketIo(config: LoadConfig, i: number, waiting: Map<number, () => void>, fail: (e: Error) => void): Conn {
+  const spec = config.sockets[i]!
+  const socket = io(config.url, {
+    transports: ['websocket'],
+    forceNew: true, // one engine (one WebSocket) per client, as for the other servers
+    reconnection: false,
+    extraHeaders: { origin: config.origin }, // the server refuses per-message deflate, so none is negotiated
+  })
+  socket.on('events', (frame: unknown) => onFrame(frame, i, waiting))
+  socket.on('connect_error', (error) => fail(error))
+  socket.on('disconnect', (reason) => {
+    closed++
+    fail(new Error(`disconnected (${reason}) before caught_up`))
+  })
+  socket.on('connect', () =>
+    socket.emit('subscribe', { type: 'subscribe', rooms: [{ roomId: spec.roomId, after: 0 }] }, (reply: unknown) =>
+      onFrame(reply, i, waiting),
+    ),
+  )
+  return {
+    isOpen: () => socket.connected,
+    sendMessage: (_frame, roomId, clientId, body) =>
+      socket.emit('send', { type: 'send', roomId, clientId, body }, (reply: unknown) => onFrame(reply, i, waiting)),
+    bufferedAmount: () => 0,
+    close: () => socket.disconnect(),
+  }
+}
+
+async function connectAll(config: LoadConfig): Promise<Conn[]> {
+  const conns: Conn[] = new Array(config.sockets.length)
   const waiting = new Map<number, () => void>()
   let failures = 0
   let firstFailure: string | undefined
@@ -102,35 +173,23 @@ async function connectAll(config: LoadConfig): Promise<WebSocket[]> {
   let next = 0
   const open = (i: number) =>
     new Promise<void>((resolve, reject) => {
-      const spec = config.sockets[i]!
-      const headers: Record<string, string> = { origin: config.origin }
-      if (spec.cookie) headers.cookie = spec.cookie
-      const ws = new WebSocket(config.url, { headers, perMessageDeflate: false })
-      sockets[i] = ws
-      const timer = setTimeout(() => {
+      let settled = false
+      const timer = setTimeout(() => fail(new Error('no caught_up within 30 s')), 30_000)
+      const fail = (error: Error) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
         waiting.delete(i)
-        reject(new Error('no caught_up within 30 s'))
-      }, 30_000)
+        reject(error)
+      }
       waiting.set(i, () => {
+        if (settled) return
+        settled = true
         clearTimeout(timer)
         waiting.delete(i)
         resolve()
       })
-      ws.on('message', (raw) => onFrame(raw, i, waiting))
-      ws.on('unexpected-response', (_req, res) => {
-        clearTimeout(timer)
-        reject(new Error(`upgrade refused: HTTP ${res.statusCode}`))
-      })
-      ws.on('error', (error) => {
-        clearTimeout(timer)
-        reject(error)
-      })
-      ws.on('close', (code) => {
-        closed++
-        clearTimeout(timer)
-        reject(new Error(`closed with ${code} before caught_up`))
-      })
-      ws.on('open', () => ws.send(JSON.stringify({ type: 'subscribe', rooms: [{ roomId: spec.roomId, after: 0 }] })))
+      conns[i] = (config.protocol === 'socketio' ? openSocketIo : openWs)(config, i, waiting, fail)
     })
   const worker = async () => {
     while (next < config.sockets.length) {
@@ -145,12 +204,12 @@ async function connectAll(config: LoadConfig): Promise<WebSocket[]> {
     }
   }
   await Promise.all(Array.from({ length: config.connectConcurrency }, worker))
-  send({ type: 'connected', sockets: sockets.length, ms: round(performance.now() - t0, 0), failures, firstFailure })
+  send({ type: 'connected', sockets: conns.length, ms: round(performance.now() - t0, 0), failures, firstFailure })
   if (failures > 0) throw new Error(`could not open every socket: ${firstFailure}`)
-  return sockets
+  return conns
 }
 
-async function runPhase(config: LoadConfig, sockets: WebSocket[], offered: number, id: number): Promise<PhaseResult> {
+async function runPhase(config: LoadConfig, conns: Conn[], offered: number, id: number): Promise<PhaseResult> {
   const durationMs = config.seconds * 1000
   const padding = 'x'.repeat(Math.max(0, config.bodyBytes - 24))
   const phase: Phase = {
@@ -167,6 +226,7 @@ async function runPhase(config: LoadConfig, sockets: WebSocket[], offered: numbe
     ack: [],
     resets: 0,
     expected: 0,
+    intended: 0,
   }
   phases[id] = phase
   const lag = monitorEventLoopDelay({ resolution: 10 })
@@ -182,24 +242,31 @@ async function runPhase(config: LoadConfig, sockets: WebSocket[], offered: numbe
       const now = performance.now()
       const due = Math.min(maxSends, Math.floor((Math.min(now, phase.end) - phase.start) * (offered / 1000)))
       let skipped = 0
-      while (phase.sent < due && skipped < sockets.length) {
-        const i = cursor++ % sockets.length
-        const ws = sockets[i]!
+      while (phase.sent < due && skipped < conns.length) {
+        const i = cursor++ % conns.length
+        const conn = conns[i]!
         const spec = config.sockets[i]!
-        if (ws.readyState !== WebSocket.OPEN) {
+        if (!conn.isOpen()) {
           skipped++
           continue
         }
         skipped = 0
         const t = performance.now()
-        ws.send(
-          `{"type":"send","roomId":"${spec.roomId}","clientId":"${randomUUID()}","body":"b${id}|${t.toFixed(3)}|${padding}"}`,
+        const clientId = randomUUID()
+        const body = `b${id}|${t.toFixed(3)}|${padding}`
+        conn.sendMessage(
+          `{"type":"send","roomId":"${spec.roomId}","clientId":"${clientId}","body":"${body}"}`,
+          spec.roomId,
+          clientId,
+          body,
         )
-        if (ws.bufferedAmount > maxBuffered) maxBuffered = ws.bufferedAmount
+        const buffered = conn.bufferedAmount()
+        if (buffered > maxBuffered) maxBuffered = buffered
         phase.sent++
+        phase.intended += roomSize.get(spec.roomId) ?? 0
         if (cursor > 1e9) cursor = 0
       }
-      if (now >= phase.end || phase.sent >= maxSends || skipped >= sockets.length) resolve()
+      if (now >= phase.end || phase.sent >= maxSends || skipped >= conns.length) resolve()
       else setTimeout(tick, 2)
     }
     tick()
@@ -228,6 +295,8 @@ async function runPhase(config: LoadConfig, sockets: WebSocket[], offered: numbe
     deliveriesPerSecond: round(phase.deliveriesInWindow / config.seconds, 0),
     deliveries: phase.deliveries,
     expectedDeliveries: phase.expected,
+    intendedDeliveries: phase.intended,
+    deliveredPct: phase.intended > 0 ? round((phase.deliveries / phase.intended) * 100, 2) : 0,
     drainMs: round(Math.max(0, phase.lastArrival - phase.end), 0),
     drained,
     e2eMs: { p50: round(p50!, 2), p90: round(p90!, 2), p99: round(p99!, 2), max: round(max!, 1) },
@@ -245,23 +314,39 @@ async function runPhase(config: LoadConfig, sockets: WebSocket[], offered: numbe
   return result
 }
 
-async function run(config: LoadConfig) {
-  for (const s of config.sockets) roomSize.set(s.roomId, (roomSize.get(s.roomId) ?? 0) + 1)
-  const sockets = await connectAll(config)
-  try {
-    for (const [i, offered] of config.loads.entries()) {
-      send({ type: 'phase', result: await runPhase(config, sockets, offered, i) })
-      await sleep(500)
-    }
-  } finally {
-    for (const ws of sockets) ws?.terminate()
-  }
+let config: LoadConfig | undefined
+let conns: Conn[] = []
+/** Commands run one at a time, in order. */
+let queue: Promise<void> = Promise.resolve()
+
+const exit = () => {
+  for (const conn of conns) conn?.close()
   send({ type: 'done' })
+  setTimeout(() => process.exit(0), 100)
 }
 
 process.on('message', (message: ParentMessage) => {
-  if (message.type !== 'run') return
-  run(message.config)
-    .catch((error) => send({ type: 'fatal', message: (error as Error).message }))
-    .finally(() => setTimeout(() => process.exit(0), 100))
+  queue = queue
+    .then(async () => {
+      switch (message.type) {
+        case 'connect':
+          config = message.config
+          for (const s of config.sockets) roomSize.set(s.roomId, (roomSize.get(s.roomId) ?? 0) + 1)
+          conns = await connectAll(config)
+          break
+        case 'phase':
+          if (!config) throw new Error('phase before connect')
+          send({ type: 'phase', result: await runPhase(config, conns, message.offered, message.id) })
+          break
+        case 'stop':
+          exit()
+          break
+      }
+    })
+    .catch((error) => {
+      send({ type: 'fatal', message: (error as Error).message })
+      exit()
+    })
 })
+// The parent went away: nothing left to measure for.
+process.on('disconnect', () => process.exit(0))

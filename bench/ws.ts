@@ -1,338 +1,270 @@
 /**
- * Issue 3's benchmark: 1,000 sockets in 100 rooms of 10, offered loads of
- * messages/s for a fixed time each, first against Ferry (GET /api/ws, on
- * PostgreSQL), then against a raw `ws` broadcast server with no database,
- * through the same generator process (bench/ws-load.ts). Server RSS and CPU
- * are read from /proc while each load runs.
+ * Issue 3's benchmark, grown into issue 14's comparison: 1,000 sockets in 100
+ * rooms of 10, the same open-loop generator (bench/ws-load.ts, one process
+ * per server) against Ferry (GET /api/ws, on PostgreSQL) and three baselines
+ * in the same run:
+ *
+ * - peer: ws + PostgreSQL group commit (bench/pg-peer-server.ts), Ferry's fair
+ *   peer: durable before ack and fan-out, gap-free seqs, no auth or dedupe;
+ * - raw: a raw `ws` broadcast server with no database (bench/raw-ws-server.ts);
+ * - socketio: Socket.IO rooms with acks, no database (bench/socketio-server.ts).
+ *
+ * Offered loads climb a ladder (250, 500, 1000, …), interleaved: every server
+ * still below its knee gets rate r before any gets 2r, so machine noise hits
+ * them alike. A server that fails a rate (p99 > 100 ms or < 99 % delivered)
+ * has passed its knee: it is verified, stopped and offered nothing more.
  */
-import { fork } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
-import WebSocket from 'ws'
-import { createRoom, type FerryServer, joinRoom, pool, readAllSeqs, signup, startFerry } from './lib/ferry.ts'
-import { ActivitySampler, type ActivitySummary, createTempDatabase, postgresProblem } from './lib/pg.ts'
-import {
-  freePort,
-  quietGate,
-  ROOT,
-  roundStats,
-  Sampler,
-  type Spawned,
-  spawnGroup,
-  stopGroup,
-  type WindowStats,
-  waitHealthy,
-} from './lib/proc.ts'
-import { round } from './lib/stats.ts'
-import type { ChildMessage, LoadConfig, PhaseResult } from './ws-protocol.ts'
+import { p99Chart } from './lib/chart.ts'
+import { Generator, type PhaseWithServer } from './lib/generator.ts'
+import { type Knee, type KneeRatio, kneeOf, kneeRatio, kneeText, passes } from './lib/knee.ts'
+import { quietGate, ROOT } from './lib/proc.ts'
+import { round, sleep } from './lib/stats.ts'
+import { type Cleanup, LABELS, PREPARE, type Prepared, type TargetName, type Verify } from './ws-targets.ts'
+
+export type { PhaseWithServer } from './lib/generator.ts'
 
 export interface WsOptions {
   seconds: number
+  /** The offered-load ladder, ascending. */
   loads: number[]
   sockets: number
   roomSize: number
-  users: number
+  /** Ferry accounts, or 'sockets' for one user per socket. */
+  users: number | 'sockets'
   drainMs: number
   bodyBytes: number
   /** 'postgres' (default) or 'pglite' for Ferry's database. */
   ferryDb: 'postgres' | 'pglite'
+  targets: TargetName[]
+  /** Stop climbing the ladder when the next rate would end after this many seconds of the part. */
+  budgetSeconds: number
+  /** Where to write the chart (relative to the repository), or '' for none. */
+  chartPath: string
   log: (s: string) => void
 }
 
-export interface PhaseWithServer extends PhaseResult {
-  /** Server process RSS/CPU and the machine's CPU split during the sending window. */
-  server: WindowStats
-  /** Where the server's PostgreSQL connections spent the window (Ferry on PostgreSQL only). */
-  postgres?: ActivitySummary
-}
-
 export interface TargetResult {
-  target: 'ferry' | 'raw'
+  target: TargetName
+  label: string
   database?: string
   skipped?: string
   error?: string
+  pinned?: string
   setupMs?: number
   connectMs?: number
-  phases?: PhaseWithServer[]
-  serverPeakRssMiB?: number
-  serverRssAfterConnectMiB?: number
-  /** The machine's busy share (% of all cores) just before the target ran, from other work. */
-  backgroundBusyPct?: number
-  verify?: { rooms: number; storedMessages: number; acked: number; equal: boolean; gapFree: boolean }
+  phases: PhaseWithServer[]
+  knee: Knee
+  /** Why no higher load was offered: 'past its knee', 'ladder done', 'time budget', or the error. */
+  stoppedBecause?: string
+  verify?: Verify
 }
 
 export interface WsResult {
   config: Omit<WsOptions, 'log'>
-  ferry: TargetResult
-  raw: TargetResult
-  ratios: Array<{ offered: number; deliveriesPerSecond: number; e2eP99: number; ackP99: number }>
+  users: number
+  usersMode: 'one per socket' | 'shared'
+  pinning: 'on' | 'off'
+  loadAverageBefore: number[]
+  /** The machine's busy share (% of all cores) just before the run, from other work. */
+  backgroundBusyPct: number
+  targets: TargetResult[]
+  /** Ferry's knee over each baseline's. */
+  kneeRatios: Partial<Record<Exclude<TargetName, 'ferry'>, KneeRatio>>
+  chart?: string
 }
 
-/** Forks the generator and drives one full run against `url`, sampling the server `pid`. */
-function runLoad(config: LoadConfig, pid: number, database: string | undefined, log: (s: string) => void) {
-  return new Promise<Pick<TargetResult, 'connectMs' | 'phases' | 'serverPeakRssMiB' | 'serverRssAfterConnectMiB'>>(
-    (resolve, reject) => {
-      const child = fork(path.join(ROOT, 'bench/ws-load.ts'), [], {
-        cwd: ROOT,
-        execArgv: ['--import', 'tsx'],
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      })
-      const overall = new Sampler(pid)
-      overall.start(250)
-      let phaseSampler: Sampler | undefined
-      let activity: ActivitySampler | undefined
-      let activityStarted: Promise<void> | undefined
-      let activitySummary: Promise<ActivitySummary> | undefined
-      const pendingSummaries: Array<Promise<void>> = []
-      const out: Pick<TargetResult, 'connectMs' | 'phases' | 'serverPeakRssMiB' | 'serverRssAfterConnectMiB'> = {
-        phases: [],
-      }
-      let serverStats: PhaseWithServer['server'] | undefined
-      let finished = false
-      const budgetMs = 180_000 + config.loads.length * (config.seconds * 1000 + config.drainMs + 5000)
-      const timer = setTimeout(() => finish(new Error(`load generator did not finish within ${budgetMs} ms`)), budgetMs)
-      const finish = (error?: Error) => {
-        if (finished) return
-        finished = true
-        clearTimeout(timer)
-        out.serverPeakRssMiB = round(overall.stop().peakRssMiB, 0)
-        if (child.exitCode === null) child.kill('SIGKILL')
-        if (error) reject(error)
-        else resolve(out)
-      }
-      child.on('message', (message: ChildMessage) => {
-        switch (message.type) {
-          case 'connected':
-            out.connectMs = message.ms
-            out.serverRssAfterConnectMiB = round(overall.peakRss, 0)
-            log(
-              `  ${message.sockets} sockets subscribed in ${message.ms} ms` +
-                (message.failures ? ` (${message.failures} failures: ${message.firstFailure})` : ''),
-            )
-            break
-          case 'phase-start':
-            phaseSampler = new Sampler(pid, child.pid, database)
-            phaseSampler.start(200)
-            if (database) {
-              activity = new ActivitySampler(database)
-              activityStarted = activity.start(50).catch(() => {})
-            }
-            break
-          case 'phase-end': {
-            serverStats = roundStats(phaseSampler!.stop())
-            if (activity) {
-              const a = activity
-              activitySummary = activityStarted!.then(() => a.stop())
-            }
-            break
-          }
-          case 'phase': {
-            const r = message.result
-            const phase: PhaseWithServer = { ...r, server: serverStats! }
-            out.phases!.push(phase)
-            if (activitySummary) {
-              pendingSummaries.push(
-                activitySummary.then((summary) => {
-                  phase.postgres = summary
-                  log(`    PostgreSQL connections during ${r.offered}/s: ${JSON.stringify(summary)}`)
-                }),
-              )
-            }
-            log(
-              `  offered ${r.offered}/s: sent ${r.sentPerSecond}/s, deliveries ${r.deliveriesPerSecond}/s, ` +
-                `e2e p50 ${r.e2eMs.p50} ms p99 ${r.e2eMs.p99} ms, ack p99 ${r.ackMs.p99} ms, ` +
-                `CPU server ${serverStats?.cpuPct}% pg ${serverStats?.postgresCpuPct}% gen ${serverStats?.generatorCpuPct}% ` +
-                `other ${serverStats?.otherCpuPct}%, RSS ${serverStats?.peakRssMiB} MiB, gen loop p99 ${r.generator.eventLoopDelayP99Ms} ms` +
-                (Object.keys(r.errors).length ? `, errors ${JSON.stringify(r.errors)}` : '') +
-                (r.drained
-                  ? ''
-                  : `, NOT drained (${r.deliveries}/${r.expectedDeliveries} deliveries, ${r.acks}/${r.sent} acks)`),
-            )
-            break
-          }
-          case 'done':
-            void Promise.all(pendingSummaries).then(() => finish())
-            break
-          case 'fatal':
-            finish(new Error(message.message))
-            break
-        }
-      })
-      child.on('exit', (code) => {
-        if (code === 0) void Promise.all(pendingSummaries).then(() => finish())
-        else finish(new Error(`load generator exited with ${code}`))
-      })
-      child.send({ type: 'run', config })
-    },
-  )
-}
-
-/** 'ok' when /api/ws upgrades (or refuses as an implemented endpoint would), else why not. */
-function probeWs(url: string, origin: string, cookie: string): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, { headers: { cookie, origin } })
-    const timer = setTimeout(() => {
-      ws.terminate()
-      resolve('no answer to the upgrade within 5 s')
-    }, 5000)
-    ws.on('open', () => {
-      clearTimeout(timer)
-      ws.close()
-      resolve(undefined)
-    })
-    ws.on('unexpected-response', (_req, res) => {
-      clearTimeout(timer)
-      resolve(
-        res.statusCode === 404
-          ? 'GET /api/ws answers 404: the WebSocket endpoint is not implemented yet (server/realtime/realtime.routes.ts)'
-          : `GET /api/ws refused the upgrade with HTTP ${res.statusCode}`,
-      )
-    })
-    ws.on('error', (error) => {
-      clearTimeout(timer)
-      resolve(`GET /api/ws: ${error.message}`)
-    })
-  })
-}
-
-async function runFerry(options: WsOptions): Promise<TargetResult> {
-  const result: TargetResult = { target: 'ferry', database: options.ferryDb }
-  let server: FerryServer | undefined
-  let drop: (() => Promise<void>) | undefined
-  try {
-    let databaseUrl: string | undefined
-    let dbName: string | undefined
-    if (options.ferryDb === 'postgres') {
-      const problem = await postgresProblem()
-      if (problem) return { ...result, skipped: `${problem} (set BENCH_WS_DB=pglite to run on PGlite)` }
-      const tmp = await createTempDatabase()
-      drop = tmp.drop
-      databaseUrl = tmp.url
-      dbName = tmp.name
-    }
-    options.log(`ws/ferry (${options.ferryDb}): starting server`)
-    server = await startFerry({ databaseUrl })
-    const url = `ws://127.0.0.1:${server.port}/api/ws`
-    const origin = server.base
-
-    const t0 = performance.now()
-    const tag = Math.random().toString(36).slice(2, 8)
-    const users = Math.min(options.users, options.sockets)
-    options.log(`  signing up ${users} users (argon2id, takes a while)`)
-    const accounts = await pool(
-      Array.from({ length: users }, (_, i) => i),
-      4,
-      (i) => signup(server!.base, `w${tag}_${i}`),
-    )
-    const problem = await probeWs(url, origin, accounts[0]!.cookie)
-    if (problem) {
-      options.log(`ws/ferry skipped: ${problem}`)
-      return { ...result, skipped: problem }
-    }
-    // socket i → room floor(i / roomSize), user i % users; each room's sockets belong to distinct users.
-    const roomCount = Math.ceil(options.sockets / options.roomSize)
-    const ownerOf = (r: number) => accounts[(r * options.roomSize) % users]!
-    const roomIds = await pool(
-      Array.from({ length: roomCount }, (_, r) => r),
-      8,
-      (r) => createRoom(server!.base, ownerOf(r).cookie, `bench-ws-${tag}-${r}`),
-    )
-    const sockets = Array.from({ length: options.sockets }, (_, i) => ({
-      cookie: accounts[i % users]!.cookie,
-      roomId: roomIds[Math.floor(i / options.roomSize)]!,
-    }))
-    const joins = new Map<string, { cookie: string; roomId: string }>()
-    for (const s of sockets) joins.set(`${s.cookie}|${s.roomId}`, s)
-    await pool([...joins.values()], 16, (s) => joinRoom(server!.base, s.cookie, s.roomId))
-    result.setupMs = round(performance.now() - t0, 0)
-    options.log(`  setup (users, ${roomCount} rooms, joins) ${result.setupMs} ms`)
-
-    Object.assign(result, await runLoad(loadConfig(options, url, origin, sockets), server.pid, dbName, options.log))
-
-    // Every acked message is stored, each room's seqs are 1..n.
-    const acked = (result.phases ?? []).reduce((a, p) => a + p.acks, 0)
-    let storedMessages = 0
-    let gapFree = true
-    await pool(roomIds, 8, async (roomId, r) => {
-      const { seqs, messages, lastSeq } = await readAllSeqs(server!.base, ownerOf(r).cookie, roomId)
-      storedMessages += messages
-      if (!seqs.every((s, i) => s === i + 1) || lastSeq !== seqs.length) gapFree = false
-    })
-    result.verify = { rooms: roomIds.length, storedMessages, acked, equal: storedMessages === acked, gapFree }
-    options.log(`  verify: ${storedMessages} stored vs ${acked} acked, gap-free ${gapFree}`)
-  } catch (error) {
-    result.error = (error as Error).message.slice(0, 2000)
-    options.log(`ws/ferry failed: ${result.error}`)
-  } finally {
-    await server?.stop()
-    await drop?.().catch((e) => options.log(`could not drop the bench database: ${e.message}`))
-  }
-  return result
-}
-
-async function runRaw(options: WsOptions): Promise<TargetResult> {
-  const result: TargetResult = { target: 'raw' }
-  let spawned: Spawned | undefined
-  try {
-    const port = await freePort()
-    options.log('ws/raw: starting raw ws broadcast server')
-    spawned = spawnGroup(process.execPath, ['--import', 'tsx', 'bench/raw-ws-server.ts'], { PORT: String(port) })
-    await waitHealthy(`http://127.0.0.1:${port}/healthz`, spawned, performance.now(), 30_000)
-    const roomIds = Array.from({ length: Math.ceil(options.sockets / options.roomSize) }, () => randomUUID())
-    const sockets = Array.from({ length: options.sockets }, (_, i) => ({
-      cookie: '',
-      roomId: roomIds[Math.floor(i / options.roomSize)]!,
-    }))
-    const url = `ws://127.0.0.1:${port}/api/ws`
-    Object.assign(
-      result,
-      await runLoad(
-        loadConfig(options, url, `http://127.0.0.1:${port}`, sockets),
-        spawned.child.pid!,
-        undefined,
-        options.log,
-      ),
-    )
-  } catch (error) {
-    result.error = (error as Error).message.slice(0, 2000)
-    options.log(`ws/raw failed: ${result.error}`)
-  } finally {
-    if (spawned) await stopGroup(spawned)
-  }
-  return result
-}
-
-function loadConfig(options: WsOptions, url: string, origin: string, sockets: LoadConfig['sockets']): LoadConfig {
-  return {
-    url,
-    origin,
-    sockets,
-    loads: options.loads,
-    seconds: options.seconds,
-    drainMs: options.drainMs,
-    connectConcurrency: 50,
-    bodyBytes: options.bodyBytes,
-  }
-}
+const PHASE_GAP_MS = 500
 
 export async function runWs(options: WsOptions): Promise<WsResult> {
-  if (!fs.existsSync(path.join(ROOT, 'bench/ws-load.ts'))) throw new Error('bench/ws-load.ts missing')
-  const ferryIdle = await quietGate('ws/ferry', options.log)
-  const ferry = { ...(await runFerry(options)), backgroundBusyPct: ferryIdle }
-  const rawIdle = await quietGate('ws/raw', options.log)
-  const raw = { ...(await runRaw(options)), backgroundBusyPct: rawIdle }
-  const ratios: WsResult['ratios'] = []
-  for (const f of ferry.phases ?? []) {
-    const r = raw.phases?.find((p) => p.offered === f.offered)
-    if (!r) continue
-    ratios.push({
-      offered: f.offered,
-      deliveriesPerSecond: round(f.deliveriesPerSecond / r.deliveriesPerSecond, 2),
-      e2eP99: round(f.e2eMs.p99 / r.e2eMs.p99, 1),
-      ackP99: round(f.ackMs.p99 / r.ackMs.p99, 1),
-    })
+  const { log } = options
+  const users = options.users === 'sockets' ? options.sockets : Math.min(options.users, options.sockets)
+  const started = performance.now()
+  const loadAverageBefore = os.loadavg().map((l) => round(l, 2))
+  const backgroundBusyPct = await quietGate('ws', log)
+  log(
+    `ws: ${options.sockets} sockets, rooms of ${options.roomSize}, ${users} Ferry users` +
+      ` (${users === options.sockets ? 'one per socket' : 'shared'}), ladder ${options.loads.join(', ')} msg/s,` +
+      ` ${options.seconds} s each, servers ${options.targets.join(', ')}, pinning ${process.env.BENCH_PIN === '1' ? 'on' : 'off'},` +
+      ` load average ${loadAverageBefore.join(' ')}`,
+  )
+
+  // Everything started is registered here and stopped in reverse order, even when the run fails.
+  const cleanups: Array<() => Promise<void>> = []
+  const cleanup: Cleanup = (fn) => {
+    let done: Promise<void> | undefined
+    const once = () => {
+      done ??= fn().catch((e) => log(`cleanup failed: ${(e as Error).message}`))
+      return done
+    }
+    cleanups.push(once)
+    return once
+  }
+  const cleanAll = async () => {
+    for (const fn of [...cleanups].reverse()) await fn()
+  }
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`ws: ${signal}: stopping every server and dropping the bench databases`)
+    void cleanAll().finally(() => process.exit(130))
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+
+  interface Live {
+    result: TargetResult
+    prepared: Prepared
+    generator: Generator
+    done: boolean
+  }
+  const results: TargetResult[] = []
+  const live: Live[] = []
+  const settings = { sockets: options.sockets, roomSize: options.roomSize, users, ferryDb: options.ferryDb, log }
+
+  /** Stops offering loads to a target: closes its sockets, verifies its store, stops its server. */
+  const finish = async (t: Live, because: string) => {
+    if (t.done) return
+    t.done = true
+    t.result.stoppedBecause = because
+    await t.generator.stop()
+    if (t.prepared.verify) {
+      const acked = t.result.phases.reduce((a, p) => a + p.acks, 0)
+      try {
+        const v = await t.prepared.verify(acked)
+        t.result.verify = v
+        log(`  ${t.result.target} verify: ${v.storedMessages} stored vs ${v.acked} acked, gap-free ${v.gapFree}`)
+      } catch (error) {
+        log(`  ${t.result.target} verify failed: ${(error as Error).message}`)
+      }
+    }
+    await t.prepared.stop()
+  }
+
+  try {
+    for (const name of options.targets) {
+      const result: TargetResult = { target: name, label: LABELS[name], phases: [], knee: { rate: 0, kind: 'none' } }
+      results.push(result)
+      const mark = cleanups.length
+      try {
+        log(`ws/${name}: preparing`)
+        const prepared = await PREPARE[name](settings, cleanup)
+        if ('skipped' in prepared) {
+          result.skipped = prepared.skipped
+          log(`ws/${name} skipped: ${prepared.skipped}`)
+          continue
+        }
+        result.database = name === 'ferry' ? options.ferryDb : name === 'peer' ? 'postgres' : undefined
+        result.setupMs = prepared.setupMs
+        result.pinned = prepared.pinned
+        const generator = new Generator(prepared.pid, prepared.database)
+        cleanup(() => generator.stop())
+        const connected = await generator.connect({
+          url: prepared.url,
+          protocol: prepared.protocol,
+          origin: prepared.origin,
+          sockets: prepared.sockets,
+          seconds: options.seconds,
+          drainMs: options.drainMs,
+          connectConcurrency: 50,
+          bodyBytes: options.bodyBytes,
+        })
+        result.connectMs = connected.ms
+        log(`  ${connected.sockets} sockets subscribed in ${connected.ms} ms`)
+        live.push({ result, prepared, generator, done: false })
+      } catch (error) {
+        result.error = (error as Error).message.slice(0, 2000)
+        log(`ws/${name} failed: ${result.error}`)
+        for (const fn of cleanups.slice(mark).reverse()) await fn()
+      }
+    }
+
+    const phaseBudgetMs = options.seconds * 1000 + options.drainMs + 60_000
+    for (const [id, offered] of options.loads.entries()) {
+      const active = live.filter((t) => !t.done)
+      if (active.length === 0) break
+      const elapsed = (performance.now() - started) / 1000
+      const estimate = active.length * (options.seconds + 3)
+      if (elapsed + estimate > options.budgetSeconds) {
+        log(`ws: time budget (${options.budgetSeconds} s) reached before ${offered}/s`)
+        for (const t of active) await finish(t, 'time budget')
+        break
+      }
+      // Rotate the order per rate so no server always runs first (or right after a loaded one).
+      for (let k = 0; k < active.length; k++) {
+        const t = active[(k + id) % active.length]!
+        try {
+          const p = await t.generator.phase(offered, id, phaseBudgetMs)
+          t.result.phases.push(p)
+          log(phaseLine(t.result.target, p))
+          if (!passes(p)) await finish(t, 'past its knee')
+        } catch (error) {
+          t.result.error = (error as Error).message.slice(0, 2000)
+          log(`ws/${t.result.target} failed at ${offered}/s: ${t.result.error}`)
+          await finish(t, `error: ${t.result.error}`)
+        }
+        await sleep(PHASE_GAP_MS)
+      }
+    }
+    for (const t of live) await finish(t, 'ladder done')
+  } finally {
+    await cleanAll()
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+
+  for (const r of results) r.knee = kneeOf(r.phases)
+  const ferry = results.find((r) => r.target === 'ferry')
+  const kneeRatios: WsResult['kneeRatios'] = {}
+  if (ferry && ferry.phases.length > 0) {
+    for (const r of results) {
+      if (r.target !== 'ferry' && r.phases.length > 0) kneeRatios[r.target] = kneeRatio(ferry.knee, r.knee)
+    }
   }
   const { log: _log, ...config } = options
-  return { config, ferry, raw, ratios }
+  const out: WsResult = {
+    config,
+    users,
+    usersMode: users === options.sockets ? 'one per socket' : 'shared',
+    pinning: process.env.BENCH_PIN === '1' ? 'on' : 'off',
+    loadAverageBefore,
+    backgroundBusyPct,
+    targets: results,
+    kneeRatios,
+  }
+  const series = results.filter((r) => r.phases.length > 0).map((r) => ({ label: r.label, points: r.phases }))
+  if (options.chartPath && series.length > 0) {
+    const file = path.resolve(ROOT, options.chartPath)
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    fs.writeFileSync(
+      file,
+      p99Chart(series, {
+        title: 'WebSocket fan-out: end-to-end p99 against offered load',
+        subtitle: [
+          `${options.sockets} sockets, rooms of ${options.roomSize}, ${out.usersMode === 'one per socket' ? 'one user per socket' : `${users} users`}, ` +
+            `${options.seconds} s per load, pinning ${out.pinning}, load average before ${loadAverageBefore[0]}`,
+          `knees: ${results
+            .filter((r) => r.phases.length > 0)
+            .map((r) => `${r.label} ${kneeText(r.knee)}`)
+            .join(', ')}`,
+        ],
+      }),
+    )
+    out.chart = options.chartPath
+    log(`ws: wrote ${options.chartPath}`)
+  }
+  return out
+}
+
+function phaseLine(target: string, r: PhaseWithServer): string {
+  const s = r.server
+  return (
+    `  ${target} offered ${r.offered}/s: sent ${r.sentPerSecond}/s, delivered ${r.deliveredPct} %, ` +
+    `e2e p50 ${r.e2eMs.p50} ms p99 ${r.e2eMs.p99} ms, ack p99 ${r.ackMs.p99} ms, ` +
+    `CPU server ${s.cpuPct}% pg ${s.postgresCpuPct}% gen ${s.generatorCpuPct}% other ${s.otherCpuPct}%, ` +
+    `RSS ${s.peakRssMiB} MiB, gen loop p99 ${r.generator.eventLoopDelayP99Ms} ms` +
+    (Object.keys(r.errors).length ? `, errors ${JSON.stringify(r.errors)}` : '') +
+    (r.drained ? '' : `, NOT drained (${r.deliveries}/${r.expectedDeliveries} deliveries, ${r.acks}/${r.sent} acks)`) +
+    (passes(r) ? '' : ' — past the knee')
+  )
 }

@@ -1,5 +1,5 @@
 /** Spawning the server under test, waiting for health, sampling its RSS and CPU from /proc. */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -244,4 +244,18 @@ export async function quietGate(label: string, log: (s: string) => void): Promis
     log(`  ${label}: machine ${Math.round(busy)}% busy with other work before the run: figures will be pessimistic`)
   }
   return Math.round(busy)
+}
+
+/**
+ * BENCH_PIN=1: pins every thread of `pid` to one CPU with `taskset` (threads
+ * started later inherit it). Returns why not when pinning is off or failed.
+ */
+export function pinToCpu(pid: number, cpu: number): string | undefined {
+  if (process.env.BENCH_PIN !== '1') return 'off'
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' })
+    return undefined
+  } catch (error) {
+    return `taskset failed: ${(error as Error).message}`
+  }
 }

@@ -1,0 +1,101 @@
+/**
+ * The knee of a server under an offered-load ladder, the ratios between
+ * knees, and the comparison table. Knee = the highest offered rate at which
+ * end-to-end p99 ≤ 100 ms and ≥ 99 % of the intended deliveries arrived.
+ */
+import { fmt } from './stats.ts'
+
+export const KNEE_P99_MS = 100
+export const KNEE_DELIVERED_PCT = 99
+
+export interface LoadPoint {
+  offered: number
+  e2eMs: { p50: number; p99: number }
+  deliveredPct: number
+}
+
+export function passes(p: LoadPoint): boolean {
+  return Number.isFinite(p.e2eMs.p99) && p.e2eMs.p99 <= KNEE_P99_MS && p.deliveredPct >= KNEE_DELIVERED_PCT
+}
+
+/**
+ * `measured`: `rate` passed and the next rate offered did not; `at-least`: every
+ * rate offered passed (the ladder or the time ran out first), so the knee is ≥
+ * `rate`; `below`: the lowest rate offered already failed (knee < `rate`);
+ * `none`: nothing was offered.
+ */
+export interface Knee {
+  rate: number
+  kind: 'measured' | 'at-least' | 'below' | 'none'
+}
+
+export function kneeOf(points: readonly LoadPoint[]): Knee {
+  const sorted = [...points].sort((a, b) => a.offered - b.offered)
+  if (sorted.length === 0) return { rate: 0, kind: 'none' }
+  let best: number | undefined
+  for (const p of sorted) {
+    if (!passes(p)) {
+      return best === undefined ? { rate: p.offered, kind: 'below' } : { rate: best, kind: 'measured' }
+    }
+    best = p.offered
+  }
+  return { rate: best!, kind: 'at-least' }
+}
+
+export function kneeText(k: Knee): string {
+  switch (k.kind) {
+    case 'measured':
+      return `${k.rate}/s`
+    case 'at-least':
+      return `≥ ${k.rate}/s`
+    case 'below':
+      return `< ${k.rate}/s`
+    case 'none':
+      return '–'
+  }
+}
+
+/** a's knee / b's knee, with the bound the knees' kinds allow ('=', '≤', '≥', '<' or unknown). */
+export interface KneeRatio {
+  value?: number
+  bound: '=' | '≤' | '≥' | '<' | '?'
+  text: string
+}
+
+export function kneeRatio(a: Knee, b: Knee): KneeRatio {
+  const unknown: KneeRatio = { bound: '?', text: 'unknown' }
+  if (a.kind === 'none' || b.kind === 'none' || b.kind === 'below') return unknown
+  const value = Math.round((a.rate / b.rate) * 100) / 100
+  // a below: a's knee < a.rate; b at-least: b's knee ≥ b.rate (so the ratio is smaller still)
+  const upper = a.kind === 'below' || b.kind === 'at-least'
+  const lower = a.kind === 'at-least'
+  if (upper && lower) return unknown
+  if (a.kind === 'below') return { value, bound: '<', text: `< ${value}×` }
+  if (upper) return { value, bound: '≤', text: `≤ ${value}×` }
+  if (lower) return { value, bound: '≥', text: `≥ ${value}×` }
+  return { value, bound: '=', text: `${value}×` }
+}
+
+/** Rows for stats.table(): offered rate × server, each cell "p50 / p99 ms, delivered %". */
+export function comparisonRows(
+  rates: readonly number[],
+  series: ReadonlyArray<{ label: string; points: readonly LoadPoint[] }>,
+): string[][] {
+  const rows: string[][] = [['offered msg/s', ...series.map((s) => `${s.label} p50 / p99 ms, delivered`)]]
+  for (const rate of rates) {
+    const row = [String(rate)]
+    for (const s of series) {
+      const p = s.points.find((q) => q.offered === rate)
+      row.push(p ? `${fmt(p.e2eMs.p50)} / ${fmt(p.e2eMs.p99)}, ${fmt(p.deliveredPct)} %${passes(p) ? '' : ' ✗'}` : '–')
+    }
+    if (row.slice(1).some((c) => c !== '–')) rows.push(row)
+  }
+  return rows
+}
+
+/** 250, 500, 1000, … doubling from `min` while ≤ `max`. */
+export function ladder(min: number, max: number): number[] {
+  const out: number[] = []
+  for (let r = min; r <= max && out.length < 20; r *= 2) out.push(r)
+  return out
+}

@@ -1,0 +1,258 @@
+/**
+ * The servers the ws part compares, one function each: it starts the server,
+ * prepares what the generator needs (users, rooms, sockets) and says how to
+ * verify and stop it. Everything a target starts is registered with
+ * `cleanup` as soon as it exists, so a failed run still stops it.
+ */
+import { randomUUID } from 'node:crypto'
+import pg from 'pg'
+import WebSocket from 'ws'
+import { createRoom, joinRoom, pool, readAllSeqs, signup, startFerry } from './lib/ferry.ts'
+import { createTempDatabase, postgresProblem } from './lib/pg.ts'
+import { freePort, pinToCpu, type Spawned, spawnGroup, stopGroup, waitHealthy } from './lib/proc.ts'
+import { round } from './lib/stats.ts'
+import type { LoadConfig, WireProtocol } from './ws-protocol.ts'
+
+export type TargetName = 'ferry' | 'peer' | 'raw' | 'socketio'
+export const TARGETS: readonly TargetName[] = ['ferry', 'peer', 'raw', 'socketio']
+export const LABELS: Record<TargetName, string> = {
+  ferry: 'Ferry',
+  peer: 'ws + PG group commit',
+  raw: 'raw ws',
+  socketio: 'Socket.IO',
+}
+
+export interface TargetSettings {
+  sockets: number
+  roomSize: number
+  /** Ferry accounts; socket i belongs to user i mod users. */
+  users: number
+  ferryDb: 'postgres' | 'pglite'
+  log: (s: string) => void
+}
+
+export interface Verify {
+  rooms: number
+  storedMessages: number
+  acked: number
+  /** stored = acked (expected only when every load drained; otherwise stored ≥ acked). */
+  equal: boolean
+  gapFree: boolean
+}
+
+export interface Prepared {
+  url: string
+  protocol: WireProtocol
+  origin: string
+  sockets: LoadConfig['sockets']
+  /** The server process to sample and pin. */
+  pid: number
+  /** The bench database whose backends' CPU is the server's PostgreSQL CPU. */
+  database?: string
+  setupMs?: number
+  /** Whether the server was pinned to CPU 0 (BENCH_PIN=1), or why not. */
+  pinned: string
+  /** Checks what was stored against the acks counted by the generator. */
+  verify?: (acked: number) => Promise<Verify>
+  /** Stops the server and drops its database (idempotent). */
+  stop: () => Promise<void>
+}
+
+export type Cleanup = (fn: () => Promise<void>) => () => Promise<void>
+
+/** Why the target cannot run here (it is skipped), or a prepared target. */
+export type Preparation = { skipped: string } | Prepared
+
+const roomsOf = (s: TargetSettings) => Math.ceil(s.sockets / s.roomSize)
+const pinned = (pid: number) => pinToCpu(pid, 0) ?? 'cpu 0'
+
+/** A throwaway database, dropped by the returned cleanup. */
+async function tempDatabase(cleanup: Cleanup) {
+  const problem = await postgresProblem()
+  if (problem) return { problem }
+  const db = await createTempDatabase()
+  const drop = cleanup(() => db.drop())
+  return { db, drop }
+}
+
+async function spawnBaseline(script: string, env: Record<string, string>, cleanup: Cleanup) {
+  const port = await freePort()
+  const spawned: Spawned = spawnGroup(process.execPath, ['--import', 'tsx', script], { PORT: String(port), ...env })
+  const stop = cleanup(() => stopGroup(spawned))
+  await waitHealthy(`http://127.0.0.1:${port}/healthz`, spawned, performance.now(), 30_000)
+  return { port, pid: spawned.child.pid!, stop }
+}
+
+/** Anonymous sockets for the baselines: socket i in room floor(i / roomSize). */
+function anonymousSockets(s: TargetSettings): LoadConfig['sockets'] {
+  const roomIds = Array.from({ length: roomsOf(s) }, () => randomUUID())
+  return Array.from({ length: s.sockets }, (_, i) => ({ cookie: '', roomId: roomIds[Math.floor(i / s.roomSize)]! }))
+}
+
+export async function prepareRaw(s: TargetSettings, cleanup: Cleanup): Promise<Preparation> {
+  const { port, pid, stop } = await spawnBaseline('bench/raw-ws-server.ts', {}, cleanup)
+  return {
+    url: `ws://127.0.0.1:${port}/api/ws`,
+    protocol: 'ferry',
+    origin: `http://127.0.0.1:${port}`,
+    sockets: anonymousSockets(s),
+    pid,
+    pinned: pinned(pid),
+    stop,
+  }
+}
+
+export async function prepareSocketIo(s: TargetSettings, cleanup: Cleanup): Promise<Preparation> {
+  const { port, pid, stop } = await spawnBaseline('bench/socketio-server.ts', {}, cleanup)
+  return {
+    url: `http://127.0.0.1:${port}`,
+    protocol: 'socketio',
+    origin: `http://127.0.0.1:${port}`,
+    sockets: anonymousSockets(s),
+    pid,
+    pinned: pinned(pid),
+    stop,
+  }
+}
+
+export async function preparePeer(s: TargetSettings, cleanup: Cleanup): Promise<Preparation> {
+  const tmp = await tempDatabase(cleanup)
+  if (!tmp.db) return { skipped: tmp.problem! }
+  const { db, drop } = tmp
+  const server = await spawnBaseline('bench/pg-peer-server.ts', { DATABASE_URL: db.url }, cleanup)
+  const stop = async () => {
+    await server.stop()
+    await drop()
+  }
+  return {
+    url: `ws://127.0.0.1:${server.port}/api/ws`,
+    protocol: 'ferry',
+    origin: `http://127.0.0.1:${server.port}`,
+    sockets: anonymousSockets(s),
+    pid: server.pid,
+    database: db.name,
+    pinned: pinned(server.pid),
+    async verify(acked) {
+      const c = new pg.Client({ connectionString: db.url })
+      await c.connect()
+      try {
+        const { rows } = await c.query(
+          `SELECT count(*)::int AS rooms, coalesce(sum(n), 0)::int AS stored, coalesce(bool_and(n = top), true) AS gap_free
+             FROM (SELECT count(*) AS n, max(seq) AS top FROM peer_messages GROUP BY room_id) r`,
+        )
+        const r = rows[0]
+        return { rooms: r.rooms, storedMessages: r.stored, acked, equal: r.stored === acked, gapFree: r.gap_free }
+      } finally {
+        await c.end()
+      }
+    },
+    stop,
+  }
+}
+
+/** 'ok' when /api/ws upgrades (or refuses as an implemented endpoint would), else why not. */
+function probeWs(url: string, origin: string, cookie: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers: { cookie, origin } })
+    const timer = setTimeout(() => {
+      ws.terminate()
+      resolve('no answer to the upgrade within 5 s')
+    }, 5000)
+    ws.on('open', () => {
+      clearTimeout(timer)
+      ws.close()
+      resolve(undefined)
+    })
+    ws.on('unexpected-response', (_req, res) => {
+      clearTimeout(timer)
+      resolve(
+        res.statusCode === 404
+          ? 'GET /api/ws answers 404: the WebSocket endpoint is not implemented yet (server/realtime/realtime.routes.ts)'
+          : `GET /api/ws refused the upgrade with HTTP ${res.statusCode}`,
+      )
+    })
+    ws.on('error', (error) => {
+      clearTimeout(timer)
+      resolve(`GET /api/ws: ${error.message}`)
+    })
+  })
+}
+
+export async function prepareFerry(s: TargetSettings, cleanup: Cleanup): Promise<Preparation> {
+  let databaseUrl: string | undefined
+  let database: string | undefined
+  let drop = async () => {}
+  if (s.ferryDb === 'postgres') {
+    const tmp = await tempDatabase(cleanup)
+    if (!tmp.db) return { skipped: `${tmp.problem} (set BENCH_WS_DB=pglite to run on PGlite)` }
+    databaseUrl = tmp.db.url
+    database = tmp.db.name
+    drop = tmp.drop
+  }
+  s.log(`ws/ferry (${s.ferryDb}): starting server`)
+  const server = await startFerry({ databaseUrl })
+  const stopServer = cleanup(() => server.stop())
+  const stop = async () => {
+    await stopServer()
+    await drop()
+  }
+  const url = `ws://127.0.0.1:${server.port}/api/ws`
+  const t0 = performance.now()
+  const tag = Math.random().toString(36).slice(2, 8)
+  s.log(`  signing up ${s.users} users (argon2id, takes a while)`)
+  const accounts = await pool(
+    Array.from({ length: s.users }, (_, i) => i),
+    4,
+    (i) => signup(server.base, `w${tag}_${i}`),
+  )
+  const problem = await probeWs(url, server.base, accounts[0]!.cookie)
+  if (problem) {
+    await stop()
+    return { skipped: problem }
+  }
+  // socket i → room floor(i / roomSize), user i % users; each room's sockets belong to distinct users.
+  const ownerOf = (r: number) => accounts[(r * s.roomSize) % s.users]!
+  const roomIds = await pool(
+    Array.from({ length: roomsOf(s) }, (_, r) => r),
+    8,
+    (r) => createRoom(server.base, ownerOf(r).cookie, `bench-ws-${tag}-${r}`),
+  )
+  const sockets = Array.from({ length: s.sockets }, (_, i) => ({
+    cookie: accounts[i % s.users]!.cookie,
+    roomId: roomIds[Math.floor(i / s.roomSize)]!,
+  }))
+  const joins = new Map<string, { cookie: string; roomId: string }>()
+  for (const socket of sockets) joins.set(`${socket.cookie}|${socket.roomId}`, socket)
+  await pool([...joins.values()], 16, (j) => joinRoom(server.base, j.cookie, j.roomId))
+  const setupMs = round(performance.now() - t0, 0)
+  s.log(`  setup (${s.users} users, ${roomIds.length} rooms, joins) ${setupMs} ms`)
+  return {
+    url,
+    protocol: 'ferry',
+    origin: server.base,
+    sockets,
+    pid: server.pid,
+    database,
+    setupMs,
+    pinned: pinned(server.pid),
+    async verify(acked) {
+      // Every acked message is stored, each room's seqs are 1..n.
+      let storedMessages = 0
+      let gapFree = true
+      await pool(roomIds, 8, async (roomId, r) => {
+        const { seqs, messages, lastSeq } = await readAllSeqs(server.base, ownerOf(r).cookie, roomId)
+        storedMessages += messages
+        if (!seqs.every((q, i) => q === i + 1) || lastSeq !== seqs.length) gapFree = false
+      })
+      return { rooms: roomIds.length, storedMessages, acked, equal: storedMessages === acked, gapFree }
+    },
+    stop,
+  }
+}
+
+export const PREPARE: Record<TargetName, (s: TargetSettings, cleanup: Cleanup) => Promise<Preparation>> = {
+  ferry: prepareFerry,
+  peer: preparePeer,
+  raw: prepareRaw,
+  socketio: prepareSocketIo,
+}
