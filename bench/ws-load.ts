@@ -50,6 +50,8 @@ interface Conn {
 }
 
 const phases: Phase[] = []
+/** The phase sending or draining now: error and reset frames (which carry no body) count for it. */
+let current: Phase | undefined
 let closed = 0
 let maxBuffered = 0
 const roomSize = new Map<string, number>()
@@ -86,7 +88,7 @@ function onFrame(frame: any, socketIndex: number, waiting: Map<number, () => voi
       break
     }
     case 'error': {
-      const phase = phases.at(-1)
+      const phase = current
       if (phase) {
         phase.errors[frame.code] = (phase.errors[frame.code] ?? 0) + 1
         phase.lastArrival = now
@@ -94,7 +96,7 @@ function onFrame(frame: any, socketIndex: number, waiting: Map<number, () => voi
       break
     }
     case 'reset': {
-      const phase = phases.at(-1)
+      const phase = current
       if (phase) phase.resets++
       waiting.get(socketIndex)?.()
       break
@@ -209,8 +211,14 @@ async function connectAll(config: LoadConfig): Promise<Conn[]> {
   return conns
 }
 
-async function runPhase(config: LoadConfig, conns: Conn[], offered: number, id: number): Promise<PhaseResult> {
-  const durationMs = config.seconds * 1000
+async function runPhase(
+  config: LoadConfig,
+  conns: Conn[],
+  offered: number,
+  id: number,
+  seconds = config.seconds,
+): Promise<PhaseResult> {
+  const durationMs = seconds * 1000
   const padding = 'x'.repeat(Math.max(0, config.bodyBytes - 24))
   const phase: Phase = {
     id,
@@ -229,6 +237,7 @@ async function runPhase(config: LoadConfig, conns: Conn[], offered: number, id: 
     intended: 0,
   }
   phases[id] = phase
+  current = phase
   const lag = monitorEventLoopDelay({ resolution: 10 })
   lag.enable()
   const cpu0 = process.cpuUsage()
@@ -236,7 +245,7 @@ async function runPhase(config: LoadConfig, conns: Conn[], offered: number, id: 
   phase.start = performance.now()
   phase.end = phase.start + durationMs
   let cursor = id * 7919 // start phases at different sockets
-  const maxSends = Math.ceil(offered * config.seconds) + 1
+  const maxSends = Math.ceil(offered * seconds) + 1
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now()
@@ -286,13 +295,13 @@ async function runPhase(config: LoadConfig, conns: Conn[], offered: number, id: 
   const [a50, a99, amax] = percentiles(phase.ack, [50, 99, 100])
   const result: PhaseResult = {
     offered,
-    seconds: config.seconds,
+    seconds,
     sent: phase.sent,
-    sentPerSecond: round(phase.sent / config.seconds, 0),
+    sentPerSecond: round(phase.sent / seconds, 0),
     acks: phase.acks,
     errors: phase.errors,
     deliveriesInWindow: phase.deliveriesInWindow,
-    deliveriesPerSecond: round(phase.deliveriesInWindow / config.seconds, 0),
+    deliveriesPerSecond: round(phase.deliveriesInWindow / seconds, 0),
     deliveries: phase.deliveries,
     expectedDeliveries: phase.expected,
     intendedDeliveries: phase.intended,
@@ -336,7 +345,7 @@ process.on('message', (message: ParentMessage) => {
           break
         case 'phase':
           if (!config) throw new Error('phase before connect')
-          send({ type: 'phase', result: await runPhase(config, conns, message.offered, message.id) })
+          send({ type: 'phase', result: await runPhase(config, conns, message.offered, message.id, message.seconds) })
           break
         case 'stop':
           exit()

@@ -60,5 +60,5 @@ export type ChildMessage =
 /** `connect` once, then any number of `phase` (one offered load each, answered by `phase`), then `stop`. */
 export type ParentMessage =
   | { type: 'connect'; config: LoadConfig }
-  | { type: 'phase'; offered: number; id: number }
+  | { type: 'phase'; offered: number; id: number; seconds?: number }
   | { type: 'stop' }

@@ -14,7 +14,8 @@ export function wsReport(w: WsResult): string[] {
   const ran = w.targets.filter((t) => t.phases.length > 0)
   out.push(
     '',
-    `e2e latency by offered load (✗ = past the knee: p99 > ${KNEE_P99_MS} ms or < ${KNEE_DELIVERED_PCT} % delivered)`,
+    `e2e latency by offered load (✗ = past the knee: p99 > ${KNEE_P99_MS} ms or < ${KNEE_DELIVERED_PCT} % delivered;` +
+      ' G = the generator used ≥ 90 % of a core, so that figure may be its limit)',
     table(
       comparisonRows(
         c.loads,

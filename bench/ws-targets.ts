@@ -22,6 +22,14 @@ export const LABELS: Record<TargetName, string> = {
   socketio: 'Socket.IO',
 }
 
+/** Each server's colour in the chart, the same in every run. */
+export const COLORS: Record<TargetName, string> = {
+  ferry: '#d62728',
+  peer: '#1f77b4',
+  raw: '#2ca02c',
+  socketio: '#9467bd',
+}
+
 export interface TargetSettings {
   sockets: number
   roomSize: number

@@ -19,10 +19,10 @@ import os from 'node:os'
 import path from 'node:path'
 import { p99Chart } from './lib/chart.ts'
 import { Generator, type PhaseWithServer } from './lib/generator.ts'
-import { type Knee, type KneeRatio, kneeOf, kneeRatio, kneeText, passes } from './lib/knee.ts'
+import { generatorBound, type Knee, type KneeRatio, kneeOf, kneeRatio, kneeText, passes } from './lib/knee.ts'
 import { quietGate, ROOT } from './lib/proc.ts'
 import { round, sleep } from './lib/stats.ts'
-import { type Cleanup, LABELS, PREPARE, type Prepared, type TargetName, type Verify } from './ws-targets.ts'
+import { type Cleanup, COLORS, LABELS, PREPARE, type Prepared, type TargetName, type Verify } from './ws-targets.ts'
 
 export type { PhaseWithServer } from './lib/generator.ts'
 
@@ -39,6 +39,8 @@ export interface WsOptions {
   /** 'postgres' (default) or 'pglite' for Ferry's database. */
   ferryDb: 'postgres' | 'pglite'
   targets: TargetName[]
+  /** Seconds of untimed warm-up at the lowest rate for each server before the ladder (0: none). */
+  warmupSeconds: number
   /** Stop climbing the ladder when the next rate would end after this many seconds of the part. */
   budgetSeconds: number
   /** Where to write the chart (relative to the repository), or '' for none. */
@@ -55,6 +57,8 @@ export interface TargetResult {
   pinned?: string
   setupMs?: number
   connectMs?: number
+  /** The warm-up load (not part of the knee). */
+  warmup?: PhaseWithServer
   phases: PhaseWithServer[]
   knee: Knee
   /** Why no higher load was offered: 'past its knee', 'ladder done', 'time budget', or the error. */
@@ -129,7 +133,7 @@ export async function runWs(options: WsOptions): Promise<WsResult> {
     t.result.stoppedBecause = because
     await t.generator.stop()
     if (t.prepared.verify) {
-      const acked = t.result.phases.reduce((a, p) => a + p.acks, 0)
+      const acked = t.result.phases.reduce((a, p) => a + p.acks, t.result.warmup?.acks ?? 0)
       try {
         const v = await t.prepared.verify(acked)
         t.result.verify = v
@@ -180,6 +184,23 @@ export async function runWs(options: WsOptions): Promise<WsResult> {
     }
 
     const phaseBudgetMs = options.seconds * 1000 + options.drainMs + 60_000
+    if (options.warmupSeconds > 0 && options.loads.length > 0) {
+      for (const t of live) {
+        try {
+          t.result.warmup = await t.generator.phase(
+            options.loads[0]!,
+            options.loads.length,
+            phaseBudgetMs,
+            options.warmupSeconds,
+          )
+          log(phaseLine(`${t.result.target} warm-up`, t.result.warmup))
+        } catch (error) {
+          t.result.error = (error as Error).message.slice(0, 2000)
+          await finish(t, `error: ${t.result.error}`)
+        }
+        await sleep(PHASE_GAP_MS)
+      }
+    }
     for (const [id, offered] of options.loads.entries()) {
       const active = live.filter((t) => !t.done)
       if (active.length === 0) break
@@ -195,6 +216,7 @@ export async function runWs(options: WsOptions): Promise<WsResult> {
         const t = active[(k + id) % active.length]!
         try {
           const p = await t.generator.phase(offered, id, phaseBudgetMs)
+          if (p.sent === 0) throw new Error('no socket was open: the server closed every connection (did it exit?)')
           t.result.phases.push(p)
           log(phaseLine(t.result.target, p))
           if (!passes(p)) await finish(t, 'past its knee')
@@ -232,7 +254,9 @@ export async function runWs(options: WsOptions): Promise<WsResult> {
     targets: results,
     kneeRatios,
   }
-  const series = results.filter((r) => r.phases.length > 0).map((r) => ({ label: r.label, points: r.phases }))
+  const series = results
+    .filter((r) => r.phases.length > 0)
+    .map((r) => ({ label: r.label, color: COLORS[r.target], points: r.phases }))
   if (options.chartPath && series.length > 0) {
     const file = path.resolve(ROOT, options.chartPath)
     fs.mkdirSync(path.dirname(file), { recursive: true })
@@ -265,6 +289,7 @@ function phaseLine(target: string, r: PhaseWithServer): string {
     `RSS ${s.peakRssMiB} MiB, gen loop p99 ${r.generator.eventLoopDelayP99Ms} ms` +
     (Object.keys(r.errors).length ? `, errors ${JSON.stringify(r.errors)}` : '') +
     (r.drained ? '' : `, NOT drained (${r.deliveries}/${r.expectedDeliveries} deliveries, ${r.acks}/${r.sent} acks)`) +
-    (passes(r) ? '' : ' — past the knee')
+    (passes(r) ? '' : ' — past the knee') +
+    (generatorBound(r) ? ' — the generator was saturated' : '')
   )
 }

@@ -10,7 +10,7 @@ const COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 
 export function p99Chart(
-  series: ReadonlyArray<{ label: string; points: readonly LoadPoint[] }>,
+  series: ReadonlyArray<{ label: string; color?: string; points: readonly LoadPoint[] }>,
   options: { title: string; subtitle?: string[] },
 ): string {
   const W = 760
@@ -21,8 +21,8 @@ export function p99Chart(
   const ph = H - m.top - m.bottom
   const all = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.e2eMs.p99))
   const rates = all.map((p) => p.offered)
-  const xMin = Math.log2(Math.min(...rates, 250))
-  const xMax = Math.max(xMin + 1, Math.log2(Math.max(...rates, 500)))
+  const xMin = Math.log2(Math.min(...rates)) - 0.25
+  const xMax = Math.max(xMin + 1, Math.log2(Math.max(...rates)) + 0.25)
   const yMin = Math.floor(Math.log10(Math.max(0.1, Math.min(...all.map((p) => p.e2eMs.p99), 1))))
   const yMax = Math.ceil(Math.log10(Math.max(...all.map((p) => p.e2eMs.p99), KNEE_P99_MS * 10)))
   const x = (rate: number) => m.left + ((Math.log2(rate) - xMin) / (xMax - xMin)) * pw
@@ -50,13 +50,13 @@ export function p99Chart(
   out.push(
     `<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`,
     `<line x1="${m.left}" x2="${m.left + pw}" y1="${y(KNEE_P99_MS)}" y2="${y(KNEE_P99_MS)}" stroke="#000" stroke-dasharray="6 4"/>`,
-    `<text x="${m.left + pw - 4}" y="${y(KNEE_P99_MS) - 5}" text-anchor="end">knee limit: p99 ${KNEE_P99_MS} ms</text>`,
+    `<text x="${m.left + 4}" y="${y(KNEE_P99_MS) - 5}">knee limit: p99 ${KNEE_P99_MS} ms</text>`,
     `<text x="${m.left + pw / 2}" y="${H - 14}" text-anchor="middle">offered load, messages/s (log scale)</text>`,
     `<text transform="translate(18 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">end-to-end p99, ms (log scale)</text>`,
   )
   // series
   series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length]
+    const color = s.color ?? COLORS[i % COLORS.length]
     const pts = s.points.filter((p) => Number.isFinite(p.e2eMs.p99)).sort((a, b) => a.offered - b.offered)
     if (pts.length > 1) {
       const d = pts.map((p, j) => `${j ? 'L' : 'M'}${x(p.offered).toFixed(1)} ${y(p.e2eMs.p99).toFixed(1)}`).join(' ')

@@ -112,8 +112,8 @@ export class Generator {
   }
 
   /** Runs one offered load (sending window + drain) and returns it with the server's figures. */
-  async phase(offered: number, id: number, budgetMs: number): Promise<PhaseWithServer> {
-    const m = (await this.#request('phase', { type: 'phase', offered, id }, budgetMs)) as Extract<
+  async phase(offered: number, id: number, budgetMs: number, seconds?: number): Promise<PhaseWithServer> {
+    const m = (await this.#request('phase', { type: 'phase', offered, id, seconds }, budgetMs)) as Extract<
       ChildMessage,
       { type: 'phase' }
     >

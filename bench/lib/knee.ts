@@ -12,6 +12,13 @@ export interface LoadPoint {
   offered: number
   e2eMs: { p50: number; p99: number }
   deliveredPct: number
+  /** The generator's CPU during the window, % of one core. */
+  server?: { generatorCpuPct: number }
+}
+
+/** The generator used ≥ 90 % of its core: the figure may be the generator's limit, not the server's. */
+export function generatorBound(p: LoadPoint): boolean {
+  return (p.server?.generatorCpuPct ?? 0) >= 90
 }
 
 export function passes(p: LoadPoint): boolean {
