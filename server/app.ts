@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import { writeFile } from 'node:fs/promises'
 import fastifyCookie from '@fastify/cookie'
 import fastifyRateLimit from '@fastify/rate-limit'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -17,6 +18,7 @@ import { registerCsrfGuard } from './http/csrf.ts'
 import { frameworkErrors, registerErrorHandling } from './http/error-handler.ts'
 import { registerClient } from './http/static.ts'
 import { refuseUnknownQueries, registerValidation } from './http/validation.ts'
+import { AppendProfile } from './messages/append-profile.ts'
 import { Appender, type AppenderOptions } from './messages/appender.ts'
 import messagesRoutes from './messages/messages.routes.ts'
 import { type Bus, LocalBus } from './realtime/bus.ts'
@@ -75,9 +77,11 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   app.decorate('database', database)
   app.decorate('db', database.db)
   app.decorate('bus', bus)
+  const profile = config.profileFile ? new AppendProfile() : undefined
   app.decorate(
     'appender',
     new Appender(database.db, bus, {
+      ...(profile ? { profile } : {}),
       // The write's ids only: never log a message body.
       onNotStorable: (error, { roomId, authorId, clientId }) =>
         app.log.warn({ err: error, roomId, authorId, clientId }, 'the database refused a write: answered not_storable'),
@@ -128,6 +132,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   app.addHook('onClose', async () => {
     await app.appender.drain()
     await bus.close()
+    if (profile && config.profileFile) {
+      await writeFile(config.profileFile, `${JSON.stringify(profile.summary(), null, 2)}\n`)
+    }
   })
   return app
 }

@@ -25,6 +25,8 @@ export interface Config {
   authRateLimit: { max: number; windowMs: number }
   sessionTtlMs: number
   realtime: RealtimeConfig
+  /** Diagnostics: time every append stage and write the summary here at shutdown (FERRY_PROFILE_FILE). */
+  profileFile: string | undefined
 }
 
 /** WebSocket tuning. Defaults come from the shared LIMITS; tests shorten the timers. */
@@ -155,5 +157,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sendBurst: integer(env, 'WS_SEND_BURST', LIMITS.sendBurst, 1, 1_000_000),
       typingTtlMs: LIMITS.typingTtlMs,
     },
+    profileFile: env.FERRY_PROFILE_FILE ? path.resolve(env.FERRY_PROFILE_FILE) : undefined,
   }
 }

@@ -2,6 +2,7 @@ import { sql, type Transaction } from 'kysely'
 import type { ErrorCode } from '../../shared/errors.ts'
 import type { RoomEvent } from '../../shared/schemas.ts'
 import type { DB } from '../db/schema.ts'
+import type { AppendProfile } from './append-profile.ts'
 import { type EventRowWithAuthor, toRoomEvent } from './events.ts'
 
 export interface AppendRequest {
@@ -47,17 +48,21 @@ const outOfOrder = (afterClientId: string): AppendResult => ({
 export async function appendBatch(
   trx: Transaction<DB>,
   requests: readonly AppendRequest[],
+  profile?: AppendProfile,
 ): Promise<{ results: AppendResult[]; created: RoomEvent[] }> {
+  const timed = <T>(stage: string, work: () => Promise<T>) => (profile ? profile.time(stage, work) : work())
   const roomIds = [...new Set(requests.map((r) => r.roomId))].sort()
 
   // 1. Lock the rooms; a room that does not exist is reported per write.
-  const locked = await trx
-    .selectFrom('rooms')
-    .select('id')
-    .where(sql<boolean>`id = ANY(${uuids(roomIds)})`)
-    .orderBy('id')
-    .forUpdate()
-    .execute()
+  const locked = await timed('sql.lock', () =>
+    trx
+      .selectFrom('rooms')
+      .select('id')
+      .where(sql<boolean>`id = ANY(${uuids(roomIds)})`)
+      .orderBy('id')
+      .forUpdate()
+      .execute(),
+  )
   const existingRooms = new Set(locked.map((r) => r.id))
 
   // 2. Writes stored before (by any earlier batch, on any node) are duplicates;
@@ -67,13 +72,15 @@ export async function appendBatch(
     ...(r.afterClientId ? [{ roomId: r.roomId, authorId: r.authorId, clientId: r.afterClientId }] : []),
   ])
   const stored = (
-    await sql<EventRowWithAuthor>`
+    await timed('sql.dedupe', () =>
+      sql<EventRowWithAuthor>`
       SELECT e.*, u.username AS author_name
       FROM room_events e
       JOIN unnest(${uuids(lookups.map((r) => r.roomId))}, ${uuids(lookups.map((r) => r.authorId))},
                   ${uuids(lookups.map((r) => r.clientId))}) AS k(room_id, author_id, client_id)
         ON e.room_id = k.room_id AND e.author_id = k.author_id AND e.client_id = k.client_id
-      LEFT JOIN users u ON u.id = e.author_id`.execute(trx)
+      LEFT JOIN users u ON u.id = e.author_id`.execute(trx),
+    )
   ).rows
   const original = new Map<string, RoomEvent>()
   for (const row of stored) original.set(key(row.room_id, row.author_id!, row.client_id!), toRoomEvent(row))
@@ -84,11 +91,13 @@ export async function appendBatch(
   )
   const members = new Set<string>()
   if (fresh.length > 0) {
-    const { rows } = await sql<{ room_id: string; user_id: string }>`
+    const { rows } = await timed('sql.members', () =>
+      sql<{ room_id: string; user_id: string }>`
       SELECT m.room_id, m.user_id
       FROM room_members m
       JOIN unnest(${uuids(fresh.map((r) => r.roomId))}, ${uuids(fresh.map((r) => r.authorId))}) AS k(room_id, user_id)
-        ON m.room_id = k.room_id AND m.user_id = k.user_id`.execute(trx)
+        ON m.room_id = k.room_id AND m.user_id = k.user_id`.execute(trx),
+    )
     for (const row of rows) members.add(`${row.room_id}|${row.user_id}`)
   }
 
@@ -123,11 +132,13 @@ export async function appendBatch(
   // 4. Hand out seqs: one statement for every room of the batch.
   const countByRoom = new Map<string, number>()
   for (const r of toInsert) countByRoom.set(r.roomId, (countByRoom.get(r.roomId) ?? 0) + 1)
-  const bumped = await sql<{ id: string; last_seq: string }>`
+  const bumped = await timed('sql.bump', () =>
+    sql<{ id: string; last_seq: string }>`
     UPDATE rooms SET last_seq = rooms.last_seq + k.n
     FROM unnest(${uuids([...countByRoom.keys()])}, ${sql`${[...countByRoom.values()]}::int[]`}) AS k(id, n)
     WHERE rooms.id = k.id
-    RETURNING rooms.id, rooms.last_seq`.execute(trx)
+    RETURNING rooms.id, rooms.last_seq`.execute(trx),
+  )
   const nextSeq = new Map<string, number>()
   for (const row of bumped.rows) nextSeq.set(row.id, Number(row.last_seq) - countByRoom.get(row.id)! + 1)
 
@@ -144,7 +155,8 @@ export async function appendBatch(
       body: r.body,
     }
   })
-  const inserted = inPlannedOrder(rows, await trx.insertInto('room_events').values(rows).returningAll().execute())
+  const returned = await timed('sql.insert', () => trx.insertInto('room_events').values(rows).returningAll().execute())
+  const inserted = inPlannedOrder(rows, returned)
   const created = inserted.map((row, i) => toRoomEvent({ ...row, author_name: toInsert[i]!.authorName }))
 
   const results = decisions.map((d) =>

@@ -4,11 +4,14 @@ import type { RoomEvent } from '../../shared/schemas.ts'
 import type { DB } from '../db/schema.ts'
 import type { Bus } from '../realtime/bus.ts'
 import { type AppendRequest, type AppendResult, appendBatch } from './append-batch.ts'
+import type { AppendProfile } from './append-profile.ts'
 
 export type { AppendRequest, AppendResult } from './append-batch.ts'
 
 interface Pending {
   request: AppendRequest
+  /** performance.now() at append (profiling only). */
+  queuedAt: number
   resolve(result: AppendResult): void
   reject(error: unknown): void
 }
@@ -22,6 +25,8 @@ export interface AppenderOptions {
   maxPending?: number
   /** Told about each write the database refused on its own (answered `not_storable`). */
   onNotStorable?: (error: unknown, request: AppendRequest) => void
+  /** Times every stage of every batch (FERRY_PROFILE_FILE; off by default). */
+  profile?: AppendProfile
 }
 
 /** FNV-1a: a stable, cheap spread of room ids over lanes. */
@@ -57,6 +62,7 @@ export class Appender {
   #pending = 0
   readonly #onNotStorable: (error: unknown, request: AppendRequest) => void
   #idle: Array<() => void> = []
+  readonly #profile: AppendProfile | undefined
 
   constructor(db: Kysely<DB>, bus: Bus, options: AppenderOptions = {}) {
     this.#db = db
@@ -65,6 +71,7 @@ export class Appender {
     this.#lanes = Array.from({ length: options.lanes ?? 2 }, () => new Lane())
     this.#maxPending = options.maxPending ?? LIMITS.appendQueueMax
     this.#onNotStorable = options.onNotStorable ?? (() => {})
+    this.#profile = options.profile
   }
 
   /**
@@ -85,7 +92,7 @@ export class Appender {
     this.#pending++
     return new Promise<AppendResult>((resolve, reject) => {
       const lane = this.#lanes[laneOf(request.roomId, this.#lanes.length)]!
-      lane.queue.push({ request, resolve, reject })
+      lane.queue.push({ request, queuedAt: this.#profile ? performance.now() : 0, resolve, reject })
       this.#pump(lane)
     }).finally(() => this.#pending--)
   }
@@ -125,9 +132,16 @@ export class Appender {
    */
   async #commit(batch: Pending[]): Promise<{ transient: boolean }> {
     let outcome: { results: AppendResult[]; created: RoomEvent[] }
+    const profile = this.#profile
+    const startedAt = profile ? performance.now() : 0
+    if (profile) {
+      profile.record('batch.size', batch.length)
+      for (const pending of batch) profile.record('write.queueWait', startedAt - pending.queuedAt)
+    }
     try {
       const requests = batch.map((p) => p.request)
-      outcome = await this.#db.transaction().execute((trx) => appendBatch(trx, requests))
+      outcome = await this.#db.transaction().execute((trx) => appendBatch(trx, requests, profile))
+      profile?.record('batch.transaction', performance.now() - startedAt)
     } catch (error) {
       if (!isDataError(error)) {
         for (const pending of batch) pending.reject(error)
@@ -147,7 +161,9 @@ export class Appender {
       return this.#commit(batch.slice(half))
     }
     for (const [i, pending] of batch.entries()) pending.resolve(outcome.results[i]!)
+    const publishedAt = profile ? performance.now() : 0
     this.#bus.publish(outcome.created)
+    profile?.record('batch.publish', performance.now() - publishedAt)
     return { transient: false }
   }
 }
