@@ -106,7 +106,7 @@ if (selected.includes('ws')) {
       loads: loads.sort((a, b) => a - b),
       sockets: envNumber('BENCH_WS_SOCKETS', 1000),
       roomSize: envNumber('BENCH_WS_ROOM_SIZE', 10),
-      users: process.env.BENCH_WS_USERS === 'sockets' ? 'sockets' : envNumber('BENCH_WS_USERS', 500),
+      users: (process.env.BENCH_WS_USERS ?? 'sockets') === 'sockets' ? 'sockets' : envNumber('BENCH_WS_USERS', 1),
       drainMs: envNumber('BENCH_DRAIN_MS', 10_000),
       bodyBytes: envNumber('BENCH_BODY_BYTES', 64),
       ferryDb: process.env.BENCH_WS_DB === 'pglite' ? 'pglite' : 'postgres',

@@ -17,6 +17,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { LIMITS } from '../shared/limits.ts'
 import { p99Chart } from './lib/chart.ts'
 import { Generator, type PhaseWithServer } from './lib/generator.ts'
 import { generatorBound, type Knee, type KneeRatio, kneeOf, kneeRatio, kneeText, passes } from './lib/knee.ts'
@@ -94,6 +95,14 @@ export async function runWs(options: WsOptions): Promise<WsResult> {
       ` ${options.seconds} s each, servers ${options.targets.join(', ')}, pinning ${process.env.BENCH_PIN === '1' ? 'on' : 'off'},` +
       ` load average ${loadAverageBefore.join(' ')}`,
   )
+
+  const limited = users * LIMITS.sendRatePerSecond
+  if (options.targets.includes('ferry') && (options.loads.at(-1) ?? 0) > limited) {
+    log(
+      `ws: note: with ${users} users Ferry's per-user send limit (${LIMITS.sendRatePerSecond}/s) refuses sends above ${limited} msg/s;` +
+        ' BENCH_WS_USERS=sockets (one user per socket) raises it',
+    )
+  }
 
   // Everything started is registered here and stopped in reverse order, even when the run fails.
   const cleanups: Array<() => Promise<void>> = []
