@@ -111,6 +111,7 @@ if (selected.includes('ws')) {
       bodyBytes: envNumber('BENCH_BODY_BYTES', 64),
       ferryDb: process.env.BENCH_WS_DB === 'pglite' ? 'pglite' : 'postgres',
       targets: targets as TargetName[],
+      confirmFailures: process.env.BENCH_WS_CONFIRM !== '0',
       warmupSeconds: process.env.BENCH_WS_WARMUP_S === '0' ? 0 : envNumber('BENCH_WS_WARMUP_S', 3),
       budgetSeconds: envNumber('BENCH_WS_BUDGET_S', 1800),
       chartPath: process.env.BENCH_WS_CHART ?? 'docs/bench-ws-p99.svg',

@@ -15,7 +15,8 @@ export function wsReport(w: WsResult): string[] {
   out.push(
     '',
     `e2e latency by offered load (✗ = past the knee: p99 > ${KNEE_P99_MS} ms or < ${KNEE_DELIVERED_PCT} % delivered;` +
-      ' G = the generator used ≥ 90 % of a core, so that figure may be its limit)',
+      ' G = the generator used ≥ 90 % of a core, so that figure may be its limit;' +
+      ' "run n of 2" = the rate failed once and was run again, the better run shown)',
     table(
       comparisonRows(
         c.loads,
@@ -66,7 +67,7 @@ export function wsReport(w: WsResult): string[] {
         .join(' ')
       const s = p.server
       rows.push([
-        t.target,
+        p.retry ? `${t.target} (again)` : t.target,
         p.offered,
         p.sentPerSecond,
         p.deliveriesPerSecond,

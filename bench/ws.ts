@@ -20,7 +20,16 @@ import path from 'node:path'
 import { LIMITS } from '../shared/limits.ts'
 import { p99Chart } from './lib/chart.ts'
 import { Generator, type PhaseWithServer } from './lib/generator.ts'
-import { generatorBound, type Knee, type KneeRatio, kneeOf, kneeRatio, kneeText, passes } from './lib/knee.ts'
+import {
+  bestPerRate,
+  generatorBound,
+  type Knee,
+  type KneeRatio,
+  kneeOf,
+  kneeRatio,
+  kneeText,
+  passes,
+} from './lib/knee.ts'
 import { quietGate, ROOT } from './lib/proc.ts'
 import { round, sleep } from './lib/stats.ts'
 import { type Cleanup, COLORS, LABELS, PREPARE, type Prepared, type TargetName, type Verify } from './ws-targets.ts'
@@ -40,6 +49,8 @@ export interface WsOptions {
   /** 'postgres' (default) or 'pglite' for Ferry's database. */
   ferryDb: 'postgres' | 'pglite'
   targets: TargetName[]
+  /** Run a rate that failed once more (after the other servers) before calling the server past its knee. */
+  confirmFailures: boolean
   /** Seconds of untimed warm-up at the lowest rate for each server before the ladder (0: none). */
   warmupSeconds: number
   /** Stop climbing the ladder when the next rate would end after this many seconds of the part. */
@@ -60,6 +71,7 @@ export interface TargetResult {
   connectMs?: number
   /** The warm-up load (not part of the knee). */
   warmup?: PhaseWithServer
+  /** Every load run, in order; a rate run twice (the first failed) appears twice, the second with `retry`. */
   phases: PhaseWithServer[]
   knee: Knee
   /** Why no higher load was offered: 'past its knee', 'ladder done', 'time budget', or the error. */
@@ -193,6 +205,24 @@ export async function runWs(options: WsOptions): Promise<WsResult> {
     }
 
     const phaseBudgetMs = options.seconds * 1000 + options.drainMs + 60_000
+    /** One offered load for one server; a failure to run it ends that server (undefined). */
+    const runOne = async (t: Live, offered: number, phaseId: number, retry: boolean) => {
+      try {
+        const p = await t.generator.phase(offered, phaseId, phaseBudgetMs)
+        if (p.sent === 0) throw new Error('no socket was open: the server closed every connection (did it exit?)')
+        if (retry) p.retry = true
+        t.result.phases.push(p)
+        log(phaseLine(retry ? `${t.result.target} (again)` : t.result.target, p))
+        return p
+      } catch (error) {
+        t.result.error = (error as Error).message.slice(0, 2000)
+        log(`ws/${t.result.target} failed at ${offered}/s: ${t.result.error}`)
+        await finish(t, `error: ${t.result.error}`)
+        return undefined
+      } finally {
+        await sleep(PHASE_GAP_MS)
+      }
+    }
     if (options.warmupSeconds > 0 && options.loads.length > 0) {
       for (const t of live) {
         try {
@@ -221,20 +251,19 @@ export async function runWs(options: WsOptions): Promise<WsResult> {
         break
       }
       // Rotate the order per rate so no server always runs first (or right after a loaded one).
+      const failed: Live[] = []
       for (let k = 0; k < active.length; k++) {
         const t = active[(k + id) % active.length]!
-        try {
-          const p = await t.generator.phase(offered, id, phaseBudgetMs)
-          if (p.sent === 0) throw new Error('no socket was open: the server closed every connection (did it exit?)')
-          t.result.phases.push(p)
-          log(phaseLine(t.result.target, p))
-          if (!passes(p)) await finish(t, 'past its knee')
-        } catch (error) {
-          t.result.error = (error as Error).message.slice(0, 2000)
-          log(`ws/${t.result.target} failed at ${offered}/s: ${t.result.error}`)
-          await finish(t, `error: ${t.result.error}`)
+        const p = await runOne(t, offered, id, false)
+        if (p && !passes(p)) {
+          if (options.confirmFailures) failed.push(t)
+          else await finish(t, 'past its knee')
         }
-        await sleep(PHASE_GAP_MS)
+      }
+      // A failed rate is run once more after the others, so one stall of the shared machine does not end a server.
+      for (const t of failed) {
+        const p = await runOne(t, offered, options.loads.length + 1 + id, true)
+        if (p && !passes(p)) await finish(t, 'past its knee')
       }
     }
     for (const t of live) await finish(t, 'ladder done')
@@ -265,7 +294,7 @@ export async function runWs(options: WsOptions): Promise<WsResult> {
   }
   const series = results
     .filter((r) => r.phases.length > 0)
-    .map((r) => ({ label: r.label, color: COLORS[r.target], points: r.phases }))
+    .map((r) => ({ label: r.label, color: COLORS[r.target], points: bestPerRate(r.phases) }))
   if (options.chartPath && series.length > 0) {
     const file = path.resolve(ROOT, options.chartPath)
     fs.mkdirSync(path.dirname(file), { recursive: true })

@@ -15,6 +15,8 @@ export interface PhaseWithServer extends PhaseResult {
   server: WindowStats
   /** Where the server's PostgreSQL connections spent the window (servers on a bench database only). */
   postgres?: ActivitySummary
+  /** The second run of a rate whose first run failed the knee's criteria. */
+  retry?: boolean
 }
 
 type Waiter = { kind: 'connected' | 'phase'; resolve: (m: ChildMessage) => void; reject: (e: Error) => void }

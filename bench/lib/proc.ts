@@ -190,7 +190,8 @@ export class Sampler {
     const m1 = machineCpu()
     const pct = (cpuSeconds: number) => (cpuSeconds / seconds) * 100
     const cpuPct = pct(processCpuSeconds(this.pid) - this.#cpu0)
-    const postgresCpuPct = pct(postgresCpuSeconds(this.database) - this.#pg0)
+    // A backend that exits during the window takes its CPU seconds with it: never below 0.
+    const postgresCpuPct = Math.max(0, pct(postgresCpuSeconds(this.database) - this.#pg0))
     const generatorCpuPct = this.generatorPid ? pct(processCpuSeconds(this.generatorPid) - this.#gen0) : 0
     // Machine jiffies are summed over all cores: busy/total × cores × 100 = % of one core.
     const machineBusyPct = ((m1.busy - this.#m0.busy) / Math.max(1, m1.total - this.#m0.total)) * 100
