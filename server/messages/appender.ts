@@ -45,7 +45,7 @@ class Lane {
  * The one append path for room messages (HTTP and WebSocket alike).
  *
  * Group commit: writes queue up while a transaction is under way and the next
- * transaction takes them all (appendBatch), so the per-commit cost is paid
+ * transaction takes them all (appendBatch: one statement), so the per-commit cost is paid
  * per batch, not per message (DESIGN.md §3). Rooms are spread over lanes by a
  * hash of their id, each lane with one transaction in flight: lanes run in
  * parallel, a room always goes through the same lane, so a sender's pipelined
@@ -140,7 +140,7 @@ export class Appender {
     }
     try {
       const requests = batch.map((p) => p.request)
-      outcome = await this.#db.transaction().execute((trx) => appendBatch(trx, requests, profile))
+      outcome = await appendBatch(this.#db, requests, profile)
       profile?.record('batch.transaction', performance.now() - startedAt)
     } catch (error) {
       if (!isDataError(error)) {

@@ -25,7 +25,7 @@ describe('FERRY_PROFILE_FILE: the append path timed per stage', () => {
     expect(stages['batch.size'].total).toBe(5)
     expect(stages['write.queueWait'].count).toBe(5)
     const batches = stages['batch.size'].count
-    for (const stage of ['sql.lock', 'sql.dedupe', 'sql.members', 'sql.bump', 'sql.insert', 'batch.transaction']) {
+    for (const stage of ['sql.append', 'batch.transaction', 'batch.publish']) {
       expect(stages[stage].count, stage).toBe(batches)
     }
     expect(eventLoopDelayMs.count).toBeGreaterThanOrEqual(0)

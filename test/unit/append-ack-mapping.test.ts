@@ -1,36 +1,56 @@
 import { describe, expect, it } from 'vitest'
-import { inPlannedOrder } from '../../server/messages/append-batch.ts'
+import { type AppendRequest, type AppendRow, decide } from '../../server/messages/append-batch.ts'
 
-/** `INSERT … RETURNING` promises no row order: acks must follow the key, not the index. */
-describe('inPlannedOrder', () => {
+/** The database's rows come back in some order: each write's answer follows its idx, never its position. */
+describe('decide: answers from ferry_append_batch rows', () => {
   const room = (n: number) => `00000000-0000-4000-8000-00000000000${n}`
-  const planned = [
-    { room_id: room(1), seq: 7 },
-    { room_id: room(2), seq: 1 },
-    { room_id: room(1), seq: 8 },
-    { room_id: room(3), seq: 41 },
-  ]
-  // As the database returns them: seq as bigint text, in some other order.
-  const returned = (order: number[]) =>
-    order.map((i) => ({ room_id: planned[i]!.room_id, seq: String(planned[i]!.seq), body: `write ${i}` }))
+  const author = '00000000-0000-4000-8000-0000000000aa'
+  const client = (n: number) => `00000000-0000-4000-8000-0000000001${n}0`
+  const requests: AppendRequest[] = [0, 1, 2, 3].map((i) => ({
+    roomId: room(i % 2),
+    authorId: author,
+    authorName: 'ada',
+    clientId: client(i),
+    body: `write ${i}`,
+    ...(i === 3 ? { afterClientId: client(9) } : {}),
+  }))
+  const createdAt = new Date('2026-11-23T10:00:00Z')
+  const row = (idx: number, outcome: AppendRow['outcome'], seq?: number): AppendRow => ({
+    idx,
+    outcome,
+    seq: seq === undefined ? null : String(seq),
+    kind: seq === undefined ? null : 'message.created',
+    client_id: seq === undefined ? null : client(idx),
+    body: seq === undefined ? null : `write ${idx}`,
+    target_seq: null,
+    reaction: null,
+    created_at: seq === undefined ? null : createdAt,
+  })
+  const rows = [row(0, 'created', 7), row(1, 'duplicate', 3), row(2, 'not_member'), row(3, 'out_of_order')]
 
-  it('pairs every returned row with the write it stores, whatever order the rows come in', () => {
+  it('pairs every row with its write whatever order the rows come in; created events in queue order', () => {
     for (const order of [
       [3, 2, 1, 0],
       [1, 0, 3, 2],
-      [2, 3, 0, 1],
       [0, 1, 2, 3],
     ]) {
-      expect(inPlannedOrder(planned, returned(order)).map((row) => row.body)).toEqual([
-        'write 0',
-        'write 1',
-        'write 2',
-        'write 3',
-      ])
+      const { results, created } = decide(
+        requests,
+        order.map((i) => rows[i]!),
+      )
+      expect(results[0]).toMatchObject({
+        ok: true,
+        duplicate: false,
+        event: { seq: 7, body: 'write 0', authorName: 'ada' },
+      })
+      expect(results[1]).toMatchObject({ ok: true, duplicate: true, event: { seq: 3, roomId: room(1) } })
+      expect(results[2]).toMatchObject({ ok: false, code: 'not_member' })
+      expect(results[3]).toMatchObject({ ok: false, code: 'out_of_order' })
+      expect(created.map((e) => e.seq)).toEqual([7])
     }
   })
 
-  it('fails loudly when a planned row was not returned, rather than acking the wrong write', () => {
-    expect(() => inPlannedOrder(planned, returned([0, 1, 2]))).toThrow(/not returned/)
+  it("fails loudly when a write has no row, rather than answer it with another write's outcome", () => {
+    expect(() => decide(requests, rows.slice(0, 3))).toThrow(/returned no row/)
   })
 })
