@@ -28,11 +28,13 @@ export function p99Chart(
   const x = (rate: number) => m.left + ((Math.log2(rate) - xMin) / (xMax - xMin)) * pw
   const y = (ms: number) => m.top + ph - ((Math.log10(Math.max(ms, 10 ** yMin)) - yMin) / (yMax - yMin)) * ph
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12" role="img" aria-labelledby="chart-title">`,
+    `<title id="chart-title">${esc(options.title)}</title>`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="${m.left}" y="22" font-size="15" font-weight="bold">${esc(options.title)}</text>`,
   ]
-  sub.forEach((line, i) => out.push(`<text x="${m.left}" y="${40 + i * 16}" fill="#555">${esc(line)}</text>`))
+  for (const [i, line] of sub.entries())
+    out.push(`<text x="${m.left}" y="${40 + i * 16}" fill="#555">${esc(line)}</text>`)
   // grid and axes
   for (let e = yMin; e <= yMax; e++) {
     const v = 10 ** e

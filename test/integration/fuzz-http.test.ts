@@ -36,6 +36,7 @@ import { describeEachEngine } from '../support/databases.ts'
 import {
   bodyMutations,
   contentType,
+  fuzzAsync,
   type Mutation,
   mutate,
   nastyString,
@@ -62,8 +63,6 @@ import { realtimeConfig } from '../support/ws.ts'
  * Reproduce a failure with the FUZZ_SEED it prints (FUZZ_SEED=123 npx vitest run …);
  * FUZZ_SHRINK=0 reports the first failing case as found, without shrinking it.
  */
-
-const SEED = process.env.FUZZ_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED)
 
 /** The status docs/API.md gives each error code. */
 const STATUS_OF: Record<ErrorCode, number | null> = {
@@ -411,19 +410,8 @@ function describePayload(request: Request): string {
 
 const pick = <T>(items: readonly T[], index: number): T => items[index % items.length]!
 
-/** Runs an async property with the file's seed; a failure says how to reproduce it. */
-async function fuzz<T>(arbitrary: fc.Arbitrary<T>, numRuns: number, run: (value: T) => Promise<void>) {
-  try {
-    await fc.assert(fc.asyncProperty(arbitrary, run), {
-      seed: SEED,
-      numRuns,
-      endOnFailure: process.env.FUZZ_SHRINK === '0',
-    })
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error)
-    throw new Error(`HTTP fuzz failed; reproduce with FUZZ_SEED=${SEED}\n${message}`, { cause: error })
-  }
-}
+const fuzz = <T>(arbitrary: fc.Arbitrary<T>, numRuns: number, run: (value: T) => Promise<void>) =>
+  fuzzAsync('HTTP fuzz', arbitrary, numRuns, run)
 
 // ---- the suite ------------------------------------------------------------------
 

@@ -11,7 +11,16 @@ import { ClientFrame, type ServerFrame, ServerFrame as ServerFrameSchema } from 
 import { messageBodyProblem } from '../../shared/validation.ts'
 import { type Agent, signUp, uniqueName, useTestApp } from '../support/app.ts'
 import { describeEachEngine } from '../support/databases.ts'
-import { bodyMutations, type Mutation, mutate, mutateFrame, nastyString, typedText } from '../support/fuzz.ts'
+import {
+  bodyMutations,
+  fuzzAsync,
+  holdsForbiddenKey,
+  type Mutation,
+  mutate,
+  mutateFrame,
+  nastyString,
+  typedText,
+} from '../support/fuzz.ts'
 import { connect, createRoom, postMessage, realtimeConfig, type TestSocket } from '../support/ws.ts'
 
 /**
@@ -31,42 +40,16 @@ import { connect, createRoom, postMessage, realtimeConfig, type TestSocket } fro
  * FUZZ_SHRINK=0 reports the first failing case as found, without shrinking it.
  */
 
-const SEED = process.env.FUZZ_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED)
 const clientFrame = Compile(ClientFrame)
 const serverFrame = Compile(ServerFrameSchema)
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 const INTERNALS =
   /\n\s+at |\bat \S+ \(|node_modules|\/work\/|\.[jt]s:\d|FST_|ERR_[A-Z]|SELECT |INSERT |relation "|syntax error|violates|TypeError|ReferenceError|RangeError|undefined|\[object /
 /** Control frames one socket may send before its bucket (LIMITS.wsFrameBurst) can run dry: then a fresh user and socket. */
 const CONTROL_FRAMES_PER_SOCKET = LIMITS.wsFrameBurst - 5
 const WAIT_MS = 10_000
 
-async function fuzz<T>(arbitrary: fc.Arbitrary<T>, numRuns: number, run: (value: T) => Promise<void>) {
-  try {
-    await fc.assert(fc.asyncProperty(arbitrary, run), {
-      seed: SEED,
-      numRuns,
-      endOnFailure: process.env.FUZZ_SHRINK === '0',
-    })
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error)
-    throw new Error(`socket fuzz failed; reproduce with FUZZ_SEED=${SEED}\n${message}`, { cause: error })
-  }
-}
-
-/** Iterative: the fuzz nests deeper than the call stack. */
-function holdsForbiddenKey(root: unknown): boolean {
-  const pending = [root]
-  while (pending.length > 0) {
-    const value = pending.pop()
-    if (typeof value !== 'object' || value === null) continue
-    for (const [key, child] of Object.entries(value)) {
-      if (FORBIDDEN_KEYS.has(key)) return true
-      pending.push(child)
-    }
-  }
-  return false
-}
+const fuzz = <T>(arbitrary: fc.Arbitrary<T>, numRuns: number, run: (value: T) => Promise<void>) =>
+  fuzzAsync('socket fuzz', arbitrary, numRuns, run)
 
 type Judged = { valid: true; frame: ClientFrame } | { valid: false; code: ErrorCode }
 

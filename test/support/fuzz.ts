@@ -316,3 +316,42 @@ export const queryValue: fc.Arbitrary<string> = fc.oneof(
 export function wellFormed(text: string): string {
   return Buffer.from(text, 'utf8').toString('utf8')
 }
+
+/** This run's seed: FUZZ_SEED when set (to reproduce a failure), else random; a failure prints it. */
+export const FUZZ_SEED =
+  process.env.FUZZ_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED)
+
+/** Runs an async property with the run's seed; a failure says how to reproduce it. FUZZ_SHRINK=0 skips shrinking. */
+export async function fuzzAsync<T>(
+  what: string,
+  arbitrary: fc.Arbitrary<T>,
+  numRuns: number,
+  run: (value: T) => Promise<void>,
+): Promise<void> {
+  try {
+    await fc.assert(fc.asyncProperty(arbitrary, run), {
+      seed: FUZZ_SEED,
+      numRuns,
+      endOnFailure: process.env.FUZZ_SHRINK === '0',
+    })
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    throw new Error(`${what} failed; reproduce with FUZZ_SEED=${FUZZ_SEED}\n${message}`, { cause: error })
+  }
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+
+/** Whether a key that could pollute prototypes appears anywhere. Iterative: the fuzz nests deeper than the call stack. */
+export function holdsForbiddenKey(root: unknown): boolean {
+  const pending = [root]
+  while (pending.length > 0) {
+    const value = pending.pop()
+    if (typeof value !== 'object' || value === null) continue
+    for (const [key, child] of Object.entries(value)) {
+      if (FORBIDDEN_KEYS.has(key)) return true
+      pending.push(child)
+    }
+  }
+  return false
+}

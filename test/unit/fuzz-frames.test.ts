@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { parseClientFrame } from '../../server/realtime/frames.ts'
 import { ERROR_CODES } from '../../shared/errors.ts'
 import { ClientFrame, ErrorFrame } from '../../shared/protocol.ts'
-import { mutateFrame, nastyString, validClientFrame } from '../support/fuzz.ts'
+import { holdsForbiddenKey, mutateFrame, nastyString, validClientFrame } from '../support/fuzz.ts'
 
 /**
  * Property-based fuzz of the WebSocket frame parser: whatever text arrives,
@@ -15,7 +15,6 @@ import { mutateFrame, nastyString, validClientFrame } from '../support/fuzz.ts'
 
 const clientFrameSchema = Compile(ClientFrame)
 const errorFrameSchema = Compile(ErrorFrame)
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 const RUNS = 2_000
 const prototypeNames = Object.getOwnPropertyNames(Object.prototype).sort()
 
@@ -39,20 +38,6 @@ function expectWellFormedAnswer(text: string): ReturnType<typeof parseClientFram
   }
   expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeNames)
   return parsed
-}
-
-/** Iterative: the fuzz nests deeper than the call stack. */
-function holdsForbiddenKey(root: unknown): boolean {
-  const pending = [root]
-  while (pending.length > 0) {
-    const value = pending.pop()
-    if (typeof value !== 'object' || value === null) continue
-    for (const [key, child] of Object.entries(value)) {
-      if (FORBIDDEN_KEYS.has(key)) return true
-      pending.push(child)
-    }
-  }
-  return false
 }
 
 /** Client frames' ids, as the parser hands them on: lower case, as stored (bodies stay as sent). */
