@@ -33,6 +33,8 @@ export default defineConfig({
       injectManifest: {
         rollupFormat: 'iife',
         globPatterns: ['**/*.{js,css,html,svg,png,webmanifest}'],
+        // Only the install dialog shows them: not worth a place in every device's cache.
+        globIgnores: ['screenshots/**'],
       },
       manifest: {
         id: '/',
@@ -42,13 +44,30 @@ export default defineConfig({
         start_url: '/',
         scope: '/',
         display: 'standalone',
-        orientation: 'portrait',
+        // No orientation: a tablet or a phone on its side may turn the app. The splash matches light mode.
         theme_color: '#0f5e9c',
-        background_color: '#0b1320',
+        background_color: '#f4f6fa',
         icons: [
           { src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
           { src: '/icons/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
           { src: '/icons/icon-maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+        ],
+        // The richer install dialog; drawn by test/e2e/new-user-ui.e2e.test.ts (FERRY_WRITE_SCREENSHOTS=1).
+        screenshots: [
+          {
+            src: '/screenshots/room-narrow.png',
+            sizes: '390x844',
+            type: 'image/png',
+            form_factor: 'narrow',
+            label: 'A room on a phone',
+          },
+          {
+            src: '/screenshots/room-wide.png',
+            sizes: '1280x800',
+            type: 'image/png',
+            form_factor: 'wide',
+            label: 'Rooms and a conversation on a desktop',
+          },
         ],
       },
       devOptions: { enabled: false },

@@ -17,7 +17,10 @@ export function bodyProblem(text: string): string | null {
   const problem = messageBodyProblem(text)
   if (!problem) return null
   if (problem.code === 'message_empty') return 'Write something first.'
-  if (problem.code === 'message_too_long') return `${bodyOverLimit(text)} characters too long.`
+  if (problem.code === 'message_too_long') {
+    const over = bodyOverLimit(text)
+    return `${over} character${over === 1 ? '' : 's'} too long.`
+  }
   return problem.message
 }
 

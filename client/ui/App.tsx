@@ -1,7 +1,9 @@
 import { useEffect } from 'preact/hooks'
+import { install, installOffer } from '../pwa/install.ts'
 import { logout } from '../state/actions.ts'
-import { notice, route, user } from '../state/store.ts'
+import { notice, rooms, route, user } from '../state/store.ts'
 import { AuthScreen } from './AuthScreen.tsx'
+import { Popover } from './Popover.tsx'
 import { RoomList } from './RoomList.tsx'
 import { RoomView } from './RoomView.tsx'
 import { StatusLine } from './StatusLine.tsx'
@@ -24,6 +26,48 @@ function Notice() {
   )
 }
 
+/** Who is signed in, and Log out: out of the app bar, behind one button. */
+function AccountMenu({ username }: { username: string }) {
+  const confirmDiscard = (question: string) => window.confirm(question)
+  return (
+    <Popover
+      id="account-menu"
+      buttonClass="account"
+      label={
+        <>
+          <span class="visually-hidden">Account: </span>
+          <span class="account__name">{username}</span>
+        </>
+      }
+    >
+      <p class="popover__text">
+        Signed in as <strong>{username}</strong>
+      </p>
+      {/* logout never rejects: it reports its own failures in the notice */}
+      <button type="button" class="secondary" onClick={() => void logout(confirmDiscard)}>
+        Log out
+      </button>
+    </Popover>
+  )
+}
+
+/** Keyboard users jump past the app bar and the room list to the message box; shown only while it has focus. */
+function SkipLink() {
+  return (
+    // biome-ignore lint/a11y/useValidAnchor: a skip link is a link to its target (and works without script); the click only focuses it, because following the #fragment would fire popstate, and the router would open the room again
+    <a
+      href="#composer-input"
+      class="skip-link"
+      onClick={(event) => {
+        event.preventDefault()
+        document.getElementById('composer-input')?.focus()
+      }}
+    >
+      Skip to message box
+    </a>
+  )
+}
+
 export function App() {
   const me = user.value
   if (me === undefined) return <div class="splash" aria-busy="true" />
@@ -36,18 +80,20 @@ export function App() {
     )
   }
   const current = route.value
-  const confirmDiscard = (question: string) => window.confirm(question)
+  const openRoom = current.name === 'room' ? rooms.value.find((r) => r.id === current.roomId) : undefined
   return (
     <div class={`shell ${current.name === 'room' ? 'shell--room' : 'shell--list'}`}>
+      {openRoom && openRoom.role !== null && <SkipLink />}
       <header class="topbar">
         <span class="brand">Ferry</span>
-        <StatusLine />
-        <span class="me">{me.username}</span>
-        {/* logout never rejects: it reports its own failures in the notice */}
-        <button type="button" class="link-button" onClick={() => void logout(confirmDiscard)}>
-          Log out
-        </button>
+        {installOffer.value && (
+          <button type="button" class="secondary install" onClick={() => void install()}>
+            Install
+          </button>
+        )}
+        <AccountMenu username={me.username} />
       </header>
+      <StatusLine />
       <nav class="sidebar" aria-label="Rooms">
         <RoomList />
       </nav>
@@ -55,7 +101,7 @@ export function App() {
         {current.name === 'room' ? (
           <RoomView key={current.roomId} roomId={current.roomId} />
         ) : (
-          <p class="empty-main">Pick a room to start chatting.</p>
+          <p class="empty-main">Pick a room to start chatting, or create one with New room.</p>
         )}
       </main>
       <Notice />

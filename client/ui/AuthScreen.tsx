@@ -18,8 +18,14 @@ function HeldNotice() {
   )
 }
 
+/** Sign-up's rules, said before the person types (and in the browser's own message when a field is refused). */
+const USERNAME_RULES = `${LIMITS.usernameMin}–${LIMITS.usernameMax} characters: letters, numbers, _ and -`
+const PASSWORD_RULES = `At least ${LIMITS.passwordMin} characters.`
+
 export function AuthScreen() {
   const [mode, setMode] = useState<'login' | 'signup'>('login')
+  // Kept across a switch of mode: the form is rebuilt (below), the name typed so far is not lost.
+  const [username, setUsername] = useState('')
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
 
@@ -32,35 +38,58 @@ export function AuthScreen() {
   }
 
   const title = mode === 'login' ? 'Log in' : 'Sign up'
+  const signup = mode === 'signup'
   return (
     <main class="auth">
       <h1 class="auth__brand">Ferry</h1>
       <HeldNotice />
-      <form class="card auth__form" onSubmit={submit}>
+      {/* One form per mode (key): Preact cannot take a `pattern` back off an input (it leaves pattern="",
+          which refuses every name), so logging in after a look at sign-up needs a fresh input. */}
+      <form key={mode} class="card auth__form" onSubmit={submit}>
         <h2>{title}</h2>
-        <label class="field">
-          <span>Username</span>
+        <div class="field">
+          <label for="auth-username">Username</label>
           <input
+            id="auth-username"
             name="username"
             autocomplete="username"
             autocapitalize="none"
             required
-            minLength={mode === 'signup' ? LIMITS.usernameMin : 1}
+            value={username}
+            onInput={(event) => setUsername((event.currentTarget as HTMLInputElement).value)}
             maxLength={LIMITS.usernameMax}
-            pattern={mode === 'signup' ? LIMITS.usernamePattern.slice(1, -1) : undefined}
+            {...(signup
+              ? {
+                  minLength: LIMITS.usernameMin,
+                  pattern: LIMITS.usernamePattern.slice(1, -1),
+                  title: USERNAME_RULES,
+                  'aria-describedby': 'username-rules',
+                }
+              : {})}
           />
-        </label>
-        <label class="field">
-          <span>Password</span>
+          {signup && (
+            <small id="username-rules" class="field__hint">
+              {USERNAME_RULES}
+            </small>
+          )}
+        </div>
+        <div class="field">
+          <label for="auth-password">Password</label>
           <input
+            id="auth-password"
             name="password"
             type="password"
             autocomplete={mode === 'login' ? 'current-password' : 'new-password'}
             required
-            minLength={mode === 'signup' ? LIMITS.passwordMin : 1}
             maxLength={LIMITS.passwordMax}
+            {...(signup ? { minLength: LIMITS.passwordMin, 'aria-describedby': 'password-rules' } : {})}
           />
-        </label>
+          {signup && (
+            <small id="password-rules" class="field__hint">
+              {PASSWORD_RULES}
+            </small>
+          )}
+        </div>
         {error && (
           <p class="form-error" role="alert">
             {error}

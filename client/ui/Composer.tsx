@@ -1,6 +1,17 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { getDb } from '../db/page.ts'
 import { bodyProblem, send, typing } from '../state/compose.ts'
+import { charactersLeft, LengthCounter } from './LengthCounter.tsx'
+
+/**
+ * On a touch screen Enter starts a new line and the Send button sends, as in the phone
+ * messengers people know (an on-screen keyboard has no Shift+Enter); with a mouse and a
+ * keyboard, Enter sends and Shift+Enter starts a line. Asked at each key press: a tablet
+ * may get a keyboard and a trackpad while the app is open.
+ */
+function enterSends(): boolean {
+  return typeof matchMedia !== 'function' || !matchMedia('(pointer: coarse)').matches
+}
 
 /**
  * The draft is kept in IndexedDB so a reload (or an app update) never loses
@@ -74,6 +85,8 @@ export function Composer({ roomId, disabled }: { roomId: string; disabled: boole
 
   // Empty is not worth an alert; too long or an unstorable character is.
   const problem = text.trim() === '' ? null : bodyProblem(text)
+  const left = charactersLeft(text)
+  const describedBy = problem ? 'composer-limit' : error ? 'composer-error' : left ? 'composer-counter' : undefined
   return (
     <form
       class="composer"
@@ -92,8 +105,8 @@ export function Composer({ roomId, disabled }: { roomId: string; disabled: boole
         value={text}
         disabled={disabled}
         placeholder={disabled ? 'Join the room to write' : 'Message'}
-        enterkeyhint="send"
-        aria-describedby={problem ? 'composer-limit' : error ? 'composer-error' : undefined}
+        enterkeyhint={enterSends() ? 'send' : 'enter'}
+        aria-describedby={describedBy}
         aria-invalid={problem ? true : undefined}
         onInput={(event) => {
           const value = (event.currentTarget as HTMLTextAreaElement).value
@@ -104,12 +117,13 @@ export function Composer({ roomId, disabled }: { roomId: string; disabled: boole
           if (value) typing(roomId)
         }}
         onKeyDown={(event) => {
-          if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+          if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && enterSends()) {
             event.preventDefault()
             submitNow()
           }
         }}
       />
+      <LengthCounter id="composer-counter" text={text} />
       {problem && (
         <span id="composer-limit" class="composer__limit" role="alert">
           {problem}

@@ -2,10 +2,10 @@ import { useLayoutEffect, useRef } from 'preact/hooks'
 import type { OutboxItem } from '../db/schema.ts'
 import { dayKey, dayLabel, type ShownEntry } from '../state/reducers.ts'
 import { now } from '../time/clock.ts'
+import { formatTime } from '../time/format.ts'
 import { MessageText } from './MessageText.tsx'
 import { PendingMessage } from './PendingMessage.tsx'
 
-const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
 const NEAR_BOTTOM_PX = 120
 const NEAR_TOP_PX = 300
 
@@ -13,6 +13,8 @@ interface Props {
   entries: ShownEntry[]
   pending: OutboxItem[]
   meId: string
+  /** The room holds no messages at all: an empty state instead of an empty log. */
+  empty?: boolean
   hasOlder: boolean
   loadingOlder: boolean
   onNearTop: () => void
@@ -48,6 +50,7 @@ export function MessageList({
   entries,
   pending,
   meId,
+  empty = false,
   hasOlder,
   loadingOlder,
   onNearTop,
@@ -120,12 +123,17 @@ export function MessageList({
         data-state="sent"
       >
         <div class="msg__bubble">
-          {showAuthor && <p class="msg__author">{entry.authorName}</p>}
-          <p class="msg__body">
+          {/* The author for everyone: seen above the first of a run, heard on every message (own ones too). */}
+          {showAuthor ? (
+            <p class="msg__author">{entry.authorName}</p>
+          ) : (
+            <span class="visually-hidden">{own ? 'You: ' : `${entry.authorName}: `}</span>
+          )}
+          <p class="msg__body" dir="auto">
             {entry.deleted ? <em class="muted">Message deleted</em> : <MessageText text={entry.body} />}
           </p>
           <p class="msg__meta">
-            <time dateTime={entry.createdAt}>{time.format(new Date(entry.createdAt))}</time>
+            <time dateTime={entry.createdAt}>{formatTime(entry.createdAt)}</time>
             {entry.edited && ' · edited'}
             {Object.entries(entry.reactions).map(([emoji, n]) => ` · ${emoji} ${n}`)}
           </p>
@@ -144,6 +152,7 @@ export function MessageList({
             </button>
           </li>
         )}
+        {empty && <li class="empty-room">No messages yet — say hello</li>}
         {rows}
         {hasNewer && (
           <li class="newer">

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks'
 import type { OutboxItem } from '../db/schema.ts'
 import { bodyProblem, discardMessage, editMessage, retryMessage } from '../state/compose.ts'
+import { charactersLeft, LengthCounter } from './LengthCounter.tsx'
 import { MessageText } from './MessageText.tsx'
 
 const IN_FLIGHT = 'Already being sent: it can no longer be changed.'
@@ -61,9 +62,15 @@ export function PendingMessage({ item }: { item: OutboxItem }) {
         >
           <textarea
             aria-label="Edit message"
+            dir="auto"
             value={draft}
-            onInput={(e) => setDraft((e.currentTarget as HTMLTextAreaElement).value)}
+            aria-describedby={charactersLeft(draft) ? `edit-count-${item.clientId}` : undefined}
+            onInput={(e) => {
+              setDraft((e.currentTarget as HTMLTextAreaElement).value)
+              setNotice(null)
+            }}
           />
+          <LengthCounter id={`edit-count-${item.clientId}`} text={draft} />
           <div class="row">
             <button type="submit" class="primary" disabled={inFlight}>
               Save
@@ -75,7 +82,8 @@ export function PendingMessage({ item }: { item: OutboxItem }) {
         </form>
       ) : (
         <div class="msg__bubble">
-          <p class="msg__body">
+          <span class="visually-hidden">You: </span>
+          <p class="msg__body" dir="auto">
             <MessageText text={item.body} />
           </p>
           <p class="msg__meta">{meta}</p>

@@ -1,6 +1,8 @@
 import { useState } from 'preact/hooks'
+import { LIMITS } from '../../shared/limits.ts'
 import type { Room } from '../../shared/schemas.ts'
-import { createRoom, joinRoom, navigate } from '../state/actions.ts'
+import { joinRoom, navigate } from '../state/actions.ts'
+import { createNamedRoom } from '../state/membership.ts'
 import { outbox, rooms, route, user } from '../state/store.ts'
 
 function preview(room: Room, meId: string | undefined): string {
@@ -25,7 +27,7 @@ function CreateRoom() {
     event.preventDefault()
     const form = new FormData(event.currentTarget as HTMLFormElement)
     const visibility = form.get('visibility') === 'private' ? 'private' : 'public'
-    const problem = await createRoom(String(form.get('name')).trim(), visibility)
+    const problem = await createNamedRoom(String(form.get('name')), visibility)
     setError(problem)
     if (!problem) setOpen(false)
   }
@@ -33,7 +35,7 @@ function CreateRoom() {
     <form class="card create-room" onSubmit={submit}>
       <label class="field">
         <span>Room name</span>
-        <input name="name" required maxLength={80} />
+        <input name="name" required maxLength={LIMITS.roomNameMax} />
       </label>
       <label class="field">
         <span>Who can join</span>
@@ -59,10 +61,30 @@ function CreateRoom() {
   )
 }
 
+/** Names used by more than one listed room: those rooms show a short id, so they can be told apart. */
+function sharedNames(list: readonly Room[]): Set<string> {
+  const seen = new Set<string>()
+  const shared = new Set<string>()
+  for (const room of list) {
+    const name = room.name.toLocaleLowerCase()
+    if (seen.has(name)) shared.add(name)
+    seen.add(name)
+  }
+  return shared
+}
+
+/** What a screen reader says for a room link: name, kind, then the last message, with pauses between. */
+function linkLabel(room: Room, shortId: string | null, lastLine: string): string {
+  const id = shortId ? ` #${shortId}` : ''
+  const kind = room.visibility === 'private' ? ', private room' : ''
+  return `${room.name}${id}${kind}. ${lastLine}`
+}
+
 export function RoomList() {
   const meId = user.value?.id
   const current = route.value
   const activeId = current.name === 'room' ? current.roomId : null
+  const shared = sharedNames(rooms.value)
   return (
     <section class="room-list">
       <div class="room-list__head">
@@ -71,35 +93,43 @@ export function RoomList() {
       </div>
       {rooms.value.length === 0 && <p class="muted pad">No rooms yet. Create one to begin.</p>}
       <ul>
-        {rooms.value.map((room) => (
-          <li key={room.id} class={room.id === activeId ? 'room room--active' : 'room'}>
-            <a
-              href={`/rooms/${room.id}`}
-              class="room__link"
-              aria-current={room.id === activeId ? 'page' : undefined}
-              onClick={(event) => {
-                event.preventDefault()
-                navigate({ name: 'room', roomId: room.id })
-              }}
-            >
-              <span class="room__name">
-                {room.name}
-                {room.visibility === 'private' && <span class="tag">private</span>}
-              </span>
-              <span class="room__preview">{preview(room, meId)}</span>
-            </a>
-            {room.unreadCount > 0 && (
-              <span class="badge" role="img" aria-label={`${room.unreadCount} unread`}>
-                {room.unreadCount}
-              </span>
-            )}
-            {room.role === null && (
-              <button type="button" class="secondary" onClick={() => void joinRoom(room.id)}>
-                Join
-              </button>
-            )}
-          </li>
-        ))}
+        {rooms.value.map((room) => {
+          const shortId = shared.has(room.name.toLocaleLowerCase()) ? room.id.slice(0, 4) : null
+          const lastLine = preview(room, meId)
+          return (
+            <li key={room.id} class={room.id === activeId ? 'room room--active' : 'room'}>
+              <a
+                href={`/rooms/${room.id}`}
+                class="room__link"
+                aria-current={room.id === activeId ? 'page' : undefined}
+                aria-label={linkLabel(room, shortId, lastLine)}
+                onClick={(event) => {
+                  event.preventDefault()
+                  navigate({ name: 'room', roomId: room.id })
+                }}
+              >
+                <span class="room__name">
+                  <span dir="auto">{room.name}</span>
+                  {shortId && <span class="room__id">#{shortId}</span>}
+                  {room.visibility === 'private' && <span class="tag">private</span>}
+                </span>
+                <span class="room__preview" dir="auto">
+                  {lastLine}
+                </span>
+              </a>
+              {room.unreadCount > 0 && (
+                <span class="badge" role="img" aria-label={`${room.unreadCount} unread`}>
+                  {room.unreadCount}
+                </span>
+              )}
+              {room.role === null && (
+                <button type="button" class="secondary" onClick={() => void joinRoom(room.id)}>
+                  Join
+                </button>
+              )}
+            </li>
+          )
+        })}
       </ul>
     </section>
   )

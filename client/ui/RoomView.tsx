@@ -1,11 +1,14 @@
 import { useComputed } from '@preact/signals'
 import { useEffect, useState } from 'preact/hooks'
+import type { Room } from '../../shared/schemas.ts'
 import { joinRoom, loadNewer, loadOlder, navigate, setFollowing } from '../state/actions.ts'
+import { checkRoomExists, leaveRoom, missingRooms } from '../state/membership.ts'
 import { activeTypists, foldTimeline, pendingFor, typingText } from '../state/reducers.ts'
-import { outbox, rooms, timeline, typists, user } from '../state/store.ts'
+import { outbox, rooms, status, timeline, typists, user } from '../state/store.ts'
 import { Composer } from './Composer.tsx'
 import { MemberList } from './MemberList.tsx'
 import { MessageList } from './MessageList.tsx'
+import { Popover } from './Popover.tsx'
 
 function TypingIndicator({ roomId }: { roomId: string }) {
   const [now, setNow] = useState(Date.now())
@@ -22,21 +25,114 @@ function TypingIndicator({ roomId }: { roomId: string }) {
   )
 }
 
+const backToRooms = (event: MouseEvent) => {
+  event.preventDefault()
+  navigate({ name: 'rooms' })
+}
+
+/** A link to a room that does not exist (or is private to others): said plainly, with a way back. */
+function RoomNotFound() {
+  return (
+    <section class="room-view" aria-labelledby="room-missing">
+      <div class="empty-state">
+        <h2 id="room-missing">Room not found</h2>
+        <p>This link points to a room that does not exist, or to a private room you are not in.</p>
+        <a href="/" class="primary button-link" onClick={backToRooms}>
+          Back to rooms
+        </a>
+      </div>
+    </section>
+  )
+}
+
+/** The room header's menu: leaving (a private room only after a yes, as coming back needs the owner). */
+function RoomMenu({ room }: { room: Room }) {
+  const [problem, setProblem] = useState<string | null>(null)
+  const leave = async () => {
+    if (room.visibility === 'private' && !window.confirm(`Leave ${room.name}? Only its owner can add you again.`))
+      return
+    setProblem(await leaveRoom(room))
+  }
+  return (
+    <Popover
+      id="room-menu"
+      label={
+        <>
+          <span aria-hidden="true">⋮</span>
+          <span class="visually-hidden">Room options</span>
+        </>
+      }
+    >
+      {room.role === 'owner' ? (
+        <p class="popover__text">You own this room, so you cannot leave it.</p>
+      ) : (
+        <button type="button" class="secondary" onClick={() => void leave()}>
+          Leave room
+        </button>
+      )}
+      {problem && (
+        <p class="form-error" role="alert">
+          {problem}
+        </p>
+      )}
+    </Popover>
+  )
+}
+
+function subtitle(room: Room): string {
+  const kind = room.visibility === 'private' ? 'Private' : 'Public'
+  return `${kind} · ${room.memberCount} member${room.memberCount === 1 ? '' : 's'}`
+}
+
+/** Below the messages: write, join, or why neither (the room is not known here yet). */
+function Footer({ room, roomId }: { room: Room | undefined; roomId: string }) {
+  if (!room) {
+    return (
+      <p class="join-bar muted">
+        {status.value.offline ? 'This room is not on this device yet. Connect to open it.' : 'Opening the room…'}
+      </p>
+    )
+  }
+  if (room.role === null) {
+    return (
+      <div class="join-bar">
+        <button type="button" class="primary" onClick={() => void joinRoom(roomId)}>
+          Join this room
+        </button>
+      </div>
+    )
+  }
+  return <Composer roomId={roomId} disabled={false} />
+}
+
 export function RoomView({ roomId }: { roomId: string }) {
   const [showMembers, setShowMembers] = useState(false)
   const shown = useComputed(() => foldTimeline(timeline.value?.roomId === roomId ? timeline.value.entries : []))
   const room = rooms.value.find((r) => r.id === roomId)
+  const missing = !room && missingRooms.value.has(roomId)
+  useEffect(() => {
+    // Not in the list: ask whether it exists at all, so a made-up link is not shown as an empty room.
+    if (!room) void checkRoomExists(roomId) // never rejects
+  }, [roomId, room === undefined])
   const current = timeline.value?.roomId === roomId ? timeline.value : null
   const me = user.value
   if (!me) return null
+  if (missing) return <RoomNotFound />
   const pending = pendingFor(roomId, outbox.value, current?.entries ?? [])
+  // Known to hold nothing: say so, rather than offer to load older messages that do not exist.
+  const empty = shown.value.length === 0 && pending.length === 0 && room?.lastSeq === 0
   return (
     <section class="room-view" aria-label={room?.name ?? 'Room'}>
       <header class="room-view__head">
         <button type="button" class="icon back" aria-label="Back to rooms" onClick={() => navigate({ name: 'rooms' })}>
           ‹
         </button>
-        <h2 class="room-view__title">{room?.name ?? 'Room'}</h2>
+        <div class="room-view__titles">
+          <h2 class="room-view__title" dir="auto">
+            {room?.name ?? 'Room'}
+          </h2>
+          {room && <p class="room-view__subtitle">{subtitle(room)}</p>}
+        </div>
         <button
           type="button"
           class="secondary"
@@ -46,6 +142,7 @@ export function RoomView({ roomId }: { roomId: string }) {
         >
           Members
         </button>
+        {room && room.role !== null && <RoomMenu room={room} />}
       </header>
       {showMembers && room && (
         <div id="members-panel">
@@ -56,7 +153,8 @@ export function RoomView({ roomId }: { roomId: string }) {
         entries={shown.value}
         pending={pending}
         meId={me.id}
-        hasOlder={current?.hasOlder ?? false}
+        empty={empty}
+        hasOlder={!empty && (current?.hasOlder ?? false)}
         loadingOlder={current?.loadingOlder ?? false}
         onNearTop={() => void loadOlder() /* never rejects */}
         hasNewer={current?.hasNewer ?? false}
@@ -64,15 +162,7 @@ export function RoomView({ roomId }: { roomId: string }) {
         onFollowing={setFollowing}
       />
       <TypingIndicator roomId={roomId} />
-      {room?.role === null ? (
-        <div class="join-bar">
-          <button type="button" class="primary" onClick={() => void joinRoom(roomId)}>
-            Join this room
-          </button>
-        </div>
-      ) : (
-        <Composer roomId={roomId} disabled={false} />
-      )}
+      <Footer room={room} roomId={roomId} />
     </section>
   )
 }

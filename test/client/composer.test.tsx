@@ -47,7 +47,7 @@ describe('one body rule for client and server (issue 7 item 16)', () => {
   it('counts code points: 4000 emoji are accepted, 4001 are one too many', () => {
     expect(LIMITS.messageBodyMax).toBe(4000)
     expect(bodyProblem('😀'.repeat(4000))).toBeNull()
-    expect(bodyProblem('😀'.repeat(4001))).toBe('1 characters too long.')
+    expect(bodyProblem('😀'.repeat(4001))).toBe('1 character too long.')
     expect(bodyProblem('  ')).toBe('Write something first.')
   })
 

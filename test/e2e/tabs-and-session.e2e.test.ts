@@ -120,7 +120,8 @@ describe('presence and typing', () => {
     // Typing and sending: the indicator is gone in the same render that shows the message.
     await box.fill('Are you on deck?')
     await indicator.filter({ hasText: `${aliceName} is typing…` }).waitFor({ timeout: LONG })
-    await box.press('Enter')
+    // A touch phone: Enter is a new line there, Send sends.
+    await alice.page.getByRole('button', { name: 'Send' }).click()
     const seen = await bob.page.waitForFunction(
       () => {
         const bodies = [...document.querySelectorAll('[role=log] li[data-state=sent] .msg__body')]
@@ -264,6 +265,8 @@ describe('logging out with messages waiting', () => {
       dialogs.push(dialog.message())
       void dialog.dismiss()
     })
+    // Log out is in the account menu, which stays open while the app asks (and after a cancel).
+    await page.getByRole('button', { name: /^Account: / }).click()
     await page.getByRole('button', { name: 'Log out' }).click()
     await waitUntil(async () => dialogs.length === 1, 'the confirm dialog')
     // The question counts what the status line counts: 2 waiting, none failed.
@@ -307,6 +310,7 @@ describe('logging out with messages waiting', () => {
     await page.getByText(daveName).first().waitFor({ timeout: LONG })
     await waitForStatus(page, /^Up to date$/)
     expect(await page.getByRole('link', { name: /Secret cabin/ }).count()).toBe(0)
+    await page.getByRole('button', { name: /^Account: / }).click()
     await page.getByRole('button', { name: 'Log out' }).click()
     await page.getByRole('button', { name: 'Log in', exact: true }).waitFor({ timeout: LONG })
 

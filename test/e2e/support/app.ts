@@ -59,10 +59,11 @@ export async function waitUntil(check: () => Promise<boolean>, what: string, tim
   }
 }
 
+/** Clicks Send, as a person does on a phone (there Enter starts a new line; on a desktop it sends too). */
 export async function sendMessage(page: Page, text: string): Promise<void> {
   const box = page.getByRole('textbox', { name: 'Message' })
   await box.fill(text)
-  await box.press('Enter')
+  await page.getByRole('button', { name: 'Send' }).click()
   await waitUntil(async () => (await box.inputValue()) === '', 'the composer to clear')
 }
 

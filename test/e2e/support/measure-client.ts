@@ -91,7 +91,7 @@ async function timeFlush(
   const box = page.getByRole('textbox', { name: 'Message' })
   for (let i = 1; i <= MESSAGES; i++) {
     await box.fill(`Queued ${i}`)
-    await box.press('Enter')
+    await page.getByRole('button', { name: 'Send' }).click()
   }
   await waitForStatus(page, `${MESSAGES} waiting to send`)
   socket.allow()

@@ -1,0 +1,106 @@
+/**
+ * Rooms the person belongs to, from the room screens: leaving one, creating one
+ * with a name checked here first, and telling an unknown room link from one that
+ * does not exist. Like actions.ts, nothing here rejects: failures come back as text.
+ */
+import { signal } from '@preact/signals'
+import type { RoomResponse } from '../../shared/api.ts'
+import { LIMITS } from '../../shared/limits.ts'
+import type { Room, Visibility } from '../../shared/schemas.ts'
+import { ApiError, api } from '../api/http.ts'
+import { roomRange } from '../db/messages.ts'
+import { getDb } from '../db/page.ts'
+import { updateRoom } from '../db/rooms.ts'
+import { publish } from '../tabs/bus.ts'
+import { createRoom, navigate } from './actions.ts'
+
+/** Why a room name cannot be used, or null. The server's rule: 1–80 characters after trimming. */
+export function roomNameProblem(name: string): string | null {
+  const trimmed = name.trim()
+  if (trimmed === '') return 'Give the room a name: it cannot be empty or only spaces.'
+  if ([...trimmed].length > LIMITS.roomNameMax) return `Room names are at most ${LIMITS.roomNameMax} characters.`
+  return null
+}
+
+/**
+ * The server's schema messages ("body.name must not have fewer than 1 characters") are for
+ * developers; the person gets what to do instead. Anything else the server says is already plain.
+ */
+export function friendlyRoomProblem(message: string): string {
+  if (/^body\.name\b/.test(message)) return `Room names are ${LIMITS.roomNameMin}–${LIMITS.roomNameMax} characters.`
+  if (/^(body|query|params)\b/.test(message)) return 'The server could not accept that. Check the form and try again.'
+  return message
+}
+
+/** Creates the room (and opens it); null when done, else why not, for the form. */
+export async function createNamedRoom(name: string, visibility: Visibility): Promise<string | null> {
+  const problem = roomNameProblem(name)
+  if (problem) return problem
+  const refusal = await createRoom(name.trim(), visibility)
+  return refusal === null ? null : friendlyRoomProblem(refusal)
+}
+
+const LEAVE_REFUSALS: Record<string, string> = {
+  owner_cannot_leave: 'You own this room, so you cannot leave it.',
+  network: 'You are offline: leaving a room needs the server. Try again when connected.',
+}
+
+/**
+ * Leaves the room on the server, then forgets it here: a public room stays listed (with Join),
+ * a private one is gone with its history, as the server no longer lets this person read it.
+ * Null when left, else why not.
+ */
+export async function leaveRoom(room: Room): Promise<string | null> {
+  try {
+    await api('POST', `/api/rooms/${room.id}/leave`, {})
+  } catch (error) {
+    // Not a member any more (left on another device): the same end as leaving now.
+    const gone = error instanceof ApiError && (error.code === 'not_member' || error.code === 'not_found')
+    if (!gone) {
+      if (error instanceof ApiError) return LEAVE_REFUSALS[error.code] ?? error.message
+      console.warn('[ferry] leaving a room failed', error)
+      return 'Could not leave the room. Try again.'
+    }
+  }
+  try {
+    const db = await getDb()
+    if (room.visibility === 'public') {
+      await updateRoom(db, room.id, (r) => ({
+        ...r,
+        role: null,
+        unreadCount: 0,
+        memberCount: Math.max(0, r.memberCount - 1),
+      }))
+    } else {
+      const tx = db.transaction(['rooms', 'messages', 'cursors', 'drafts'], 'readwrite')
+      await Promise.all([
+        tx.objectStore('rooms').delete(room.id),
+        tx.objectStore('messages').delete(roomRange(room.id)),
+        tx.objectStore('cursors').delete(room.id),
+        tx.objectStore('drafts').delete(room.id),
+        tx.done,
+      ])
+    }
+    publish({ type: 'rooms-changed' })
+  } catch (error) {
+    // Left on the server; the list is corrected by the refresh below (or the next one).
+    console.warn('[ferry] forgetting a room that was left failed', error)
+  }
+  navigate({ name: 'rooms' }) // also refreshes the room list (and subscriptions) from the server
+  return null
+}
+
+/** Room links that the server says do not exist (or are private to others): the screen says so. */
+export const missingRooms = signal<ReadonlySet<string>>(new Set())
+
+/**
+ * Asks the server whether a room not in the list exists. Only a 404 counts: offline or busy
+ * leaves the question open (the room may well exist), and a found room is stored by openRoom.
+ */
+export async function checkRoomExists(roomId: string): Promise<void> {
+  try {
+    await api<RoomResponse>('GET', `/api/rooms/${roomId}`)
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) missingRooms.value = new Set([...missingRooms.value, roomId])
+  }
+}
