@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import type { OutboxItem } from '../db/schema.ts'
 import { bodyProblem, discardMessage, editMessage, retryMessage } from '../state/compose.ts'
 import { charactersLeft, LengthCounter } from './LengthCounter.tsx'
@@ -19,6 +19,12 @@ export function PendingMessage({ item }: { item: OutboxItem }) {
   const failed = item.state === 'failed'
   const inFlight = !failed && item.sentAt !== undefined
   const shownNotice = notice ?? (editing && inFlight ? IN_FLIGHT : null)
+  const noticeRef = useRef<HTMLParagraphElement>(null)
+  // A refusal under a message at the bottom of the list may fall below its visible edge: bring it
+  // into view, or a Save that did nothing would look like a silent failure.
+  useEffect(() => {
+    if (shownNotice) noticeRef.current?.scrollIntoView?.({ block: 'nearest' })
+  }, [shownNotice])
 
   /** Runs an action; a refusal (or failure) shows its reason instead of vanishing. */
   const act = (action: () => Promise<string | null>, onDone: () => void = () => undefined) => {
@@ -90,7 +96,7 @@ export function PendingMessage({ item }: { item: OutboxItem }) {
         </div>
       )}
       {shownNotice && (
-        <p class="msg__notice" role="alert">
+        <p ref={noticeRef} class="msg__notice" role="alert">
           {shownNotice}
         </p>
       )}

@@ -257,7 +257,7 @@ describe('writing', () => {
     await box.fill('')
   })
 
-  it('editing a waiting message past the limit says why it was not saved', async () => {
+  it('editing a waiting message counts down near the limit and, past it, says why it was not saved', async () => {
     const page = phone.page
     await page.goto(`${server.url}/rooms/${quayId}`)
     await phone.context.setOffline(true)
@@ -268,9 +268,20 @@ describe('writing', () => {
       // By its id: while edited, its text is in a textarea's value, which hasText does not see.
       const item = page.locator(`li[data-client-id="${await queued.getAttribute('data-client-id')}"]`)
       await item.getByRole('button', { name: 'Edit' }).click()
-      await item.getByRole('textbox', { name: 'Edit message' }).fill('b'.repeat(LIMITS.messageBodyMax + 2))
+      const edit = item.getByRole('textbox', { name: 'Edit message' })
+      await edit.fill('b'.repeat(LIMITS.messageBodyMax - 10))
+      await item.getByText('10 characters left').waitFor({ timeout: LONG })
+      await edit.fill('b'.repeat(LIMITS.messageBodyMax + 1))
       await item.getByRole('button', { name: 'Save' }).click()
-      await item.getByRole('alert').filter({ hasText: '2 characters too long' }).waitFor({ timeout: LONG })
+      const reason = item.getByRole('alert').filter({ hasText: /^1 character too long\.$/ })
+      await reason.waitFor({ timeout: LONG })
+      // Seen, not only in the page: inside the visible part of the message list.
+      const inView = await reason.evaluate((el) => {
+        const box = el.getBoundingClientRect()
+        const log = (el.closest('[role=log]') as HTMLElement).getBoundingClientRect()
+        return box.height > 0 && box.top >= log.top && box.bottom <= log.bottom
+      })
+      expect(inView).toBe(true)
       await item.getByRole('button', { name: 'Cancel' }).click()
     } finally {
       await phone.context.setOffline(false)
@@ -294,10 +305,9 @@ describe('writing', () => {
   })
 
   it('on a desktop Enter sends and Shift+Enter starts a line; a skip link leads to the message box', async () => {
-    await ben.goto(`${server.url}/rooms/${quayId}`)
-    await ben.getByRole('button', { name: 'Join this room' }).click()
+    await ben.goto(server.url)
+    await createRoom(ben, 'Deck')
     const box = messageBox(ben)
-    await box.waitFor({ timeout: LONG })
     await box.fill('first')
     await box.press('Shift+Enter')
     await box.pressSequentially('second')
@@ -317,6 +327,7 @@ describe('writing', () => {
 describe('screen readers', () => {
   it('hear the author of their own messages and of grouped messages', async () => {
     await ben.goto(`${server.url}/rooms/${quayId}`)
+    await ben.getByRole('button', { name: 'Join this room' }).click()
     await sendMessage(ben, 'one from ben')
     await sendMessage(ben, 'two from ben')
     const page = phone.page
