@@ -119,8 +119,9 @@ export function RoomView({ roomId }: { roomId: string }) {
   if (!me) return null
   if (missing) return <RoomNotFound />
   const pending = pendingFor(roomId, outbox.value, current?.entries ?? [])
-  // Known to hold nothing: say so, rather than offer to load older messages that do not exist.
-  const empty = shown.value.length === 0 && pending.length === 0 && room?.lastSeq === 0
+  // Known to hold no history: offer no older messages (there are none), and with nothing queued say so.
+  const noHistory = shown.value.length === 0 && room?.lastSeq === 0
+  const empty = noHistory && pending.length === 0
   return (
     <section class="room-view" aria-label={room?.name ?? 'Room'}>
       <header class="room-view__head">
@@ -154,7 +155,7 @@ export function RoomView({ roomId }: { roomId: string }) {
         pending={pending}
         meId={me.id}
         empty={empty}
-        hasOlder={!empty && (current?.hasOlder ?? false)}
+        hasOlder={!noHistory && (current?.hasOlder ?? false)}
         loadingOlder={current?.loadingOlder ?? false}
         onNearTop={() => void loadOlder() /* never rejects */}
         hasNewer={current?.hasNewer ?? false}

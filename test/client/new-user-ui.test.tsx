@@ -5,7 +5,7 @@ import { getDb } from '../../client/db/page.ts'
 import { listOutbox } from '../../client/outbox/store.ts'
 import { friendlyRoomProblem, roomNameProblem } from '../../client/state/membership.ts'
 import type { ShownMessage } from '../../client/state/reducers.ts'
-import { outbox, rooms, route, status, user } from '../../client/state/store.ts'
+import { outbox, rooms, route, status, timeline, user } from '../../client/state/store.ts'
 import { setClock } from '../../client/time/clock.ts'
 import { setTimeSettings } from '../../client/time/format.ts'
 import { AuthScreen } from '../../client/ui/AuthScreen.tsx'
@@ -13,6 +13,7 @@ import { Composer } from '../../client/ui/Composer.tsx'
 import { charactersLeft } from '../../client/ui/LengthCounter.tsx'
 import { MessageList } from '../../client/ui/MessageList.tsx'
 import { RoomList } from '../../client/ui/RoomList.tsx'
+import { RoomView } from '../../client/ui/RoomView.tsx'
 import { StatusLine } from '../../client/ui/StatusLine.tsx'
 import { LIMITS } from '../../shared/limits.ts'
 import type { Room } from '../../shared/schemas.ts'
@@ -208,6 +209,44 @@ describe('messages for screen readers (item 5)', () => {
   it('an empty room says so, and offers no older messages', () => {
     render(list([], true))
     expect(screen.getByText('No messages yet — say hello')).toBeTruthy()
+    expect(screen.queryByRole('button', { name: 'Load older messages' })).toBeNull()
+  })
+})
+
+describe('a room with no history (item 5)', () => {
+  it('offers no older messages even while something of mine waits to be sent', () => {
+    user.value = { id: ALICE, username: 'alice', createdAt: new Date(FIXTURE_TIME).toISOString() }
+    rooms.value = [room(ROOM_A, 'Fresh')]
+    route.value = { name: 'room', roomId: ROOM_A }
+    // What openRoom shows for a room never seen: an empty window whose cursor still says "older may exist".
+    timeline.value = {
+      roomId: ROOM_A,
+      entries: [],
+      hasOlder: true,
+      loadingOlder: false,
+      hasNewer: false,
+      following: true,
+    }
+    outbox.value = []
+    const { unmount } = render(<RoomView roomId={ROOM_A} />)
+    expect(screen.getByText('No messages yet — say hello')).toBeTruthy()
+    expect(screen.queryByRole('button', { name: 'Load older messages' })).toBeNull()
+    unmount()
+    outbox.value = [
+      {
+        clientId: crypto.randomUUID(),
+        roomId: ROOM_A,
+        body: 'first words',
+        order: 1,
+        createdAt: new Date(FIXTURE_TIME).toISOString(),
+        state: 'waiting',
+        error: null,
+        attempts: 0,
+      },
+    ]
+    render(<RoomView roomId={ROOM_A} />)
+    expect(screen.getByText('first words')).toBeTruthy()
+    expect(screen.queryByText('No messages yet — say hello')).toBeNull()
     expect(screen.queryByRole('button', { name: 'Load older messages' })).toBeNull()
   })
 })
