@@ -7,7 +7,7 @@
 import Type from 'typebox'
 import { ERROR_CODES } from './errors.ts'
 import { LIMITS } from './limits.ts'
-import { Message, MessageBody, RoomEvent, Seq, Uuid } from './schemas.ts'
+import { Message, MessageBody, Room, RoomEvent, Seq, Uuid } from './schemas.ts'
 
 const strict = { additionalProperties: false } as const
 
@@ -146,6 +146,28 @@ export const ErrorFrame = Type.Object(
   strict,
 )
 
+/**
+ * The per-user room-list stream (docs/PROTOCOL.md, "Room list"): sent unasked
+ * to every socket of the user it concerns. `room_added`: the user is now a
+ * member of `room` (as the user sees it, like GET /api/rooms/:id).
+ */
+export const RoomAddedFrame = Type.Object({ type: Type.Literal('room_added'), room: Room }, strict)
+/**
+ * The user is no longer a member of the room. `visibility` `private`: the
+ * user may not read it any more (forget it and its history); `public`: it
+ * stays readable, unjoined. The socket has stopped following it.
+ */
+export const RoomRemovedFrame = Type.Object(
+  {
+    type: Type.Literal('room_removed'),
+    roomId: Uuid,
+    visibility: Type.Union([Type.Literal('public'), Type.Literal('private')]),
+  },
+  strict,
+)
+/** A new public room (to discover and join), sent to every other signed-in socket; never a private room. */
+export const RoomCreatedFrame = Type.Object({ type: Type.Literal('room_created'), room: Room }, strict)
+
 /** Answer to `ping`. */
 export const PongFrame = Type.Object(
   { type: Type.Literal('pong'), id: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) },
@@ -164,8 +186,14 @@ export const ServerFrame = Type.Union([
   TypingNoticeFrame,
   ErrorFrame,
   PongFrame,
+  RoomAddedFrame,
+  RoomRemovedFrame,
+  RoomCreatedFrame,
 ])
 export type ServerFrame = Type.Static<typeof ServerFrame>
 export type EventsFrame = Type.Static<typeof EventsFrame>
 export type AckFrame = Type.Static<typeof AckFrame>
 export type ErrorFrame = Type.Static<typeof ErrorFrame>
+export type RoomAddedFrame = Type.Static<typeof RoomAddedFrame>
+export type RoomRemovedFrame = Type.Static<typeof RoomRemovedFrame>
+export type RoomCreatedFrame = Type.Static<typeof RoomCreatedFrame>

@@ -1,21 +1,41 @@
 import type { RoomEvent } from '../../shared/schemas.ts'
 
 /**
+ * A change to who may list a room, as a pointer (ids only): each node that
+ * holds a socket of the user reads the room from the database before it
+ * tells the socket, so the database stays the truth across processes too.
+ * - `added`: `userId` became a member (created the room, joined, was added);
+ * - `removed`: `userId` is no longer a member (left); `visibility` says
+ *   whether they may still read it (public) or lost it altogether (private);
+ * - `created`: a new public room, for every signed-in user's discover list.
+ */
+export type RoomListChange =
+  | { kind: 'added'; userId: string; roomId: string }
+  | { kind: 'removed'; userId: string; roomId: string; visibility: 'public' | 'private' }
+  | { kind: 'created'; roomId: string; ownerId: string }
+
+/**
  * Carries committed room events from the node that appended them to every
  * node's hub. Publish happens after commit, once per batch. The in-process
  * bus hands the events over directly; a cross-process bus (PostgreSQL
  * LISTEN/NOTIFY or Redis) would publish `{roomId, seq}` pointers and have each
  * node read the events from the database before calling its handlers: the
  * database stays the truth and the interface stays the same.
+ *
+ * Room-list changes (the per-user stream, docs/PROTOCOL.md) travel the same
+ * way, published after their commit; they are pointers already.
  */
 export interface Bus {
   publish(events: readonly RoomEvent[]): void
   subscribe(handler: (events: readonly RoomEvent[]) => void): () => void
+  publishRoomList(change: RoomListChange): void
+  subscribeRoomList(handler: (change: RoomListChange) => void): () => void
   close(): Promise<void>
 }
 
 export class LocalBus implements Bus {
   readonly #handlers = new Set<(events: readonly RoomEvent[]) => void>()
+  readonly #listHandlers = new Set<(change: RoomListChange) => void>()
 
   publish(events: readonly RoomEvent[]): void {
     if (events.length === 0) return
@@ -27,7 +47,17 @@ export class LocalBus implements Bus {
     return () => this.#handlers.delete(handler)
   }
 
+  publishRoomList(change: RoomListChange): void {
+    for (const handler of this.#listHandlers) handler(change)
+  }
+
+  subscribeRoomList(handler: (change: RoomListChange) => void): () => void {
+    this.#listHandlers.add(handler)
+    return () => this.#listHandlers.delete(handler)
+  }
+
   async close(): Promise<void> {
     this.#handlers.clear()
+    this.#listHandlers.clear()
   }
 }

@@ -25,6 +25,7 @@ import {
   subscribeRooms,
 } from './subscribe.ts'
 import { TaskQueue } from './task-queue.ts'
+import type { ListSubscriber } from './user-stream.ts'
 
 export interface ConnectionDeps {
   db: Kysely<DB>
@@ -52,7 +53,7 @@ type State = 'open' | 'closing' | 'closed'
  * pongs, session end (4001), garbage (1008), binary (1003), control-frame
  * floods (`rate_limited`, then 4029). No handler error escapes to the process.
  */
-export class Connection implements Subscriber, ResumeTarget {
+export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
   readonly user: PresenceUser
   readonly #streams = new Map<string, RoomStream>()
   /** Live events held back by rooms still replaying: unsent bytes like the socket's own buffer. */
@@ -166,6 +167,12 @@ export class Connection implements Subscriber, ResumeTarget {
     this.#streams.delete(roomId)
     this.deps.hub.detach(roomId, this)
     if (this.#present.delete(roomId)) this.deps.hub.leave(roomId, this)
+  }
+
+  /** ListSubscriber (user stream): the user left the room; unreadable now (private) → `not_found` too. */
+  dropRoom(roomId: string, readable: boolean): void {
+    if (readable) this.closeStream(roomId)
+    else this.revokeRoom(roomId)
   }
 
   /** Access to the room ended (left a private room): stop following it, and say why. */

@@ -9,6 +9,7 @@ import { Connection } from './connection.ts'
 import { ConnectionRegistry } from './connections.ts'
 import { FrameLimits } from './frame-limits.ts'
 import { Hub } from './hub.ts'
+import { UserStream } from './user-stream.ts'
 
 /** How long shutdown waits for clients to answer the 1001 close before dropping them. */
 const SHUTDOWN_GRACE_MS = 2_000
@@ -23,6 +24,7 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
   const { db, appender, bus, config } = app
   const settings = config.realtime
   const hub = new Hub(bus, settings.typingTtlMs, (error) => app.log.error({ err: error }, 'realtime fan-out failed'))
+  const userStream = new UserStream(bus, db, app.log)
   // Shared with HTTP sends (app.ts): one per-user send limit.
   const limiter = app.sendLimiter
   const frameLimits = new FrameLimits()
@@ -51,6 +53,7 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
       await appender.drain()
       await registry.closeAll(SHUTDOWN_GRACE_MS)
       hub.close()
+      userStream.close()
       await new Promise<void>((resolve) => app.websocketServer.close(() => resolve()))
     },
   })
@@ -77,9 +80,14 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
         frameLimits,
         settings,
         log: request.log,
-        onClosed: (closed) => registry.remove(closed),
+        onClosed: (closed) => {
+          registry.remove(closed)
+          userStream.remove(closed)
+        },
       })
       registry.add(connection)
+      // Before `hello`: the client fetches its room list after it, so no change falls between the two.
+      userStream.add(connection)
       connection.start()
     },
   )

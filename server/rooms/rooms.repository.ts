@@ -251,3 +251,14 @@ export async function markRead(db: Kysely<DB>, roomId: string, userId: string, s
     .where('user_id', '=', userId)
     .execute()
 }
+
+/** No user has this id (ids are random UUIDs): the room as someone who is not a member sees it. */
+const NOBODY = '00000000-0000-0000-0000-000000000000'
+
+/** A public room as every non-member sees it (role null, nothing unread): one read, shared by every socket told of it. */
+export function findPublicRoom(db: Kysely<DB>, roomId: string): Promise<RoomListRow | undefined> {
+  return roomsQuery(db, NOBODY)
+    .where('r.id', '=', roomId)
+    .where('r.visibility', '=', 'public')
+    .executeTakeFirst() as Promise<RoomListRow | undefined>
+}

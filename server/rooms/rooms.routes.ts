@@ -39,7 +39,7 @@ function toMember(row: { user_id: string; username: string; role: 'owner' | 'mem
 }
 
 const roomsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { db } = app
+  const { db, bus } = app
 
   async function visibleRoom(userId: string, roomId: string) {
     const row = await findVisibleRoom(db, userId, roomId)
@@ -75,6 +75,9 @@ const roomsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const name = request.body.name.trim()
       if (name.length === 0) throw new AppError(400, 'validation_failed', 'A room needs a name')
       const roomId = await insertRoom(db, user.id, name, request.body.visibility)
+      // After the commit, through the bus: the owner's other devices list it, everyone else may discover a public one.
+      bus.publishRoomList({ kind: 'added', userId: user.id, roomId })
+      if (request.body.visibility === 'public') bus.publishRoomList({ kind: 'created', roomId, ownerId: user.id })
       reply.status(201)
       return { room: await visibleRoom(user.id, roomId) }
     },
@@ -96,7 +99,8 @@ const roomsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { user } = await requireSession(request)
       const room = await requireReadable(db, user.id, request.params.roomId)
       if (room.visibility === 'private') throw forbidden('Private rooms are joined by invitation of the owner')
-      await addMember(db, room.id, user.id)
+      if (await addMember(db, room.id, user.id))
+        bus.publishRoomList({ kind: 'added', userId: user.id, roomId: room.id })
       return { room: await visibleRoom(user.id, room.id) }
     },
   )
@@ -110,6 +114,7 @@ const roomsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (room.role === 'owner') throw new AppError(409, 'owner_cannot_leave', 'The owner cannot leave their room')
       await removeMember(db, room.id, user.id)
       if (room.visibility === 'private') app.accessEvents.emit('left-room', room.id, user.id)
+      bus.publishRoomList({ kind: 'removed', userId: user.id, roomId: room.id, visibility: room.visibility })
       return reply.status(204).send(null)
     },
   )
@@ -140,6 +145,7 @@ const roomsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const invitee = await findUserByUsername(db, request.body.username)
       if (!invitee) throw notFound(`No user named "${request.body.username}"`)
       const added = await addMember(db, room.id, invitee.id)
+      if (added) bus.publishRoomList({ kind: 'added', userId: invitee.id, roomId: room.id })
       reply.status(added ? 201 : 200)
       return { member: toMember(await findMember(db, room.id, invitee.id)) }
     },
