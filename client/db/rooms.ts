@@ -1,4 +1,5 @@
 import type { Room, User } from '../../shared/schemas.ts'
+import { roomRange } from './messages.ts'
 import { type CachedRoom, type FerryDatabase, type SessionRecord, USER_STORES } from './schema.ts'
 
 /** The server's row, with what this device read and the server has not heard of yet kept. */
@@ -23,6 +24,56 @@ export async function replaceRooms(db: FerryDatabase, rooms: readonly Room[]): P
   for (const id of cached.keys()) if (!keep.has(id)) tx.store.delete(id)
   for (const room of rooms) tx.store.put(mergeServerRoom(room, cached.get(room.id)))
   await tx.done
+}
+
+/** A room row the server pushed (room_added): like a refresh of that one row, read markers kept. */
+export async function mergeRoom(db: FerryDatabase, room: Room): Promise<void> {
+  const tx = db.transaction('rooms', 'readwrite')
+  tx.store.put(mergeServerRoom(room, await tx.store.get(room.id)))
+  await tx.done
+}
+
+/** A new public room to discover (room_created): listed unless the room is already here (then we know more). */
+export async function addDiscoveredRoom(db: FerryDatabase, room: Room): Promise<boolean> {
+  const tx = db.transaction('rooms', 'readwrite')
+  const known = (await tx.store.getKey(room.id)) !== undefined
+  if (!known) tx.store.put({ ...room, serverReadSeq: room.lastReadSeq })
+  await tx.done
+  return !known
+}
+
+/**
+ * The person is no longer a member (room_removed, or left here). A private room is unreadable
+ * now: it goes, with its history, cursor and draft, as the server no longer lets them read it.
+ * A public room stays listed, unjoined. Returns whether anything changed.
+ */
+export async function dropMembership(
+  db: FerryDatabase,
+  roomId: string,
+  visibility: 'public' | 'private',
+): Promise<boolean> {
+  if (visibility === 'private') {
+    const tx = db.transaction(['rooms', 'messages', 'cursors', 'drafts'], 'readwrite')
+    const known = (await tx.objectStore('rooms').getKey(roomId)) !== undefined
+    await Promise.all([
+      tx.objectStore('rooms').delete(roomId),
+      tx.objectStore('messages').delete(roomRange(roomId)),
+      tx.objectStore('cursors').delete(roomId),
+      tx.objectStore('drafts').delete(roomId),
+      tx.done,
+    ])
+    return known
+  }
+  const tx = db.transaction('rooms', 'readwrite')
+  const room = await tx.store.get(roomId)
+  // Already unjoined here (left on this device): count the member gone once.
+  const member = room !== undefined && room.role !== null
+  if (member) {
+    const { readPending: _unsent, ...rest } = room
+    tx.store.put({ ...rest, role: null, unreadCount: 0, memberCount: Math.max(0, room.memberCount - 1) })
+  }
+  await tx.done
+  return member
 }
 
 export function getCachedRoom(db: FerryDatabase, roomId: string): Promise<CachedRoom | undefined> {

@@ -32,9 +32,9 @@ import { holds } from '../sync/ranges.ts'
 import { onTabMessage, publish, tellOthers } from '../tabs/bus.ts'
 import { electLeader } from '../tabs/leader.ts'
 import { coalesced } from './coalesce.ts'
-import { reloadOutbox, reloadRooms, startFeed, TIMELINE_PAGE } from './feed.ts'
+import { reloadOutbox, reloadRooms, setRoomLoading, startFeed, TIMELINE_PAGE } from './feed.ts'
 import { boundWindow, discardQuestion, mergeEntries, sortRooms } from './reducers.ts'
-import { heldFor, members, notice, outbox, type Route, rooms, route, timeline, user } from './store.ts'
+import { heldFor, members, notice, outbox, type Route, roomLoading, rooms, route, timeline, user } from './store.ts'
 
 let stopLeading: (() => void) | null = null
 
@@ -150,6 +150,11 @@ async function signedIn(me: UserResponse['user']): Promise<void> {
   user.value = me
   await Promise.all([reloadRooms(db), reloadOutbox(db)])
   startSession()
+  // A room link opened before signing in (or on a device that had nothing): open it now, from the server.
+  const roomId = currentRoomId()
+  if (roomId && timeline.value?.roomId !== roomId) {
+    void openRoom(roomId).catch(warnAndSay('opening a room', 'Could not open that room.'))
+  }
 }
 
 function startSession(): void {
@@ -262,6 +267,7 @@ export function navigate(next: Route, replace = false): void {
   if (next.name === 'room') void openRoom(next.roomId).catch(warnAndSay('opening a room', 'Could not open that room.'))
   else {
     timeline.value = null
+    setRoomLoading(null)
     void refreshRooms()
   }
 }
@@ -292,8 +298,25 @@ function showTimeline(roomId: string, entries: RoomEvent[], cursor: RoomCursor):
   }
 }
 
-/** After the cached history is on screen: learn about an unknown room, fill an empty one, mark read. */
+/**
+ * After the cached history is on screen: learn about an unknown room, fill an empty one from the
+ * server's latest page, mark read. With nothing on screen the room counts as loading (the status
+ * is not "Up to date") until that page is stored, or known not to come (offline, refused, empty).
+ */
 async function afterRoomShown(roomId: string, shown: number): Promise<void> {
+  if (shown > 0) {
+    if (roomLoading.peek() !== null) setRoomLoading(null)
+    return roomShown(roomId, shown)
+  }
+  setRoomLoading(roomId)
+  try {
+    await roomShown(roomId, shown)
+  } finally {
+    if (roomLoading.peek() === roomId) setRoomLoading(null)
+  }
+}
+
+async function roomShown(roomId: string, shown: number): Promise<void> {
   const db = await getDb()
   let room = rooms.value.find((r) => r.id === roomId)
   if (!room) {
@@ -306,25 +329,42 @@ async function afterRoomShown(roomId: string, shown: number): Promise<void> {
       say(error, 'Could not open that room.')
     }
   }
-  if (shown === 0 && (room?.lastSeq ?? 1) > 0) void loadOlder() // reports its own failures
+  // Nothing cached: the latest page from the server, whatever the cached row says (its lastSeq may
+  // be older than the room, e.g. a public room listed when it was new and not followed since).
+  const firstPage = shown === 0 ? loadLatest(roomId) : Promise.resolve()
   // Opening the room reads it: marked at once, posted without waiting for more.
   if (room && room.role !== null) await markSeen(roomId, room.lastSeq, 0)
-  await loadMembers(roomId)
+  const paged = firstPage.then(() => {
+    if (roomLoading.peek() === roomId) setRoomLoading(null)
+  })
+  await Promise.all([paged, loadMembers(roomId)])
 }
 
-/** Older history: from the cache when it holds the seqs just before, else from the server. Never rejects. */
-export async function loadOlder(): Promise<void> {
+/** The newest page into a window that holds nothing of the room yet. Never rejects. */
+function loadLatest(roomId: string): Promise<void> {
   const current = timeline.value
-  if (!current || current.loadingOlder || !current.hasOlder) return
+  if (current?.roomId !== roomId || current.entries.length > 0) return Promise.resolve()
+  // The cursor's "nothing older" says nothing about what came after it: ask anyway.
+  if (!current.hasOlder) timeline.value = { ...current, hasOlder: true }
+  return loadOlder()
+}
+
+/** The load of older history under way, so a second caller can wait for it instead of starting one. */
+let olderLoad: Promise<void> = Promise.resolve()
+
+/** Older history: from the cache when it holds the seqs just before, else from the server. Never rejects. */
+export function loadOlder(): Promise<void> {
+  const current = timeline.value
+  if (!current?.hasOlder) return Promise.resolve()
+  if (current.loadingOlder) return olderLoad
   const { roomId } = current
   timeline.value = { ...current, loadingOlder: true }
-  try {
-    await loadOlderInto(roomId, current.entries[0]?.seq ?? Number.MAX_SAFE_INTEGER)
-  } catch (error) {
+  olderLoad = loadOlderInto(roomId, current.entries[0]?.seq ?? Number.MAX_SAFE_INTEGER).catch((error: unknown) => {
     warnAndSay('loading older messages', 'Could not load older messages.')(error)
     const now = timeline.value
     if (now?.roomId === roomId && now.loadingOlder) timeline.value = { ...now, loadingOlder: false }
-  }
+  })
+  return olderLoad
 }
 
 async function loadOlderInto(roomId: string, oldest: number): Promise<void> {

@@ -5,10 +5,19 @@ import { heldWork, listCachedRooms } from '../db/rooms.ts'
 import type { FerryDatabase } from '../db/schema.ts'
 import { listOutbox } from '../outbox/store.ts'
 import { onTabMessage, tellOthers } from '../tabs/bus.ts'
-import type { TabMessage } from '../tabs/messages.ts'
+import type { ConnStatus, TabMessage } from '../tabs/messages.ts'
 import { coalesced } from './coalesce.ts'
-import { addTypist, boundWindow, mergeEntries, presenceJoin, presenceLeave, sortRooms, withEvents } from './reducers.ts'
-import { heldFor, outbox, presence, rooms, status, timeline, typists, user } from './store.ts'
+import {
+  addTypist,
+  boundWindow,
+  mergeEntries,
+  presenceJoin,
+  presenceLeave,
+  sortRooms,
+  withEvents,
+  withOpenRoom,
+} from './reducers.ts'
+import { heldFor, outbox, presence, roomLoading, rooms, status, timeline, typists, user } from './store.ts'
 
 /** Entries shown when a room opens (about three screens); older ones load on scroll. */
 export const TIMELINE_PAGE = 50
@@ -39,6 +48,15 @@ export async function reloadTimeline(db: FerryDatabase, roomId: string): Promise
     { ...current, entries: mergeEntries(current.entries, entries) },
     current.following ? 'newest' : 'oldest',
   )
+}
+
+/** The leader's link status as last heard; `status` is it as this tab shows it (withOpenRoom). */
+let heardStatus: ConnStatus = status.peek()
+
+/** The open room has nothing on screen and its latest page is on its way (roomId), or not (null). */
+export function setRoomLoading(roomId: string | null): void {
+  roomLoading.value = roomId
+  status.value = withOpenRoom(heardStatus, roomId !== null)
 }
 
 /** Repaints are best effort (the next change repaints again): a failed read goes to the console with context. */
@@ -72,7 +90,8 @@ export function applyTabMessage(db: FerryDatabase, message: TabMessage): void {
       void reloadOutbox(db).catch(warn('reloading the outbox'))
       break
     case 'status':
-      status.value = message.status
+      heardStatus = message.status
+      status.value = withOpenRoom(heardStatus, roomLoading.peek() !== null)
       break
     case 'presence':
       presence.value = { ...presence.value, [message.roomId]: message.users }

@@ -255,6 +255,14 @@ export function heldText(held: { user: { username: string }; unsent: number; dra
   return `${n} message${one ? '' : 's'} by ${name} ${one ? 'was' : 'were'} not sent yet. ${one ? 'It is' : 'They are'} kept on this device and sent when ${name} logs in again; logging in as someone else discards ${one ? 'it' : 'them'}.`
 }
 
+/**
+ * The status as one tab shows it: the leader's link status, with this tab's open room counted
+ * as catching up while nothing of it is loaded yet (it is not up to date with an empty screen).
+ */
+export function withOpenRoom(status: ConnStatus, openRoomLoading: boolean): ConnStatus {
+  return openRoomLoading ? { ...status, catchingUp: status.catchingUp + 1 } : status
+}
+
 /** The status line: always the truth about the link and the queue. */
 export function statusLine(status: ConnStatus, outbox: readonly OutboxItem[]): { text: string; tone: StatusTone } {
   const { waiting, failed } = outboxCounts(outbox)

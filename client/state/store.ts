@@ -34,6 +34,8 @@ export const rooms = signal<Room[]>([])
 export const outbox = signal<OutboxItem[]>([])
 export const status = signal<ConnStatus>({ socket: 'idle', retryAt: null, catchingUp: 0, offline: false })
 export const route = signal<Route>({ name: 'rooms' })
+/** The open room, while nothing of it is on screen and its latest page is on its way (the status says so). */
+export const roomLoading = signal<string | null>(null)
 export const timeline = signal<Timeline | null>(null)
 export const presence = signal<Record<string, PresenceUser[]>>({})
 export const typists = signal<Record<string, Typist[]>>({})

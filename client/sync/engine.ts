@@ -9,6 +9,12 @@
  * 3. `events`: store what we lack; a hole behind the cursor → fetch it over HTTP;
  * 4. `caught_up`: if the cursor is still short of lastSeq, fetch the rest;
  * 5. `reset`: jump the cursor, load the latest page, older history pages on demand.
+ * 6. `room_added` / `room_removed` / `room_created` (the room-list stream): change the cached
+ *    list at once and follow (or stop following) the room. Those heard while step 2's room
+ *    list is on its way are applied after it, so a list read before a change cannot undo it.
+ *
+ * Until step 2's room list is here the engine counts as catching up too: a socket that just
+ * said hello does not yet know which rooms changed while we were away.
  *
  * A room counts as catching up from its `subscribe` until its `caught_up`, and
  * while an HTTP job for it runs (a gap fill or a reset's latest page; one per
@@ -25,11 +31,17 @@
  */
 import type { EventsResponse, HistoryResponse, RoomsResponse } from '../../shared/api.ts'
 import { LIMITS } from '../../shared/limits.ts'
-import type { PresenceUser, ServerFrame } from '../../shared/protocol.ts'
+import type {
+  PresenceUser,
+  RoomAddedFrame,
+  RoomCreatedFrame,
+  RoomRemovedFrame,
+  ServerFrame,
+} from '../../shared/protocol.ts'
 import type { Room, RoomEvent, User } from '../../shared/schemas.ts'
 import { api, isTransient } from '../api/http.ts'
 import { getCursor, messageToEvent, resetCursor, storeEvents } from '../db/messages.ts'
-import { listCachedRooms, replaceRooms, updateRoom } from '../db/rooms.ts'
+import { addDiscoveredRoom, dropMembership, listCachedRooms, mergeRoom, replaceRooms, updateRoom } from '../db/rooms.ts'
 import type { FerryDatabase } from '../db/schema.ts'
 import { OutboxFlusher } from '../outbox/flusher.ts'
 import { applyEventsToRoom } from '../state/reducers.ts'
@@ -50,6 +62,8 @@ export const SUBSCRIBE_RETRY_FLOOR_MS = 250
 /** ... a backoff of base·2^n (equal jitter) for the n-th refusal in a row, capped. */
 const SUBSCRIBE_RETRY_BASE_MS = 500
 export const SUBSCRIBE_RETRY_CAP_MS = 30_000
+
+type RoomListFrame = RoomAddedFrame | RoomRemovedFrame | RoomCreatedFrame
 
 export interface EngineOptions {
   /** The room on screen in this tab (its messages count as read). */
@@ -82,6 +96,11 @@ export class SyncEngine {
   private readonly presence = new Map<string, PresenceUser[]>()
   private status: ConnStatus = { socket: 'idle', retryAt: null, catchingUp: 0, offline: false }
   private greeted = false
+  /** Step 2's room list is on its way: room-list frames wait in `heldListFrames` until it is stored. */
+  private listing = false
+  private heldListFrames: RoomListFrame[] = []
+  /** Room-list frames are applied one after another, in the order they came. */
+  private listChanges: Promise<void> = Promise.resolve()
   private stopped = false
   private readonly cleanups: Array<() => void> = []
   // ---- subscribes of the current socket (all forgotten with it) ----
@@ -193,6 +212,9 @@ export class SyncEngine {
   private socketState(state: SocketState, retryAt: number | null): void {
     if (state !== 'open') {
       this.greeted = false
+      // The next socket fetches the list again, which holds whatever these said.
+      this.listing = false
+      this.heldListFrames = []
       this.flusher.disconnected()
       this.subscribed.clear()
       this.replaying.clear()
@@ -208,7 +230,7 @@ export class SyncEngine {
     this.status = {
       ...this.status,
       socket: this.greeted ? 'open' : this.status.socket,
-      catchingUp: new Set([...this.replaying, ...this.jobs.keys()]).size,
+      catchingUp: new Set([...this.replaying, ...this.jobs.keys()]).size + (this.listing ? 1 : 0),
       offline: typeof navigator !== 'undefined' && navigator.onLine === false,
     }
     publish({ type: 'status', status: this.status })
@@ -218,6 +240,7 @@ export class SyncEngine {
     switch (frame.type) {
       case 'hello':
         this.greeted = true
+        this.listing = true
         this.pacer.newSocket()
         this.pushStatus()
         this.flusher.setRate(frame.limits.sendRatePerSecond, frame.limits.sendBurst)
@@ -268,6 +291,12 @@ export class SyncEngine {
         break
       case 'typing':
         publish({ ...frame, type: 'typing' })
+        break
+      case 'room_added':
+      case 'room_removed':
+      case 'room_created':
+        if (this.listing) this.heldListFrames.push(frame)
+        else this.applyListFrames([frame])
         break
       case 'error':
         if (frame.clientId) {
@@ -421,10 +450,7 @@ export class SyncEngine {
     if (code === 'not_found' || (resuming && (code === 'not_member' || code === 'bad_request'))) {
       // Gone, no access, or more rooms than a socket may follow: the server follows it no more; neither do we.
       warn(`room ${roomId} is not followed (${code}: ${message})`)
-      this.subscribed.delete(roomId)
-      this.replaying.delete(roomId)
-      this.queued.delete(roomId)
-      this.heard(roomId)
+      this.forgetRoom(roomId)
       this.pushStatus()
       return
     }
@@ -476,6 +502,8 @@ export class SyncEngine {
       // Expected offline or with a flaky link; the cached list is the best guess.
       warn('could not refresh the room list; subscribing the cached rooms', error)
       rooms = await listCachedRooms(this.db)
+    } finally {
+      if (generation === this.generation) this.listed()
     }
     if (!this.greeted || generation !== this.generation) return
     const wanted = new Set(rooms.filter((r) => r.role !== null).map((r) => r.id))
@@ -488,13 +516,58 @@ export class SyncEngine {
     for (let i = 0; i < gone.length; i += LIMITS.subscribeMaxRooms) {
       this.conn.send({ type: 'unsubscribe', roomIds: gone.slice(i, i + LIMITS.subscribeMaxRooms) })
     }
-    for (const id of gone) {
-      this.subscribed.delete(id)
-      this.replaying.delete(id)
-      this.queued.delete(id)
-      this.heard(id)
-    }
+    for (const id of gone) this.forgetRoom(id)
     this.queueSubscribe(followed.filter((id) => !this.subscribed.has(id)))
+  }
+
+  /** The socket follows the room no more (we unsubscribed, or the server ended it): neither do we. */
+  private forgetRoom(roomId: string): void {
+    this.subscribed.delete(roomId)
+    this.replaying.delete(roomId)
+    this.queued.delete(roomId)
+    this.heard(roomId)
+  }
+
+  /** Step 2's list is stored (or could not be had): the changes heard meanwhile go on top of it. */
+  private listed(): void {
+    this.listing = false
+    const held = this.heldListFrames.splice(0)
+    if (held.length > 0) this.applyListFrames(held)
+    this.pushStatus()
+  }
+
+  /** Step 6, in the order heard. A failed write is logged; the next socket's room list corrects it. */
+  private applyListFrames(frames: readonly RoomListFrame[]): void {
+    this.listChanges = this.listChanges.then(async () => {
+      for (const frame of frames) {
+        try {
+          await this.applyListFrame(frame)
+        } catch (error) {
+          this.storeFailed(`applying ${frame.type} to the room list`, error)
+        }
+      }
+    })
+  }
+
+  private async applyListFrame(frame: RoomListFrame): Promise<void> {
+    switch (frame.type) {
+      case 'room_added':
+        await mergeRoom(this.db, frame.room)
+        publish({ type: 'rooms-changed' })
+        if (this.greeted && !this.subscribed.has(frame.room.id) && this.subscribed.size < LIMITS.wsMaxRoomsPerSocket) {
+          this.queueSubscribe([frame.room.id])
+        }
+        return
+      case 'room_created':
+        if (await addDiscoveredRoom(this.db, frame.room)) publish({ type: 'rooms-changed' })
+        return
+      case 'room_removed':
+        // The server has stopped following it on this socket already.
+        this.forgetRoom(frame.roomId)
+        this.pushStatus()
+        if (await dropMembership(this.db, frame.roomId, frame.visibility)) publish({ type: 'rooms-changed' })
+        return
+    }
   }
 
   /** Step 3. */
