@@ -215,8 +215,14 @@ export async function addMember(db: Kysely<DB>, roomId: string, userId: string):
   return Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0
 }
 
-export async function removeMember(db: Kysely<DB>, roomId: string, userId: string): Promise<void> {
-  await db.deleteFrom('room_members').where('room_id', '=', roomId).where('user_id', '=', userId).execute()
+/** Returns true when a membership row was removed (false: not a member). */
+export async function removeMember(db: Kysely<DB>, roomId: string, userId: string): Promise<boolean> {
+  const deleted = await db
+    .deleteFrom('room_members')
+    .where('room_id', '=', roomId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst()
+  return Number(deleted.numDeletedRows) > 0
 }
 
 export function listMembers(db: Kysely<DB>, roomId: string) {

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
 import {
   AddMemberBody,
   CreateRoomBody,
@@ -14,7 +15,7 @@ import {
   RoomsResponse,
 } from '../../shared/api.ts'
 import { LIMITS } from '../../shared/limits.ts'
-import { ErrorResponse, type Member } from '../../shared/schemas.ts'
+import { ErrorResponse, type Member, Uuid } from '../../shared/schemas.ts'
 import { requireSession } from '../auth/session-guard.ts'
 import { findUserByUsername } from '../auth/users.repository.ts'
 import { AppError, forbidden, notFound } from '../http/app-error.ts'
@@ -33,6 +34,9 @@ import {
 } from './rooms.repository.ts'
 
 const errors = { '4xx': ErrorResponse }
+
+/** DELETE /api/rooms/:roomId/members/:userId (only this route names a member in its path). */
+const MemberParams = Type.Object({ roomId: Uuid, userId: Uuid }, { additionalProperties: false })
 
 function toMember(row: { user_id: string; username: string; role: 'owner' | 'member'; joined_at: Date }): Member {
   return { userId: row.user_id, username: row.username, role: row.role, joinedAt: row.joined_at.toISOString() }
@@ -148,6 +152,23 @@ const roomsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (added) bus.publishRoomList({ kind: 'added', userId: invitee.id, roomId: room.id })
       reply.status(added ? 201 : 200)
       return { member: toMember(await findMember(db, room.id, invitee.id)) }
+    },
+  )
+
+  // The owner removes a member: the same end for them as leaving (their sockets hear room_removed).
+  app.delete(
+    '/:roomId/members/:userId',
+    { schema: { params: MemberParams, response: { 204: NoContent, ...errors } } },
+    async (request, reply) => {
+      const { user } = await requireSession(request)
+      const room = await requireMember(db, user.id, request.params.roomId)
+      if (room.role !== 'owner') throw forbidden('Only the owner removes members')
+      const { userId } = request.params
+      if (userId === user.id) throw new AppError(409, 'owner_cannot_leave', 'The owner cannot leave their room')
+      if (!(await removeMember(db, room.id, userId))) throw notFound('No such member in this room')
+      if (room.visibility === 'private') app.accessEvents.emit('left-room', room.id, userId)
+      bus.publishRoomList({ kind: 'removed', userId, roomId: room.id, visibility: room.visibility })
+      return reply.status(204).send(null)
     },
   )
 

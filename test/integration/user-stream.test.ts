@@ -7,7 +7,7 @@
 import { Check } from 'typebox/schema'
 import { beforeAll, expect, it } from 'vitest'
 import { ServerFrame } from '../../shared/protocol.ts'
-import { createRoom, join } from '../support/api.ts'
+import { createRoom, expectError, join } from '../support/api.ts'
 import { type Agent, signUp, useTestApp } from '../support/app.ts'
 import { describeEachEngine } from '../support/databases.ts'
 import { connect, type TestSocket } from '../support/ws.ts'
@@ -84,6 +84,43 @@ describeEachEngine('per-user room-list stream', (engine) => {
     await settle(eveSocket)
     expect(JSON.stringify(eveSocket.frames)).not.toContain(room.id)
     for (const s of [phone, laptop, eveSocket]) s.ws.close()
+  })
+
+  it('the owner removes a member from a private room: room_removed to them only, the subscription ends; others may not remove', async () => {
+    const room = await createRoom(owner, 'private')
+    await owner.request('POST', `/api/rooms/${room.id}/members`, { username: ben.user.username })
+    await owner.request('POST', `/api/rooms/${room.id}/members`, { username: eve.user.username })
+    const [benSocket, eveSocket] = await Promise.all([connect(ctx.app, ben), connect(ctx.app, eve)])
+    benSocket.send({ type: 'subscribe', rooms: [{ roomId: room.id, after: 0 }] })
+    await benSocket.waitFor('caught_up', (f) => f.roomId === room.id)
+    // Refused: a member who is not the owner, the owner removing themself, someone not in the room, no session.
+    expectError(await eve.request('DELETE', `/api/rooms/${room.id}/members/${ben.user.id}`), 403, 'forbidden')
+    expectError(
+      await owner.request('DELETE', `/api/rooms/${room.id}/members/${owner.user.id}`),
+      409,
+      'owner_cannot_leave',
+    )
+    const stranger = await signUp(ctx.app)
+    expectError(await owner.request('DELETE', `/api/rooms/${room.id}/members/${stranger.user.id}`), 404, 'not_found')
+    expectError(await stranger.request('DELETE', `/api/rooms/${room.id}/members/${ben.user.id}`), 404, 'not_found')
+    expectError(await owner.request('DELETE', `/api/rooms/${room.id}/members/not-a-uuid`), 400, 'validation_failed')
+    const anonymous = await ctx.app.inject({
+      method: 'DELETE',
+      url: `/api/rooms/${room.id}/members/${ben.user.id}`,
+      headers: { 'content-type': 'application/json' },
+    })
+    expectError(anonymous, 401, 'unauthorized')
+    await settle(benSocket)
+    expect(listFrames(benSocket)).toHaveLength(0)
+
+    const removed = await owner.request('DELETE', `/api/rooms/${room.id}/members/${ben.user.id}`)
+    expect(removed.statusCode, removed.body).toBe(204)
+    expect((await benSocket.waitFor('room_removed', (f) => f.roomId === room.id)).visibility).toBe('private')
+    await benSocket.waitFor('error', (f) => f.code === 'not_found' && f.roomId === room.id)
+    expectError(await ben.request('GET', `/api/rooms/${room.id}`), 404, 'not_found')
+    await settle(eveSocket)
+    expect(listFrames(eveSocket)).toHaveLength(0)
+    for (const s of [benSocket, eveSocket]) s.ws.close()
   })
 
   it('a new public room reaches every other signed-in socket once; a private one reaches nobody else', async () => {
