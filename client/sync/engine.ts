@@ -10,10 +10,11 @@
  * 4. `caught_up`: if the cursor is still short of lastSeq, fetch the rest;
  * 5. `reset`: jump the cursor, load the latest page, older history pages on demand.
  * 6. `room_added` / `room_removed` / `room_created` (the room-list stream): change the cached
- *    list at once and follow (or stop following) the room. Those heard while step 2's room
- *    list is on its way are applied after it, so a list read before a change cannot undo it.
+ *    list at once and follow (or stop following) the room. Those heard while a room list
+ *    (step 2's, or a `resubscribe`'s) is on its way are applied after it, so a list read
+ *    before a change cannot undo it.
  *
- * Until step 2's room list is here the engine counts as catching up too: a socket that just
+ * While a room list is on its way the engine counts as catching up too: a socket that just
  * said hello does not yet know which rooms changed while we were away.
  *
  * A room counts as catching up from its `subscribe` until its `caught_up`, and
@@ -96,8 +97,8 @@ export class SyncEngine {
   private readonly presence = new Map<string, PresenceUser[]>()
   private status: ConnStatus = { socket: 'idle', retryAt: null, catchingUp: 0, offline: false }
   private greeted = false
-  /** Step 2's room list is on its way: room-list frames wait in `heldListFrames` until it is stored. */
-  private listing = false
+  /** Room lists on their way (step 2, or a `resubscribe`): room-list frames wait in `heldListFrames` until none is. */
+  private listing = 0
   private heldListFrames: RoomListFrame[] = []
   /** Room-list frames are applied one after another, in the order they came. */
   private listChanges: Promise<void> = Promise.resolve()
@@ -213,7 +214,7 @@ export class SyncEngine {
     if (state !== 'open') {
       this.greeted = false
       // The next socket fetches the list again, which holds whatever these said.
-      this.listing = false
+      this.listing = 0
       this.heldListFrames = []
       this.flusher.disconnected()
       this.subscribed.clear()
@@ -230,7 +231,7 @@ export class SyncEngine {
     this.status = {
       ...this.status,
       socket: this.greeted ? 'open' : this.status.socket,
-      catchingUp: new Set([...this.replaying, ...this.jobs.keys()]).size + (this.listing ? 1 : 0),
+      catchingUp: new Set([...this.replaying, ...this.jobs.keys()]).size + (this.listing > 0 ? 1 : 0),
       offline: typeof navigator !== 'undefined' && navigator.onLine === false,
     }
     publish({ type: 'status', status: this.status })
@@ -240,12 +241,12 @@ export class SyncEngine {
     switch (frame.type) {
       case 'hello':
         this.greeted = true
-        this.listing = true
         this.pacer.newSocket()
-        this.pushStatus()
         this.flusher.setRate(frame.limits.sendRatePerSecond, frame.limits.sendBurst)
         this.flusher.connected((f) => this.conn.send(f))
         this.resume()
+        // After resume() has counted its room list as on its way: never "Up to date" before it is in.
+        this.pushStatus()
         break
       case 'events':
         this.heard(frame.roomId)
@@ -295,7 +296,7 @@ export class SyncEngine {
       case 'room_added':
       case 'room_removed':
       case 'room_created':
-        if (this.listing) this.heldListFrames.push(frame)
+        if (this.listing > 0) this.heldListFrames.push(frame)
         else this.applyListFrames([frame])
         break
       case 'error':
@@ -493,6 +494,7 @@ export class SyncEngine {
   /** Step 2: the room list first (it may have changed while we were away), then subscribe. */
   private async subscribeRooms(): Promise<void> {
     const generation = this.generation
+    this.listing += 1
     let rooms: Room[]
     try {
       rooms = (await this.fetchForResume<RoomsResponse>('GET', '/api/rooms')).rooms
@@ -528,9 +530,10 @@ export class SyncEngine {
     this.heard(roomId)
   }
 
-  /** Step 2's list is stored (or could not be had): the changes heard meanwhile go on top of it. */
+  /** A room list is stored (or could not be had): once none is on its way, the changes heard meanwhile go on top. */
   private listed(): void {
-    this.listing = false
+    this.listing -= 1
+    if (this.listing > 0) return
     const held = this.heldListFrames.splice(0)
     if (held.length > 0) this.applyListFrames(held)
     this.pushStatus()

@@ -57,11 +57,6 @@ export class UserStream {
     if (sockets?.size === 0) this.#byUser.delete(subscriber.user.userId)
   }
 
-  /** Resolves once every change received so far is delivered (tests, shutdown). */
-  async idle(): Promise<void> {
-    while (this.#queues.size > 0) await Promise.all(this.#queues.values())
-  }
-
   close(): void {
     this.#stopListening()
     this.#all.clear()
