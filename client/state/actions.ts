@@ -329,9 +329,11 @@ async function roomShown(roomId: string, shown: number): Promise<void> {
       say(error, 'Could not open that room.')
     }
   }
-  // Nothing cached: the latest page from the server, whatever the cached row says (its lastSeq may
-  // be older than the room, e.g. a public room listed when it was new and not followed since).
-  const firstPage = shown === 0 ? loadLatest(roomId) : Promise.resolve()
+  // Nothing cached: the latest page from the server. A room we follow and know to be empty needs
+  // none (its subscription brings what comes); any other row's lastSeq may be stale, e.g. a public
+  // room listed when it was new and not followed since.
+  const knownEmpty = room !== undefined && room.role !== null && room.lastSeq === 0
+  const firstPage = shown === 0 && !knownEmpty ? loadLatest(roomId) : Promise.resolve()
   // Opening the room reads it: marked at once, posted without waiting for more.
   if (room && room.role !== null) await markSeen(roomId, room.lastSeq, 0)
   const paged = firstPage.then(() => {

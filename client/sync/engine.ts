@@ -14,8 +14,8 @@
  *    (step 2's, or a `resubscribe`'s) is on its way are applied after it, so a list read
  *    before a change cannot undo it.
  *
- * While a room list is on its way the engine counts as catching up too: a socket that just
- * said hello does not yet know which rooms changed while we were away.
+ * Until the first room list of a socket is in, the engine counts as catching up too: a socket
+ * that just said hello does not yet know which rooms changed while we were away.
  *
  * A room counts as catching up from its `subscribe` until its `caught_up`, and
  * while an HTTP job for it runs (a gap fill or a reset's latest page; one per
@@ -99,6 +99,8 @@ export class SyncEngine {
   private greeted = false
   /** Room lists on their way (step 2, or a `resubscribe`): room-list frames wait in `heldListFrames` until none is. */
   private listing = 0
+  /** This socket's first room list (step 2 after `hello`) is in: until then the engine is catching up. */
+  private listIn = false
   private heldListFrames: RoomListFrame[] = []
   /** Room-list frames are applied one after another, in the order they came. */
   private listChanges: Promise<void> = Promise.resolve()
@@ -231,7 +233,7 @@ export class SyncEngine {
     this.status = {
       ...this.status,
       socket: this.greeted ? 'open' : this.status.socket,
-      catchingUp: new Set([...this.replaying, ...this.jobs.keys()]).size + (this.listing > 0 ? 1 : 0),
+      catchingUp: new Set([...this.replaying, ...this.jobs.keys()]).size + (this.listIn ? 0 : 1),
       offline: typeof navigator !== 'undefined' && navigator.onLine === false,
     }
     publish({ type: 'status', status: this.status })
@@ -241,11 +243,11 @@ export class SyncEngine {
     switch (frame.type) {
       case 'hello':
         this.greeted = true
+        this.listIn = false
         this.pacer.newSocket()
         this.flusher.setRate(frame.limits.sendRatePerSecond, frame.limits.sendBurst)
         this.flusher.connected((f) => this.conn.send(f))
         this.resume()
-        // After resume() has counted its room list as on its way: never "Up to date" before it is in.
         this.pushStatus()
         break
       case 'events':
@@ -505,7 +507,10 @@ export class SyncEngine {
       warn('could not refresh the room list; subscribing the cached rooms', error)
       rooms = await listCachedRooms(this.db)
     } finally {
-      if (generation === this.generation) this.listed()
+      if (generation === this.generation) {
+        this.listIn = true
+        this.listed()
+      }
     }
     if (!this.greeted || generation !== this.generation) return
     const wanted = new Set(rooms.filter((r) => r.role !== null).map((r) => r.id))
