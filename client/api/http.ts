@@ -8,6 +8,7 @@
  * 'bad_response' when the answer does not match its schema.
  */
 import type { ErrorCode } from '../../shared/errors.ts'
+import type { Method } from './responses.ts'
 
 let checks: Promise<typeof import('./validate.ts')> | null = null
 const loadChecks = () => {
@@ -51,12 +52,7 @@ function untilAborted(signal: AbortSignal): Promise<never> {
   })
 }
 
-export async function api<T>(
-  method: 'GET' | 'POST',
-  path: string,
-  body?: unknown,
-  options: RequestOptions = {},
-): Promise<T> {
+export async function api<T>(method: Method, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
   const validation = loadChecks()
   const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS
   const controller = new AbortController()
@@ -75,8 +71,9 @@ export async function api<T>(
         fetch(path, {
           method,
           credentials: 'same-origin',
-          headers: method === 'POST' ? { 'content-type': 'application/json' } : {},
-          body: method === 'POST' ? JSON.stringify(body ?? {}) : null,
+          // Every write is JSON (the server's CSRF guard refuses anything else), an empty body included.
+          headers: method === 'GET' ? {} : { 'content-type': 'application/json' },
+          body: method === 'GET' ? null : JSON.stringify(body ?? {}),
           signal: controller.signal,
         }),
         aborted,

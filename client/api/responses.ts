@@ -18,7 +18,7 @@ import {
   UserResponse,
 } from '../../shared/api.ts'
 
-type Method = 'GET' | 'POST'
+export type Method = 'GET' | 'POST' | 'DELETE'
 
 const ROOM = '/api/rooms/[^/?]+'
 
@@ -33,6 +33,7 @@ const ROUTES: ReadonlyArray<readonly [Method, RegExp, TSchema]> = [
   ['POST', new RegExp(`^${ROOM}/leave$`), NoContent],
   ['GET', new RegExp(`^${ROOM}/members$`), MembersResponse],
   ['POST', new RegExp(`^${ROOM}/members$`), MemberResponse],
+  ['DELETE', new RegExp(`^${ROOM}/members/[^/?]+$`), NoContent],
   ['POST', new RegExp(`^${ROOM}/read$`), ReadResponse],
   ['GET', new RegExp(`^${ROOM}/messages$`), HistoryResponse],
   ['POST', new RegExp(`^${ROOM}/messages$`), MessageResponse],

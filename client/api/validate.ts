@@ -6,9 +6,9 @@
 import { Check } from 'typebox/schema'
 import type { ErrorCode } from '../../shared/errors.ts'
 import { ErrorResponse } from '../../shared/schemas.ts'
-import { responseSchema } from './responses.ts'
+import { type Method, responseSchema } from './responses.ts'
 
-export function isResponse(method: 'GET' | 'POST', path: string, payload: unknown): boolean {
+export function isResponse(method: Method, path: string, payload: unknown): boolean {
   return Check(responseSchema(method, path), payload)
 }
 

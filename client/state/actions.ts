@@ -579,4 +579,17 @@ export async function addMember(roomId: string, username: string): Promise<strin
   }
 }
 
+/** The owner removes a member (their devices drop the room through the room-list stream); null when done, else why not. */
+export async function removeMember(roomId: string, userId: string): Promise<string | null> {
+  try {
+    await api('DELETE', `/api/rooms/${roomId}/members/${userId}`, {})
+    await loadMembers(roomId)
+    return null
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'network')
+      return 'You are offline: removing someone needs the server.'
+    return error instanceof ApiError ? error.message : 'Could not remove that person.'
+  }
+}
+
 export { reloadRooms }
