@@ -12,13 +12,14 @@ import { type HttpResult, runHttp } from './http.ts'
 import { ladder } from './lib/knee.ts'
 import { ROOT, type WindowStats } from './lib/proc.ts'
 import { table } from './lib/stats.ts'
+import { type PgAppendRow, runPgAppend } from './pg-append.ts'
 import { type RoomsListResult, runRoomsList } from './rooms-list.ts'
 import { runStartup, type StartupRun } from './startup.ts'
 import { runWs, type WsResult } from './ws.ts'
 import { wsReport } from './ws-report.ts'
 import { TARGETS, type TargetName } from './ws-targets.ts'
 
-const PARTS = ['startup', 'http', 'ws', 'rooms'] as const
+const PARTS = ['startup', 'http', 'ws', 'rooms', 'pg-append'] as const
 type Part = (typeof PARTS)[number]
 
 function envNumber(name: string, fallback: number): number {
@@ -51,6 +52,7 @@ const results: {
   http?: HttpResult[] | { error: string }
   ws?: WsResult | { error: string }
   rooms?: RoomsListResult[] | { error: string }
+  pgAppend?: { rows: PgAppendRow[]; skipped?: string } | { error: string }
 } = {
   startedAt: new Date().toISOString(),
   machine: {
@@ -128,6 +130,12 @@ if (selected.includes('rooms')) {
       calls: envNumber('BENCH_ROOMS_CALLS', 50),
       log,
     }),
+  )
+}
+
+if (selected.includes('pg-append')) {
+  results.pgAppend = await part('pg-append', () =>
+    runPgAppend({ writesPerCase: envNumber('BENCH_PG_APPEND_WRITES', 3000), log }),
   )
 }
 
@@ -262,6 +270,20 @@ if (rl) {
     )
     for (const r of rl)
       if (r.skipped || r.error) out.push(`  ${r.engine} ${r.skipped ? 'skipped' : 'FAILED'}: ${r.skipped ?? r.error}`)
+  }
+}
+const pa = results.pgAppend
+if (pa) {
+  out.push('', 'Append statement alone: database CPU per stored write (µs), one transaction per call')
+  if ('error' in pa) out.push(`  failed: ${pa.error}`)
+  else {
+    out.push(
+      table([
+        ['engine', 'variant', 'batch', 'writes', 'CPU µs/write', 'ms/call'],
+        ...pa.rows.map((r) => [r.engine, r.variant, r.batch, r.writes, r.cpuUsPerWrite, r.msPerCall]),
+      ]),
+    )
+    if (pa.skipped) out.push(`  postgres skipped: ${pa.skipped}`)
   }
 }
 console.log(out.join('\n'))

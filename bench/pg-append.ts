@@ -1,0 +1,179 @@
+/**
+ * Database CPU per stored message (issue 14): the append statement alone, with
+ * no server, socket or generator around it, so the figure is not blurred by
+ * whatever else the machine runs.
+ *
+ * On a throwaway PostgreSQL database (and on in-memory PGlite), migrated to
+ * the latest schema and seeded with 100 rooms of 10 members, it calls
+ * `ferry_append_batch` (server/messages/append-batch.ts, the one statement of
+ * the hot path) with batches of 1, 3, 10 and 30 fresh writes from random
+ * members, each call its own transaction, and reads the CPU the database spent:
+ * the bench database's backends from /proc on PostgreSQL, this process on
+ * PGlite (which runs in it). Beside it:
+ * - "generic plans": the same function with plan_cache_mode =
+ *   force_generic_plan (a candidate: on this machine, through this driver, it
+ *   was not better, so it is not in a migration; docs/BENCHMARKS.md);
+ * - "peer INSERT": the persisted peer's one multi-row INSERT into a table
+ *   with only a primary key (bench/pg-peer-server.ts: no dedupe, no
+ *   membership, seqs from memory), sent through the same driver.
+ */
+import { randomUUID } from 'node:crypto'
+import { sql } from 'kysely'
+import { createDatabase, type Database } from '../server/db/database.ts'
+import { migrateToLatest } from '../server/db/migrate.ts'
+import { createTempDatabase, postgresProblem } from './lib/pg.ts'
+import { postgresCpuSeconds } from './lib/proc.ts'
+import { round } from './lib/stats.ts'
+
+export interface PgAppendRow {
+  engine: 'pglite' | 'postgres'
+  variant: 'ferry' | 'ferry, generic plans' | 'peer INSERT'
+  batch: number
+  writes: number
+  /** Database CPU per stored write, µs. */
+  cpuUsPerWrite: number
+  /** Wall time per call (one transaction), ms. */
+  msPerCall: number
+}
+
+export interface PgAppendOptions {
+  writesPerCase: number
+  log: (s: string) => void
+}
+
+const BATCHES = [1, 3, 10, 30]
+const BODY = 'a message of about forty characters here'
+const SIGNATURE = 'ferry_append_batch(uuid[], uuid[], uuid[], text[], uuid[])'
+
+interface Member {
+  room_id: string
+  user_id: string
+}
+
+async function seed(database: Database): Promise<Member[]> {
+  const { db } = database
+  await sql`INSERT INTO users (username, password_hash) SELECT 'bench' || g, 'x' FROM generate_series(1, 1000) g`.execute(
+    db,
+  )
+  await sql`
+    INSERT INTO rooms (name, visibility, owner_id)
+    SELECT 'room ' || g, 'public', (SELECT id FROM users ORDER BY id LIMIT 1) FROM generate_series(1, 100) g`.execute(
+    db,
+  )
+  await sql`
+    INSERT INTO room_members (room_id, user_id, role)
+    SELECT r.id, u.id, 'member'
+      FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM rooms) r
+      JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM users) u ON u.n / 10 = r.n`.execute(db)
+  await sql`
+    CREATE TABLE bench_peer_messages (
+      room_id uuid NOT NULL, seq bigint NOT NULL, client_id uuid NOT NULL, author_id uuid NOT NULL,
+      body text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (room_id, seq))`.execute(db)
+  await sql`ANALYZE`.execute(db)
+  const { rows } = await sql<Member>`SELECT room_id, user_id FROM room_members`.execute(db)
+  return rows
+}
+
+const uuids = (values: ReadonlyArray<string | null>) => sql`${values}::uuid[]`
+
+async function measureEngine(
+  engine: 'pglite' | 'postgres',
+  database: Database,
+  databaseName: string | undefined,
+  options: PgAppendOptions,
+): Promise<PgAppendRow[]> {
+  const { db } = database
+  await migrateToLatest(db)
+  const members = await seed(database)
+  const peerSeq = new Map<string, number>()
+  const cpuSeconds = () =>
+    engine === 'postgres'
+      ? postgresCpuSeconds(databaseName)
+      : process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6
+
+  const call = async (variant: PgAppendRow['variant'], batch: Member[]) => {
+    if (variant === 'peer INSERT') {
+      const seqs = batch.map((m) => {
+        const seq = (peerSeq.get(m.room_id) ?? 0) + 1
+        peerSeq.set(m.room_id, seq)
+        return seq
+      })
+      await sql`
+        INSERT INTO bench_peer_messages (room_id, seq, client_id, author_id, body)
+        SELECT * FROM unnest(${uuids(batch.map((m) => m.room_id))}, ${sql`${seqs}::bigint[]`},
+          ${uuids(batch.map(() => randomUUID()))}, ${uuids(batch.map((m) => m.user_id))},
+          ${sql`${batch.map(() => BODY)}::text[]`})`.execute(db)
+      return
+    }
+    const { rows } = await sql<{ outcome: string }>`
+      SELECT outcome FROM ferry_append_batch(
+        ${uuids(batch.map((m) => m.room_id))}, ${uuids(batch.map((m) => m.user_id))},
+        ${uuids(batch.map(() => randomUUID()))}, ${sql`${batch.map(() => BODY)}::text[]`},
+        ${uuids(batch.map(() => null))})`.execute(db)
+    if (rows.some((r) => r.outcome !== 'created')) throw new Error('a bench write was not created')
+  }
+
+  const runCase = async (variant: PgAppendRow['variant'], size: number): Promise<PgAppendRow> => {
+    const calls = Math.max(1, Math.round(options.writesPerCase / size))
+    const pick = () => Array.from({ length: size }, () => members[Math.floor(Math.random() * members.length)]!)
+    for (let i = 0; i < 20; i++) await call(variant, pick()) // warm the plan cache and the pages
+    const cpu0 = cpuSeconds()
+    const t0 = performance.now()
+    for (let i = 0; i < calls; i++) await call(variant, pick())
+    const wallMs = performance.now() - t0
+    const cpu = cpuSeconds() - cpu0
+    return {
+      engine,
+      variant,
+      batch: size,
+      writes: calls * size,
+      cpuUsPerWrite: round((cpu * 1e6) / (calls * size), 1),
+      msPerCall: round(wallMs / calls, 3),
+    }
+  }
+
+  const rows: PgAppendRow[] = []
+  for (const size of BATCHES) {
+    // Interleaved per batch size, so a slow patch of the machine hits every variant alike.
+    for (const variant of ['peer INSERT', 'ferry', 'ferry, generic plans'] as const) {
+      if (variant === 'ferry, generic plans')
+        await sql.raw(`ALTER FUNCTION ${SIGNATURE} SET plan_cache_mode = force_generic_plan`).execute(db)
+      try {
+        const row = await runCase(variant, size)
+        rows.push(row)
+        options.log(
+          `pg-append ${engine} ${variant} batch ${size}: ${row.cpuUsPerWrite} µs CPU/write, ${row.msPerCall} ms/call`,
+        )
+      } finally {
+        if (variant === 'ferry, generic plans') {
+          await sql.raw(`ALTER FUNCTION ${SIGNATURE} RESET plan_cache_mode`).execute(db)
+        }
+      }
+    }
+  }
+  return rows
+}
+
+export async function runPgAppend(options: PgAppendOptions): Promise<{ rows: PgAppendRow[]; skipped?: string }> {
+  const rows: PgAppendRow[] = []
+  const problem = await postgresProblem()
+  if (!problem) {
+    const tmp = await createTempDatabase()
+    const database = await createDatabase({ databaseUrl: tmp.url })
+    try {
+      rows.push(...(await measureEngine('postgres', database, tmp.name, options)))
+    } finally {
+      await database.close()
+      await tmp.drop()
+    }
+  } else options.log(`pg-append: PostgreSQL skipped: ${problem}`)
+  const embedded = await createDatabase({ dataDir: 'memory://' })
+  try {
+    rows.push(
+      ...(await measureEngine('pglite', embedded, undefined, { ...options, writesPerCase: options.writesPerCase / 3 })),
+    )
+  } finally {
+    await embedded.close()
+  }
+  return problem ? { rows, skipped: problem } : { rows }
+}
