@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact'
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useLayoutEffect, useRef, useState } from 'preact/hooks'
 
 interface Props {
   id: string
@@ -20,7 +20,9 @@ export function Popover({ id, label, buttonClass = 'icon', children }: Props) {
   const root = useRef<HTMLDivElement>(null)
   const button = useRef<HTMLButtonElement>(null)
 
-  useEffect(() => {
+  // A layout effect, not useEffect: that one runs after paint, so an Escape
+  // pressed as soon as the panel shows could come before its listener.
+  useLayoutEffect(() => {
     if (!open) return
     const onPointer = (event: PointerEvent) => {
       if (!root.current?.contains(event.target as Node)) setOpen(false)
