@@ -8,9 +8,8 @@ import type { RoomResponse } from '../../shared/api.ts'
 import { LIMITS } from '../../shared/limits.ts'
 import type { Room, Visibility } from '../../shared/schemas.ts'
 import { ApiError, api } from '../api/http.ts'
-import { roomRange } from '../db/messages.ts'
 import { getDb } from '../db/page.ts'
-import { updateRoom } from '../db/rooms.ts'
+import { dropMembership } from '../db/rooms.ts'
 import { publish } from '../tabs/bus.ts'
 import { createRoom, navigate } from './actions.ts'
 
@@ -63,24 +62,8 @@ export async function leaveRoom(room: Room): Promise<string | null> {
     }
   }
   try {
-    const db = await getDb()
-    if (room.visibility === 'public') {
-      await updateRoom(db, room.id, (r) => ({
-        ...r,
-        role: null,
-        unreadCount: 0,
-        memberCount: Math.max(0, r.memberCount - 1),
-      }))
-    } else {
-      const tx = db.transaction(['rooms', 'messages', 'cursors', 'drafts'], 'readwrite')
-      await Promise.all([
-        tx.objectStore('rooms').delete(room.id),
-        tx.objectStore('messages').delete(roomRange(room.id)),
-        tx.objectStore('cursors').delete(room.id),
-        tx.objectStore('drafts').delete(room.id),
-        tx.done,
-      ])
-    }
+    // The same end as the socket's room_removed (idempotent, so both arriving is fine).
+    await dropMembership(await getDb(), room.id, room.visibility)
     publish({ type: 'rooms-changed' })
   } catch (error) {
     // Left on the server; the list is corrected by the refresh below (or the next one).
