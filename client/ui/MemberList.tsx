@@ -1,10 +1,13 @@
 import { useEffect, useState } from 'preact/hooks'
 import type { Room } from '../../shared/schemas.ts'
-import { addMember, loadMembers } from '../state/actions.ts'
+import { addMember, loadMembers, removeMember } from '../state/actions.ts'
 import { members, presence } from '../state/store.ts'
 
 export function MemberList({ room }: { room: Room }) {
   const [error, setError] = useState<string | null>(null)
+  // The member whose removal waits for a second tap: removing cuts them off at once.
+  const [confirming, setConfirming] = useState<string | null>(null)
+  const canRemove = room.role === 'owner' && room.visibility === 'private'
   const list = members.value[room.id] ?? []
   const online = new Set((presence.value[room.id] ?? []).map((u) => u.userId))
   const sorted = [...list].sort((a, b) => Number(online.has(b.userId)) - Number(online.has(a.userId)))
@@ -29,10 +32,41 @@ export function MemberList({ room }: { room: Room }) {
             />
             {m.username}
             {m.role === 'owner' && <span class="tag">owner</span>}
+            {canRemove && m.role !== 'owner' && confirming !== m.userId && (
+              <button
+                type="button"
+                class="link-button member__remove"
+                aria-label={`Remove ${m.username}`}
+                onClick={() => {
+                  setError(null)
+                  setConfirming(m.userId)
+                }}
+              >
+                Remove
+              </button>
+            )}
+            {canRemove && confirming === m.userId && (
+              <span class="member__confirm">
+                <button
+                  type="button"
+                  class="secondary"
+                  onClick={async () => {
+                    const problem = await removeMember(room.id, m.userId)
+                    setConfirming(null)
+                    setError(problem)
+                  }}
+                >
+                  Remove {m.username} from the room
+                </button>
+                <button type="button" class="link-button" onClick={() => setConfirming(null)}>
+                  Cancel
+                </button>
+              </span>
+            )}
           </li>
         ))}
       </ul>
-      {room.role === 'owner' && room.visibility === 'private' && (
+      {canRemove && (
         <form
           class="row"
           onSubmit={async (event) => {

@@ -201,3 +201,30 @@ describe('the room list follows changes live (defect 3)', () => {
     expect(dock.visibility).toBe('public')
   })
 })
+
+describe('the owner removes a member from the member list', () => {
+  it('Remove, then confirm: the member leaves the list and the server refuses them the room', async () => {
+    const page = phone.page
+    const pool = await createRoomByApi(annElsewhere, 'Tide pool', 'private')
+    await call(annElsewhere, 'POST', `/api/rooms/${pool.id}/members`, { username: benName })
+    await post(ben, pool.id, 'ben was here')
+    await page.goto(`${server.url}/rooms/${pool.id}`)
+    await expect.poll(() => sentTexts(page), { timeout: LONG }).toEqual(['ben was here'])
+    await page.getByRole('button', { name: 'Members' }).click()
+    const panel = page.getByRole('complementary', { name: 'Members' })
+    await expect.poll(() => panel.getByRole('listitem').allInnerTexts(), { timeout: LONG }).toHaveLength(2)
+    // Owners are never offered for removal; the first tap only asks.
+    await expect.poll(() => panel.getByRole('button', { name: /^Remove / }).count()).toBe(1)
+    await panel.getByRole('button', { name: `Remove ${benName}`, exact: true }).click()
+    await panel.getByRole('button', { name: 'Cancel' }).click()
+    expect(await panel.getByRole('listitem').count()).toBe(2)
+    await panel.getByRole('button', { name: `Remove ${benName}`, exact: true }).click()
+    await panel.getByRole('button', { name: `Remove ${benName} from the room` }).click()
+    await expect.poll(() => panel.getByRole('listitem').allInnerTexts(), { timeout: LONG }).toHaveLength(1)
+    expect(await panel.getByRole('listitem').textContent()).toContain(annName)
+    const res = await fetch(`${server.url}/api/rooms/${pool.id}/messages`, { headers: { cookie: ben } })
+    expect([403, 404]).toContain(res.status)
+    const body = (await res.json()) as { error: { code: string } }
+    expect(typeof body.error.code).toBe('string')
+  })
+})
