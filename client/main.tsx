@@ -5,6 +5,7 @@ import { registerServiceWorker } from './pwa/register.ts'
 import { boot, navigate, routeFromPath } from './state/actions.ts'
 import { applyUpdate, notice, route } from './state/store.ts'
 import { App } from './ui/App.tsx'
+import { followDocumentTitle } from './ui/document-title.ts'
 
 // The composition root: lower layers (db, pwa) report through these hooks and never import the UI state.
 onDbBlocked(() => {
@@ -20,6 +21,7 @@ route.value = routeFromPath(location.pathname)
 window.addEventListener('popstate', () => navigate(routeFromPath(location.pathname), true))
 document.documentElement.dataset.build = __FERRY_BUILD__
 render(<App />, document.getElementById('app')!)
+followDocumentTitle()
 boot().catch((error: unknown) => {
   console.warn('[ferry] start failed', error)
   notice.value = 'Ferry could not start. Reload the page to try again.'

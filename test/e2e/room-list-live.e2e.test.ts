@@ -175,8 +175,11 @@ describe('the room list follows changes live (defect 3)', () => {
     await post(ben, secret.id, 'welcome aboard')
     const link = page.getByRole('link', { name: /^Secret cove/ })
     await expect.poll(() => link.textContent(), { timeout: LONG }).toContain('welcome aboard')
+    // The unread total leads the tab's title (item 6), and reading the room clears it.
+    await expect.poll(() => page.title(), { timeout: LONG }).toMatch(/^\(\d+\) Ferry$/)
     await link.click()
     await expect.poll(() => sentTexts(page), { timeout: LONG }).toEqual(['before you came', 'welcome aboard'])
+    await expect.poll(() => page.title(), { timeout: LONG }).toBe('Secret cove · Ferry')
     await page.getByRole('button', { name: 'Back to rooms' }).click()
   })
 
