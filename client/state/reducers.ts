@@ -311,23 +311,3 @@ export function typingText(typists: readonly Typist[]): string {
   if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`
   return 'Several people are typing…'
 }
-
-/** A label for a day separator, in the reader's locale. */
-export function dayLabel(iso: string, now: Date): string {
-  const day = new Date(iso)
-  const startOf = (d: Date) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime()
-  const diff = Math.round((startOf(now) - startOf(day)) / 86_400_000)
-  if (diff === 0) return 'Today'
-  if (diff === 1) return 'Yesterday'
-  return day.toLocaleDateString(undefined, {
-    weekday: 'short',
-    day: 'numeric',
-    month: 'short',
-    year: day.getFullYear() === now.getFullYear() ? undefined : 'numeric',
-  })
-}
-
-export function dayKey(iso: string): string {
-  const d = new Date(iso)
-  return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`
-}

@@ -11,15 +11,58 @@ export interface TimeSettings {
 
 let settings: TimeSettings = {}
 let cached: Intl.DateTimeFormat | null = null
+let calendar: Intl.DateTimeFormat | null = null
+const dayNames = new Map<boolean, Intl.DateTimeFormat>()
 
 /** For tests: pin the locale and time zone (or pass {} to return to the browser's). */
 export function setTimeSettings(next: TimeSettings): void {
   settings = next
   cached = null
+  calendar = null
+  dayNames.clear()
 }
 
 export function formatTime(iso: string): string {
   // timeStyle 'short' is the locale's own pattern (hour: '2-digit' forced "05:14 PM" on en-US).
   cached ??= new Intl.DateTimeFormat(settings.locale, { timeStyle: 'short', timeZone: settings.timeZone })
   return cached.format(new Date(iso))
+}
+
+/**
+ * The calendar day of an instant in the reader's time zone (the pinned one in tests), as
+ * "YYYY-MM-DD": what groups messages under one day separator. Date's own getters would use
+ * the machine's zone even when a test pins another.
+ */
+export function dayKey(iso: string | Date): string {
+  calendar ??= new Intl.DateTimeFormat('en-CA', {
+    timeZone: settings.timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  })
+  const part = (parts: Intl.DateTimeFormatPart[], type: string) => parts.find((p) => p.type === type)?.value
+  const parts = calendar.formatToParts(new Date(iso))
+  return `${part(parts, 'year')}-${part(parts, 'month')}-${part(parts, 'day')}`
+}
+
+/** A day separator's label: "Today", "Yesterday", else the locale's short date (the year only when not this one). */
+export function dayLabel(iso: string, now: Date): string {
+  const day = dayKey(iso)
+  const today = dayKey(now)
+  const daysApart = (Date.parse(`${today}T00:00Z`) - Date.parse(`${day}T00:00Z`)) / 86_400_000
+  if (daysApart === 0) return 'Today'
+  if (daysApart === 1) return 'Yesterday'
+  const sameYear = day.slice(0, 4) === today.slice(0, 4)
+  let format = dayNames.get(sameYear)
+  if (!format) {
+    format = new Intl.DateTimeFormat(settings.locale, {
+      timeZone: settings.timeZone,
+      weekday: 'short',
+      day: 'numeric',
+      month: 'short',
+      year: sameYear ? undefined : 'numeric',
+    })
+    dayNames.set(sameYear, format)
+  }
+  return format.format(new Date(iso))
 }

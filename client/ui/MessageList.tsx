@@ -1,8 +1,8 @@
 import { useLayoutEffect, useRef } from 'preact/hooks'
 import type { OutboxItem } from '../db/schema.ts'
-import { dayKey, dayLabel, type ShownEntry } from '../state/reducers.ts'
+import type { ShownEntry } from '../state/reducers.ts'
 import { now } from '../time/clock.ts'
-import { formatTime } from '../time/format.ts'
+import { dayKey, dayLabel, formatTime } from '../time/format.ts'
 import { MessageText } from './MessageText.tsx'
 import { PendingMessage } from './PendingMessage.tsx'
 
