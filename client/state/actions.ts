@@ -34,7 +34,19 @@ import { electLeader } from '../tabs/leader.ts'
 import { coalesced } from './coalesce.ts'
 import { reloadOutbox, reloadRooms, setRoomLoading, startFeed, TIMELINE_PAGE } from './feed.ts'
 import { boundWindow, discardQuestion, mergeEntries, sortRooms } from './reducers.ts'
-import { heldFor, members, notice, outbox, type Route, roomLoading, rooms, route, timeline, user } from './store.ts'
+import {
+  heldFor,
+  markMissing,
+  members,
+  notice,
+  outbox,
+  type Route,
+  roomLoading,
+  rooms,
+  route,
+  timeline,
+  user,
+} from './store.ts'
 
 let stopLeading: (() => void) | null = null
 
@@ -326,6 +338,9 @@ async function roomShown(roomId: string, shown: number): Promise<void> {
       await putRoom(db, room)
       publish({ type: 'rooms-changed' })
     } catch (error) {
+      // No such room (or private to others): the screen says "Room not found"; there is no page,
+      // no member list and nothing to mark read, so nothing more is asked of the server.
+      if (error instanceof ApiError && error.status === 404) return markMissing(roomId)
       say(error, 'Could not open that room.')
     }
   }

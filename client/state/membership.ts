@@ -3,7 +3,6 @@
  * with a name checked here first, and telling an unknown room link from one that
  * does not exist. Like actions.ts, nothing here rejects: failures come back as text.
  */
-import { signal } from '@preact/signals'
 import type { RoomResponse } from '../../shared/api.ts'
 import { LIMITS } from '../../shared/limits.ts'
 import type { Room, Visibility } from '../../shared/schemas.ts'
@@ -12,6 +11,7 @@ import { getDb } from '../db/page.ts'
 import { dropMembership } from '../db/rooms.ts'
 import { publish } from '../tabs/bus.ts'
 import { createRoom, navigate } from './actions.ts'
+import { markMissing } from './store.ts'
 
 /** Why a room name cannot be used, or null. The server's rule: 1–80 characters after trimming. */
 export function roomNameProblem(name: string): string | null {
@@ -73,9 +73,6 @@ export async function leaveRoom(room: Room): Promise<string | null> {
   return null
 }
 
-/** Room links that the server says do not exist (or are private to others): the screen says so. */
-export const missingRooms = signal<ReadonlySet<string>>(new Set())
-
 /**
  * Asks the server whether a room not in the list exists. Only a 404 counts: offline or busy
  * leaves the question open (the room may well exist), and a found room is stored by openRoom.
@@ -84,6 +81,6 @@ export async function checkRoomExists(roomId: string): Promise<void> {
   try {
     await api<RoomResponse>('GET', `/api/rooms/${roomId}`)
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404) missingRooms.value = new Set([...missingRooms.value, roomId])
+    if (error instanceof ApiError && error.status === 404) markMissing(roomId)
   }
 }

@@ -37,6 +37,11 @@ export const route = signal<Route>({ name: 'rooms' })
 /** The open room, while nothing of it is on screen and its latest page is on its way (the status says so). */
 export const roomLoading = signal<string | null>(null)
 export const timeline = signal<Timeline | null>(null)
+/** Room links that the server says do not exist (or are private to others): the screen says so. */
+export const missingRooms = signal<ReadonlySet<string>>(new Set())
+export function markMissing(roomId: string): void {
+  if (!missingRooms.peek().has(roomId)) missingRooms.value = new Set([...missingRooms.peek(), roomId])
+}
 export const presence = signal<Record<string, PresenceUser[]>>({})
 export const typists = signal<Record<string, Typist[]>>({})
 export const members = signal<Record<string, Member[]>>({})

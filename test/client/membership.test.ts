@@ -3,7 +3,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { getCursor, storeEvents } from '../../client/db/messages.ts'
 import { getDb } from '../../client/db/page.ts'
 import { listCachedRooms, putRoom } from '../../client/db/rooms.ts'
-import { checkRoomExists, leaveRoom, missingRooms } from '../../client/state/membership.ts'
+import { openRoom } from '../../client/state/actions.ts'
+import { checkRoomExists, leaveRoom } from '../../client/state/membership.ts'
+import { missingRooms, notice, roomLoading, route } from '../../client/state/store.ts'
 import type { Room } from '../../shared/schemas.ts'
 import { ALICE, BOB, event, FIXTURE_TIME, ROOM_A, ROOM_B } from './support.ts'
 
@@ -94,5 +96,25 @@ describe('a room link that leads nowhere', () => {
     vi.stubGlobal('fetch', async () => json({ error: { code: 'not_found', message: 'No such room' } }, 404))
     await checkRoomExists(ROOM_A)
     expect(missingRooms.value.has(ROOM_A)).toBe(true)
+  })
+
+  it('opening it asks the server once: a 404 marks it missing, with no notice, page or member list asked', async () => {
+    missingRooms.value = new Set()
+    notice.value = null
+    const asked: string[] = []
+    vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
+      asked.push(`${init.method} ${url}`)
+      return json({ error: { code: 'not_found', message: 'No such room' } }, 404)
+    })
+    route.value = { name: 'room', roomId: ROOM_A }
+    try {
+      await openRoom(ROOM_A)
+    } finally {
+      route.value = { name: 'rooms' }
+    }
+    expect(missingRooms.value.has(ROOM_A)).toBe(true)
+    expect(asked).toEqual([`GET /api/rooms/${ROOM_A}`])
+    expect(notice.value).toBeNull()
+    expect(roomLoading.value).toBeNull()
   })
 })
