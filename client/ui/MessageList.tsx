@@ -15,6 +15,8 @@ interface Props {
   meId: string
   /** The room holds no messages at all: an empty state instead of an empty log. */
   empty?: boolean
+  /** Nothing on screen yet and the room's latest page is on its way. */
+  loading?: boolean
   hasOlder: boolean
   loadingOlder: boolean
   onNearTop: () => void
@@ -51,6 +53,7 @@ export function MessageList({
   pending,
   meId,
   empty = false,
+  loading = false,
   hasOlder,
   loadingOlder,
   onNearTop,
@@ -153,6 +156,11 @@ export function MessageList({
           </li>
         )}
         {empty && <li class="empty-room">No messages yet — say hello</li>}
+        {loading && (
+          <li class="empty-room" aria-busy="true">
+            Loading messages…
+          </li>
+        )}
         {rows}
         {hasNewer && (
           <li class="newer">

@@ -4,7 +4,7 @@ import type { Room } from '../../shared/schemas.ts'
 import { joinRoom, loadNewer, loadOlder, navigate, setFollowing } from '../state/actions.ts'
 import { checkRoomExists, leaveRoom } from '../state/membership.ts'
 import { activeTypists, foldTimeline, pendingFor, typingText } from '../state/reducers.ts'
-import { missingRooms, outbox, rooms, status, timeline, typists, user } from '../state/store.ts'
+import { missingRooms, outbox, roomLoading, rooms, status, timeline, typists, user } from '../state/store.ts'
 import { Composer } from './Composer.tsx'
 import { MemberList } from './MemberList.tsx'
 import { MessageList } from './MessageList.tsx'
@@ -122,6 +122,8 @@ export function RoomView({ roomId }: { roomId: string }) {
   // Known to hold no history: offer no older messages (there are none), and with nothing queued say so.
   const noHistory = shown.value.length === 0 && room?.lastSeq === 0
   const empty = noHistory && pending.length === 0
+  // Nothing here yet and the latest page is on its way: say so, rather than a bare "Load older".
+  const loading = roomLoading.value === roomId && shown.value.length === 0 && pending.length === 0
   return (
     <section class="room-view" aria-label={room?.name ?? 'Room'}>
       <header class="room-view__head">
@@ -154,8 +156,9 @@ export function RoomView({ roomId }: { roomId: string }) {
         entries={shown.value}
         pending={pending}
         meId={me.id}
-        empty={empty}
-        hasOlder={!noHistory && (current?.hasOlder ?? false)}
+        empty={empty && !loading}
+        loading={loading}
+        hasOlder={!noHistory && !loading && (current?.hasOlder ?? false)}
         loadingOlder={current?.loadingOlder ?? false}
         onNearTop={() => void loadOlder() /* never rejects */}
         hasNewer={current?.hasNewer ?? false}

@@ -5,7 +5,7 @@ import { getDb } from '../../client/db/page.ts'
 import { listOutbox } from '../../client/outbox/store.ts'
 import { friendlyRoomProblem, roomNameProblem } from '../../client/state/membership.ts'
 import type { ShownMessage } from '../../client/state/reducers.ts'
-import { outbox, rooms, route, status, timeline, user } from '../../client/state/store.ts'
+import { outbox, roomLoading, rooms, route, status, timeline, user } from '../../client/state/store.ts'
 import { setClock } from '../../client/time/clock.ts'
 import { setTimeSettings } from '../../client/time/format.ts'
 import { AuthScreen } from '../../client/ui/AuthScreen.tsx'
@@ -248,5 +248,36 @@ describe('a room with no history (item 5)', () => {
     expect(screen.getByText('first words')).toBeTruthy()
     expect(screen.queryByText('No messages yet — say hello')).toBeNull()
     expect(screen.queryByRole('button', { name: 'Load older messages' })).toBeNull()
+  })
+})
+
+describe('a room whose first page is on its way (issue 8, defect 2 follow-up)', () => {
+  it('says it is loading, offers no "Load older", and shows the messages once they come', () => {
+    user.value = { id: ALICE, username: 'alice', createdAt: new Date(FIXTURE_TIME).toISOString() }
+    // A room known from the list (lastSeq 5) with nothing cached yet: what a link on a new device shows.
+    rooms.value = [{ ...room(ROOM_A, 'Quay'), lastSeq: 5 }]
+    route.value = { name: 'room', roomId: ROOM_A }
+    outbox.value = []
+    timeline.value = {
+      roomId: ROOM_A,
+      entries: [],
+      hasOlder: true,
+      loadingOlder: false,
+      hasNewer: false,
+      following: true,
+    }
+    roomLoading.value = ROOM_A
+    try {
+      const { unmount } = render(<RoomView roomId={ROOM_A} />)
+      expect(screen.getByText('Loading messages…').getAttribute('aria-busy')).toBe('true')
+      expect(screen.queryByRole('button', { name: 'Load older messages' })).toBeNull()
+      expect(screen.queryByText('No messages yet — say hello')).toBeNull()
+      unmount()
+      roomLoading.value = null
+      render(<RoomView roomId={ROOM_A} />)
+      expect(screen.queryByText('Loading messages…')).toBeNull()
+    } finally {
+      roomLoading.value = null
+    }
   })
 })
