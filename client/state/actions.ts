@@ -558,7 +558,13 @@ export async function loadMembers(roomId: string): Promise<void> {
   }
 }
 
-export async function createRoom(name: string, visibility: Visibility): Promise<string | null> {
+/** A refusal as the server gave it (or `network` when it could not be asked), for the form to word. */
+export interface Refusal {
+  code: string
+  message: string
+}
+
+export async function createRoom(name: string, visibility: Visibility): Promise<Refusal | null> {
   try {
     const { room } = await api<RoomResponse>('POST', '/api/rooms', { name, visibility })
     await putRoom(await getDb(), room)
@@ -568,7 +574,9 @@ export async function createRoom(name: string, visibility: Visibility): Promise<
     navigate({ name: 'room', roomId: room.id })
     return null
   } catch (error) {
-    return error instanceof ApiError && error.code === 'network' ? 'You are offline.' : String((error as Error).message)
+    if (error instanceof ApiError) return { code: error.code, message: error.message }
+    console.warn('[ferry] creating a room failed', error)
+    return { code: 'unknown', message: 'Could not create the room. Try again.' }
   }
 }
 

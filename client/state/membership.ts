@@ -10,7 +10,7 @@ import { ApiError, api } from '../api/http.ts'
 import { getDb } from '../db/page.ts'
 import { dropMembership } from '../db/rooms.ts'
 import { publish } from '../tabs/bus.ts'
-import { createRoom, navigate } from './actions.ts'
+import { createRoom, navigate, type Refusal } from './actions.ts'
 import { markMissing } from './store.ts'
 
 /** Why a room name cannot be used, or null. The server's rule: 1–80 characters after trimming. */
@@ -22,13 +22,17 @@ export function roomNameProblem(name: string): string | null {
 }
 
 /**
- * The server's schema messages ("body.name must not have fewer than 1 characters") are for
- * developers; the person gets what to do instead. Anything else the server says is already plain.
+ * Words a refusal by its code: the server's schema messages ("body.name must not have fewer
+ * than 1 characters") are for developers, so the person gets what to do instead. Anything
+ * else the server says is already plain.
  */
-export function friendlyRoomProblem(message: string): string {
-  if (/^body\.name\b/.test(message)) return `Room names are ${LIMITS.roomNameMin}–${LIMITS.roomNameMax} characters.`
-  if (/^(body|query|params)\b/.test(message)) return 'The server could not accept that. Check the form and try again.'
-  return message
+export function friendlyRoomProblem(refusal: Refusal): string {
+  if (refusal.code === 'network') return 'You are offline: creating a room needs the server. Try again when connected.'
+  if (refusal.code === 'validation_failed')
+    return /^body\.name\b/.test(refusal.message)
+      ? `Room names are ${LIMITS.roomNameMin}–${LIMITS.roomNameMax} characters.`
+      : 'The server could not accept that. Check the form and try again.'
+  return refusal.message
 }
 
 /** Creates the room (and opens it); null when done, else why not, for the form. */

@@ -139,10 +139,17 @@ describe('room names (item 5)', () => {
     expect(roomNameProblem('   ')).toBe('Give the room a name: it cannot be empty or only spaces.')
     expect(roomNameProblem('x'.repeat(LIMITS.roomNameMax + 1))).toContain(`at most ${LIMITS.roomNameMax}`)
     expect(roomNameProblem('  Harbour ')).toBeNull()
-    expect(friendlyRoomProblem('body.name must not have fewer than 1 characters')).toBe(
-      `Room names are ${LIMITS.roomNameMin}–${LIMITS.roomNameMax} characters.`,
+    expect(
+      friendlyRoomProblem({ code: 'validation_failed', message: 'body.name must not have fewer than 1 characters' }),
+    ).toBe(`Room names are ${LIMITS.roomNameMin}–${LIMITS.roomNameMax} characters.`)
+    expect(friendlyRoomProblem({ code: 'validation_failed', message: 'body.visibility must be equal to one of' })).toBe(
+      'The server could not accept that. Check the form and try again.',
     )
-    expect(friendlyRoomProblem('You are offline.')).toBe('You are offline.')
+    // Worded by its code, whatever the message: a plain refusal passes through.
+    expect(friendlyRoomProblem({ code: 'network', message: 'Failed to fetch' })).toContain('You are offline')
+    expect(friendlyRoomProblem({ code: 'rate_limited', message: 'Too many requests, slow down' })).toBe(
+      'Too many requests, slow down',
+    )
   })
 
   it('rooms of one name show a short id; links read "name, private room. last message"', () => {
