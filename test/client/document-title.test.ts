@@ -2,25 +2,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { rooms, route, user } from '../../client/state/store.ts'
 import { documentTitle, followDocumentTitle } from '../../client/ui/document-title.ts'
-import type { Room } from '../../shared/schemas.ts'
-import { ALICE, BOB, FIXTURE_TIME, ROOM_A, ROOM_B } from './support.ts'
+import { ALICE, FIXTURE_TIME, ROOM_A, ROOM_B, roomFixture } from './support.ts'
 
-function room(id: string, over: Partial<Room> = {}): Room {
-  return {
-    id,
-    name: 'Cabin',
-    visibility: 'private',
-    ownerId: BOB,
-    createdAt: new Date(FIXTURE_TIME).toISOString(),
-    lastSeq: 9,
-    role: 'member',
-    memberCount: 2,
-    lastMessage: null,
-    unreadCount: 0,
-    lastReadSeq: 9,
-    ...over,
-  }
-}
+const room = roomFixture
 
 describe('documentTitle', () => {
   it('is the app name alone when nothing is unread, and when signed out whatever the cache says', () => {

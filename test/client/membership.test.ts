@@ -7,27 +7,12 @@ import { openRoom } from '../../client/state/actions.ts'
 import { checkRoomExists, leaveRoom } from '../../client/state/membership.ts'
 import { missingRooms, notice, roomLoading, route } from '../../client/state/store.ts'
 import type { Room } from '../../shared/schemas.ts'
-import { ALICE, BOB, event, FIXTURE_TIME, ROOM_A, ROOM_B } from './support.ts'
+import { ALICE, event, ROOM_A, ROOM_B, roomFixture } from './support.ts'
 
 const json = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } })
 
-function room(id: string, over: Partial<Room> = {}): Room {
-  return {
-    id,
-    name: 'Cabin',
-    visibility: 'private',
-    ownerId: BOB,
-    createdAt: new Date(FIXTURE_TIME).toISOString(),
-    lastSeq: 2,
-    role: 'member',
-    memberCount: 2,
-    lastMessage: null,
-    unreadCount: 0,
-    lastReadSeq: 2,
-    ...over,
-  }
-}
+const room = roomFixture
 
 /** Answers the leave POST as the server would, and the room list the navigation back asks for. */
 function server(leave: () => Response, rooms: Room[]): string[] {

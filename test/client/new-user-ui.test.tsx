@@ -220,20 +220,22 @@ describe('messages for screen readers (item 5)', () => {
   })
 })
 
+/** What openRoom shows for a room with nothing cached: an empty window whose cursor still says "older may exist". */
+const emptyWindow = (roomId: string) => ({
+  roomId,
+  entries: [],
+  hasOlder: true,
+  loadingOlder: false,
+  hasNewer: false,
+  following: true,
+})
+
 describe('a room with no history (item 5)', () => {
   it('offers no older messages even while something of mine waits to be sent', () => {
     user.value = { id: ALICE, username: 'alice', createdAt: new Date(FIXTURE_TIME).toISOString() }
     rooms.value = [room(ROOM_A, 'Fresh')]
     route.value = { name: 'room', roomId: ROOM_A }
-    // What openRoom shows for a room never seen: an empty window whose cursor still says "older may exist".
-    timeline.value = {
-      roomId: ROOM_A,
-      entries: [],
-      hasOlder: true,
-      loadingOlder: false,
-      hasNewer: false,
-      following: true,
-    }
+    timeline.value = emptyWindow(ROOM_A)
     outbox.value = []
     const { unmount } = render(<RoomView roomId={ROOM_A} />)
     expect(screen.getByText('No messages yet — say hello')).toBeTruthy()
@@ -265,14 +267,7 @@ describe('a room whose first page is on its way (issue 8, defect 2 follow-up)', 
     rooms.value = [{ ...room(ROOM_A, 'Quay'), lastSeq: 5 }]
     route.value = { name: 'room', roomId: ROOM_A }
     outbox.value = []
-    timeline.value = {
-      roomId: ROOM_A,
-      entries: [],
-      hasOlder: true,
-      loadingOlder: false,
-      hasNewer: false,
-      following: true,
-    }
+    timeline.value = emptyWindow(ROOM_A)
     roomLoading.value = ROOM_A
     try {
       const { unmount } = render(<RoomView roomId={ROOM_A} />)

@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto'
 import { openFerryDb } from '../../client/db/open.ts'
 import type { FerryDatabase } from '../../client/db/schema.ts'
-import type { Message, RoomEvent } from '../../shared/schemas.ts'
+import type { Message, Room, RoomEvent } from '../../shared/schemas.ts'
 
 export const ROOM_A = '00000000-0000-4000-8000-00000000000a'
 export const ROOM_B = '00000000-0000-4000-8000-00000000000b'
@@ -16,6 +16,24 @@ let n = 0
 export function freshDb(): Promise<FerryDatabase> {
   n += 1
   return openFerryDb({}, `ferry-test-${Date.now()}-${n}`)
+}
+
+/** A private room Bob owns and the person has read to its end; override what a test needs. */
+export function roomFixture(id: string, over: Partial<Room> = {}): Room {
+  return {
+    id,
+    name: 'Cabin',
+    visibility: 'private',
+    ownerId: BOB,
+    createdAt: new Date(FIXTURE_TIME).toISOString(),
+    lastSeq: 2,
+    role: 'member',
+    memberCount: 2,
+    lastMessage: null,
+    unreadCount: 0,
+    lastReadSeq: 2,
+    ...over,
+  }
 }
 
 export function event(roomId: string, seq: number, over: Partial<RoomEvent> = {}): RoomEvent {
