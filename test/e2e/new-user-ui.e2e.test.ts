@@ -370,6 +370,15 @@ describe('installing', () => {
     // Chromium offers installing on its own schedule (often right after load: the app is installable);
     // this offer, of the same shape, replaces it, so the click opens no real browser dialog.
     await page.evaluate(() => {
+      // Chromium's own offer may come later and replace this one (then the click opens the real
+      // dialog and `prompted` never turns true: 1 CI run in 3). Keep it from reaching the app.
+      window.addEventListener(
+        'beforeinstallprompt',
+        (event) => {
+          if (event.isTrusted) event.stopImmediatePropagation()
+        },
+        { capture: true },
+      )
       const offer = new Event('beforeinstallprompt', { cancelable: true }) as Event & Record<string, unknown>
       offer.prompt = () => {
         ;(window as unknown as { prompted: boolean }).prompted = true
