@@ -196,3 +196,57 @@ export function edit(db: FerryDatabase, clientId: string, body: string): Promise
 export function discard(db: FerryDatabase, clientId: string): Promise<ChangeResult> {
   return change(db, clientId, () => null, refuseInFlight)
 }
+
+/** The room's items in outbox order, inside `tx`. */
+function roomRange(roomId: string): IDBKeyRange {
+  return IDBKeyRange.bound([roomId, Number.NEGATIVE_INFINITY], [roomId, Number.POSITIVE_INFINITY])
+}
+
+/**
+ * Puts every failed message of the room back in line, in one transaction: a
+ * send pass sees all of them waiting or none, so a later one can never be sent
+ * (naming an earlier predecessor, or none) while an earlier one is still
+ * failed and about to be retried. Each keeps its place and clientId. Returns
+ * how many were put back.
+ */
+export async function retryRoom(db: FerryDatabase, roomId: string): Promise<number> {
+  const tx = db.transaction('outbox', 'readwrite')
+  let count = 0
+  for (
+    let cursor = await tx.store.index('by-room').openCursor(roomRange(roomId));
+    cursor;
+    cursor = await cursor.continue()
+  ) {
+    if (cursor.value.state !== 'failed') continue
+    await cursor.update({ ...cursor.value, state: 'waiting', error: null })
+    count += 1
+  }
+  await tx.done
+  return count
+}
+
+/**
+ * Removes every message of the room not in flight (waiting or failed), in one
+ * transaction; those a sender holds stay (the server may already have them).
+ * A send still in flight that named a discarded one as its predecessor is
+ * refused `out_of_order` (it was never stored) and resent naming the nearest
+ * one still waiting, so order holds.
+ */
+export async function discardRoom(db: FerryDatabase, roomId: string): Promise<{ discarded: number; inFlight: number }> {
+  const tx = db.transaction('outbox', 'readwrite')
+  let discarded = 0
+  let inFlight = 0
+  for (
+    let cursor = await tx.store.index('by-room').openCursor(roomRange(roomId));
+    cursor;
+    cursor = await cursor.continue()
+  ) {
+    if (isInFlight(cursor.value)) inFlight += 1
+    else {
+      await cursor.delete()
+      discarded += 1
+    }
+  }
+  await tx.done
+  return { discarded, inFlight }
+}

@@ -2,7 +2,7 @@
 import { LIMITS } from '../../shared/limits.ts'
 import { characterCount, messageBodyProblem } from '../../shared/validation.ts'
 import { getDb } from '../db/page.ts'
-import { type ChangeRefusal, discard, edit, enqueue, retry } from '../outbox/store.ts'
+import { type ChangeRefusal, discard, discardRoom, edit, enqueue, retry, retryRoom } from '../outbox/store.ts'
 import { requestBackgroundFlush } from '../pwa/background-sync.ts'
 import { requestPersistence } from '../pwa/persist.ts'
 import { publish } from '../tabs/bus.ts'
@@ -100,6 +100,44 @@ export async function editMessage(clientId: string, body: string): Promise<strin
 /** Null when discarded, else why not. */
 export async function discardMessage(clientId: string): Promise<string | null> {
   return changeOutbox('discard the message', async () => discard(await getDb(), clientId))
+}
+
+/** What "Retry all" / "Discard all" did, or why nothing was done. */
+export type BulkResult = { ok: true; text: string } | { ok: false; problem: string }
+
+const plural = (n: number, word: string) => `${n} message${n === 1 ? '' : 's'} ${word}`
+
+/**
+ * Puts every failed message of the room back in line at once (one
+ * transaction, see retryRoom), so they go out in the order they were written.
+ * The room, not every room: the person acts on the failures they see.
+ */
+export async function retryAllMessages(roomId: string): Promise<BulkResult> {
+  try {
+    const count = await retryRoom(await getDb(), roomId)
+    publish({ type: 'outbox-changed' })
+    return { ok: true, text: count === 0 ? 'Nothing to retry.' : `${plural(count, 'put back in line')}.` }
+  } catch (error) {
+    console.error('[ferry] could not retry the messages', error)
+    return { ok: false, problem: 'Could not retry the messages on this device. Try again.' }
+  }
+}
+
+/** Discards the room's unsent messages; those already being sent stay, and the result says how many. */
+export async function discardAllMessages(roomId: string): Promise<BulkResult> {
+  try {
+    const { discarded, inFlight } = await discardRoom(await getDb(), roomId)
+    publish({ type: 'outbox-changed' })
+    const parts = [`${plural(discarded, 'discarded')}.`]
+    if (inFlight > 0)
+      parts.push(
+        `${inFlight} already being sent could not be discarded (the server may have ${inFlight === 1 ? 'it' : 'them'}).`,
+      )
+    return { ok: true, text: parts.join(' ') }
+  } catch (error) {
+    console.error('[ferry] could not discard the messages', error)
+    return { ok: false, problem: 'Could not discard the messages on this device. Try again.' }
+  }
 }
 
 let lastTyping = 0

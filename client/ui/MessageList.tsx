@@ -135,11 +135,12 @@ export function MessageList({
           <p class="msg__body" dir="auto">
             {entry.deleted ? <em class="muted">Message deleted</em> : <MessageText text={entry.body} />}
           </p>
-          <p class="msg__meta">
+          {/* After the text, not under it: the time floats to the end of the last line (styles.css, "Time line"). */}
+          <span class="msg__meta">
+            {entry.edited && 'edited · '}
+            {Object.entries(entry.reactions).map(([emoji, n]) => `${emoji} ${n} · `)}
             <time dateTime={entry.createdAt}>{formatTime(entry.createdAt)}</time>
-            {entry.edited && ' · edited'}
-            {Object.entries(entry.reactions).map(([emoji, n]) => ` · ${emoji} ${n}`)}
-          </p>
+          </span>
         </div>
       </li>,
     )

@@ -9,6 +9,7 @@ import { Composer } from './Composer.tsx'
 import { MemberList } from './MemberList.tsx'
 import { MessageList } from './MessageList.tsx'
 import { Popover } from './Popover.tsx'
+import { QueueBar } from './QueueBar.tsx'
 
 function TypingIndicator({ roomId }: { roomId: string }) {
   const [now, setNow] = useState(Date.now())
@@ -166,6 +167,7 @@ export function RoomView({ roomId }: { roomId: string }) {
         onFollowing={setFollowing}
       />
       <TypingIndicator roomId={roomId} />
+      <QueueBar roomId={roomId} pending={pending} />
       <Footer room={room} roomId={roomId} />
     </section>
   )

@@ -71,7 +71,7 @@ describe('one body rule for client and server (issue 7 item 16)', () => {
 })
 
 describe('pending message in flight (issue 7 item 3)', () => {
-  it('shows "Already being sent" with no Edit or Discard', async () => {
+  it('shows "On its way" and, in its menu, why it can no longer be edited or discarded', async () => {
     const db = await getDb()
     const item = await enqueue(db, ROOM_A, 'on its way')
     render(
@@ -79,9 +79,9 @@ describe('pending message in flight (issue 7 item 3)', () => {
         <PendingMessage item={{ ...item, sentAt: 1 }} />
       </ul>,
     )
-    expect(screen.getByText('Already being sent')).toBeTruthy()
-    expect(screen.queryByRole('button', { name: 'Edit' })).toBeNull()
-    expect(screen.queryByRole('button', { name: 'Discard' })).toBeNull()
+    fireEvent.click(screen.getByRole('button', { name: 'On its way' }))
+    expect(screen.getByText('Already being sent: it can no longer be changed.')).toBeTruthy()
+    expect(screen.getAllByRole('menuitem').map((b) => b.textContent)).toEqual(['Copy text'])
   })
 
   it('a discard refused because a sender took the item meanwhile shows the reason and keeps it', async () => {
@@ -92,11 +92,28 @@ describe('pending message in flight (issue 7 item 3)', () => {
         <PendingMessage item={item} />
       </ul>,
     )
-    expect(screen.getByText('Waiting to send')).toBeTruthy()
+    fireEvent.click(screen.getByRole('button', { name: 'Waiting, not sent yet' }))
     await claimForSending(db, (queue) => queue.map((i) => ({ item: i })), 7)
-    fireEvent.click(screen.getByRole('button', { name: 'Discard' }))
+    fireEvent.click(screen.getByRole('menuitem', { name: 'Discard' }))
     const alert = await screen.findByRole('alert')
     expect(alert.textContent).toBe('Already being sent: it can no longer be changed.')
     expect((await listOutbox(db)).map((i) => i.body)).toEqual(['racing the flusher'])
+  })
+
+  it('a failed message shows "!" with its reason for screen readers, and Retry in its menu', async () => {
+    const db = await getDb()
+    const item = await enqueue(db, ROOM_A, 'refused')
+    render(
+      <ul>
+        <PendingMessage
+          item={{ ...item, state: 'failed', error: { code: 'not_member', message: 'Join the room first' } }}
+        />
+      </ul>,
+    )
+    const mark = screen.getByRole('button', { name: 'Failed: Join the room first' })
+    expect(mark.querySelector('[aria-hidden=true]')?.textContent).toBe('!')
+    fireEvent.click(mark)
+    expect(screen.getByText('Not sent: Join the room first')).toBeTruthy()
+    expect(screen.getAllByRole('menuitem').map((b) => b.textContent)).toEqual(['Retry', 'Edit', 'Copy text', 'Discard'])
   })
 })

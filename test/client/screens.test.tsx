@@ -63,7 +63,7 @@ describe('room view', () => {
     fireEvent.keyDown(box, { key: 'Enter' })
     const db = await getDb()
     await waitFor(async () => expect((await listOutbox(db)).map((i) => i.body)).toEqual(['queued while offline']))
-    await waitFor(() => expect(screen.getByText('Waiting to send')).toBeTruthy())
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Waiting, not sent yet' })).toBeTruthy())
     expect((box as HTMLTextAreaElement).value).toBe('')
   })
 

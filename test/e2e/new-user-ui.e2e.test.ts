@@ -275,7 +275,9 @@ describe('writing', () => {
       const queued = page.locator('li[data-state=waiting]').filter({ hasText: 'to be edited' })
       // By its id: while edited, its text is in a textarea's value, which hasText does not see.
       const item = page.locator(`li[data-client-id="${await queued.getAttribute('data-client-id')}"]`)
-      await item.getByRole('button', { name: 'Edit' }).click()
+      // Its actions are in its menu (a tap on the message, or its status mark).
+      await item.getByRole('button', { name: 'Waiting, not sent yet' }).click()
+      await item.getByRole('menuitem', { name: 'Edit' }).click()
       const edit = item.getByRole('textbox', { name: 'Edit message' })
       await edit.fill('b'.repeat(LIMITS.messageBodyMax - 10))
       await item.getByText('10 characters left').waitFor({ timeout: LONG })
