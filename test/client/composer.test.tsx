@@ -117,3 +117,40 @@ describe('pending message in flight (issue 7 item 3)', () => {
     expect(screen.getAllByRole('menuitem').map((b) => b.textContent)).toEqual(['Retry', 'Edit', 'Copy text', 'Discard'])
   })
 })
+
+describe('pending message menu (issue 8 item 8)', () => {
+  it('opens on a right-click (or a long press, which phones report the same way) and copies the text', async () => {
+    const db = await getDb()
+    const item = await enqueue(db, ROOM_A, 'copy me')
+    const writeText = vi.fn(async () => undefined)
+    vi.stubGlobal('navigator', { ...navigator, clipboard: { writeText } })
+    render(
+      <ul>
+        <PendingMessage item={item} />
+      </ul>,
+    )
+    fireEvent.contextMenu(screen.getByText('copy me'))
+    expect(screen.getAllByRole('menuitem').map((b) => b.textContent)).toEqual(['Edit', 'Copy text', 'Discard'])
+    fireEvent.click(screen.getByRole('menuitem', { name: 'Copy text' }))
+    expect((await screen.findByRole('status')).textContent).toBe('Copied.')
+    expect(writeText).toHaveBeenCalledWith('copy me')
+    expect(screen.queryByRole('menu')).toBeNull()
+    vi.unstubAllGlobals()
+  })
+
+  it('a tap on a link in the text follows the link and leaves the menu closed', async () => {
+    const db = await getDb()
+    const item = await enqueue(db, ROOM_A, 'see https://example.org')
+    render(
+      <ul>
+        <PendingMessage item={item} />
+      </ul>,
+    )
+    const link = screen.getByRole('link', { name: 'https://example.org' })
+    link.addEventListener('click', (event) => event.preventDefault())
+    fireEvent.click(link)
+    expect(screen.queryByRole('menu')).toBeNull()
+    fireEvent.click(screen.getByText(/^see/))
+    expect(screen.getByRole('menu', { name: 'Message actions' })).toBeTruthy()
+  })
+})
