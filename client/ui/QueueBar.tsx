@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import type { OutboxItem } from '../db/schema.ts'
 import { isInFlight } from '../outbox/store.ts'
 import { type BulkResult, discardAllMessages, retryAllMessages } from '../state/compose.ts'
@@ -32,7 +32,8 @@ export function QueueBar({ roomId, pending }: Props) {
 
   // Nothing left to confirm (sent or discarded elsewhere meanwhile): the question goes.
   const asking = confirming && discardable > 0
-  useEffect(() => {
+  // Before paint, so a key pressed as soon as the question shows goes to Cancel, not to the page.
+  useLayoutEffect(() => {
     if (asking) cancelRef.current?.focus()
   }, [asking])
   useEffect(() => {
@@ -42,6 +43,7 @@ export function QueueBar({ roomId, pending }: Props) {
 
   const run = async (action: () => Promise<BulkResult>) => {
     setBusy(true)
+    setResult(null)
     setConfirming(false)
     const outcome = await action() // never rejects
     setBusy(false)
@@ -68,7 +70,15 @@ export function QueueBar({ roomId, pending }: Props) {
             </button>
           )}
           {discardable > 0 && (
-            <button type="button" class="small" disabled={busy} onClick={() => setConfirming(true)}>
+            <button
+              type="button"
+              class="small"
+              disabled={busy}
+              onClick={() => {
+                setResult(null)
+                setConfirming(true)
+              }}
+            >
               Discard all
             </button>
           )}

@@ -180,7 +180,7 @@ describe('a waiting message', () => {
     await page.keyboard.press('Enter')
     const edit = row.getByRole('textbox', { name: 'Edit message' })
     await edit.waitFor({ timeout: LONG })
-    expect(await edit.evaluate((el) => el === document.activeElement)).toBe(true)
+    await expect.poll(() => edit.evaluate((el) => el === document.activeElement), { timeout: LONG }).toBe(true)
     await edit.fill('by keyboard, edited')
     await row.getByRole('button', { name: 'Save' }).click()
     await expect.poll(() => waitingTexts(page), { timeout: LONG }).toEqual(['by keyboard, edited'])
@@ -245,7 +245,7 @@ describe('failed messages and the queue bar', () => {
 
     await bar().getByRole('button', { name: 'Discard all' }).click()
     expect(await bar().getByText('Discard 2 unsent messages?').count()).toBe(1)
-    expect(await focusedText()).toBe('Cancel')
+    await expect.poll(focusedText, { timeout: LONG }).toBe('Cancel')
     await page.keyboard.press('Enter')
     expect(await waitingTexts(page)).toEqual(['d1', 'd2'])
 
