@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { type ClientResult, runClient } from './client.ts'
 import { type HttpResult, runHttp } from './http.ts'
 import { ladder } from './lib/knee.ts'
 import { ROOT, type WindowStats } from './lib/proc.ts'
@@ -19,7 +20,7 @@ import { runWs, type WsResult } from './ws.ts'
 import { wsReport } from './ws-report.ts'
 import { TARGETS, type TargetName } from './ws-targets.ts'
 
-const PARTS = ['startup', 'http', 'ws', 'rooms', 'pg-append'] as const
+const PARTS = ['startup', 'http', 'ws', 'rooms', 'pg-append', 'client'] as const
 type Part = (typeof PARTS)[number]
 
 function envNumber(name: string, fallback: number): number {
@@ -53,6 +54,7 @@ const results: {
   ws?: WsResult | { error: string }
   rooms?: RoomsListResult[] | { error: string }
   pgAppend?: { rows: PgAppendRow[]; skipped?: string } | { error: string }
+  client?: ClientResult | { error: string }
 } = {
   startedAt: new Date().toISOString(),
   machine: {
@@ -136,6 +138,17 @@ if (selected.includes('rooms')) {
 if (selected.includes('pg-append')) {
   results.pgAppend = await part('pg-append', () =>
     runPgAppend({ writesPerCase: envNumber('BENCH_PG_APPEND_WRITES', 3000), log }),
+  )
+}
+
+if (selected.includes('client')) {
+  results.client = await part('client', () =>
+    runClient({
+      runs: envNumber('BENCH_CLIENT_RUNS', 10),
+      baselineDir: process.env.BENCH_CLIENT_BASELINE || undefined,
+      lighthouse: process.env.BENCH_CLIENT_LIGHTHOUSE !== '0',
+      log,
+    }),
   )
 }
 
@@ -284,6 +297,41 @@ if (pa) {
       ]),
     )
     if (pa.skipped) out.push(`  postgres skipped: ${pa.skipped}`)
+  }
+}
+const cl = results.client
+if (cl) {
+  out.push('', `Client in Chromium: 390×844 mobile, CPU 4×, median (min–max) of ${'error' in cl ? '?' : cl.runs} runs`)
+  if ('error' in cl) out.push(`  failed: ${cl.error}`)
+  else {
+    const lh = (v: ClientResult['variants'][number], page: string) => {
+      if ('skipped' in v.lighthouse) return `skipped (${v.lighthouse.skipped})`
+      const r = v.lighthouse.find((x) => x.page === page)
+      if (!r) return '–'
+      if (r.error) return `failed: ${r.error}`
+      return [r.performance, r.accessibility, r.bestPractices].map((x) => x ?? '–').join(' / ')
+    }
+    const installable = (v: ClientResult['variants'][number]) =>
+      Object.entries(v.installability)
+        .map(([page, errors]) => `${page}: ${errors.length === 0 ? 'yes' : errors.join(',')}`)
+        .join('; ')
+    out.push(
+      table([
+        ['build', 'initial JS gz KiB', 'cold offline paint ms', 'warm tap → messages ms', 'installable'],
+        ...cl.variants.map((v) => [
+          v.name,
+          v.initialJsGzipKiB,
+          `${v.coldOfflinePaintMs.median} (${v.coldOfflinePaintMs.min}–${v.coldOfflinePaintMs.max})`,
+          `${v.warmTapMs.median} (${v.warmTapMs.min}–${v.warmTapMs.max})`,
+          installable(v),
+        ]),
+      ]),
+    )
+    out.push('  Lighthouse 12.8 performance / accessibility / best practices:')
+    for (const v of cl.variants) out.push(`    ${v.name}: room list ${lh(v, 'room list')}; room ${lh(v, 'room')}`)
+    out.push(
+      `  throttle check: a fixed busy loop takes ${cl.throttleCheck.busyLoopThrottledMs} ms at 4×, ${cl.throttleCheck.busyLoopUnthrottledMs} ms unthrottled`,
+    )
   }
 }
 console.log(out.join('\n'))
