@@ -9,7 +9,8 @@
  *   animation frame after the newest cached message's text is in the message
  *   list (a MutationObserver installed before any page script runs, then
  *   requestAnimationFrame). Median of BENCH_CLIENT_RUNS (10), with the
- *   per-run breakdown from the app's marks (`ferry:*`).
+ *   per-run breakdown (resource timing of the shell, entry script and
+ *   stylesheet, and the app's marks `ferry:*`).
  * - **Warm tap to messages**: online, the app already open on the room list,
  *   the room cached: from the click on the room's link to the same condition
  *   (the newest message's text in the list, then the next frame). Median of
@@ -111,8 +112,16 @@ const PAINT_PROBE = `
         window.__paintedAt = performance.now()
         const nav = performance.getEntriesByType('navigation')[0]
         const mark = (name) => performance.getEntriesByName(name)[0]?.startTime
+        // The entry script and the stylesheet index.html names (chunks imported later are not counted).
+        const named = (selector, attr) => {
+          const url = document.querySelector(selector)?.[attr]
+          return url ? performance.getEntriesByName(url)[0]?.responseEnd : undefined
+        }
         window.__breakdown = {
           shellResponseEnd: nav && nav.responseEnd,
+          entryScriptResponseEnd: named('script[type=module][src]', 'src'),
+          stylesheetResponseEnd: named('link[rel=stylesheet]', 'href'),
+          domInteractive: nav && nav.domInteractive,
           firstModule: mark('ferry:first-module'),
           dbOpen: mark('ferry:db-open'),
           snapshot: mark('ferry:snapshot'),
