@@ -224,6 +224,15 @@ describe('failed messages and the queue bar', () => {
     await page.keyboard.press('Escape')
 
     expect(await bar().locator('.queue-bar__text').textContent()).toBe('3 failed')
+    // One slim line, at 320 px too: the count and both buttons side by side.
+    await page.setViewportSize({ width: 320, height: 640 })
+    const tops = await bar()
+      .locator(':scope > *')
+      .evaluateAll((els) =>
+        els.map((el) => Math.round(el.getBoundingClientRect().top + el.getBoundingClientRect().height / 2)),
+      )
+    expect(new Set(tops.map((t) => Math.round(t / 10))).size).toBe(1)
+    await page.setViewportSize({ width: 390, height: 844 })
     // Allowed again, then one tap puts all three back in line.
     await page.getByRole('button', { name: 'Join this room' }).click()
     await bar().getByRole('button', { name: 'Retry all' }).click()
