@@ -42,9 +42,13 @@ export type RoomResponse = Type.Static<typeof RoomResponse>
 export const RoomsResponse = Type.Object({ rooms: Type.Array(Room) }, strict)
 export type RoomsResponse = Type.Static<typeof RoomsResponse>
 
-/** `GET /api/rooms/discover`: public rooms the caller is not in, newest first, paged by the last room's id. */
+/**
+ * `GET /api/rooms/discover`: public rooms the caller is not in, newest first, paged by the last room's id;
+ * `q` keeps those whose name contains it (case-insensitive; blank means no filter).
+ */
 export const DiscoverQuery = Type.Object(
   {
+    q: Type.Optional(StorableText({ maxLength: LIMITS.roomSearchMax })),
     before: Type.Optional(Uuid),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.roomDiscoverPageMax })),
   },

@@ -47,6 +47,8 @@ export const LIMITS = {
   /** Public rooms the caller is not in, newest first: listed after their own, and per discover page. */
   roomDiscoverPageDefault: 50,
   roomDiscoverPageMax: 100,
+  /** A discover search (`q`): at most a room name's length; longer could never match. */
+  roomSearchMax: 80,
   /** Rooms a single subscribe frame may name. */
   subscribeMaxRooms: 200,
   /** Typing signals expire without renewal after this long. */

@@ -94,15 +94,27 @@ export async function listMyRooms(db: Kysely<DB>, userId: string, limit: number)
 }
 
 /**
+ * A LIKE pattern matching names that contain `text` literally: its own %, _ and backslash are escaped.
+ * Both sides go through SQL's lower(), so the case folding is the database's on each side.
+ */
+export function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+}
+
+/**
  * One page of public rooms the user is not in, newest first, after the room
  * `before` (the last room id of the previous page). Walks rooms_public_newest_idx and
- * stops after `limit` rows, skipping only rooms the user is in.
+ * stops after `limit` rows, skipping only rooms the user is in. With `search`, only names
+ * containing it (case-insensitive) count: checked on each row along the same walk, so a page
+ * still costs one index walk that stops at `limit` matches (a search matching nothing walks
+ * the public rooms once: measured in BENCHMARKS.md, "discover search").
  */
 export async function listDiscoverableRooms(
   db: Kysely<DB>,
   userId: string,
   limit: number,
   before?: string,
+  search?: string,
 ): Promise<RoomListRow[]> {
   let page = db
     .selectFrom('rooms as p')
@@ -122,6 +134,8 @@ export async function listDiscoverableRooms(
     .orderBy('p.created_at', 'desc')
     .orderBy('p.id', 'desc')
     .limit(limit)
+  const words = search?.trim()
+  if (words) page = page.where(sql<boolean>`lower(p.name) LIKE lower(${containsPattern(words)}) ESCAPE '\\'`)
   // Compared in SQL: timestamptz has microseconds, a JavaScript Date only milliseconds.
   // A cursor that is not a public room matches nothing, so the page is empty.
   if (before) {

@@ -66,7 +66,8 @@ const roomsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { user } = await requireSession(request)
       const limit = request.query.limit ?? LIMITS.roomDiscoverPageDefault
-      const rows = await listDiscoverableRooms(db, user.id, limit + 1, request.query.before)
+      const { before, q } = request.query
+      const rows = await listDiscoverableRooms(db, user.id, limit + 1, before, q)
       return { rooms: rows.slice(0, limit).map(toRoom), hasMore: rows.length > limit }
     },
   )

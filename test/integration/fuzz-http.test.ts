@@ -1146,10 +1146,18 @@ describeEachEngine('HTTP fuzz', (engine) => {
     expectSomeSuccesses(10)
   })
 
-  it('GET /api/rooms/discover?before=&limit=', async () => {
+  it('GET /api/rooms/discover?before=&limit=&q=', async () => {
+    const search = fc.oneof(
+      fc.constantFrom('room', 'ROOM', 'Pub', '%', '_', '\\', ' ', '', 'a'.repeat(LIMITS.roomSearchMax)),
+      fc.string({ maxLength: 12 }),
+    )
     await fuzz(
-      queryOf(['before', 'limit'], (key) =>
-        key === 'limit' ? fc.integer({ min: 1, max: LIMITS.roomDiscoverPageMax }).map(String) : fc.uuid(),
+      queryOf(['before', 'limit', 'q'], (key) =>
+        key === 'limit'
+          ? fc.integer({ min: 1, max: LIMITS.roomDiscoverPageMax }).map(String)
+          : key === 'q'
+            ? search
+            : fc.uuid(),
       ),
       150,
       async (pairs) => {
@@ -1159,10 +1167,17 @@ describeEachEngine('HTTP fuzz', (engine) => {
           response: DiscoverResponse,
           async check(body, values) {
             const limit = (values.limit as number | undefined) ?? LIMITS.roomDiscoverPageDefault
-            const page = body as { rooms: Array<{ id: string; visibility: string; role: unknown }>; hasMore: boolean }
+            const page = body as {
+              rooms: Array<{ id: string; name: string; visibility: string; role: unknown }>
+              hasMore: boolean
+            }
             expect(page.rooms.length).toBeLessThanOrEqual(limit)
             for (const room of page.rooms) expect(room).toMatchObject({ visibility: 'public', role: null })
-            if (values.before === undefined) {
+            const q = String(values.q ?? '').trim()
+            // ASCII case folding is the same in JavaScript and in every database's lower().
+            if (/^[\x20-\x7e]*$/.test(q))
+              for (const room of page.rooms) expect(room.name.toLowerCase()).toContain(q.toLowerCase())
+            if (values.before === undefined && q === '') {
               const { rows } = await sql<{ n: string }>`
               SELECT count(*) AS n FROM rooms p WHERE p.visibility = 'public'
                 AND NOT EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = p.id AND m.user_id = ${alice.user.id})`.execute(
