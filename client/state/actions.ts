@@ -46,6 +46,7 @@ import {
   route,
   timeline,
   user,
+  visiting,
 } from './store.ts'
 
 let stopLeading: (() => void) | null = null
@@ -273,7 +274,7 @@ export async function logout(confirmDiscard: (question: string) => boolean): Pro
 }
 
 export function navigate(next: Route, replace = false): void {
-  const path = next.name === 'room' ? `/rooms/${next.roomId}` : '/'
+  const path = next.name === 'room' ? `/rooms/${next.roomId}` : next.name === 'discover' ? '/discover' : '/'
   if (location.pathname !== path) history[replace ? 'replaceState' : 'pushState'](null, '', path)
   route.value = next
   if (next.name === 'room') void openRoom(next.roomId).catch(warnAndSay('opening a room', 'Could not open that room.'))
@@ -287,7 +288,8 @@ export function navigate(next: Route, replace = false): void {
 /** A room link in any letter case names the room; ids are held in lower case, as the server stores them. */
 export function routeFromPath(pathname: string): Route {
   const match = /^\/rooms\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i.exec(pathname)
-  return match?.[1] ? { name: 'room', roomId: match[1].toLowerCase() } : { name: 'rooms' }
+  if (match?.[1]) return { name: 'room', roomId: match[1].toLowerCase() }
+  return pathname === '/discover' ? { name: 'discover' } : { name: 'rooms' }
 }
 
 /** Shows the cached history at once, then fills in from the server. */
@@ -335,6 +337,7 @@ async function roomShown(roomId: string, shown: number): Promise<void> {
     // A link to a room we have not seen (e.g. shared by someone): ask the server about it.
     try {
       room = (await api<RoomResponse>('GET', `/api/rooms/${roomId}`)).room
+      visiting.value = room
       await putRoom(db, room)
       publish({ type: 'rooms-changed' })
     } catch (error) {
@@ -580,15 +583,20 @@ export async function createRoom(name: string, visibility: Visibility): Promise<
   }
 }
 
-export async function joinRoom(roomId: string): Promise<void> {
+/** Joins a public room; true when the person is now a member (a failure is said in the notice). */
+export async function joinRoom(roomId: string): Promise<boolean> {
   try {
     const { room } = await api<RoomResponse>('POST', `/api/rooms/${roomId}/join`, {})
     await putRoom(await getDb(), room)
     publish({ type: 'rooms-changed' })
     publish({ type: 'resubscribe' })
     void requestPersistence() // never rejects (pwa/persist.ts logs its own failure)
+    return true
   } catch (error) {
-    say(error, 'Could not join the room.')
+    if (error instanceof ApiError && error.code === 'network')
+      notice.value = 'You are offline: joining a room needs the server. Try again when connected.'
+    else say(error, 'Could not join the room.')
+    return false
   }
 }
 

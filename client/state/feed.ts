@@ -17,14 +17,28 @@ import {
   withEvents,
   withOpenRoom,
 } from './reducers.ts'
-import { heldFor, outbox, presence, roomLoading, rooms, status, timeline, typists, user } from './store.ts'
+import { drafts, heldFor, outbox, presence, roomLoading, rooms, status, timeline, typists, user } from './store.ts'
 
 /** Entries shown when a room opens (about three screens); older ones load on scroll. */
 export const TIMELINE_PAGE = 50
 
 export const reloadRooms = coalesced(async (db: FerryDatabase): Promise<void> => {
-  rooms.value = sortRooms(await listCachedRooms(db))
+  const [list, texts] = await Promise.all([listCachedRooms(db), db.getAll('drafts')])
+  batch(() => {
+    rooms.value = sortRooms(list)
+    drafts.value = draftTexts(texts)
+  })
 })
+
+/** Drafts as the list uses them; a row that is not a draft (an older or damaged one) is skipped. */
+export function draftTexts(rows: readonly unknown[]): Record<string, string> {
+  const texts: Record<string, string> = {}
+  for (const row of rows) {
+    const { roomId, text } = (row ?? {}) as { roomId?: unknown; text?: unknown }
+    if (typeof roomId === 'string' && typeof text === 'string' && text.trim() !== '') texts[roomId] = text
+  }
+  return texts
+}
 
 export const reloadOutbox = coalesced(async (db: FerryDatabase): Promise<void> => {
   outbox.value = await listOutbox(db)
@@ -124,6 +138,7 @@ export function applyTabMessage(db: FerryDatabase, message: TabMessage): void {
         user.value = null
         rooms.value = []
         outbox.value = []
+        drafts.value = {}
         timeline.value = null
         heldFor.value = null
       })

@@ -3,7 +3,7 @@
  * with a name checked here first, and telling an unknown room link from one that
  * does not exist. Like actions.ts, nothing here rejects: failures come back as text.
  */
-import type { RoomResponse } from '../../shared/api.ts'
+import type { DiscoverResponse, RoomResponse } from '../../shared/api.ts'
 import { LIMITS } from '../../shared/limits.ts'
 import type { Room, Visibility } from '../../shared/schemas.ts'
 import { ApiError, api } from '../api/http.ts'
@@ -11,7 +11,7 @@ import { getDb } from '../db/page.ts'
 import { dropMembership } from '../db/rooms.ts'
 import { publish } from '../tabs/bus.ts'
 import { createRoom, navigate, type Refusal } from './actions.ts'
-import { markMissing } from './store.ts'
+import { markMissing, visiting } from './store.ts'
 
 /** Why a room name cannot be used, or null. The server's rule: 1–80 characters after trimming. */
 export function roomNameProblem(name: string): string | null {
@@ -79,12 +79,38 @@ export async function leaveRoom(room: Room): Promise<string | null> {
 
 /**
  * Asks the server whether a room not in the list exists. Only a 404 counts: offline or busy
- * leaves the question open (the room may well exist), and a found room is stored by openRoom.
+ * leaves the question open (the room may well exist); a found room is what the screen shows.
  */
 export async function checkRoomExists(roomId: string): Promise<void> {
   try {
-    await api<RoomResponse>('GET', `/api/rooms/${roomId}`)
+    const { room } = await api<RoomResponse>('GET', `/api/rooms/${roomId}`)
+    // Not in the list (e.g. a public room beyond its one page to discover): the screen shows this row.
+    visiting.value = room
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) markMissing(roomId)
+  }
+}
+
+/** Rooms per Discover page: a phone screen or two. */
+export const DISCOVER_PAGE = 20
+
+export type DiscoverPage = { rooms: Room[]; hasMore: boolean } | { problem: 'offline' | string }
+
+/**
+ * One page of public rooms the person has not joined, from the server (never the device's list,
+ * which holds only their own rooms): names containing `search`, newest first, after `before`.
+ */
+export async function discoverRooms(search: string, before?: string): Promise<DiscoverPage> {
+  const query = new URLSearchParams({ limit: String(DISCOVER_PAGE) })
+  const q = search.trim().slice(0, LIMITS.roomSearchMax)
+  if (q) query.set('q', q)
+  if (before) query.set('before', before)
+  try {
+    return await api<DiscoverResponse>('GET', `/api/rooms/discover?${query}`)
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'network') return { problem: 'offline' }
+    if (error instanceof ApiError) return { problem: error.message }
+    console.warn('[ferry] searching public rooms failed', error)
+    return { problem: 'Could not load public rooms. Try again.' }
   }
 }

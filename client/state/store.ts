@@ -7,7 +7,8 @@ import type { OutboxItem } from '../db/schema.ts'
 import type { ConnStatus } from '../tabs/messages.ts'
 import type { Typist } from './reducers.ts'
 
-export type Route = { name: 'rooms' } | { name: 'room'; roomId: string }
+/** The room list, one room, or Discover (public rooms to join, searched on the server). */
+export type Route = { name: 'rooms' } | { name: 'room'; roomId: string } | { name: 'discover' }
 
 /**
  * The open room's window on its log: at most TIMELINE_MAX entries (reducers.ts), sorted by seq and
@@ -32,6 +33,13 @@ export const user = signal<User | null | undefined>(undefined)
 export const heldFor = signal<HeldWork | null>(null)
 export const rooms = signal<Room[]>([])
 export const outbox = signal<OutboxItem[]>([])
+/** Unsent text per room (the composer's drafts, from IndexedDB): the room list says "Draft: …". */
+export const drafts = signal<Readonly<Record<string, string>>>({})
+/**
+ * A public room opened from a link that the room list does not hold (it keeps one page of rooms
+ * to discover, and a refresh may drop it): the room screen still shows it, with Join.
+ */
+export const visiting = signal<Room | null>(null)
 export const status = signal<ConnStatus>({ socket: 'idle', retryAt: null, catchingUp: 0, offline: false })
 export const route = signal<Route>({ name: 'rooms' })
 /** The open room, while nothing of it is on screen and its latest page is on its way (the status says so). */

@@ -13,6 +13,8 @@ let settings: TimeSettings = {}
 let cached: Intl.DateTimeFormat | null = null
 let calendar: Intl.DateTimeFormat | null = null
 const dayNames = new Map<boolean, Intl.DateTimeFormat>()
+let weekdays: Intl.DateTimeFormat | null = null
+let shortDates = new Map<boolean, Intl.DateTimeFormat>()
 
 /** For tests: pin the locale and time zone (or pass {} to return to the browser's). */
 export function setTimeSettings(next: TimeSettings): void {
@@ -20,6 +22,8 @@ export function setTimeSettings(next: TimeSettings): void {
   cached = null
   calendar = null
   dayNames.clear()
+  weekdays = null
+  shortDates = new Map()
 }
 
 export function formatTime(iso: string): string {
@@ -65,4 +69,39 @@ export function dayLabel(iso: string, now: Date): string {
     dayNames.set(sameYear, format)
   }
   return format.format(new Date(iso))
+}
+
+/**
+ * When a room was last active, as a messenger's room list says it: "now" (under a minute),
+ * "5 min" (under an hour), the clock time later the same day, "Yesterday", the weekday
+ * ("Tue") within the last week, else the date ("12 Mar", with the year when not this one).
+ * `now` is the injected clock's (time/clock.ts), so the label changes as the list re-renders.
+ */
+export function relativeTime(iso: string, now: number): string {
+  const at = Date.parse(iso)
+  const minutes = Math.floor((now - at) / 60_000)
+  // A little ahead (another device's clock) still reads "now".
+  if (minutes < 1) return 'now'
+  if (minutes < 60) return `${minutes} min`
+  const day = dayKey(iso)
+  const today = dayKey(new Date(now))
+  const daysApart = Math.round((Date.parse(`${today}T00:00Z`) - Date.parse(`${day}T00:00Z`)) / 86_400_000)
+  if (daysApart === 0) return formatTime(iso)
+  if (daysApart === 1) return 'Yesterday'
+  if (daysApart < 7) {
+    weekdays ??= new Intl.DateTimeFormat(settings.locale, { timeZone: settings.timeZone, weekday: 'short' })
+    return weekdays.format(at)
+  }
+  const sameYear = day.slice(0, 4) === today.slice(0, 4)
+  let format = shortDates.get(sameYear)
+  if (!format) {
+    format = new Intl.DateTimeFormat(settings.locale, {
+      timeZone: settings.timeZone,
+      day: 'numeric',
+      month: 'short',
+      year: sameYear ? undefined : 'numeric',
+    })
+    shortDates.set(sameYear, format)
+  }
+  return format.format(at)
 }

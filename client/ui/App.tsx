@@ -3,6 +3,7 @@ import { install, installOffer } from '../pwa/install.ts'
 import { logout } from '../state/actions.ts'
 import { notice, rooms, route, user } from '../state/store.ts'
 import { AuthScreen } from './AuthScreen.tsx'
+import { Discover } from './Discover.tsx'
 import { Popover } from './Popover.tsx'
 import { RoomList } from './RoomList.tsx'
 import { RoomView } from './RoomView.tsx'
@@ -81,8 +82,10 @@ export function App() {
   }
   const current = route.value
   const openRoom = current.name === 'room' ? rooms.value.find((r) => r.id === current.roomId) : undefined
+  // On a phone, a room and Discover take the whole screen; the list is one Back away.
+  const full = current.name === 'room' || current.name === 'discover'
   return (
-    <div class={`shell ${current.name === 'room' ? 'shell--room' : 'shell--list'}`}>
+    <div class={`shell ${full ? 'shell--room' : 'shell--list'}`}>
       {openRoom && openRoom.role !== null && <SkipLink />}
       <header class="topbar">
         <span class="brand">Ferry</span>
@@ -100,6 +103,8 @@ export function App() {
       <main class="main">
         {current.name === 'room' ? (
           <RoomView key={current.roomId} roomId={current.roomId} />
+        ) : current.name === 'discover' ? (
+          <Discover />
         ) : (
           <p class="empty-main">Pick a room to start chatting, or create one with New room.</p>
         )}

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { getDb } from '../db/page.ts'
 import { bodyProblem, send, typing } from '../state/compose.ts'
+import { publish } from '../tabs/bus.ts'
 import { charactersLeft, LengthCounter } from './LengthCounter.tsx'
 
 /**
@@ -49,6 +50,8 @@ export function Composer({ roomId, disabled }: { roomId: string; disabled: boole
         .then(async (db) => {
           if (value) await db.put('drafts', { roomId, text: value })
           else await db.delete('drafts', roomId)
+          // The room list says "Draft: …" (in every tab) once the person is elsewhere.
+          publish({ type: 'rooms-changed' })
         })
         .catch((reason: unknown) => console.warn('[ferry] could not save the draft', roomId, reason))
     }, 300)

@@ -1,17 +1,13 @@
-import { useState } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
 import { LIMITS } from '../../shared/limits.ts'
 import type { Room } from '../../shared/schemas.ts'
-import { joinRoom, navigate } from '../state/actions.ts'
+import { navigate } from '../state/actions.ts'
 import { createNamedRoom } from '../state/membership.ts'
-import { outbox, rooms, route, user } from '../state/store.ts'
-
-function preview(room: Room, meId: string | undefined): string {
-  const pending = outbox.value.filter((i) => i.roomId === room.id).at(-1)
-  if (pending) return `You: ${pending.body}`
-  const last = room.lastMessage
-  if (!last) return room.role === null ? 'Public room · tap Join to take part' : 'No messages yet'
-  return `${last.authorId === meId ? 'You' : last.authorName}: ${last.body}`
-}
+import { type RoomRow, roomRows } from '../state/room-list.ts'
+import { drafts, outbox, rooms, route, user } from '../state/store.ts'
+import { now } from '../time/clock.ts'
+import { relativeTime } from '../time/format.ts'
+import { avatarColour, initials } from './avatar.ts'
 
 function CreateRoom() {
   const [open, setOpen] = useState(false)
@@ -73,60 +69,112 @@ function sharedNames(list: readonly Room[]): Set<string> {
   return shared
 }
 
-/** What a screen reader says for a room link: name, kind, then the last message, with pauses between. */
-function linkLabel(room: Room, shortId: string | null, lastLine: string): string {
+/**
+ * What a screen reader says for a room link: name, kind, unread, the last message and when,
+ * with pauses between ("Depot. 3 unread. Ann: see you. 5 min").
+ */
+function linkLabel(row: RoomRow, shortId: string | null, time: string | null): string {
+  const { room } = row
   const id = shortId ? ` #${shortId}` : ''
   const kind = room.visibility === 'private' ? ', private room' : ''
-  return `${room.name}${id}${kind}. ${lastLine}`
+  const unread = room.unreadCount > 0 ? ` ${room.unreadCount} unread.` : ''
+  const when = time ? `. ${time}` : ''
+  return `${room.name}${id}${kind}.${unread} ${row.preview}${when}`
+}
+
+/** Relative times ("5 min") move on by themselves: the list re-renders on this coarse tick. */
+const TICK_MS = 30_000
+
+function useClockTick(): number {
+  const [at, setAt] = useState(now)
+  useEffect(() => {
+    const timer = setInterval(() => setAt(now()), TICK_MS)
+    return () => clearInterval(timer)
+  }, [])
+  // A re-render for another reason reads the clock afresh too.
+  return Math.max(at, now())
+}
+
+export function RoomAvatar({ id, name }: { id: string; name: string }) {
+  return (
+    <span class="avatar" aria-hidden="true" style={{ background: avatarColour(id) }}>
+      {initials(name)}
+    </span>
+  )
 }
 
 export function RoomList() {
   const meId = user.value?.id
   const current = route.value
   const activeId = current.name === 'room' ? current.roomId : null
-  const shared = sharedNames(rooms.value)
+  const clock = useClockTick()
+  const rows = roomRows(rooms.value, outbox.value, drafts.value, meId, activeId)
+  const shared = sharedNames(rows.map((row) => row.room))
   return (
     <section class="room-list">
       <div class="room-list__head">
         <h2>Rooms</h2>
-        <CreateRoom />
+        <div class="row">
+          <button
+            type="button"
+            class="secondary"
+            aria-current={current.name === 'discover' ? 'page' : undefined}
+            onClick={() => navigate({ name: 'discover' })}
+          >
+            Discover
+          </button>
+          <CreateRoom />
+        </div>
       </div>
-      {rooms.value.length === 0 && <p class="muted pad">No rooms yet. Create one to begin.</p>}
+      {rows.length === 0 && (
+        <p class="muted pad">No rooms yet. Create one, or find public rooms to join in Discover.</p>
+      )}
       <ul>
-        {rooms.value.map((room) => {
+        {rows.map((row) => {
+          const { room } = row
           const shortId = shared.has(room.name.toLocaleLowerCase()) ? room.id.slice(0, 4) : null
-          const lastLine = preview(room, meId)
+          const time = row.lastAt ? relativeTime(row.lastAt, clock) : null
           return (
             <li key={room.id} class={room.id === activeId ? 'room room--active' : 'room'}>
               <a
                 href={`/rooms/${room.id}`}
                 class="room__link"
                 aria-current={room.id === activeId ? 'page' : undefined}
-                aria-label={linkLabel(room, shortId, lastLine)}
+                aria-label={linkLabel(row, shortId, time)}
                 onClick={(event) => {
                   event.preventDefault()
                   navigate({ name: 'room', roomId: room.id })
                 }}
               >
-                <span class="room__name">
-                  <span dir="auto">{room.name}</span>
-                  {shortId && <span class="room__id">#{shortId}</span>}
-                  {room.visibility === 'private' && <span class="tag">private</span>}
-                </span>
-                <span class="room__preview" dir="auto">
-                  {lastLine}
+                <RoomAvatar id={room.id} name={room.name} />
+                <span class="room__body">
+                  <span class="room__top">
+                    <span class="room__name">
+                      <span dir="auto">{room.name}</span>
+                      {shortId && <span class="room__id">#{shortId}</span>}
+                      {room.visibility === 'private' && <span class="tag">private</span>}
+                    </span>
+                    {time && <span class="room__time">{time}</span>}
+                  </span>
+                  <span class="room__bottom">
+                    <span class="room__preview" dir="auto">
+                      {row.draft ? (
+                        <>
+                          <span class="room__draft">Draft:</span>
+                          {row.preview.slice('Draft:'.length)}
+                        </>
+                      ) : (
+                        row.preview
+                      )}
+                    </span>
+                    {room.unreadCount > 0 && (
+                      <span class="badge" role="img" aria-label={`${room.unreadCount} unread`}>
+                        {room.unreadCount}
+                      </span>
+                    )}
+                  </span>
                 </span>
               </a>
-              {room.unreadCount > 0 && (
-                <span class="badge" role="img" aria-label={`${room.unreadCount} unread`}>
-                  {room.unreadCount}
-                </span>
-              )}
-              {room.role === null && (
-                <button type="button" class="secondary" onClick={() => void joinRoom(room.id)}>
-                  Join
-                </button>
-              )}
             </li>
           )
         })}

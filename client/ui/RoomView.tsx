@@ -4,7 +4,7 @@ import type { Room } from '../../shared/schemas.ts'
 import { joinRoom, loadNewer, loadOlder, navigate, setFollowing } from '../state/actions.ts'
 import { checkRoomExists, leaveRoom } from '../state/membership.ts'
 import { activeTypists, foldTimeline, pendingFor, typingText } from '../state/reducers.ts'
-import { missingRooms, outbox, roomLoading, rooms, status, timeline, typists, user } from '../state/store.ts'
+import { missingRooms, outbox, roomLoading, rooms, status, timeline, typists, user, visiting } from '../state/store.ts'
 import { Composer } from './Composer.tsx'
 import { MemberList } from './MemberList.tsx'
 import { MessageList } from './MessageList.tsx'
@@ -109,7 +109,8 @@ function Footer({ room, roomId }: { room: Room | undefined; roomId: string }) {
 export function RoomView({ roomId }: { roomId: string }) {
   const [showMembers, setShowMembers] = useState(false)
   const shown = useComputed(() => foldTimeline(timeline.value?.roomId === roomId ? timeline.value.entries : []))
-  const room = rooms.value.find((r) => r.id === roomId)
+  // The list's row when it has one (it is kept up to date); else a public room opened from a link.
+  const room = rooms.value.find((r) => r.id === roomId) ?? (visiting.value?.id === roomId ? visiting.value : undefined)
   const missing = !room && missingRooms.value.has(roomId)
   useEffect(() => {
     // Not in the list: ask whether it exists at all, so a made-up link is not shown as an empty room.
