@@ -6,6 +6,7 @@
  */
 import type { TSchema } from 'typebox'
 import {
+  DiscoverResponse,
   EventsResponse,
   HistoryResponse,
   MemberResponse,
@@ -28,6 +29,8 @@ const ROUTES: ReadonlyArray<readonly [Method, RegExp, TSchema]> = [
   ['POST', /^\/api\/auth\/logout$/, NoContent],
   ['GET', /^\/api\/rooms$/, RoomsResponse],
   ['POST', /^\/api\/rooms$/, RoomResponse],
+  // Before the room route below, whose pattern would take "discover" for a room id.
+  ['GET', /^\/api\/rooms\/discover$/, DiscoverResponse],
   ['GET', new RegExp(`^${ROOM}$`), RoomResponse],
   ['POST', new RegExp(`^${ROOM}/join$`), RoomResponse],
   ['POST', new RegExp(`^${ROOM}/leave$`), NoContent],
