@@ -26,6 +26,8 @@ export interface RoomsListResult {
   listedMember?: number
   responseBytes?: number
   backgroundBusyPct?: number
+  /** GET /api/rooms/discover?q=…: p50 ms per search, by how much of the public rooms it must walk. */
+  discover?: Array<{ search: string; found: number; p50Ms: number; p99Ms: number }>
   skipped?: string
   error?: string
 }
@@ -115,6 +117,28 @@ async function measure(engine: 'pglite' | 'postgres', database: Database, option
       responseBytes: last.body.length,
     })
     options.log(`rooms ${engine}: p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${result.listed} rooms listed`)
+
+    // Discover search: common (a page fills at once), one match (walks to it), none (walks every public room).
+    result.discover = []
+    for (const search of ['room 1', `room ${Math.ceil(options.rooms / 2)}`, 'no such room']) {
+      const url = `/api/rooms/discover?limit=20&q=${encodeURIComponent(search)}`
+      const discover = () => app.inject({ method: 'GET', url, headers: { cookie: user.cookie } })
+      for (let i = 0; i < 3; i++) await discover()
+      const took: number[] = []
+      let answer = await discover()
+      for (let i = 0; i < options.calls; i++) {
+        const start = performance.now()
+        answer = await discover()
+        took.push(performance.now() - start)
+        if (answer.statusCode !== 200) throw new Error(`GET ${url}: ${answer.statusCode} ${answer.body}`)
+      }
+      const [d50, d99] = percentiles(took, [50, 99])
+      const found = (answer.json().rooms as unknown[]).length
+      result.discover.push({ search, found, p50Ms: round(d50!, 1), p99Ms: round(d99!, 1) })
+      options.log(
+        `rooms ${engine}: discover q="${search}" p50 ${round(d50!, 1)} ms, p99 ${round(d99!, 1)} ms, ${found} found`,
+      )
+    }
   } finally {
     await app.close()
   }

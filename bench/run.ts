@@ -283,6 +283,13 @@ if (rl) {
     )
     for (const r of rl)
       if (r.skipped || r.error) out.push(`  ${r.engine} ${r.skipped ? 'skipped' : 'FAILED'}: ${r.skipped ?? r.error}`)
+    out.push('', 'Discover search: GET /api/rooms/discover?limit=20&q=… over the same public rooms')
+    out.push(
+      table([
+        ['engine', 'rooms', 'q', 'found', 'p50 ms', 'p99 ms'],
+        ...rl.flatMap((r) => (r.discover ?? []).map((d) => [r.engine, r.rooms, d.search, d.found, d.p50Ms, d.p99Ms])),
+      ]),
+    )
   }
 }
 const pa = results.pgAppend

@@ -51,7 +51,7 @@ const post = (cookie: string, roomId: string, body: string) =>
 /** The room names in the list, top to bottom, as shown. */
 const listedNames = (page: Page) => page.locator('.room-list .room__name > span:first-child').allInnerTexts()
 const roomLink = (page: Page, name: string) => page.getByRole('link', { name: new RegExp(`^${name}\\b`) })
-const preview = (page: Page, name: string) => roomLink(page, name).locator('.room__preview').innerText()
+const preview = (page: Page, name: string) => roomLink(page, name).locator('.room__preview').textContent()
 
 /** Whether IndexedDB still holds a row for the room. */
 function cached(page: Page, roomId: string): Promise<boolean> {
@@ -106,14 +106,14 @@ describe('the room list, as a messenger shows it', () => {
     expect(await preview(page, 'Alpha Crew')).toBe('No messages yet')
     // Initials on the avatar, hidden from screen readers (the name is said).
     const avatar = roomLink(page, 'Alpha Crew').locator('.avatar')
-    expect(await avatar.innerText()).toBe('AC')
+    expect(await avatar.textContent()).toBe('AC')
     expect(await avatar.getAttribute('aria-hidden')).toBe('true')
     await waitForStatus(page, /^Up to date$/)
     // No reload from here: the socket brings Ben's message, and the list re-sorts.
     await post(ben, alpha.id, 'ahoy from Ben')
     await expect.poll(() => listedNames(page), { timeout: LONG }).toEqual(['Alpha Crew', 'Bravo'])
     expect(await preview(page, 'Alpha Crew')).toBe(`${benName}: ahoy from Ben`)
-    expect(await roomLink(page, 'Alpha Crew').locator('.room__time').innerText()).toBe('now')
+    expect(await roomLink(page, 'Alpha Crew').locator('.room__time').textContent()).toBe('now')
     // The link says it all to a screen reader: name, unread, last message, time.
     await expect
       .poll(() => roomLink(page, 'Alpha Crew').getAttribute('aria-label'), { timeout: LONG })
