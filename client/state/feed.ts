@@ -17,7 +17,19 @@ import {
   withEvents,
   withOpenRoom,
 } from './reducers.ts'
-import { drafts, heldFor, outbox, presence, roomLoading, rooms, status, timeline, typists, user } from './store.ts'
+import {
+  drafts,
+  heldFor,
+  outbox,
+  presence,
+  roomLoading,
+  rooms,
+  status,
+  timeline,
+  typists,
+  user,
+  visiting,
+} from './store.ts'
 
 /** Entries shown when a room opens (about three screens); older ones load on scroll. */
 export const TIMELINE_PAGE = 50
@@ -28,6 +40,11 @@ export const reloadRooms = coalesced(async (db: FerryDatabase): Promise<void> =>
     rooms.value = sortRooms(list)
     drafts.value = draftTexts(texts)
   })
+})
+
+/** The drafts alone (the room list's first paint: a cold start offline never refreshes the rooms). */
+export const reloadDrafts = coalesced(async (db: FerryDatabase): Promise<void> => {
+  drafts.value = draftTexts(await db.getAll('drafts'))
 })
 
 /** Drafts as the list uses them; a row that is not a draft (an older or damaged one) is skipped. */
@@ -139,6 +156,7 @@ export function applyTabMessage(db: FerryDatabase, message: TabMessage): void {
         rooms.value = []
         outbox.value = []
         drafts.value = {}
+        visiting.value = null
         timeline.value = null
         heldFor.value = null
       })

@@ -1,7 +1,9 @@
 import { useEffect, useState } from 'preact/hooks'
 import { LIMITS } from '../../shared/limits.ts'
 import type { Room } from '../../shared/schemas.ts'
+import { getDb } from '../db/page.ts'
 import { navigate } from '../state/actions.ts'
+import { reloadDrafts } from '../state/feed.ts'
 import { createNamedRoom } from '../state/membership.ts'
 import { type RoomRow, roomRows } from '../state/room-list.ts'
 import { drafts, outbox, rooms, route, user } from '../state/store.ts'
@@ -108,6 +110,12 @@ export function RoomList() {
   const current = route.value
   const activeId = current.name === 'room' ? current.roomId : null
   const clock = useClockTick()
+  useEffect(() => {
+    // Drafts come with every room-list reload; this covers the first paint (offline it is the only one).
+    getDb()
+      .then((db) => reloadDrafts(db))
+      .catch((error: unknown) => console.warn('[ferry] reading the drafts failed', error))
+  }, [])
   const rows = roomRows(rooms.value, outbox.value, drafts.value, meId, activeId)
   const shared = sharedNames(rows.map((row) => row.room))
   return (

@@ -1,0 +1,48 @@
+import { cleanup, render, screen, waitFor } from '@testing-library/preact'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { getDb } from '../../client/db/page.ts'
+import { drafts, outbox, rooms, route, user } from '../../client/state/store.ts'
+import { setClock } from '../../client/time/clock.ts'
+import { setTimeSettings } from '../../client/time/format.ts'
+import { RoomList } from '../../client/ui/RoomList.tsx'
+import { ALICE, BOB, FIXTURE_TIME, message, ROOM_A, ROOM_B, roomFixture } from './support.ts'
+
+afterEach(() => {
+  cleanup()
+  setClock(undefined)
+  setTimeSettings({})
+})
+
+describe('the room list screen', () => {
+  beforeEach(async () => {
+    setClock(() => FIXTURE_TIME)
+    setTimeSettings({ locale: 'en-GB', timeZone: 'UTC' })
+    user.value = { id: ALICE, username: 'alice', createdAt: new Date(FIXTURE_TIME).toISOString() }
+    route.value = { name: 'rooms' }
+    outbox.value = []
+    drafts.value = {}
+    const last = {
+      ...message(ROOM_B, 3, crypto.randomUUID(), 'tide is in', BOB),
+      authorName: 'bob',
+      createdAt: new Date(FIXTURE_TIME - 5 * 60_000).toISOString(),
+    }
+    rooms.value = [
+      roomFixture(ROOM_A, { name: 'Quiet cove', createdAt: new Date(FIXTURE_TIME - 86_400_000).toISOString() }),
+      roomFixture(ROOM_B, { name: 'Harbour', lastMessage: last, unreadCount: 3 }),
+      roomFixture('00000000-0000-4000-8000-00000000000c', { name: 'Not mine', role: null, visibility: 'public' }),
+    ]
+    const db = await getDb()
+    await db.clear('drafts')
+    await db.put('drafts', { roomId: ROOM_A, text: 'kept on the device' })
+  })
+
+  it('reads the drafts from the device on first paint (a cold start offline has no other), and labels rows fully', async () => {
+    render(<RoomList />)
+    const links = screen.getAllByRole('link')
+    expect(links.map((l) => l.getAttribute('href'))).toEqual([`/rooms/${ROOM_B}`, `/rooms/${ROOM_A}`])
+    expect(links[0]!.getAttribute('aria-label')).toBe('Harbour, private room. 3 unread. bob: tide is in. 5 min')
+    await waitFor(() => expect(links[1]!.textContent).toContain('Draft: kept on the device'))
+    expect(screen.queryByText('Not mine')).toBeNull()
+    expect(screen.getByRole('button', { name: 'Discover' })).toBeTruthy()
+  })
+})
