@@ -84,6 +84,13 @@ describe('responses checked against the shared schemas', () => {
     expect(await api<RoomsResponse>('GET', '/api/rooms')).toEqual({ rooms: [room] })
   })
 
+  it('checks a Discover page as one (its path is not a room id)', async () => {
+    vi.stubGlobal('fetch', async () => json({ rooms: [room], hasMore: true }))
+    expect(await api('GET', '/api/rooms/discover?q=kayak&limit=20')).toEqual({ rooms: [room], hasMore: true })
+    vi.stubGlobal('fetch', async () => json({ room }))
+    expect((await failure(api('GET', '/api/rooms/discover?q=kayak'))).code).toBe('bad_response')
+  })
+
   const bad: Array<[string, string, unknown]> = [
     ['a body of another shape', '/api/rooms', { rooms: 'all of them' }],
     ['a missing field', '/api/rooms', { rooms: [{ ...room, lastSeq: undefined }] }],
