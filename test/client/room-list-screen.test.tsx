@@ -1,5 +1,5 @@
-import { cleanup, render, screen, waitFor } from '@testing-library/preact'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { act, cleanup, render, screen, waitFor } from '@testing-library/preact'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { getDb } from '../../client/db/page.ts'
 import { drafts, outbox, rooms, route, user } from '../../client/state/store.ts'
 import { setClock } from '../../client/time/clock.ts'
@@ -44,5 +44,28 @@ describe('the room list screen', () => {
     await waitFor(() => expect(links[1]!.textContent).toContain('Draft: kept on the device'))
     expect(screen.queryByText('Not mine')).toBeNull()
     expect(screen.getByRole('button', { name: 'Discover' })).toBeTruthy()
+  })
+
+  it('relative times move on by themselves as the clock does (a coarse tick, no other change needed)', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+    try {
+      let clock = FIXTURE_TIME
+      setClock(() => clock)
+      render(<RoomList />)
+      const time = () => screen.getAllByRole('link')[0]!.querySelector('.room__time')?.textContent
+      expect(time()).toBe('5 min')
+      clock += 10 * 60_000
+      await act(() => {
+        vi.advanceTimersByTime(30_000)
+      })
+      expect(time()).toBe('15 min')
+      clock += 60 * 60_000
+      await act(() => {
+        vi.advanceTimersByTime(30_000)
+      })
+      expect(time()).toBe('11:55')
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
