@@ -48,6 +48,7 @@ import {
   user,
   visiting,
 } from './store.ts'
+import { type Divider, dividerAtOpen, landingSize, reachesFirstUnread } from './unread.ts'
 
 let stopLeading: (() => void) | null = null
 
@@ -96,7 +97,10 @@ export async function boot(): Promise<void> {
       user.value = cached
       rooms.value = sortRooms(snapshot.rooms)
       outbox.value = snapshot.outbox
-      if (roomId && snapshot.room) showTimeline(roomId, snapshot.room.entries, snapshot.room.cursor)
+      if (roomId && snapshot.room) {
+        const room = snapshot.rooms.find((r) => r.id === roomId)
+        showTimeline(roomId, snapshot.room.entries, snapshot.room.cursor, dividerAtOpen(room))
+      }
     })
     if (roomId) void afterRoomShown(roomId, snapshot.room?.entries.length ?? 0).catch(warn('showing the room'))
   } else {
@@ -181,7 +185,13 @@ function startSession(): void {
       const me = user.value
       if (stopped || !me) return
       engine = new SyncEngine(db, me, {
-        viewingRoom: () => (document.visibilityState === 'visible' ? currentRoomId() : null),
+        // Arrivals count as read only where the person sees them: the open room, at its live end.
+        viewingRoom: () => {
+          const roomId = currentRoomId()
+          const open = timeline.peek()
+          const atEnd = open?.roomId === roomId && open.following
+          return document.visibilityState === 'visible' && atEnd ? roomId : null
+        },
         onSessionEnded: () => void sessionExpired().catch(warn('ending the session')),
         // What the engine cannot fix alone (the device is out of storage): the person must know.
         onProblem: (text) => {
@@ -295,21 +305,58 @@ export function routeFromPath(pathname: string): Route {
 /** Shows the cached history at once, then fills in from the server. */
 export async function openRoom(roomId: string): Promise<void> {
   const db = await getDb()
-  const [entries, cursor] = await Promise.all([newestEntries(db, roomId, TIMELINE_PAGE), getCursor(db, roomId)])
+  // Unread messages: the divider is fixed now, and the cache is read down to the first unread one.
+  const room = rooms.value.find((r) => r.id === roomId)
+  const divider = dividerAtOpen(room)
+  const size = landingSize(room?.lastSeq ?? 0, divider, TIMELINE_PAGE)
+  const [entries, cursor] = await Promise.all([newestEntries(db, roomId, size), getCursor(db, roomId)])
   if (currentRoomId() !== roomId) return
-  showTimeline(roomId, entries, cursor)
+  showTimeline(roomId, entries, cursor, divider)
   await afterRoomShown(roomId, entries.length)
 }
 
-function showTimeline(roomId: string, entries: RoomEvent[], cursor: RoomCursor): void {
+function showTimeline(roomId: string, entries: RoomEvent[], cursor: RoomCursor, divider: Divider | null): void {
+  const hasOlder = cursor.hasOlder && (entries[0]?.seq ?? 2) > 1
+  const lastSeq = Math.max(entries.at(-1)?.seq ?? 0, rooms.value.find((r) => r.id === roomId)?.lastSeq ?? 0)
   timeline.value = {
     roomId,
     entries,
-    hasOlder: cursor.hasOlder && (entries[0]?.seq ?? 2) > 1,
+    hasOlder,
     loadingOlder: false,
     hasNewer: false,
-    following: true,
+    // Landing above the live end: nothing counts as read until the person scrolls to it (MessageList reports).
+    following: divider === null,
+    divider: divider && { ...divider, ready: entries.length > 0 && reachesFirstUnread(entries, hasOlder, divider) },
+    newSince: divider ? lastSeq : null,
+    arrivals: null,
   }
+}
+
+/** Pages of older history the landing may load to reach the first unread message (the window's bound caps it too). */
+const LANDING_PAGES = 12
+
+/**
+ * Brings the first unread message into the window (older pages from the cache or the server),
+ * then lets the screen land at the divider. Offline with the first unread not on the device, the
+ * oldest unread one held stands in and the divider says so. Never rejects.
+ */
+async function reachFirstUnread(roomId: string): Promise<void> {
+  for (let i = 0; i < LANDING_PAGES; i += 1) {
+    const current = timeline.value
+    const divider = current?.roomId === roomId ? current.divider : null
+    if (!current || !divider || divider.ready) return
+    if (reachesFirstUnread(current.entries, current.hasOlder, divider)) break
+    const before = current.entries[0]?.seq
+    await loadOlder()
+    const after = timeline.value
+    // No progress (offline, refused) or the window is full: land at what is here.
+    if (after?.roomId !== roomId || after.entries[0]?.seq === before || after.hasNewer) break
+  }
+  const now = timeline.value
+  const divider = now?.roomId === roomId ? now.divider : null
+  if (!now || !divider || divider.ready) return
+  const short = now.entries.length > 0 && !reachesFirstUnread(now.entries, now.hasOlder, divider)
+  timeline.value = { ...now, divider: { ...divider, ready: true, short } }
 }
 
 /**
@@ -352,10 +399,13 @@ async function roomShown(roomId: string, shown: number): Promise<void> {
   // room listed when it was new and not followed since.
   const knownEmpty = room !== undefined && room.role !== null && room.lastSeq === 0
   const firstPage = shown === 0 && !knownEmpty ? loadLatest(roomId) : Promise.resolve()
-  // Opening the room reads it: marked at once, posted without waiting for more.
-  if (room && room.role !== null) await markSeen(roomId, room.lastSeq, 0)
-  const paged = firstPage.then(() => {
+  // With nothing unread, opening the room reads it: marked at once, posted without waiting for more.
+  // With unread messages the person lands at the first of them, and reads as they scroll (markReadThrough).
+  const divider = timeline.value?.roomId === roomId ? timeline.value.divider : null
+  if (room && room.role !== null && !divider) await markSeen(roomId, room.lastSeq, 0)
+  const paged = firstPage.then(async () => {
     if (roomLoading.peek() === roomId) setRoomLoading(null)
+    await reachFirstUnread(roomId)
   })
   await Promise.all([paged, loadMembers(roomId)])
 }
@@ -439,12 +489,49 @@ export async function loadNewer(): Promise<void> {
   }
 }
 
-/** MessageList tells whether the person is at the live end; only a change is written. */
+/**
+ * MessageList tells whether the person is at the live end; only a change is written. Reaching it
+ * reads everything there (and ends the "↓ N new" count); leaving it starts that count.
+ */
 export function setFollowing(following: boolean): void {
   const current = timeline.value
   if (!current) return
   const value = following && !current.hasNewer
-  if (current.following !== value) timeline.value = { ...current, following: value }
+  if (current.following === value) return
+  const newSince = value ? null : (current.newSince ?? current.entries.at(-1)?.seq ?? 0)
+  timeline.value = { ...current, following: value, newSince, arrivals: value ? null : (current.arrivals ?? null) }
+  const seen = value ? seenInOpenRoom(current.roomId) : null
+  if (seen !== null) void markSeen(current.roomId, seen).catch(warn('marking read'))
+}
+
+/**
+ * MessageList tells how far down the person has read (the last message whose end is in view):
+ * the read marker follows, posted once per burst like arrivals. Only for the open, visible room.
+ */
+export function markReadThrough(roomId: string, seq: number): void {
+  if (typeof document !== 'undefined' && document.visibilityState !== 'visible') return
+  if (currentRoomId() !== roomId) return
+  const room = rooms.value.find((r) => r.id === roomId)
+  // Already read that far (as the room list knows): no IndexedDB write for every scroll event.
+  if (!room || room.role === null || seq <= room.lastReadSeq) return
+  void markSeen(roomId, seq).catch(warn('marking read'))
+}
+
+/**
+ * "↓ N new" or one's own message sent from further up: the window goes back to the live end
+ * (the newest page from the cache when it stops short of it); MessageList scrolls. Never rejects.
+ */
+export async function jumpToNewest(): Promise<void> {
+  const current = timeline.value
+  if (!current?.hasNewer) return
+  try {
+    const entries = await newestEntries(await getDb(), current.roomId, TIMELINE_PAGE)
+    const now = timeline.value
+    if (now?.roomId !== current.roomId || !now.hasNewer) return
+    timeline.value = { ...now, entries, hasOlder: (entries[0]?.seq ?? 2) > 1, hasNewer: false }
+  } catch (error) {
+    warnAndSay('loading the newest messages', 'Could not load the newest messages.')(error)
+  }
 }
 
 /** How long arrivals gather before one read marker goes out for all of them. */

@@ -30,6 +30,7 @@ import {
   user,
   visiting,
 } from './store.ts'
+import { countArrivals } from './unread.ts'
 
 /** Entries shown when a room opens (about three screens); older ones load on scroll. */
 export const TIMELINE_PAGE = 50
@@ -99,7 +100,10 @@ export function applyTabMessage(db: FerryDatabase, message: TabMessage): void {
   switch (message.type) {
     case 'events': {
       const current = timeline.value
-      if (current?.roomId === message.roomId) timeline.value = withEvents(current, message.events)
+      if (current?.roomId === message.roomId) {
+        // Read further up: arrivals from others are counted for the "↓ N new" button.
+        timeline.value = countArrivals(withEvents(current, message.events), message.events, user.peek()?.id)
+      }
       // A typist whose message just arrived has stopped typing it.
       const authors = new Set(message.events.filter((e) => e.kind === 'message.created').map((e) => e.authorId))
       const typing = typists.value[message.roomId]

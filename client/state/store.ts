@@ -6,6 +6,7 @@ import type { HeldWork } from '../db/rooms.ts'
 import type { OutboxItem } from '../db/schema.ts'
 import type { ConnStatus } from '../tabs/messages.ts'
 import type { Typist } from './reducers.ts'
+import type { Arrivals, Divider } from './unread.ts'
 
 /** The room list, one room, or Discover (public rooms to join, searched on the server). */
 export type Route = { name: 'rooms' } | { name: 'room'; roomId: string } | { name: 'discover' }
@@ -25,6 +26,11 @@ export interface Timeline {
   hasNewer: boolean
   /** The person is at the live end (scrolled to the newest); MessageList reports it. */
   following: boolean
+  /** "N new messages" as fixed when the room was opened (unread.ts); none when nothing was unread. */
+  divider?: Divider | null
+  /** The newest seq when the person left the live end; arrivals after it are counted for "↓ N new". */
+  newSince?: number | null
+  arrivals?: Arrivals | null
 }
 
 /** undefined while we do not know yet (first paint), null when signed out. */

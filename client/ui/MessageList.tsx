@@ -1,6 +1,7 @@
 import { useLayoutEffect, useRef } from 'preact/hooks'
 import type { OutboxItem } from '../db/schema.ts'
 import type { ShownEntry } from '../state/reducers.ts'
+import { type Arrivals, arrivalsText, type Divider, dividerIndex, dividerText, readThrough } from '../state/unread.ts'
 import { now } from '../time/clock.ts'
 import { dayKey, dayLabel, formatTime } from '../time/format.ts'
 import { MessageText } from './MessageText.tsx'
@@ -8,6 +9,8 @@ import { PendingMessage } from './PendingMessage.tsx'
 
 const NEAR_BOTTOM_PX = 120
 const NEAR_TOP_PX = 300
+/** Room left above the divider when a room opens at its first unread message (a line of the message before). */
+const LAND_GAP_PX = 24
 
 interface Props {
   entries: ShownEntry[]
@@ -25,12 +28,38 @@ interface Props {
   onNearBottom?: () => void
   /** Whether the person is at the live end; the timeline trims its top only then. */
   onFollowing?: (following: boolean) => void
+  /** "N new messages" as fixed when the room was opened; the list opens there instead of at the bottom. */
+  divider?: Divider | null
+  /** Messages from others that came while the person read further up ("↓ N new"). */
+  arrivals?: Arrivals | null
+  /** How far the person has read: the last message whose end is in view. */
+  onRead?: (seq: number) => void
+  /** Back to the live end when the window stops short of it ("↓ N new", one's own message sent). */
+  onJumpToNewest?: () => void
 }
 
 interface Anchor {
   key: string
   /** Pixels from the list's top edge to the row's top edge. */
   offset: number
+}
+
+function isAtBottom(el: HTMLElement): boolean {
+  return el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_BOTTOM_PX
+}
+
+/** The last row (message or notice) whose end is in view; rows are in order. */
+function lastReadRow(el: HTMLElement): number | null {
+  const rows = [...el.querySelectorAll<HTMLElement>('li[data-seq]')].map((row) => ({
+    seq: Number(row.dataset.seq),
+    bottom: row.getBoundingClientRect().bottom,
+  }))
+  return readThrough(rows, el.getBoundingClientRect().bottom)
+}
+
+/** Scrolls `el` so that `row` sits `gap` pixels below its top edge. */
+function scrollRowToTop(el: HTMLElement, row: Element, gap: number): void {
+  el.scrollTop += row.getBoundingClientRect().top - el.getBoundingClientRect().top - gap
 }
 
 /** The first row (message or notice) that shows at the top of the list: rows are in order, so a binary search. */
@@ -60,41 +89,95 @@ export function MessageList({
   hasNewer = false,
   onNearBottom,
   onFollowing,
+  divider = null,
+  arrivals = null,
+  onRead,
+  onJumpToNewest,
 }: Props) {
   const ref = useRef<HTMLDivElement>(null)
   const stick = useRef(true)
   const anchor = useRef<Anchor | null>(null)
+  /** The opening (Divider.id) the list has landed at; until then scrolling reads nothing. */
+  const landed = useRef<number | null>(null)
+  /** Outbox items already shown: a new one is a message the person just wrote. */
+  const shownPending = useRef<Set<string> | null>(null)
+  const landing = divider !== null && landed.current !== divider.id
+
+  /** Where the person is, for the read marker and the live-end state. */
+  const report = (el: HTMLElement) => {
+    const atBottom = isAtBottom(el)
+    stick.current = atBottom
+    onFollowing?.(atBottom && !hasNewer)
+    const seq = lastReadRow(el)
+    if (seq !== null) onRead?.(seq)
+  }
 
   // At the live end keep the newest message in view; anywhere else keep the row
   // the person is reading where it was, whatever was added or trimmed above or
-  // below it (older history paged in, the window's far end dropped).
+  // below it (older history paged in, the window's far end dropped). A room opened
+  // with unread messages lands once at the divider; one's own new message goes to the bottom.
   useLayoutEffect(() => {
     const el = ref.current
     if (!el) return
+    const ids = pending.map((item) => item.clientId)
+    const wrote = shownPending.current !== null && ids.some((id) => !shownPending.current!.has(id))
+    shownPending.current = new Set(ids)
+    if (wrote) {
+      if (divider) landed.current = divider.id
+      stick.current = true
+      if (hasNewer) onJumpToNewest?.()
+    }
+    if (divider && landed.current !== divider.id) {
+      // The history down to the first unread message is still on its way: wait at the bottom, reading nothing.
+      if (!divider.ready) {
+        el.scrollTop = el.scrollHeight
+        return
+      }
+      landed.current = divider.id
+      const row = el.querySelector('li[data-divider]')
+      if (row) scrollRowToTop(el, row, LAND_GAP_PX)
+      else el.scrollTop = el.scrollHeight
+      anchor.current = findAnchor(el)
+      report(el)
+      return
+    }
     if (stick.current && !hasNewer) el.scrollTop = el.scrollHeight
     else if (anchor.current) {
       const row = el.querySelector<HTMLElement>(`li[data-key="${anchor.current.key}"]`)
       if (row) el.scrollTop += row.getBoundingClientRect().top - el.getBoundingClientRect().top - anchor.current.offset
     }
     anchor.current = findAnchor(el)
-  }, [entries, pending, hasNewer])
+  }, [entries, pending, hasNewer, divider])
 
   const onScroll = () => {
     const el = ref.current
-    if (!el) return
-    const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_BOTTOM_PX
-    stick.current = atBottom
+    if (!el || landing) return
     anchor.current = findAnchor(el)
-    onFollowing?.(atBottom && !hasNewer)
+    report(el)
     if (el.scrollTop < NEAR_TOP_PX && hasOlder && !loadingOlder) onNearTop()
-    if (atBottom && hasNewer) onNearBottom?.()
+    if (stick.current && hasNewer) onNearBottom?.()
   }
+
+  /** "↓ N new": to the first of them when it is in the window, else to the live end. */
+  const jumpDown = () => {
+    const el = ref.current
+    if (!el) return
+    const first = arrivals && !hasNewer ? el.querySelector(`li[data-seq="${arrivals.firstSeq}"]`) : null
+    if (first) {
+      scrollRowToTop(el, first, LAND_GAP_PX)
+      return
+    }
+    stick.current = true
+    if (hasNewer) onJumpToNewest?.()
+    else el.scrollTop = el.scrollHeight
+  }
+  const dividerAt = divider ? dividerIndex(entries, divider, meId) : -1
 
   const today = new Date(now())
   let previousDay = ''
   let previousAuthor: string | null = null
   const rows = []
-  for (const entry of entries) {
+  for (const [index, entry] of entries.entries()) {
     const day = dayKey(entry.createdAt)
     if (day !== previousDay) {
       rows.push(
@@ -103,6 +186,23 @@ export function MessageList({
         </li>,
       )
       previousDay = day
+      previousAuthor = null
+    }
+    if (index === dividerAt && divider) {
+      const text = dividerText(divider.count)
+      // Offline with the first unread message not on the device: say the line is not where it belongs.
+      const note = divider.short && index === 0 ? ' — earlier ones are not on this device yet' : ''
+      rows.push(
+        // The labelled separator is the left rule; the text beside it is what sighted people read.
+        <li key="unread-divider" class="unread-divider" data-divider>
+          <hr aria-label={text + note} />
+          <span aria-hidden="true">
+            {text}
+            {note}
+          </span>
+          <span class="unread-divider__rule" aria-hidden="true" />
+        </li>,
+      )
       previousAuthor = null
     }
     if (entry.kind === 'notice') {
@@ -174,6 +274,16 @@ export function MessageList({
           <PendingMessage key={item.clientId} item={item} />
         ))}
       </ol>
+      {arrivals && (
+        // Sticky at the list's bottom edge, taking no room: it floats over the messages.
+        <div class="jump-new">
+          <button type="button" class="jump-new__button" onClick={jumpDown}>
+            <span aria-hidden="true">↓ </span>
+            {arrivalsText(arrivals.count)}
+            <span class="visually-hidden"> message{arrivals.count === 1 ? '' : 's'}: scroll down</span>
+          </button>
+        </div>
+      )}
     </div>
   )
 }

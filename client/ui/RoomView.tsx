@@ -1,7 +1,15 @@
 import { useComputed } from '@preact/signals'
 import { useEffect, useState } from 'preact/hooks'
 import type { Room } from '../../shared/schemas.ts'
-import { joinRoom, loadNewer, loadOlder, navigate, setFollowing } from '../state/actions.ts'
+import {
+  joinRoom,
+  jumpToNewest,
+  loadNewer,
+  loadOlder,
+  markReadThrough,
+  navigate,
+  setFollowing,
+} from '../state/actions.ts'
 import { checkRoomExists, leaveRoom } from '../state/membership.ts'
 import { activeTypists, foldTimeline, pendingFor, typingText } from '../state/reducers.ts'
 import { missingRooms, outbox, roomLoading, rooms, status, timeline, typists, user, visiting } from '../state/store.ts'
@@ -166,6 +174,10 @@ export function RoomView({ roomId }: { roomId: string }) {
         hasNewer={current?.hasNewer ?? false}
         onNearBottom={() => void loadNewer()}
         onFollowing={setFollowing}
+        divider={current?.divider ?? null}
+        arrivals={current && !current.following ? (current.arrivals ?? null) : null}
+        onRead={(seq) => markReadThrough(roomId, seq)}
+        onJumpToNewest={() => void jumpToNewest()}
       />
       <TypingIndicator roomId={roomId} />
       <QueueBar roomId={roomId} pending={pending} />
