@@ -7,9 +7,16 @@
  * does not bring the read messages back as unread.
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { setHasOlder, storeEvents } from '../../client/db/messages.ts'
 import { getDb } from '../../client/db/page.ts'
 import { clearUserData, getCachedRoom, replaceRooms, updateRoom } from '../../client/db/rooms.ts'
-import { READ_POST_DELAY_MS, startReadMarkers } from '../../client/state/actions.ts'
+import {
+  markReadThrough,
+  openRoom,
+  READ_POST_DELAY_MS,
+  setFollowing,
+  startReadMarkers,
+} from '../../client/state/actions.ts'
 import { startFeed } from '../../client/state/feed.ts'
 import { applyEventsToRoom } from '../../client/state/reducers.ts'
 import { rooms, route, timeline, user } from '../../client/state/store.ts'
@@ -78,6 +85,8 @@ beforeEach(async () => {
   Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => visibility })
   vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
     if (!online) throw new TypeError('Failed to fetch')
+    // Reads (history, members) fail as on a link that drops them: the cache is all there is.
+    if (init.method === 'GET') throw new TypeError('Failed to fetch')
     const match = /^\/api\/rooms\/[^/]+\/read$/.exec(url)
     if (!match || init.method !== 'POST') throw new Error(`unexpected request ${init.method} ${url}`)
     const { seq } = JSON.parse(String(init.body)) as { seq: number }
@@ -185,5 +194,81 @@ describe('the read marker while a room stays open', () => {
     // Once the server has it, a refresh that carries it changes nothing.
     await replaceRooms(db, [{ ...room, lastSeq: 4, unreadCount: 0, lastReadSeq: 4 }])
     expect(await getCachedRoom(db, ROOM_A)).toMatchObject({ lastReadSeq: 4, unreadCount: 0 })
+  })
+})
+
+describe('reading a room with unread messages (issue 8 item 6)', () => {
+  /** Bob wrote 3..40 while Alice was away: her row says 38 unread, read up to 2. */
+  async function away(cached: RoomEvent[], hasOlder: boolean): Promise<void> {
+    const db = await getDb()
+    const row = { ...room, lastSeq: 40, unreadCount: 38, lastReadSeq: 2 }
+    await replaceRooms(db, [row])
+    rooms.value = [row]
+    await storeEvents(db, ROOM_A, cached)
+    if (!hasOlder) await setHasOlder(db, ROOM_A, false)
+    timeline.value = null
+  }
+  const seqs = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => event(ROOM_A, from + i))
+
+  it('opening lands at the first unread without marking anything read; the marker follows what is read, then the live end', async () => {
+    await away(seqs(1, 40), false)
+    await openRoom(ROOM_A)
+    await settle()
+    expect(timeline.value).toMatchObject({ following: false, newSince: 40 })
+    expect(timeline.value?.divider).toMatchObject({ afterSeq: 2, count: 38, ready: true, short: false })
+    // The whole unread span is in the window, with the first unread one.
+    expect(timeline.value?.entries[0]?.seq).toBe(1)
+    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
+    await settle()
+    expect(posted).toEqual([])
+    expect(await getCachedRoom(await getDb(), ROOM_A)).toMatchObject({ unreadCount: 38, lastReadSeq: 2 })
+
+    // Arrivals while above the live end are not read, and count for "↓ N new".
+    await arrive([event(ROOM_A, 41)])
+    expect(timeline.value?.arrivals).toEqual({ firstSeq: 41, count: 1, upTo: 41 })
+
+    // Scrolling down: each report moves the marker; one post per burst, with the furthest.
+    markReadThrough(ROOM_A, 9)
+    await settle()
+    markReadThrough(ROOM_A, 15)
+    await settle()
+    expect(await getCachedRoom(await getDb(), ROOM_A)).toMatchObject({ lastReadSeq: 15, readPending: 15 })
+    // Not at the end yet: the count is not zeroed (the server's answer gives the exact one).
+    expect((await getCachedRoom(await getDb(), ROOM_A))?.unreadCount).toBeGreaterThan(0)
+    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
+    await until(async () => (await pendingOf()) === undefined)
+    expect(posted).toEqual([15])
+
+    // At the live end everything is read, and the "↓ N new" count ends; the divider stays where it was.
+    setFollowing(true)
+    await settle()
+    expect(timeline.value?.arrivals).toBeNull()
+    expect(timeline.value?.divider?.afterSeq).toBe(2)
+    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
+    await until(async () => (await pendingOf()) === undefined && posted.length === 2)
+    expect(posted).toEqual([15, 41])
+    expect((await getCachedRoom(await getDb(), ROOM_A))?.unreadCount).toBe(0)
+  })
+
+  it('offline with the first unread not on the device: lands at the oldest unread one held, and says so', async () => {
+    await away(seqs(30, 40), true)
+    await openRoom(ROOM_A)
+    await until(() => timeline.value?.divider?.ready === true)
+    expect(timeline.value?.divider).toMatchObject({ afterSeq: 2, count: 38, short: true })
+    expect(timeline.value?.entries.map((e) => e.seq)).toEqual(seqs(30, 40).map((e) => e.seq))
+    expect(timeline.value?.hasOlder).toBe(true)
+    expect(timeline.value?.loadingOlder).toBe(false)
+    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
+    await settle()
+    expect(posted).toEqual([])
+  })
+
+  it('with nothing unread the room opens at the live end and is read at once', async () => {
+    const db = await getDb()
+    await storeEvents(db, ROOM_A, seqs(1, 2))
+    timeline.value = null
+    await openRoom(ROOM_A)
+    await settle()
+    expect(timeline.value).toMatchObject({ following: true, divider: null })
   })
 })
