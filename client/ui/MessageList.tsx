@@ -101,7 +101,6 @@ export function MessageList({
   const landed = useRef<number | null>(null)
   /** Outbox items already shown: a new one is a message the person just wrote. */
   const shownPending = useRef<Set<string> | null>(null)
-  const landing = divider !== null && landed.current !== divider.id
 
   /** Where the person is, for the read marker and the live-end state. */
   const report = (el: HTMLElement) => {
@@ -151,19 +150,21 @@ export function MessageList({
 
   const onScroll = () => {
     const el = ref.current
-    if (!el || landing) return
+    // Read from the ref, not from this render: the landing happens in the layout effect after it.
+    if (!el || (divider !== null && landed.current !== divider.id)) return
     anchor.current = findAnchor(el)
     report(el)
     if (el.scrollTop < NEAR_TOP_PX && hasOlder && !loadingOlder) onNearTop()
     if (stick.current && hasNewer) onNearBottom?.()
   }
 
-  /** "↓ N new": to the first of them when it is in the window, else to the live end. */
+  /** "↓ N new": down to the first of them when it is in the window below, else to the live end. */
   const jumpDown = () => {
     const el = ref.current
     if (!el) return
     const first = arrivals && !hasNewer ? el.querySelector(`li[data-seq="${arrivals.firstSeq}"]`) : null
-    if (first) {
+    const below = first && first.getBoundingClientRect().top > el.getBoundingClientRect().top + LAND_GAP_PX + 1
+    if (first && below) {
       scrollRowToTop(el, first, LAND_GAP_PX)
       return
     }
