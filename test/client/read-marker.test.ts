@@ -7,7 +7,7 @@
  * does not bring the read messages back as unread.
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { setHasOlder, storeEvents } from '../../client/db/messages.ts'
+import { getCursor, setHasOlder, storeEvents } from '../../client/db/messages.ts'
 import { getDb } from '../../client/db/page.ts'
 import { clearUserData, getCachedRoom, replaceRooms, updateRoom } from '../../client/db/rooms.ts'
 import {
@@ -21,6 +21,7 @@ import { startFeed } from '../../client/state/feed.ts'
 import { applyEventsToRoom } from '../../client/state/reducers.ts'
 import { rooms, route, timeline, user } from '../../client/state/store.ts'
 import { publish } from '../../client/tabs/bus.ts'
+import type { HistoryResponse } from '../../shared/api.ts'
 import type { Room, RoomEvent } from '../../shared/schemas.ts'
 import { ALICE, BOB, event, FIXTURE_TIME, ROOM_A } from './support.ts'
 
@@ -42,6 +43,8 @@ let posted: number[] = []
 let online = true
 let visibility: DocumentVisibilityState = 'visible'
 let stop: () => void = () => undefined
+/** The server's history pages, when a test serves them (GET …/messages?before=…). */
+let history: ((url: string) => HistoryResponse | null) | null = null
 
 const tick = () => new Promise((resolve) => setImmediate(resolve))
 
@@ -80,13 +83,18 @@ beforeAll(async () => {
 beforeEach(async () => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
   posted = []
+  history = null
   online = true
   visibility = 'visible'
   Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => visibility })
   vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
     if (!online) throw new TypeError('Failed to fetch')
-    // Reads (history, members) fail as on a link that drops them: the cache is all there is.
-    if (init.method === 'GET') throw new TypeError('Failed to fetch')
+    // Reads (history, members) fail as on a link that drops them, unless a test serves history.
+    if (init.method === 'GET') {
+      const page = history?.(url)
+      if (page) return Response.json(page)
+      throw new TypeError('Failed to fetch')
+    }
     const match = /^\/api\/rooms\/[^/]+\/read$/.exec(url)
     if (!match || init.method !== 'POST') throw new Error(`unexpected request ${init.method} ${url}`)
     const { seq } = JSON.parse(String(init.body)) as { seq: number }
@@ -248,6 +256,39 @@ describe('reading a room with unread messages (issue 8 item 6)', () => {
     await until(async () => (await pendingOf()) === undefined && posted.length === 2)
     expect(posted).toEqual([15, 41])
     expect((await getCachedRoom(await getDb(), ROOM_A))?.unreadCount).toBe(0)
+  })
+
+  it('the first unread older than the device holds: pages it in from the server, the held ranges stay true', async () => {
+    await away(seqs(31, 40), true)
+    const asked: string[] = []
+    history = (url) => {
+      const match = /^\/api\/rooms\/[^/]+\/messages\?before=(\d+)&limit=(\d+)$/.exec(url)
+      if (!match) return null
+      asked.push(url)
+      const before = Number(match[1])
+      const from = Math.max(1, before - Number(match[2]))
+      const messages = seqs(from, before - 1).map((e) => ({
+        roomId: e.roomId,
+        seq: e.seq,
+        clientId: e.clientId!,
+        authorId: e.authorId!,
+        authorName: e.authorName!,
+        body: e.body!,
+        createdAt: e.createdAt,
+      }))
+      return { messages, hasMore: from > 1 }
+    }
+    await openRoom(ROOM_A)
+    await until(() => timeline.value?.divider?.ready === true)
+    expect(asked).toEqual([`/api/rooms/${ROOM_A}/messages?before=31&limit=50`])
+    expect(timeline.value?.divider).toMatchObject({ afterSeq: 2, short: false })
+    expect(timeline.value?.entries.map((e) => e.seq)).toEqual(seqs(1, 40).map((e) => e.seq))
+    expect(timeline.value).toMatchObject({ hasOlder: false, hasNewer: false, following: false })
+    // One gap-free range: the landing stored the page as any paging does.
+    expect(await getCursor(await getDb(), ROOM_A)).toMatchObject({ ranges: [[1, 40]], lastSeq: 40, hasOlder: false })
+    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
+    await settle()
+    expect(posted).toEqual([])
   })
 
   it('offline with the first unread not on the device: lands at the oldest unread one held, and says so', async () => {
