@@ -4,6 +4,7 @@ import { logout } from '../state/actions.ts'
 import { notice, rooms, route, user } from '../state/store.ts'
 import { AuthScreen } from './AuthScreen.tsx'
 import { Discover } from './Discover.tsx'
+import { NoRoomOpen } from './EmptyStates.tsx'
 import { Popover } from './Popover.tsx'
 import { RoomList } from './RoomList.tsx'
 import { RoomView } from './RoomView.tsx'
@@ -106,7 +107,7 @@ export function App() {
         ) : current.name === 'discover' ? (
           <Discover />
         ) : (
-          <p class="empty-main">Pick a room to start chatting, or create one with New room.</p>
+          <NoRoomOpen hasRooms={rooms.value.some((r) => r.role !== null)} />
         )}
       </main>
       <Notice />

@@ -17,10 +17,8 @@ export function MemberList({ room }: { room: Room }) {
     if (unlisted) void loadMembers(room.id) // never rejects: offline is quiet, the rest logged
   }, [room.id, unlisted])
   return (
-    <aside class="members" aria-label="Members">
-      <h3>
-        Members <span class="muted">({online.size} online)</span>
-      </h3>
+    // Its title and counts are the sheet's (MembersSheet.tsx), which labels it.
+    <div class="members">
       {list.length === 0 && <p class="muted">Connect to see who is here.</p>}
       <ul>
         {sorted.map((m) => (
@@ -92,6 +90,6 @@ export function MemberList({ room }: { room: Room }) {
           {error}
         </p>
       )}
-    </aside>
+    </div>
   )
 }

@@ -4,6 +4,7 @@ import type { ShownEntry } from '../state/reducers.ts'
 import { type Arrivals, arrivalsText, type Divider, dividerIndex, dividerText, readThrough } from '../state/unread.ts'
 import { now } from '../time/clock.ts'
 import { dayKey, dayLabel, formatTime } from '../time/format.ts'
+import { EmptyRoom } from './EmptyStates.tsx'
 import { MessageText } from './MessageText.tsx'
 import { PendingMessage } from './PendingMessage.tsx'
 
@@ -18,6 +19,8 @@ interface Props {
   meId: string
   /** The room holds no messages at all: an empty state instead of an empty log. */
   empty?: boolean
+  /** The person may write here (a member): the empty state then points at the message box. */
+  canWrite?: boolean
   /** Nothing on screen yet and the room's latest page is on its way. */
   loading?: boolean
   hasOlder: boolean
@@ -82,6 +85,7 @@ export function MessageList({
   pending,
   meId,
   empty = false,
+  canWrite = true,
   loading = false,
   hasOlder,
   loadingOlder,
@@ -257,7 +261,7 @@ export function MessageList({
             </button>
           </li>
         )}
-        {empty && <li class="empty-room">No messages yet — say hello</li>}
+        {empty && <EmptyRoom canWrite={canWrite} />}
         {loading && (
           <li class="empty-room" aria-busy="true">
             Loading messages…

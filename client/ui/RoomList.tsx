@@ -10,6 +10,7 @@ import { drafts, outbox, rooms, route, user } from '../state/store.ts'
 import { now } from '../time/clock.ts'
 import { relativeTime } from '../time/format.ts'
 import { avatarColour, initials } from './avatar.ts'
+import { NoRooms } from './EmptyStates.tsx'
 
 function CreateRoom() {
   const [open, setOpen] = useState(false)
@@ -134,9 +135,7 @@ export function RoomList() {
           <CreateRoom />
         </div>
       </div>
-      {rows.length === 0 && (
-        <p class="muted pad">No rooms yet. Create one, or find public rooms to join in Discover.</p>
-      )}
+      {rows.length === 0 && <NoRooms />}
       <ul>
         {rows.map((row) => {
           const { room } = row

@@ -1,5 +1,5 @@
 import { useComputed } from '@preact/signals'
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Room } from '../../shared/schemas.ts'
 import {
   joinRoom,
@@ -12,12 +12,24 @@ import {
 } from '../state/actions.ts'
 import { checkRoomExists, leaveRoom } from '../state/membership.ts'
 import { activeTypists, foldTimeline, pendingFor, typingText } from '../state/reducers.ts'
-import { missingRooms, outbox, roomLoading, rooms, status, timeline, typists, user, visiting } from '../state/store.ts'
+import {
+  missingRooms,
+  outbox,
+  presence,
+  roomLoading,
+  rooms,
+  status,
+  timeline,
+  typists,
+  user,
+  visiting,
+} from '../state/store.ts'
 import { Composer } from './Composer.tsx'
-import { MemberList } from './MemberList.tsx'
+import { MembersSheet } from './MembersSheet.tsx'
 import { MessageList } from './MessageList.tsx'
 import { Popover } from './Popover.tsx'
 import { QueueBar } from './QueueBar.tsx'
+import { onlineCount, subtitleParts } from './room-subtitle.ts'
 
 function TypingIndicator({ roomId }: { roomId: string }) {
   const [now, setNow] = useState(Date.now())
@@ -88,9 +100,30 @@ function RoomMenu({ room }: { room: Room }) {
   )
 }
 
-function subtitle(room: Room): string {
-  const kind = room.visibility === 'private' ? 'Private' : 'Public'
-  return `${kind} · ${room.memberCount} member${room.memberCount === 1 ? '' : 's'}`
+/** "Public · 12 members · 3 online": each part kept whole, so a narrow phone wraps between parts. */
+function Subtitle({ parts }: { parts: string[] }) {
+  return (
+    <p class="room-view__subtitle">
+      {parts.map((part, i) => (
+        <span key={part}>
+          {i > 0 && ' · '}
+          <span class="room-view__part">{part}</span>
+        </span>
+      ))}
+    </p>
+  )
+}
+
+/** Two heads and shoulders: the Members button's icon (its name stays "Members", visible from 420 px). */
+function PeopleIcon() {
+  return (
+    <svg class="people-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
+      <circle cx="9" cy="8" r="3.5" fill="none" stroke="currentColor" stroke-width="2" />
+      <path d="M2.5 20c0-3.6 2.9-6 6.5-6s6.5 2.4 6.5 6" fill="none" stroke="currentColor" stroke-width="2" />
+      <circle cx="17" cy="9" r="2.5" fill="none" stroke="currentColor" stroke-width="2" />
+      <path d="M17 14c2.8 0 4.5 2 4.5 5" fill="none" stroke="currentColor" stroke-width="2" />
+    </svg>
+  )
 }
 
 /** Below the messages: write, join, or why neither (the room is not known here yet). */
@@ -116,6 +149,7 @@ function Footer({ room, roomId }: { room: Room | undefined; roomId: string }) {
 
 export function RoomView({ roomId }: { roomId: string }) {
   const [showMembers, setShowMembers] = useState(false)
+  const membersButton = useRef<HTMLButtonElement>(null)
   const shown = useComputed(() => foldTimeline(timeline.value?.roomId === roomId ? timeline.value.entries : []))
   // The list's row when it has one (it is kept up to date); else a public room opened from a link.
   const room = rooms.value.find((r) => r.id === roomId) ?? (visiting.value?.id === roomId ? visiting.value : undefined)
@@ -134,6 +168,7 @@ export function RoomView({ roomId }: { roomId: string }) {
   const empty = noHistory && pending.length === 0
   // Nothing here yet and the latest page is on its way: say so, rather than a bare "Load older".
   const loading = roomLoading.value === roomId && shown.value.length === 0 && pending.length === 0
+  const online = onlineCount(presence.value[roomId], status.value)
   return (
     <section class="room-view" aria-label={room?.name ?? 'Room'}>
       <header class="room-view__head">
@@ -144,29 +179,31 @@ export function RoomView({ roomId }: { roomId: string }) {
           <h2 class="room-view__title" dir="auto">
             {room?.name ?? 'Room'}
           </h2>
-          {room && <p class="room-view__subtitle">{subtitle(room)}</p>}
+          {room && <Subtitle parts={subtitleParts(room, online)} />}
         </div>
         <button
+          ref={membersButton}
           type="button"
-          class="secondary"
+          class="secondary members-button"
+          aria-haspopup="dialog"
           aria-expanded={showMembers}
-          aria-controls="members-panel"
-          onClick={() => setShowMembers(!showMembers)}
+          aria-controls={showMembers ? 'members-panel' : undefined}
+          onClick={() => setShowMembers(true)}
         >
-          Members
+          <PeopleIcon />
+          <span class="members-button__text">Members</span>
         </button>
         {room && room.role !== null && <RoomMenu room={room} />}
       </header>
       {showMembers && room && (
-        <div id="members-panel">
-          <MemberList room={room} />
-        </div>
+        <MembersSheet room={room} online={online} opener={membersButton} onClose={() => setShowMembers(false)} />
       )}
       <MessageList
         entries={shown.value}
         pending={pending}
         meId={me.id}
         empty={empty && !loading}
+        canWrite={room !== undefined && room.role !== null}
         loading={loading}
         hasOlder={!noHistory && !loading && (current?.hasOlder ?? false)}
         loadingOlder={current?.loadingOlder ?? false}

@@ -216,7 +216,7 @@ describe('the owner removes a member from the member list', () => {
     await page.goto(`${server.url}/rooms/${pool.id}`)
     await expect.poll(() => sentTexts(page), { timeout: LONG }).toEqual(['ben was here'])
     await page.getByRole('button', { name: 'Members' }).click()
-    const panel = page.getByRole('complementary', { name: 'Members' })
+    const panel = page.getByRole('dialog', { name: 'Members' })
     await expect.poll(() => panel.getByRole('listitem').allInnerTexts(), { timeout: LONG }).toHaveLength(2)
     // Owners are never offered for removal; the first tap only asks.
     await expect.poll(() => panel.getByRole('button', { name: /^Remove / }).count()).toBe(1)

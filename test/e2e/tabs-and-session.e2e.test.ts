@@ -88,7 +88,7 @@ describe('presence and typing', () => {
     await Promise.all([waitForStatus(alice.page, /^Up to date$/), waitForStatus(bob.page, /^Up to date$/)])
 
     await alice.page.getByRole('button', { name: 'Members' }).click()
-    const members = alice.page.getByRole('complementary', { name: 'Members' })
+    const members = alice.page.getByRole('dialog', { name: 'Members' })
     const bobRow = members.getByRole('listitem').filter({ hasText: bobName })
     const aliceRow = members.getByRole('listitem').filter({ hasText: aliceName })
     await bobRow.getByRole('img', { name: 'online' }).waitFor({ timeout: LONG })
