@@ -190,7 +190,7 @@ describe('rooms', () => {
     const page = phone.page
     await page.goto(server.url)
     const first = await createRoom(page, 'Twin')
-    await page.getByText('No messages yet').waitFor({ timeout: LONG })
+    await page.getByRole('log').getByText('No messages yet').waitFor({ timeout: LONG })
     expect(await page.getByRole('button', { name: 'Load older messages' }).count()).toBe(0)
     await page.getByRole('button', { name: 'Back to rooms' }).click()
     const second = await createRoom(page, 'Twin')
