@@ -26,11 +26,11 @@ export function EmptyRoom({ canWrite }: { canWrite: boolean }) {
 export function NoRoomOpen({ hasRooms }: { hasRooms: boolean }) {
   return (
     <div class="empty-state empty-main">
-      <h2>{hasRooms ? 'No room open' : 'No rooms yet'}</h2>
+      <h2>{hasRooms ? 'No room open' : 'Start a conversation'}</h2>
       <p>
         {hasRooms
           ? 'Choose a room from the list to read it, or start a new one with New room.'
-          : 'Start the first one with New room: public for anyone here, or private for people you invite.'}
+          : 'There are no rooms yet. Start the first one with New room: public for anyone here, or private for people you invite.'}
       </p>
     </div>
   )

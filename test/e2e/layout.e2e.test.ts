@@ -82,7 +82,7 @@ describe('empty states say what to do next', () => {
     await page.setViewportSize(DESKTOP)
     try {
       const main = page.getByRole('main')
-      await main.getByRole('heading', { name: 'No rooms yet' }).waitFor({ timeout: LONG })
+      await main.getByRole('heading', { name: 'Start a conversation' }).waitFor({ timeout: LONG })
       expect(await main.textContent()).toContain('Start the first one with New room')
     } finally {
       await page.setViewportSize(PHONE)

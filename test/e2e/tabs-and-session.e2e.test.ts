@@ -104,6 +104,9 @@ describe('presence and typing', () => {
     bob.page = await bob.context.newPage()
     await openRoom(bob.page, server.url, roomId)
     await bobRow.getByRole('img', { name: 'online' }).waitFor({ timeout: LONG })
+    // The member list is a modal sheet: closed, so the room can be used again.
+    await alice.page.keyboard.press('Escape')
+    await members.waitFor({ state: 'detached', timeout: LONG })
   })
 
   it('typing shows on the other side and goes away after the TTL, or at once when the message arrives', async () => {
