@@ -1,3 +1,5 @@
+import { navigate } from '../state/actions.ts'
+
 /**
  * What a screen with nothing on it says: what it is, and what to do next. The action is a button
  * where the screen has one to offer; otherwise the text names the control to use.
@@ -30,20 +32,25 @@ export function NoRoomOpen({ hasRooms }: { hasRooms: boolean }) {
       <p>
         {hasRooms
           ? 'Choose a room from the list to read it, or start a new one with New room.'
-          : 'There are no rooms yet. Start the first one with New room: public for anyone here, or private for people you invite.'}
+          : 'You are in no rooms yet. Start one with New room (public for anyone here, or private for people you invite), or join a public room.'}
       </p>
+      {!hasRooms && (
+        <button type="button" class="primary" onClick={() => navigate({ name: 'discover' })}>
+          Find public rooms
+        </button>
+      )}
     </div>
   )
 }
 
-/** The room list with no rooms in it: nobody has made a public room yet, and the person is in none. */
+/** The room list with no rooms in it: the person is in none (public rooms to join are in Discover). */
 export function NoRooms() {
   return (
     <div class="empty-list pad">
       <p class="empty-list__title">No rooms yet</p>
       <p class="muted">
-        Start one with New room above: public for anyone here to join, or private for people you invite. A room someone
-        shared a link to opens from that link.
+        Start one with New room above (public for anyone here, or private for people you invite), or find public rooms
+        to join with Discover. A room someone shared a link to opens from that link.
       </p>
     </div>
   )

@@ -163,13 +163,16 @@ describe('the room screen', () => {
 
 describe('no room open (desktop main area)', () => {
   it('says what to do, with rooms and without', () => {
+    route.value = { name: 'rooms' }
     const { unmount } = render(<NoRoomOpen hasRooms={true} />)
     expect(screen.getByRole('heading', { name: 'No room open' })).toBeTruthy()
     expect(screen.getByText(/Choose a room from the list/)).toBeTruthy()
+    expect(screen.queryByRole('button')).toBeNull()
     unmount()
     render(<NoRoomOpen hasRooms={false} />)
     expect(screen.getByRole('heading', { name: 'Start a conversation' })).toBeTruthy()
-    expect(screen.getByText(/There are no rooms yet/)).toBeTruthy()
-    expect(screen.getByText(/Start the first one with New room/)).toBeTruthy()
+    expect(screen.getByText(/You are in no rooms yet/)).toBeTruthy()
+    fireEvent.click(screen.getByRole('button', { name: 'Find public rooms' }))
+    expect(route.value).toEqual({ name: 'discover' })
   })
 })

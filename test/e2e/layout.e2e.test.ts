@@ -79,11 +79,17 @@ describe('empty states say what to do next', () => {
     await signUp(page, server.url, annName)
     await page.getByRole('navigation', { name: 'Rooms' }).getByText('No rooms yet').waitFor({ timeout: LONG })
     expect(await page.locator('.room-list').textContent()).toContain('Start one with New room above')
+    expect(await page.locator('.room-list').textContent()).toContain('find public rooms to join with Discover')
     await page.setViewportSize(DESKTOP)
     try {
       const main = page.getByRole('main')
       await main.getByRole('heading', { name: 'Start a conversation' }).waitFor({ timeout: LONG })
-      expect(await main.textContent()).toContain('Start the first one with New room')
+      expect(await main.textContent()).toContain('You are in no rooms yet. Start one with New room')
+      // Its action: the public rooms to join.
+      await main.getByRole('button', { name: 'Find public rooms' }).click()
+      await page.getByLabel('Search public rooms').waitFor({ timeout: LONG })
+      await page.goto(server.url)
+      await page.getByRole('heading', { name: 'Rooms' }).waitFor({ timeout: LONG })
     } finally {
       await page.setViewportSize(PHONE)
     }
