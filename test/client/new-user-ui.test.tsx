@@ -152,7 +152,7 @@ describe('room names (item 5)', () => {
     )
   })
 
-  it('rooms of one name show a short id; links read "name, private room. last message"', () => {
+  it('rooms of one name show a short id; links read "name, private. last message"', () => {
     user.value = { id: ALICE, username: 'alice', createdAt: new Date(FIXTURE_TIME).toISOString() }
     route.value = { name: 'rooms' }
     outbox.value = []
@@ -165,7 +165,7 @@ describe('room names (item 5)', () => {
     const links = screen.getAllByRole('link')
     expect(links.map((a) => a.getAttribute('aria-label'))).toEqual([
       'Twin #0000. No messages yet',
-      'twin #0000, private room. No messages yet',
+      'twin #0000, private. No messages yet',
       'Other. No messages yet',
     ])
     expect(links[2]?.textContent).not.toContain('#')

@@ -40,7 +40,7 @@ describe('the room list screen', () => {
     render(<RoomList />)
     const links = screen.getAllByRole('link')
     expect(links.map((l) => l.getAttribute('href'))).toEqual([`/rooms/${ROOM_B}`, `/rooms/${ROOM_A}`])
-    expect(links[0]!.getAttribute('aria-label')).toBe('Harbour, private room. 3 unread. bob: tide is in. 5 min')
+    expect(links[0]!.getAttribute('aria-label')).toBe('Harbour, private. 5 min. bob: tide is in. 3 unread')
     await waitFor(() => expect(links[1]!.textContent).toContain('Draft: kept on the device'))
     expect(screen.queryByText('Not mine')).toBeNull()
     expect(screen.getByRole('button', { name: 'Discover' })).toBeTruthy()
