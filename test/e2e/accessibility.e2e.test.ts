@@ -8,7 +8,7 @@
 import { AxeBuilder } from '@axe-core/playwright'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRoom, LONG, PASSWORD, sendMessage, uniqueName, waitForStatus } from './support/app.ts'
+import { createRoom, LONG, PASSWORD, sendMessage, switchRoom, uniqueName, waitForStatus } from './support/app.ts'
 import {
   buildClient,
   CHROMIUM,
@@ -115,6 +115,8 @@ async function walk(page: Page): Promise<string[]> {
   await page.getByRole('heading', { name: 'Discover' }).waitFor({ timeout: LONG })
   await page.getByText('Harbour').first().waitFor({ timeout: LONG })
   found.push(...(await audit(page, 'Discover')))
+  await page.getByRole('button', { name: 'Join Harbour' }).click()
+  await page.getByRole('button', { name: 'Join Harbour' }).waitFor({ state: 'detached', timeout: LONG })
 
   await page.goto(`${server.url}/rooms/${roomId}`)
   await waitForStatus(page, /^Up to date$/)
@@ -140,6 +142,25 @@ async function walk(page: Page): Promise<string[]> {
   await page.getByRole('dialog', { name: 'Members' }).waitFor({ timeout: LONG })
   found.push(...(await audit(page, 'members sheet')))
   await page.keyboard.press('Escape')
+  await page.getByRole('dialog', { name: 'Members' }).waitFor({ state: 'detached', timeout: LONG })
+
+  // A failed message: sent offline to Harbour, which Ann then leaves from another device.
+  await page.goto(server.url)
+  await switchRoom(page, 'Harbour')
+  await waitForStatus(page, /^Up to date$/)
+  const harbourId = new URL(page.url()).pathname.split('/').pop()
+  await page.context().setOffline(true)
+  await waitForStatus(page, 'Offline')
+  await sendMessage(page, 'Anyone at the harbour?')
+  // The API request context is not the browser's network: it reaches the server while the page is offline.
+  const left = await page.request.post(`${server.url}/api/rooms/${harbourId}/leave`, {
+    headers: { 'content-type': 'application/json', origin: server.url },
+    data: {},
+  })
+  expect(left.status()).toBe(204)
+  await page.context().setOffline(false)
+  await page.locator('[role=log] li[data-state=failed]').waitFor({ timeout: LONG })
+  found.push(...(await audit(page, 'room with a failed message')))
   return found
 }
 
