@@ -10,6 +10,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { type ClientResult, runClient } from './client.ts'
 import { type HttpResult, runHttp } from './http.ts'
+import { type IdleResult, runIdle } from './idle.ts'
 import { ladder } from './lib/knee.ts'
 import { ROOT, type WindowStats } from './lib/proc.ts'
 import { table } from './lib/stats.ts'
@@ -20,7 +21,7 @@ import { runWs, type WsResult } from './ws.ts'
 import { wsReport } from './ws-report.ts'
 import { TARGETS, type TargetName } from './ws-targets.ts'
 
-const PARTS = ['startup', 'http', 'ws', 'rooms', 'pg-append', 'client'] as const
+const PARTS = ['startup', 'http', 'ws', 'rooms', 'pg-append', 'client', 'idle'] as const
 type Part = (typeof PARTS)[number]
 
 function envNumber(name: string, fallback: number): number {
@@ -54,6 +55,7 @@ const results: {
   ws?: WsResult | { error: string }
   rooms?: RoomsListResult[] | { error: string }
   pgAppend?: { rows: PgAppendRow[]; skipped?: string } | { error: string }
+  idle?: IdleResult[] | { error: string }
   client?: ClientResult | { error: string }
 } = {
   startedAt: new Date().toISOString(),
@@ -147,6 +149,21 @@ if (selected.includes('client')) {
       runs: envNumber('BENCH_CLIENT_RUNS', 10),
       baselineDir: process.env.BENCH_CLIENT_BASELINE || undefined,
       lighthouse: process.env.BENCH_CLIENT_LIGHTHOUSE !== '0',
+      log,
+    }),
+  )
+}
+
+if (selected.includes('idle')) {
+  results.idle = await part('idle', () =>
+    runIdle({
+      sockets: envNumber('BENCH_IDLE_SOCKETS', 5000),
+      roomSize: envNumber('BENCH_WS_ROOM_SIZE', 10),
+      users: (process.env.BENCH_WS_USERS ?? 'sockets') === 'sockets' ? 'sockets' : envNumber('BENCH_WS_USERS', 1),
+      targets: (process.env.BENCH_IDLE_TARGETS ?? 'ferry,raw,peer,socketio')
+        .split(',')
+        .map((x) => x.trim()) as TargetName[],
+      settleSeconds: envNumber('BENCH_IDLE_SETTLE_S', 5),
       log,
     }),
   )
@@ -339,6 +356,31 @@ if (cl) {
     out.push(
       `  throttle check: a fixed busy loop takes ${cl.throttleCheck.busyLoopThrottledMs} ms at 4×, ${cl.throttleCheck.busyLoopUnthrottledMs} ms unthrottled`,
     )
+  }
+}
+const idle = results.idle
+if (idle) {
+  out.push('', 'Idle connections: server RSS before and after opening and subscribing idle sockets')
+  if ('error' in idle) out.push(`  failed: ${idle.error}`)
+  else {
+    const raw = idle.find((r) => r.target === 'raw')?.perConnectionKiB
+    out.push(
+      table([
+        ['server', 'sockets', 'RSS before MiB', 'RSS after MiB', 'KiB per connection', '× raw ws'],
+        ...idle
+          .filter((r) => r.perConnectionKiB !== undefined)
+          .map((r) => [
+            r.label,
+            r.sockets!,
+            r.rssBeforeMiB!,
+            r.rssAfterMiB!,
+            r.perConnectionKiB!,
+            raw ? Math.round((r.perConnectionKiB! / raw) * 100) / 100 : '–',
+          ]),
+      ]),
+    )
+    for (const r of idle)
+      if (r.skipped || r.error) out.push(`  ${r.label} ${r.skipped ? 'skipped' : 'FAILED'}: ${r.skipped ?? r.error}`)
   }
 }
 console.log(out.join('\n'))
