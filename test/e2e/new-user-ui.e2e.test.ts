@@ -211,7 +211,7 @@ describe('rooms', () => {
     await page.getByRole('button', { name: 'Create' }).click()
     await page.waitForURL(/\/rooms\/[0-9a-f-]{36}$/, { timeout: LONG })
     await page.getByRole('button', { name: 'Back to rooms' }).click()
-    await page.getByRole('link', { name: /^Hideout, private room\. No messages yet$/ }).waitFor({ timeout: LONG })
+    await page.getByRole('link', { name: /^Hideout, private\. No messages yet$/ }).waitFor({ timeout: LONG })
   })
 
   it('a made-up room link shows "Room not found" with a way back and no composer', async () => {
