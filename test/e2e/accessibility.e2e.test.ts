@@ -2,9 +2,11 @@
  * Issue 8, item 10: axe-core on every screen, light and dark, at 390×844 (a phone: touch, mobile)
  * and 1280×800 (a desktop with a mouse): no serious or critical violation of WCAG 2.1 A/AA.
  * One server; one browser context per viewport; the colour scheme switches with emulateMedia.
+ * Every screen is saved to docs/screenshots/ in both schemes (the set a reviewer looks at).
  * Findings are gathered over all screens and reported together (rule, impact, screen, targets),
  * so one run shows everything there is to fix.
  */
+import { join } from 'node:path'
 import { AxeBuilder } from '@axe-core/playwright'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -14,6 +16,7 @@ import {
   CHROMIUM,
   cleanUp,
   type FerryServer,
+  ROOT,
   requireChromium,
   startFerry,
   tempDir,
@@ -38,11 +41,19 @@ async function launch(viewport: { width: number; height: number }, mobile: boole
   return context.pages()[0] ?? (await context.newPage())
 }
 
-/** Runs axe on what is on screen now, in both colour schemes; returns one line per serious/critical finding. */
+/** Where each audited screen is photographed, so a reviewer can look without running anything. */
+const SHOTS = join(ROOT, 'docs', 'screenshots')
+
+/**
+ * Runs axe on what is on screen now, in both colour schemes; returns one line per serious/critical
+ * finding. Each screen and scheme is also saved as docs/screenshots/<width>-<screen>-<scheme>.png.
+ */
 async function audit(page: Page, screen: string): Promise<string[]> {
   const found: string[] = []
+  const slug = screen.replace(/[^a-z0-9]+/gi, '-').toLowerCase()
   for (const colorScheme of SCHEMES) {
     await page.emulateMedia({ colorScheme })
+    await page.screenshot({ path: join(SHOTS, `${page.viewportSize()?.width}-${slug}-${colorScheme}.png`) })
     const { violations } = await new AxeBuilder({ page }).withTags(TAGS).analyze()
     for (const v of violations) {
       if (v.impact !== 'serious' && v.impact !== 'critical') continue
