@@ -46,6 +46,8 @@ export interface RoomCursor {
 export interface Draft {
   roomId: string
   text: string
+  /** When the text was last changed (ISO, the injected clock): the room list sorts by it. Drafts saved before it existed have none. */
+  updatedAt?: string
 }
 
 /**

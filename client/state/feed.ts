@@ -18,6 +18,7 @@ import {
   withOpenRoom,
 } from './reducers.ts'
 import {
+  type DraftNote,
   drafts,
   heldFor,
   outbox,
@@ -48,14 +49,19 @@ export const reloadDrafts = coalesced(async (db: FerryDatabase): Promise<void> =
   drafts.value = draftTexts(await db.getAll('drafts'))
 })
 
-/** Drafts as the list uses them; a row that is not a draft (an older or damaged one) is skipped. */
-export function draftTexts(rows: readonly unknown[]): Record<string, string> {
-  const texts: Record<string, string> = {}
+/**
+ * Drafts as the list uses them; a row that is not a draft (a damaged one) is skipped. A draft saved
+ * before drafts had a time (or with a damaged one) stays, without a time: it does not move its room up.
+ */
+export function draftTexts(rows: readonly unknown[]): Record<string, DraftNote> {
+  const notes: Record<string, DraftNote> = {}
   for (const row of rows) {
-    const { roomId, text } = (row ?? {}) as { roomId?: unknown; text?: unknown }
-    if (typeof roomId === 'string' && typeof text === 'string' && text.trim() !== '') texts[roomId] = text
+    const { roomId, text, updatedAt } = (row ?? {}) as { roomId?: unknown; text?: unknown; updatedAt?: unknown }
+    if (typeof roomId !== 'string' || typeof text !== 'string' || text.trim() === '') continue
+    const at = typeof updatedAt === 'string' && !Number.isNaN(Date.parse(updatedAt)) ? updatedAt : null
+    notes[roomId] = { text, at }
   }
-  return texts
+  return notes
 }
 
 export const reloadOutbox = coalesced(async (db: FerryDatabase): Promise<void> => {

@@ -6,6 +6,7 @@
  */
 import type { Room } from '../../shared/schemas.ts'
 import type { OutboxItem } from '../db/schema.ts'
+import type { DraftNote } from './store.ts'
 
 export interface RoomRow {
   room: Room
@@ -13,7 +14,10 @@ export interface RoomRow {
   preview: string
   /** The preview is a draft (styled apart, like messengers do). */
   draft: boolean
-  /** ISO time of the last activity (the last message, waiting or stored), or null: no message yet. */
+  /**
+   * ISO time of the last activity (the last message, waiting or stored, or the shown draft's last
+   * edit when newer), or null: no message yet and no dated draft.
+   */
   lastAt: string | null
 }
 
@@ -27,7 +31,7 @@ function lastActivity(room: Room, waiting: OutboxItem | undefined): string | nul
 export function roomRows(
   rooms: readonly Room[],
   outbox: readonly OutboxItem[],
-  drafts: Readonly<Record<string, string>>,
+  drafts: Readonly<Record<string, DraftNote>>,
   meId: string | undefined,
   openRoomId: string | null,
 ): RoomRow[] {
@@ -39,11 +43,15 @@ export function roomRows(
     .map((room): RoomRow => {
       const waiting = waitingIn.get(room.id)
       const at = lastActivity(room, waiting)
-      const draft = room.id === openRoomId ? undefined : drafts[room.id]?.trim()
-      if (draft) return { room, preview: `Draft: ${oneLine(draft)}`, draft: true, lastAt: at }
+      const draft = room.id === openRoomId ? undefined : drafts[room.id]
+      if (draft && draft.text.trim() !== '') {
+        // A draft just written moves its room up, as in the phone messengers (an undated old one does not).
+        const lastAt = draft.at !== null && (at === null || draft.at > at) ? draft.at : at
+        return { room, preview: `Draft: ${oneLine(draft.text)}`, draft: true, lastAt }
+      }
       return { room, preview: previewOf(room, waiting, meId), draft: false, lastAt: at }
     })
-  // Most recent activity first; a room with no message yet counts from its creation.
+  // Most recent activity first; a room with no message yet (and no dated draft) counts from its creation.
   const key = (row: RoomRow) => row.lastAt ?? row.room.createdAt
   return rows.sort((a, b) => key(b).localeCompare(key(a)) || a.room.id.localeCompare(b.room.id))
 }

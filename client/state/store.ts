@@ -39,8 +39,13 @@ export const user = signal<User | null | undefined>(undefined)
 export const heldFor = signal<HeldWork | null>(null)
 export const rooms = signal<Room[]>([])
 export const outbox = signal<OutboxItem[]>([])
+/** A composer's unsent text as the room list uses it; `at` is when it last changed (null: an older draft without a time). */
+export interface DraftNote {
+  text: string
+  at: string | null
+}
 /** Unsent text per room (the composer's drafts, from IndexedDB): the room list says "Draft: …". */
-export const drafts = signal<Readonly<Record<string, string>>>({})
+export const drafts = signal<Readonly<Record<string, DraftNote>>>({})
 /**
  * A public room opened from a link that the room list does not hold (it keeps one page of rooms
  * to discover, and a refresh may drop it): the room screen still shows it, with Join.

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import { getDb } from '../db/page.ts'
 import { bodyProblem, send, typing } from '../state/compose.ts'
 import { publish } from '../tabs/bus.ts'
+import { now } from '../time/clock.ts'
 import { charactersLeft, LengthCounter } from './LengthCounter.tsx'
 
 /**
@@ -48,7 +49,7 @@ export function Composer({ roomId, disabled }: { roomId: string; disabled: boole
     saveTimer.current = setTimeout(() => {
       getDb()
         .then(async (db) => {
-          if (value) await db.put('drafts', { roomId, text: value })
+          if (value) await db.put('drafts', { roomId, text: value, updatedAt: new Date(now()).toISOString() })
           else await db.delete('drafts', roomId)
           // The room list says "Draft: …" (in every tab) once the person is elsewhere.
           publish({ type: 'rooms-changed' })

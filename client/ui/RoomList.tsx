@@ -7,6 +7,7 @@ import { reloadDrafts } from '../state/feed.ts'
 import { createNamedRoom } from '../state/membership.ts'
 import { type RoomRow, roomRows } from '../state/room-list.ts'
 import { drafts, outbox, rooms, route, user } from '../state/store.ts'
+import { unreadNumber } from '../state/unread.ts'
 import { now } from '../time/clock.ts'
 import { relativeTime } from '../time/format.ts'
 import { avatarColour, initials } from './avatar.ts'
@@ -82,8 +83,17 @@ function linkLabel(row: RoomRow, shortId: string | null, time: string | null): s
   const { room } = row
   const id = shortId ? ` #${shortId}` : ''
   const kind = room.visibility === 'private' ? ', private' : ''
-  const unread = room.unreadCount > 0 ? `${room.unreadCount} unread` : ''
+  const unread = room.unreadCount > 0 ? unreadLabel(room.unreadCount) : ''
   return [`${room.name}${id}${kind}`, time, row.preview, unread].filter(Boolean).join('. ')
+}
+
+/**
+ * The badge shows at most "999+" (as the divider does); the link's name says the visible "999+
+ * unread" first (label in name) and then the exact count, for the screen-reader user who wants it.
+ */
+function unreadLabel(count: number): string {
+  const shown = unreadNumber(count)
+  return shown === String(count) ? `${count} unread` : `${shown} unread (${count})`
 }
 
 /** Relative times ("5 min") move on by themselves: the list re-renders on this coarse tick. */
@@ -190,7 +200,7 @@ export function RoomList() {
                     </span>{' '}
                     {room.unreadCount > 0 && (
                       <span class="badge" role="img" aria-label={`${room.unreadCount} unread`}>
-                        {room.unreadCount}
+                        {unreadNumber(room.unreadCount)}
                       </span>
                     )}
                   </span>

@@ -3,10 +3,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { getDb } from '../../client/db/page.ts'
 import { claimForSending, enqueue, listOutbox } from '../../client/outbox/store.ts'
 import { bodyProblem } from '../../client/state/compose.ts'
+import { setClock } from '../../client/time/clock.ts'
 import { Composer } from '../../client/ui/Composer.tsx'
 import { PendingMessage } from '../../client/ui/PendingMessage.tsx'
 import { LIMITS } from '../../shared/limits.ts'
-import { ROOM_A } from './support.ts'
+import { FIXTURE_TIME, ROOM_A } from './support.ts'
 
 afterEach(() => {
   cleanup()
@@ -152,5 +153,26 @@ describe('pending message menu (issue 8 item 8)', () => {
     expect(screen.queryByRole('menu')).toBeNull()
     fireEvent.click(screen.getByText(/^see/))
     expect(screen.getByRole('menu', { name: 'Message actions' })).toBeTruthy()
+  })
+})
+
+describe('drafts carry the time they were written (the room list sorts by it)', () => {
+  afterEach(() => setClock(undefined))
+
+  it('saves the text with the injected clock’s time, and deletes the draft once the box is empty', async () => {
+    setClock(() => FIXTURE_TIME)
+    const db = await getDb()
+    await db.clear('drafts')
+    render(<Composer roomId={ROOM_A} disabled={false} />)
+    type('half a thought')
+    await waitFor(async () =>
+      expect(await db.get('drafts', ROOM_A)).toEqual({
+        roomId: ROOM_A,
+        text: 'half a thought',
+        updatedAt: new Date(FIXTURE_TIME).toISOString(),
+      }),
+    )
+    type('')
+    await waitFor(async () => expect(await db.get('drafts', ROOM_A)).toBeUndefined())
   })
 })

@@ -46,6 +46,21 @@ describe('the room list screen', () => {
     expect(screen.getByRole('button', { name: 'Discover' })).toBeTruthy()
   })
 
+  it('caps the unread badge at 999+ as the divider does, with the exact count in the accessible names', async () => {
+    rooms.value = rooms.value.map((room) => (room.id === ROOM_B ? { ...room, unreadCount: 1234 } : room))
+    render(<RoomList />)
+    const link = screen.getAllByRole('link')[0]!
+    const badge = link.querySelector('.badge')!
+    expect(badge.textContent).toBe('999+')
+    expect(badge.getAttribute('aria-label')).toBe('1234 unread')
+    expect(link.getAttribute('aria-label')).toBe('Harbour, private. 5 min. bob: tide is in. 999+ unread (1234)')
+    await act(() => {
+      rooms.value = rooms.value.map((room) => (room.id === ROOM_B ? { ...room, unreadCount: 999 } : room))
+    })
+    expect(link.querySelector('.badge')!.textContent).toBe('999')
+    expect(link.getAttribute('aria-label')).toBe('Harbour, private. 5 min. bob: tide is in. 999 unread')
+  })
+
   it('relative times move on by themselves as the clock does (a coarse tick, no other change needed)', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
     try {

@@ -138,7 +138,7 @@ describe('the room list’s rows', () => {
   })
 
   it('a draft shows as "Draft: …" unless its room is the open one', () => {
-    const drafts = { [ROOM_B]: 'half a\nthought' }
+    const drafts = { [ROOM_B]: { text: 'half a\nthought', at: null } }
     expect(roomRows([busy], [], drafts, ALICE, null)[0]).toMatchObject({
       preview: 'Draft: half a thought',
       draft: true,
@@ -146,15 +146,45 @@ describe('the room list’s rows', () => {
     expect(roomRows([busy], [], drafts, ALICE, ROOM_B)[0]).toMatchObject({ preview: 'bob: see you at six' })
   })
 
-  it('drafts from IndexedDB: blank and malformed rows are skipped', () => {
+  it('a room whose draft was just edited moves up: it sorts (and shows its time) by the newer of its activity and the draft', () => {
+    // Busy's last message is an hour old, Quiet has none (created 10 days ago): Busy is first.
+    expect(roomRows([quiet, busy], [], {}, ALICE, null).map((r) => r.room.name)).toEqual(['Busy', 'Quiet'])
+    const drafts = { [ROOM_A]: { text: 'reply later', at: at(MIN) } }
+    const rows = roomRows([quiet, busy], [], drafts, ALICE, null)
+    expect(rows.map((r) => [r.room.name, r.preview, r.lastAt])).toEqual([
+      ['Quiet', 'Draft: reply later', at(MIN)],
+      ['Busy', 'bob: see you at six', at(HOUR)],
+    ])
+    // A draft older than the room's last message does not move it back: its activity counts.
+    const stale = roomRows([busy], [], { [ROOM_B]: { text: 'old', at: at(DAY) } }, ALICE, null)
+    expect(stale[0]!.lastAt).toBe(at(HOUR))
+    // While its room is open the draft is the composer's text, not a row: the room keeps its place.
+    expect(roomRows([quiet, busy], [], drafts, ALICE, ROOM_A).map((r) => r.room.name)).toEqual(['Busy', 'Quiet'])
+  })
+
+  it('a draft saved before drafts had a time still shows, and keeps its room where its activity puts it', () => {
+    const rows = roomRows([quiet, busy], [], { [ROOM_A]: { text: 'from last year', at: null } }, ALICE, null)
+    expect(rows.map((r) => [r.room.name, r.preview, r.lastAt])).toEqual([
+      ['Busy', 'bob: see you at six', at(HOUR)],
+      ['Quiet', 'Draft: from last year', null],
+    ])
+  })
+
+  it('drafts from IndexedDB: blank and malformed rows are skipped, an old or damaged time is none', () => {
     expect(
       draftTexts([
-        { roomId: ROOM_A, text: 'hi' },
+        { roomId: ROOM_A, text: 'hi', updatedAt: at(MIN) },
         { roomId: ROOM_B, text: '   ' },
         { roomId: 3, text: 'x' },
+        { roomId: ROOM_C, text: 'no time' },
+        { roomId: 'd', text: 'bad time', updatedAt: 'yesterday-ish' },
         null,
         'junk',
       ]),
-    ).toEqual({ [ROOM_A]: 'hi' })
+    ).toEqual({
+      [ROOM_A]: { text: 'hi', at: at(MIN) },
+      [ROOM_C]: { text: 'no time', at: null },
+      d: { text: 'bad time', at: null },
+    })
   })
 })
