@@ -51,13 +51,11 @@ const roomsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return toRoom(row)
   }
 
-  // My rooms, then the first page of public rooms I could join: bounded by my
-  // memberships plus one page, however many public rooms exist.
+  // My rooms only, bounded by my memberships however many public rooms exist. Rooms to join are
+  // found with /discover; a room opened from a link is asked for by id (GET /:roomId).
   app.get('/', { schema: { response: { 200: RoomsResponse, ...errors } } }, async (request) => {
     const { user } = await requireSession(request)
-    const mine = await listMyRooms(db, user.id, LIMITS.roomListMineMax)
-    const discover = await listDiscoverableRooms(db, user.id, LIMITS.roomDiscoverPageDefault)
-    return { rooms: [...mine, ...discover].map(toRoom) }
+    return { rooms: (await listMyRooms(db, user.id, LIMITS.roomListMineMax)).map(toRoom) }
   })
 
   app.get(
