@@ -217,12 +217,27 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
     this.#failed(error, errorFrame('internal', 'Could not subscribe; try again', { roomId }))
   }
 
+  /**
+   * Step 7. Presence counts members only ("3 online" beside "12 members"): anyone may follow a
+   * public room without joining, and gets the snapshot, but is not counted until they join.
+   */
   goLive(roomId: string): void {
-    if (!this.#present.has(roomId)) {
-      this.#present.add(roomId)
-      this.deps.hub.join(roomId, this)
-    }
+    if (this.#streams.get(roomId)?.canWrite) this.#countPresent(roomId)
     this.send({ type: 'presence', roomId, users: this.deps.hub.presentUsers(roomId) })
+  }
+
+  /** ListSubscriber (user stream): the user joined the room; if this socket follows it already, count them present now. */
+  joinedRoom(roomId: string): void {
+    const stream = this.#streams.get(roomId)
+    if (!stream) return
+    stream.canWrite = true
+    if (stream.live) this.#countPresent(roomId)
+  }
+
+  #countPresent(roomId: string): void {
+    if (this.#present.has(roomId)) return
+    this.#present.add(roomId)
+    this.deps.hub.join(roomId, this)
   }
 
   // ---- frames ----

@@ -14,6 +14,8 @@ export interface ListSubscriber {
   sendShared(frame: Buffer): void
   /** The user lost the room (left it): stop following it; `readable` false also says `not_found`. */
   dropRoom(roomId: string, readable: boolean): void
+  /** The user became a member: a socket already following the room (public, unjoined) counts them present. */
+  joinedRoom(roomId: string): void
 }
 
 /**
@@ -84,7 +86,10 @@ export class UserStream {
         // Left again meanwhile: the `removed` behind this one says so; nothing stale is sent.
         if (!row || row.role === null) return
         const frame: ServerFrame = { type: 'room_added', room: toRoom(row) }
-        for (const socket of this.#byUser.get(change.userId) ?? []) socket.send(frame)
+        for (const socket of this.#byUser.get(change.userId) ?? []) {
+          socket.joinedRoom(change.roomId)
+          socket.send(frame)
+        }
         return
       }
       case 'removed':

@@ -4,7 +4,7 @@ import { CLOSE_CODES } from '../../shared/errors.ts'
 import { LIMITS } from '../../shared/limits.ts'
 import { type Agent, signUp, useTestApp } from '../support/app.ts'
 import { describeEachEngine } from '../support/databases.ts'
-import { connect, createRoom, isGapFree, realtimeConfig, storedEvents, type TestSocket } from '../support/ws.ts'
+import { connect, createRoom, isGapFree, joinRoom, realtimeConfig, storedEvents, type TestSocket } from '../support/ws.ts'
 
 const MAX_BUFFERED_BYTES = 256 * 1024
 const FAT_BODY = '🚢'.repeat(LIMITS.messageBodyMax)
@@ -47,6 +47,7 @@ describeEachEngine('ws replay against the send-buffer cap', (engine) => {
 
     // The watcher sees Bob leave a quiet room; it gets none of the fat traffic, so it is never cut off itself.
     const quiet = await createRoom(alice)
+    await joinRoom(bob, quiet) // presence counts members only
     const watcher = await connect(ctx.app, alice)
     await watcher.subscribe(quiet)
     const slow = await connect(ctx.app, bob)

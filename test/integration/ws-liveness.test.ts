@@ -62,7 +62,7 @@ describeEachEngine('ws liveness, backpressure, presence and typing', (engine) =>
     await Promise.all([watcher.close(), resumed.close()])
   })
 
-  it('presence: snapshot on subscribe, join and leave deltas, two tabs of one user counted once', async () => {
+  it('presence: snapshot on subscribe, join and leave deltas, two tabs of one user counted once, members only', async () => {
     const roomId = await createRoom(alice)
     await joinRoom(bob, roomId)
     const bobSocket = await connect(ctx.app, bob)
@@ -81,11 +81,20 @@ describeEachEngine('ws liveness, backpressure, presence and typing', (engine) =>
     const tab2Snapshot = await tab2.waitFor('presence', (f) => f.roomId === roomId, { from: tab2Subscribed.from })
     expect(tab2Snapshot.users).toHaveLength(2)
     await tab1.close()
+    // Carol follows the public room without joining: she sees who is here, and is not counted.
     const carol = await signUp(ctx.app)
     const carolSocket = await connect(ctx.app, carol)
     const carolSubscribed = await carolSocket.subscribe(roomId)
     const carolSnapshot = await carolSocket.waitFor('presence', () => true, { from: carolSubscribed.from })
-    expect(carolSnapshot.users.map((u) => u.userId).sort()).toEqual([alice.user.id, bob.user.id, carol.user.id].sort())
+    expect(carolSnapshot.users.map((u) => u.userId).sort()).toEqual([alice.user.id, bob.user.id].sort())
+    const bobAgain = await connect(ctx.app, bob)
+    const again = await bobAgain.subscribe(roomId)
+    const afterCarol = await bobAgain.waitFor('presence', (f) => f.roomId === roomId, { from: again.from })
+    expect(afterCarol.users.map((u) => u.userId).sort()).toEqual([alice.user.id, bob.user.id].sort())
+    await bobAgain.close()
+    // Once she joins, the socket she already has counts her.
+    await joinRoom(carol, roomId)
+    await bobSocket.waitFor('presence_join', (f) => f.user.userId === carol.user.id)
 
     await tab2.close()
     await bobSocket.waitFor('presence_leave', (f) => f.userId === alice.user.id)
