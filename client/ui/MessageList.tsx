@@ -65,6 +65,12 @@ function scrollRowToTop(el: HTMLElement, row: Element, gap: number): void {
   el.scrollTop += row.getBoundingClientRect().top - el.getBoundingClientRect().top - gap
 }
 
+/** Focus for a row or the list, placed by script: focusable without becoming a Tab stop, and left where it was scrolled to. */
+function focusWithoutScrolling(target: HTMLElement): void {
+  if (!target.hasAttribute('tabindex')) target.tabIndex = -1
+  target.focus({ preventScroll: true })
+}
+
 /** The first row (message or notice) that shows at the top of the list: rows are in order, so a binary search. */
 function findAnchor(el: HTMLElement): Anchor | null {
   const rows = el.querySelectorAll<HTMLElement>('li[data-key]')
@@ -162,19 +168,26 @@ export function MessageList({
     if (stick.current && hasNewer) onNearBottom?.()
   }
 
-  /** "↓ N new": down to the first of them when it is in the window below, else to the live end. */
+  /**
+   * "↓ N new": down to the first of them when it is in the window below, else to the live end.
+   * Focus goes where the eyes go (the first new message, or the list at its live end), so a
+   * keyboard or screen-reader user reads on from there; the button itself is about to go. Only
+   * this tap moves focus: arrivals and one's own sends never take it from the composer.
+   */
   const jumpDown = () => {
     const el = ref.current
     if (!el) return
-    const first = arrivals && !hasNewer ? el.querySelector(`li[data-seq="${arrivals.firstSeq}"]`) : null
+    const first = arrivals && !hasNewer ? el.querySelector<HTMLElement>(`li[data-seq="${arrivals.firstSeq}"]`) : null
     const below = first && first.getBoundingClientRect().top > el.getBoundingClientRect().top + LAND_GAP_PX + 1
     if (first && below) {
       scrollRowToTop(el, first, LAND_GAP_PX)
+      focusWithoutScrolling(first)
       return
     }
     stick.current = true
     if (hasNewer) onJumpToNewest?.()
     else el.scrollTop = el.scrollHeight
+    focusWithoutScrolling(el)
   }
   const dividerAt = divider ? dividerIndex(entries, divider, meId) : -1
 
@@ -252,7 +265,8 @@ export function MessageList({
   }
 
   return (
-    <div class="messages" role="log" aria-label="Messages" ref={ref} onScroll={onScroll}>
+    // tabIndex -1: focusable from script only ("↓ N new" lands here), not a Tab stop.
+    <div class="messages" role="log" aria-label="Messages" tabIndex={-1} ref={ref} onScroll={onScroll}>
       <ol class="messages__list">
         {hasOlder && (
           <li class="older">

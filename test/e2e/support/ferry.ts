@@ -196,3 +196,9 @@ export async function launchBrowser(profileDir = tempDir('ferry-profile-')): Pro
   page.on('pageerror', (error) => console.warn('[page error]', error.message))
   return { context, page, profileDir, close }
 }
+
+/** How most browser tests start: a server with a fresh client build, and a phone (390×844, touch) to use it. */
+export async function startWithPhone(env: NodeJS.ProcessEnv = {}): Promise<{ server: FerryServer; phone: Browser }> {
+  const server = await startFerry(await buildClient(), env)
+  return { server, phone: await launchBrowser() }
+}
