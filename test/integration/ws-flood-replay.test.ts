@@ -4,7 +4,15 @@ import { CLOSE_CODES } from '../../shared/errors.ts'
 import { LIMITS } from '../../shared/limits.ts'
 import { type Agent, signUp, useTestApp } from '../support/app.ts'
 import { describeEachEngine } from '../support/databases.ts'
-import { connect, createRoom, isGapFree, joinRoom, realtimeConfig, storedEvents, type TestSocket } from '../support/ws.ts'
+import {
+  connect,
+  createRoom,
+  isGapFree,
+  joinRoom,
+  realtimeConfig,
+  storedEvents,
+  type TestSocket,
+} from '../support/ws.ts'
 
 const MAX_BUFFERED_BYTES = 256 * 1024
 const FAT_BODY = '🚢'.repeat(LIMITS.messageBodyMax)
