@@ -17,8 +17,8 @@ window.addEventListener('unhandledrejection', (event: PromiseRejectionEvent) => 
   event.preventDefault()
 })
 
-route.value = routeFromPath(location.pathname)
-window.addEventListener('popstate', () => navigate(routeFromPath(location.pathname), true))
+route.value = routeFromPath(location.pathname, history.state)
+window.addEventListener('popstate', () => navigate(routeFromPath(location.pathname, history.state), true))
 document.documentElement.dataset.build = __FERRY_BUILD__
 render(<App />, document.getElementById('app')!)
 followDocumentTitle()

@@ -1,4 +1,3 @@
-import { LIMITS } from '../../shared/limits.ts'
 import type { Room, User } from '../../shared/schemas.ts'
 import { roomRange } from './messages.ts'
 import { type CachedRoom, type FerryDatabase, type SessionRecord, USER_STORES } from './schema.ts'
@@ -32,28 +31,6 @@ export async function mergeRoom(db: FerryDatabase, room: Room): Promise<void> {
   const tx = db.transaction('rooms', 'readwrite')
   tx.store.put(mergeServerRoom(room, await tx.store.get(room.id)))
   await tx.done
-}
-
-/**
- * A new public room to discover (room_created): listed unless the room is already here (then we
- * know more). Rooms to discover stay one page, as GET /api/rooms gives them: the oldest beyond
- * `keep` goes, so a burst of new public rooms cannot grow the list toward every room there is.
- */
-export async function addDiscoveredRoom(
-  db: FerryDatabase,
-  room: Room,
-  keep: number = LIMITS.roomDiscoverPageDefault,
-): Promise<boolean> {
-  const tx = db.transaction('rooms', 'readwrite')
-  const known = (await tx.store.getKey(room.id)) !== undefined
-  if (!known) {
-    tx.store.put({ ...room, serverReadSeq: room.lastReadSeq })
-    const unjoined = [...(await tx.store.getAll()).filter((r) => r.role === null && r.id !== room.id), room]
-    unjoined.sort((a, b) => b.createdAt.localeCompare(a.createdAt))
-    for (const old of unjoined.slice(keep)) tx.store.delete(old.id)
-  }
-  await tx.done
-  return !known
 }
 
 /**

@@ -285,7 +285,9 @@ export async function logout(confirmDiscard: (question: string) => boolean): Pro
 
 export function navigate(next: Route, replace = false): void {
   const path = next.name === 'room' ? `/rooms/${next.roomId}` : next.name === 'discover' ? '/discover' : '/'
-  if (location.pathname !== path) history[replace ? 'replaceState' : 'pushState'](null, '', path)
+  // Where a room was opened from rides in the history entry, so Back after a reload or popstate still knows.
+  const state = next.name === 'room' && next.from ? { from: next.from } : null
+  if (location.pathname !== path) history[replace ? 'replaceState' : 'pushState'](state, '', path)
   route.value = next
   if (next.name === 'room') void openRoom(next.roomId).catch(warnAndSay('opening a room', 'Could not open that room.'))
   else {
@@ -295,10 +297,16 @@ export function navigate(next: Route, replace = false): void {
   }
 }
 
-/** A room link in any letter case names the room; ids are held in lower case, as the server stores them. */
-export function routeFromPath(pathname: string): Route {
+/**
+ * A room link in any letter case names the room; ids are held in lower case, as the server stores
+ * them. `state` is the history entry's (navigate): a room opened from Discover says so.
+ */
+export function routeFromPath(pathname: string, state?: unknown): Route {
   const match = /^\/rooms\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i.exec(pathname)
-  if (match?.[1]) return { name: 'room', roomId: match[1].toLowerCase() }
+  if (match?.[1]) {
+    const fromDiscover = (state as { from?: unknown } | null)?.from === 'discover'
+    return { name: 'room', roomId: match[1].toLowerCase(), ...(fromDiscover ? { from: 'discover' as const } : {}) }
+  }
   return pathname === '/discover' ? { name: 'discover' } : { name: 'rooms' }
 }
 

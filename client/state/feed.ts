@@ -7,6 +7,7 @@ import { listOutbox } from '../outbox/store.ts'
 import { onTabMessage, tellOthers } from '../tabs/bus.ts'
 import type { ConnStatus, TabMessage } from '../tabs/messages.ts'
 import { coalesced } from './coalesce.ts'
+import { rememberCreated } from './discover.ts'
 import {
   addTypist,
   boundWindow,
@@ -18,6 +19,7 @@ import {
   withOpenRoom,
 } from './reducers.ts'
 import {
+  createdPublicRooms,
   type DraftNote,
   drafts,
   heldFor,
@@ -124,6 +126,9 @@ export function applyTabMessage(db: FerryDatabase, message: TabMessage): void {
         void reloadTimeline(db, message.roomId).catch(warn('reloading the timeline after a reset'))
       }
       break
+    case 'room-created':
+      createdPublicRooms.value = rememberCreated(createdPublicRooms.peek(), message.room)
+      break
     case 'rooms-changed':
       void reloadRooms(db).catch(warn('reloading the room list'))
       break
@@ -166,6 +171,7 @@ export function applyTabMessage(db: FerryDatabase, message: TabMessage): void {
         rooms.value = []
         outbox.value = []
         drafts.value = {}
+        createdPublicRooms.value = []
         visiting.value = null
         timeline.value = null
         heldFor.value = null

@@ -11,6 +11,7 @@ import { getDb } from '../db/page.ts'
 import { dropMembership } from '../db/rooms.ts'
 import { publish } from '../tabs/bus.ts'
 import { createRoom, navigate, type Refusal } from './actions.ts'
+import { DISCOVER_PAGE } from './discover.ts'
 import { markMissing, visiting } from './store.ts'
 
 /** Why a room name cannot be used, or null. The server's rule: 1–80 characters after trimming. */
@@ -90,9 +91,6 @@ export async function checkRoomExists(roomId: string): Promise<void> {
     if (error instanceof ApiError && error.status === 404) markMissing(roomId)
   }
 }
-
-/** Rooms per Discover page: a phone screen or two. */
-export const DISCOVER_PAGE = 20
 
 export type DiscoverPage = { rooms: Room[]; hasMore: boolean } | { problem: 'offline' | string }
 

@@ -9,7 +9,11 @@ import type { Typist } from './reducers.ts'
 import type { Arrivals, Divider } from './unread.ts'
 
 /** The room list, one room, or Discover (public rooms to join, searched on the server). */
-export type Route = { name: 'rooms' } | { name: 'room'; roomId: string } | { name: 'discover' }
+export type Route =
+  | { name: 'rooms' }
+  /** `from: 'discover'`: opened by joining it in Discover, so Back returns there. */
+  | { name: 'room'; roomId: string; from?: 'discover' }
+  | { name: 'discover' }
 
 /**
  * The open room's window on its log: at most TIMELINE_MAX entries (reducers.ts), sorted by seq and
@@ -46,6 +50,11 @@ export interface DraftNote {
 }
 /** Unsent text per room (the composer's drafts, from IndexedDB): the room list says "Draft: …". */
 export const drafts = signal<Readonly<Record<string, DraftNote>>>({})
+/**
+ * Public rooms created since this page started (room_created), newest last, at most a page of
+ * them: Discover shows those that match its search above its results (state/discover.ts).
+ */
+export const createdPublicRooms = signal<readonly Room[]>([])
 /**
  * A public room opened from a link that the room list does not hold (it keeps one page of rooms
  * to discover, and a refresh may drop it): the room screen still shows it, with Join.

@@ -9,8 +9,8 @@
  * 3. `events`: store what we lack; a hole behind the cursor → fetch it over HTTP;
  * 4. `caught_up`: if the cursor is still short of lastSeq, fetch the rest;
  * 5. `reset`: jump the cursor, load the latest page, older history pages on demand.
- * 6. `room_added` / `room_removed` / `room_created` (the room-list stream): change the cached
- *    list at once and follow (or stop following) the room. Those heard while a room list
+ * 6. `room_added` / `room_removed` (the room-list stream): change the cached list at once and
+ *    follow (or stop following) the room; `room_created` is passed to the screens (Discover). Those heard while a room list
  *    (step 2's, or a `resubscribe`'s) is on its way are applied after it, so a list read
  *    before a change cannot undo it.
  *
@@ -42,7 +42,7 @@ import type {
 import type { Room, RoomEvent, User } from '../../shared/schemas.ts'
 import { api, isTransient } from '../api/http.ts'
 import { getCursor, messageToEvent, resetCursor, storeEvents } from '../db/messages.ts'
-import { addDiscoveredRoom, dropMembership, listCachedRooms, mergeRoom, replaceRooms, updateRoom } from '../db/rooms.ts'
+import { dropMembership, listCachedRooms, mergeRoom, replaceRooms, updateRoom } from '../db/rooms.ts'
 import type { FerryDatabase } from '../db/schema.ts'
 import { OutboxFlusher } from '../outbox/flusher.ts'
 import { applyEventsToRoom } from '../state/reducers.ts'
@@ -567,7 +567,8 @@ export class SyncEngine {
         }
         return
       case 'room_created':
-        if (await addDiscoveredRoom(this.db, frame.room)) publish({ type: 'rooms-changed' })
+        // Not stored: the device's list holds only the person's rooms. An open Discover lists it.
+        publish({ type: 'room-created', room: frame.room })
         return
       case 'room_removed':
         // The server has stopped following it on this socket already.

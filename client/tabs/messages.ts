@@ -1,5 +1,5 @@
 import type { PresenceUser } from '../../shared/protocol.ts'
-import type { RoomEvent } from '../../shared/schemas.ts'
+import type { Room, RoomEvent } from '../../shared/schemas.ts'
 
 /** What the socket is doing, as the leader tab sees it. */
 export interface ConnStatus {
@@ -17,6 +17,8 @@ export type TabMessage =
   | { type: 'events'; roomId: string; events: RoomEvent[] }
   | { type: 'room-reset'; roomId: string }
   | { type: 'rooms-changed' }
+  /** A public room was just created (room_created): an open Discover lists it. */
+  | { type: 'room-created'; room: Room }
   | { type: 'outbox-changed' }
   | { type: 'status'; status: ConnStatus }
   | { type: 'presence'; roomId: string; users: PresenceUser[] }

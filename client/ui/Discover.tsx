@@ -1,20 +1,24 @@
 /**
  * Discover: public rooms the person has not joined, searched and paged on the server (a server
  * may hold ten thousand of them; the device keeps none of them in its room list). Joining one
- * moves it into the room list.
+ * opens it (Back returns here). Live: a public room created meanwhile appears, one joined on
+ * another device goes (state/discover.ts).
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { LIMITS } from '../../shared/limits.ts'
 import type { Room } from '../../shared/schemas.ts'
 import { joinRoom, navigate } from '../state/actions.ts'
+import { discoverList } from '../state/discover.ts'
 import { discoverRooms } from '../state/membership.ts'
-import { status } from '../state/store.ts'
+import { createdPublicRooms, rooms, status } from '../state/store.ts'
 import { RoomAvatar } from './RoomList.tsx'
 
 /** Typing pauses this long before the server is asked, so a word is one request, not one per letter. */
 export const SEARCH_DEBOUNCE_MS = 300
 
 interface Results {
+  /** The search these results answer (the box may already hold more). */
+  query: string
   rooms: Room[]
   hasMore: boolean
   /** A page is on its way (the first one or "Load more"). */
@@ -27,7 +31,13 @@ const members = (n: number) => `${n} member${n === 1 ? '' : 's'}`
 
 export function Discover() {
   const [search, setSearch] = useState('')
-  const [results, setResults] = useState<Results>({ rooms: [], hasMore: false, loading: true, problem: null })
+  const [results, setResults] = useState<Results>({
+    query: '',
+    rooms: [],
+    hasMore: false,
+    loading: true,
+    problem: null,
+  })
   const [joining, setJoining] = useState<string | null>(null)
   /** Answers to an older search (or after leaving) are dropped: only the latest one shows. */
   const asked = useRef(0)
@@ -41,6 +51,7 @@ export function Discover() {
     if ('problem' in page) setResults((r) => ({ ...r, loading: false, problem: page.problem }))
     else
       setResults((r) => ({
+        query: text,
         rooms: before
           ? [...r.rooms, ...page.rooms.filter((room) => !r.rooms.some((o) => o.id === room.id))]
           : page.rooms,
@@ -67,9 +78,12 @@ export function Discover() {
     setJoining(room.id)
     const joined = await joinRoom(room.id)
     setJoining(null)
-    // Joined: it is in the room list now, and no longer one to discover.
-    if (joined) setResults((r) => ({ ...r, rooms: r.rooms.filter((o) => o.id !== room.id) }))
+    // Joined: it is in the room list now (so no longer listed here), and open, as messengers do.
+    if (joined) navigate({ name: 'room', roomId: room.id, from: 'discover' })
   }
+
+  const joinedIds = new Set(rooms.value.filter((r) => r.role !== null).map((r) => r.id))
+  const shown = discoverList(results.rooms, createdPublicRooms.value, joinedIds, results.query)
 
   const needsConnection = offline || results.problem === 'offline'
   return (
@@ -106,15 +120,15 @@ export function Discover() {
           <p class="visually-hidden" role="status">
             {results.loading
               ? 'Searching…'
-              : `${results.rooms.length}${results.hasMore ? ' or more' : ''} public room${results.rooms.length === 1 ? '' : 's'} found`}
+              : `${shown.length}${results.hasMore ? ' or more' : ''} public room${shown.length === 1 ? '' : 's'} found`}
           </p>
-          {!results.loading && !results.problem && results.rooms.length === 0 && (
+          {!results.loading && !results.problem && shown.length === 0 && (
             <p class="muted pad">
               {search.trim() ? `No public rooms to join match “${search.trim()}”.` : 'No public rooms to join yet.'}
             </p>
           )}
           <ul class="discover__list" aria-busy={results.loading}>
-            {results.rooms.map((room) => (
+            {shown.map((room) => (
               <li key={room.id} class="discover__item">
                 <RoomAvatar id={room.id} name={room.name} />
                 <a

@@ -18,6 +18,7 @@ import {
   presence,
   roomLoading,
   rooms,
+  route,
   status,
   timeline,
   typists,
@@ -169,10 +170,18 @@ export function RoomView({ roomId }: { roomId: string }) {
   // Nothing here yet and the latest page is on its way: say so, rather than a bare "Load older".
   const loading = roomLoading.value === roomId && shown.value.length === 0 && pending.length === 0
   const online = onlineCount(presence.value[roomId], status.value)
+  // Joined from Discover: Back returns there, where the person was looking.
+  const opened = route.value
+  const fromDiscover = opened.name === 'room' && opened.from === 'discover'
   return (
     <section class="room-view" aria-label={room?.name ?? 'Room'}>
       <header class="room-view__head">
-        <button type="button" class="icon back" aria-label="Back to rooms" onClick={() => navigate({ name: 'rooms' })}>
+        <button
+          type="button"
+          class="icon back"
+          aria-label={fromDiscover ? 'Back to Discover' : 'Back to rooms'}
+          onClick={() => navigate(fromDiscover ? { name: 'discover' } : { name: 'rooms' })}
+        >
           ‹
         </button>
         <div class="room-view__titles">

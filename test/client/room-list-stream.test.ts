@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { getCursor, newestEntries, storeEvents } from '../../client/db/messages.ts'
-import { addDiscoveredRoom, getCachedRoom, listCachedRooms, putRoom } from '../../client/db/rooms.ts'
+import { getCachedRoom, listCachedRooms, putRoom } from '../../client/db/rooms.ts'
 import { parseServerFrame } from '../../client/sync/connection.ts'
 import type { Room } from '../../shared/schemas.ts'
 import { BOB, event, ROOM_A, ROOM_B } from './support.ts'
@@ -121,31 +121,20 @@ describe('room-list frames', () => {
     expect(row).toMatchObject({ memberCount: 2, unreadCount: 0 })
   })
 
-  it('room_created: a new public room is listed to discover; a room already known keeps what we know', async () => {
+  it('room_created: passed on to the screens (an open Discover lists it), never stored: the device lists only its rooms', async () => {
     const h = await listed([{ ...room, role: 'member', unreadCount: 4 }])
-    h.socket().push({ type: 'room_created', room: { ...room, role: null, unreadCount: 0 } })
-    h.socket().push({ type: 'room_created', room: { ...secret, visibility: 'public', role: null } })
-    await until(async () => expect((await getCachedRoom(h.db, ROOM_B))?.role).toBeNull())
+    const created = { ...secret, visibility: 'public' as const, role: null }
+    h.socket().push({ type: 'room_created', room: created })
+    await until(() => expect(h.published).toContainEqual({ type: 'room-created', room: created }))
+    expect((await listCachedRooms(h.db)).map((r) => r.id)).toEqual([ROOM_A])
     expect(await getCachedRoom(h.db, ROOM_A)).toMatchObject({ role: 'member', unreadCount: 4 })
-    // Not a member: a discovered room is not followed.
+    // Not a member: a created room is not followed.
     expect(
       h
         .socket()
         .frames('subscribe')
         .flatMap((f) => f.rooms.map((r) => r.roomId)),
     ).not.toContain(ROOM_B)
-  })
-
-  it('room_created keeps the rooms to discover at one page: the oldest unjoined one goes, joined ones stay', async () => {
-    const h = await listed([{ ...room, role: 'member' }])
-    const at = (n: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString()
-    const older = { ...secret, visibility: 'public' as const, role: null, createdAt: at(1) }
-    await addDiscoveredRoom(h.db, older, 2)
-    const ids = ['00000000-0000-4000-8000-0000000000c1', '00000000-0000-4000-8000-0000000000c2']
-    await addDiscoveredRoom(h.db, { ...older, id: ids[0]!, createdAt: at(2) }, 2)
-    await addDiscoveredRoom(h.db, { ...older, id: ids[1]!, createdAt: at(3) }, 2)
-    const left = (await listCachedRooms(h.db)).map((r) => r.id).sort()
-    expect(left).toEqual([ROOM_A, ...ids].sort())
   })
 
   it('a malformed room-list frame is a protocol error: never passed on, nothing changes, the socket is replaced', async () => {

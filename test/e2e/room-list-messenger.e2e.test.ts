@@ -1,15 +1,15 @@
 /**
  * Issue 8 item 7 in real Chromium (390×844 phone): the room list as a messenger shows it
  * (joined rooms only, most recently active first, live; "You:", "Draft: …", relative time,
- * initials), Discover for public rooms to join (search, paging, join, Back), and a public
- * room opened from a link that the list's one page of rooms to discover no longer holds.
+ * initials), Discover for public rooms to join (search, paging, join opens the room and Back
+ * returns, live as rooms are created or joined elsewhere), and a public room opened from a link
+ * that the device's list (joined rooms only) drops.
  * One server; Ben and Ann's other device act through the HTTP API.
  */
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { LIMITS } from '../../shared/limits.ts'
 import type { Room } from '../../shared/schemas.ts'
-import { LONG, PASSWORD, uniqueName, waitForStatus } from './support/app.ts'
+import { apiCall, LONG, logInByApi, PASSWORD, signUpByApi, uniqueName, waitForStatus } from './support/app.ts'
 import { type Browser, buildClient, cleanUp, type FerryServer, launchBrowser, startFerry } from './support/ferry.ts'
 
 let server: FerryServer
@@ -19,28 +19,8 @@ const benName = uniqueName('ben')
 let ben: string
 let annElsewhere: string
 
-async function session(path: 'signup' | 'login', username: string, status: number): Promise<string> {
-  const res = await fetch(`${server.url}/api/auth/${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: PASSWORD }),
-  })
-  expect(res.status).toBe(status)
-  return res.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ')
-}
-
-async function call<T>(cookie: string, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { cookie, ...(method === 'GET' ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined && method === 'GET' ? {} : { body: JSON.stringify(body ?? {}) }),
-  })
-  expect(res.status, `${method} ${path}`).toBeLessThan(300)
-  return (res.status === 204 ? undefined : await res.json()) as T
-}
+const call = <T>(cookie: string, method: string, path: string, body?: unknown) =>
+  apiCall<T>(server.url, cookie, method, path, body)
 
 const createRoomByApi = async (cookie: string, name: string, visibility: 'public' | 'private' = 'public') =>
   (await call<{ room: Room }>(cookie, 'POST', '/api/rooms', { name, visibility })).room
@@ -76,8 +56,8 @@ function cached(page: Page, roomId: string): Promise<boolean> {
 beforeAll(async () => {
   server = await startFerry(await buildClient())
   phone = await launchBrowser()
-  ;[ben] = await Promise.all([session('signup', benName, 201), session('signup', annName, 201)])
-  annElsewhere = await session('login', annName, 200)
+  ;[ben] = await Promise.all([signUpByApi(server.url, benName), signUpByApi(server.url, annName)])
+  annElsewhere = await logInByApi(server.url, annName)
   const page = phone.page
   await page.goto(server.url)
   await page.getByLabel('Username').fill(annName)
@@ -139,6 +119,9 @@ describe('the room list, as a messenger shows it', () => {
     await box.fill('half a\nthought')
     await page.getByRole('button', { name: 'Back to rooms' }).click()
     await expect.poll(() => preview(page, 'Alpha Crew'), { timeout: LONG }).toBe('Draft: half a thought')
+    // A draft just written moves its room up, above Bravo's newer message, with the draft's time.
+    await expect.poll(() => listedNames(page), { timeout: LONG }).toEqual(['Alpha Crew', 'Bravo'])
+    expect(await roomLink(page, 'Alpha Crew').locator('.room__time').textContent()).toBe('now')
     // Kept on the device: still there after a reload.
     await page.reload()
     await expect.poll(() => preview(page, 'Alpha Crew'), { timeout: LONG }).toBe('Draft: half a thought')
@@ -183,7 +166,7 @@ describe('Discover: public rooms to join, searched on the server', () => {
     await page.getByText('No public rooms to join match “zzz nothing”.').waitFor({ timeout: LONG })
   })
 
-  it('Join moves the room into the list; Back returns to it', async () => {
+  it('Join opens the joined room; its Back returns to Discover, without that room; the list has it', async () => {
     const page = phone.page
     await page.getByLabel('Search public rooms').fill('kayak 2')
     const results = page.locator('.discover__name')
@@ -191,13 +174,45 @@ describe('Discover: public rooms to join, searched on the server', () => {
       .poll(() => results.allInnerTexts(), { timeout: LONG })
       .toEqual(['Kayak 23', 'Kayak 22', 'Kayak 21', 'Kayak 20', 'Kayak 2'])
     await page.getByRole('button', { name: 'Join Kayak 21' }).click()
+    await page.waitForURL(`${server.url}/rooms/${kayaks[20]!.id}`, { timeout: LONG })
+    await page.getByRole('heading', { name: 'Kayak 21' }).waitFor({ timeout: LONG })
+    await page.getByRole('textbox', { name: 'Message' }).waitFor({ timeout: LONG })
+    await page.getByRole('button', { name: 'Back to Discover' }).click()
+    await page.waitForURL(`${server.url}/discover`, { timeout: LONG })
+    await page.getByLabel('Search public rooms').fill('kayak 2')
     await expect
       .poll(() => results.allInnerTexts(), { timeout: LONG })
       .toEqual(['Kayak 23', 'Kayak 22', 'Kayak 20', 'Kayak 2'])
-    await page.goBack()
+    await page.getByRole('button', { name: 'Back to rooms' }).click()
     await page.waitForURL(`${server.url}/`, { timeout: LONG })
     await expect.poll(() => listedNames(page), { timeout: LONG }).toContain('Kayak 21')
     expect(await listedNames(page)).not.toContain('Kayak 22')
+  })
+
+  it('is live: a public room created meanwhile appears, one joined on another device goes', async () => {
+    const page = phone.page
+    await page.getByRole('button', { name: 'Discover' }).click()
+    await page.getByLabel('Search public rooms').fill('kayak 2')
+    const results = page.locator('.discover__name')
+    await expect
+      .poll(() => results.allInnerTexts(), { timeout: LONG })
+      .toEqual(['Kayak 23', 'Kayak 22', 'Kayak 20', 'Kayak 2'])
+    await waitForStatus(page, /^Up to date$/)
+    // No reload, no new search: the user stream's room_created and room_added do it.
+    const fresh = await createRoomByApi(ben, 'Kayak 24')
+    await createRoomByApi(ben, 'Rowing 25') // created too, but not what Ann searches for
+    await expect
+      .poll(() => results.allInnerTexts(), { timeout: LONG })
+      .toEqual(['Kayak 24', 'Kayak 23', 'Kayak 22', 'Kayak 20', 'Kayak 2'])
+    await call(annElsewhere, 'POST', `/api/rooms/${kayaks[21]!.id}/join`)
+    await expect
+      .poll(() => results.allInnerTexts(), { timeout: LONG })
+      .toEqual(['Kayak 24', 'Kayak 23', 'Kayak 20', 'Kayak 2'])
+    await page.getByRole('button', { name: 'Join Kayak 24' }).click()
+    await page.waitForURL(`${server.url}/rooms/${fresh.id}`, { timeout: LONG })
+    await page.getByRole('button', { name: 'Back to Discover' }).click()
+    await page.getByRole('button', { name: 'Back to rooms' }).click()
+    await expect.poll(() => listedNames(page), { timeout: LONG }).toContain('Kayak 22')
   })
 
   it('offline, Discover says it needs a connection', async () => {
@@ -215,19 +230,21 @@ describe('Discover: public rooms to join, searched on the server', () => {
   })
 })
 
-describe('a public room opened from a link, beyond the list’s one page of rooms to discover', () => {
-  it('keeps showing the room and its Join button when the list drops it', async () => {
+describe('a public room opened from a link (the device’s list holds only joined rooms)', () => {
+  it('keeps showing the room and its Join button when a refresh of the list drops it', async () => {
     const page = phone.page
     const faraway = await createRoomByApi(ben, 'Faraway')
     await post(ben, faraway.id, 'light at the end')
-    for (let i = 0; i < LIMITS.roomDiscoverPageDefault; i++) await createRoomByApi(ben, `Filler ${i}`)
     await page.goto(`${server.url}/rooms/${faraway.id}`)
     const join = page.getByRole('button', { name: 'Join this room' })
     await join.waitFor({ timeout: LONG })
     await page.getByRole('heading', { name: 'Faraway' }).waitFor({ timeout: LONG })
     await waitForStatus(page, /^Up to date$/)
-    // A new public room: the device keeps one page of rooms to discover, so the oldest (this one) goes.
-    await createRoomByApi(ben, 'Newcomer')
+    // A reconnect fetches the room list, which has only Ann's rooms: the row asked for by id goes.
+    await phone.context.setOffline(true)
+    await waitForStatus(page, /Offline/)
+    await phone.context.setOffline(false)
+    await waitForStatus(page, /^Up to date$/)
     await expect.poll(() => cached(page, faraway.id), { timeout: LONG }).toBe(false)
     await join.waitFor({ timeout: LONG })
     expect(await page.getByText('Opening the room…').count()).toBe(0)
