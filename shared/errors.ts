@@ -28,6 +28,12 @@ export const ERROR_CODES = [
   'uri_too_long',
   /** `GET /api/ws` without a WebSocket upgrade. */
   'upgrade_required',
+  /** Edit, delete, reaction or reply names a seq (or own clientId) that is not a message of this room. Permanent. */
+  'target_not_found',
+  /** Edit, delete or reaction of a message that is deleted (perhaps by someone else meanwhile). Permanent. */
+  'target_deleted',
+  /** A reaction that is not exactly one emoji of at most LIMITS.reactionMaxBytes bytes. Permanent. */
+  'invalid_reaction',
   'message_too_long',
   'message_empty',
   'unknown_frame',

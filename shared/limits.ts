@@ -38,6 +38,12 @@ export const LIMITS = {
    * U+0000, no lone UTF-16 surrogate. Means the same with and without the `u` flag.
    */
   storableTextPattern: '^(?:[^\\u0000\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])*$',
+  /** A reaction: one emoji (shared/conversation/emoji.ts), at most this many bytes of UTF-8. */
+  reactionMaxBytes: 32,
+  /** Distinct members the server records as mentioned in one message or edit; more `@names` stay plain text. */
+  mentionsMax: 50,
+  /** A room's topic (`room.renamed`), in characters; empty means no topic. */
+  roomTopicMax: 300,
   passwordMin: 8,
   passwordMax: 256,
   roomNameMin: 1,

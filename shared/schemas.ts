@@ -59,7 +59,8 @@ export type Message = Type.Static<typeof Message>
 /**
  * Kinds of entries in a room's log. Only `message.created` is written today;
  * the others are reserved so that clients built now already carry them
- * through their sync code (edits, deletes, reactions, membership notices).
+ * through their sync code (edits, deletes, reactions, membership notices,
+ * renames). Each kind's fields: shared/conversation/events.ts.
  */
 export const EVENT_KINDS = [
   'message.created',
@@ -69,6 +70,8 @@ export const EVENT_KINDS = [
   'reaction.removed',
   'member.joined',
   'member.left',
+  'member.removed',
+  'room.renamed',
 ] as const
 export const EventKind = Type.Enum([...EVENT_KINDS])
 export type EventKind = (typeof EVENT_KINDS)[number]
@@ -88,6 +91,16 @@ export const RoomEvent = Type.Object({
   /** The emoji of a reaction. */
   reaction: Type.Union([Type.String(), Type.Null()]),
   createdAt: IsoDate,
+  // Issue 9 fields, optional so that servers and rows from before it stay valid (absent = null or []).
+  /** `message.created`: the seq of the message this one replies to. */
+  replyTo: Type.Optional(Type.Union([Seq, Type.Null()])),
+  /** `message.created`/`message.edited`: members the server found mentioned in `body`. */
+  mentions: Type.Optional(Type.Array(Uuid)),
+  /** `member.*`: the member who joined, left or was removed (`authorId` is who did it). */
+  subjectId: Type.Optional(Type.Union([Uuid, Type.Null()])),
+  subjectName: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  /** `room.renamed`: the room's topic from now on (`body` holds its name). */
+  topic: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 })
 export type RoomEvent = Type.Static<typeof RoomEvent>
 
