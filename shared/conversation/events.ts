@@ -50,23 +50,13 @@ export const MessageDeletedEvent = kind('message.deleted', { ...amends, body: Ty
 /** One emoji by one person (`authorId`); a person holds each emoji on a message at most once. */
 export const ReactionAddedEvent = kind('reaction.added', { ...amends, body: Type.Null(), reaction: Type.String() })
 export const ReactionRemovedEvent = kind('reaction.removed', { ...amends, body: Type.Null(), reaction: Type.String() })
-/** `authorId` joined by themself, or was added by `authorId`; `subjectId` is who joined. */
-export const MemberJoinedEvent = kind('member.joined', {
-  ...notice,
-  subjectId: Nullable(Uuid),
-  subjectName: Nullable(Type.String()),
-})
-export const MemberLeftEvent = kind('member.left', {
-  ...notice,
-  subjectId: Nullable(Uuid),
-  subjectName: Nullable(Type.String()),
-})
+/** Who joined, left or was removed (null once their account is gone); `authorId` is who did it. */
+const member = { ...notice, subjectId: Nullable(Uuid), subjectName: Nullable(Type.String()) }
+/** `authorId` joined by themself (then `subjectId` is the same) or added `subjectId`. */
+export const MemberJoinedEvent = kind('member.joined', member)
+export const MemberLeftEvent = kind('member.left', member)
 /** `authorId` (owner or admin) removed `subjectId`. */
-export const MemberRemovedEvent = kind('member.removed', {
-  ...notice,
-  subjectId: Nullable(Uuid),
-  subjectName: Nullable(Type.String()),
-})
+export const MemberRemovedEvent = kind('member.removed', member)
 /** The room's name (`body`) and topic from now on: whole state, so the latest rename alone decides. */
 export const RoomRenamedEvent = kind('room.renamed', {
   ...common,
@@ -93,7 +83,3 @@ export type MessageCreatedEvent = Type.Static<typeof MessageCreatedEvent>
 export type MessageEditedEvent = Type.Static<typeof MessageEditedEvent>
 export type MessageDeletedEvent = Type.Static<typeof MessageDeletedEvent>
 export type ReactionEvent = Type.Static<typeof ReactionAddedEvent> | Type.Static<typeof ReactionRemovedEvent>
-
-/** Kinds that change an earlier message, named by `targetSeq`. */
-export const AMENDMENT_KINDS = ['message.edited', 'message.deleted', 'reaction.added', 'reaction.removed'] as const
-export type AmendmentKind = (typeof AMENDMENT_KINDS)[number]
