@@ -76,7 +76,7 @@ function say(error: unknown, fallback: string): void {
 
 /** Paints from IndexedDB, then asks the server who we are. */
 export async function boot(): Promise<void> {
-  // Marks for the cold-start breakdown (test/e2e/support/measure-client.ts); free otherwise.
+  // Marks for the cold-start breakdown (bench/client.ts); free otherwise.
   performance.mark('ferry:boot')
   const db = await getDb()
   performance.mark('ferry:db-open')

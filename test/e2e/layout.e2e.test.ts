@@ -8,8 +8,8 @@
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { createRoom, LONG, PASSWORD, sentTexts, signUp, uniqueName, waitForStatus } from './support/app.ts'
-import { type Browser, buildClient, cleanUp, type FerryServer, launchBrowser, startFerry } from './support/ferry.ts'
+import { apiCall, createRoom, LONG, sentTexts, signUp, signUpByApi, uniqueName, waitForStatus } from './support/app.ts'
+import { type Browser, cleanUp, type FerryServer, startWithPhone } from './support/ferry.ts'
 
 const PHONE = { width: 390, height: 844 }
 const DESKTOP = { width: 1280, height: 800 }
@@ -20,28 +20,6 @@ let ben: string
 let roomId: string
 const annName = uniqueName('ann')
 const benName = uniqueName('ben')
-
-async function signUpByApi(username: string): Promise<string> {
-  const res = await fetch(`${server.url}/api/auth/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: PASSWORD }),
-  })
-  expect(res.status).toBe(201)
-  return res.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ')
-}
-
-async function call(cookie: string, path: string, body: unknown = {}): Promise<void> {
-  const res = await fetch(`${server.url}${path}`, {
-    method: 'POST',
-    headers: { cookie, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-  expect(res.status, path).toBeLessThan(300)
-}
 
 /** Ben with the room open somewhere: a socket subscribed to it (he counts as online while it lives). */
 async function benConnects(): Promise<WebSocket> {
@@ -64,9 +42,8 @@ const box = (page: Page, selector: string) =>
   })
 
 beforeAll(async () => {
-  server = await startFerry(await buildClient())
-  phone = await launchBrowser()
-  ben = await signUpByApi(benName)
+  ;({ server, phone } = await startWithPhone())
+  ben = await signUpByApi(server.url, benName)
 })
 
 afterAll(async () => {
@@ -113,7 +90,7 @@ describe('the room header', () => {
 
   it('says "Public · 2 members · 1 online", and the online count follows Ben connecting and leaving', async () => {
     const page = phone.page
-    await call(ben, `/api/rooms/${roomId}/join`)
+    await apiCall(server.url, ben, 'POST', `/api/rooms/${roomId}/join`)
     await page.goto(`${server.url}/rooms/${roomId}`)
     await waitForStatus(page, /^Up to date$/)
     await expect.poll(() => subtitle(page), { timeout: LONG }).toBe('Public · 2 members · 1 online')
@@ -204,8 +181,8 @@ describe('members as a sheet over the messages', () => {
   })
 })
 
-function post(cookie: string, body: string): Promise<void> {
-  return call(cookie, `/api/rooms/${roomId}/messages`, { clientId: crypto.randomUUID(), body })
+function post(cookie: string, body: string): Promise<unknown> {
+  return apiCall(server.url, cookie, 'POST', `/api/rooms/${roomId}/messages`, { clientId: crypto.randomUUID(), body })
 }
 
 describe('long messages fold', () => {

@@ -10,7 +10,16 @@ import { join } from 'node:path'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LIMITS } from '../../shared/limits.ts'
-import { createRoom, LONG, PASSWORD, sendMessage, sentTexts, uniqueName, waitForStatus } from './support/app.ts'
+import {
+  createRoom,
+  LONG,
+  PASSWORD,
+  sendMessage,
+  sentTexts,
+  signUpByApi,
+  uniqueName,
+  waitForStatus,
+} from './support/app.ts'
 import {
   type Browser,
   buildClient,
@@ -77,15 +86,6 @@ async function writeScreenshots(page: Page): Promise<void> {
 
 const messageBox = (page: Page) => page.getByRole('textbox', { name: 'Message' })
 
-async function signUpByApi(username: string): Promise<void> {
-  const res = await fetch(`${server.url}/api/auth/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: PASSWORD }),
-  })
-  expect(res.status).toBe(201)
-}
-
 async function logIn(page: Page, username: string): Promise<void> {
   await page.getByLabel('Username').fill(username)
   await page.getByLabel('Password').fill(PASSWORD)
@@ -97,7 +97,7 @@ beforeAll(async () => {
   server = await startFerry(await buildClient())
   ;[phone, desktop] = await Promise.all([launchBrowser(), launchDesktop()])
   ben = desktop.pages()[0] ?? (await desktop.newPage())
-  await Promise.all([signUpByApi(annName), signUpByApi(benName)])
+  await Promise.all([signUpByApi(server.url, annName), signUpByApi(server.url, benName)])
   // Ann logs in straight away; Ben comes to the sign-in screen as a new user would (defect 1).
   await phone.page.goto(server.url)
   await logIn(phone.page, annName)

@@ -11,36 +11,24 @@ import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Room } from '../../shared/schemas.ts'
 import {
+  apiCall,
   joinRoom,
   LONG,
-  PASSWORD,
   sendMessage,
   sentTexts,
   serverBodies,
   signUp,
+  signUpByApi,
   uniqueName,
   waitForStatus,
   waitingTexts,
 } from './support/app.ts'
-import { type Browser, buildClient, cleanUp, type FerryServer, launchBrowser, startFerry } from './support/ferry.ts'
+import { type Browser, cleanUp, type FerryServer, startWithPhone } from './support/ferry.ts'
 
 let server: FerryServer
 let phone: Browser
 let page: Page
 let roomId: string
-
-async function signUpByApi(username: string): Promise<string> {
-  const res = await fetch(`${server.url}/api/auth/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: PASSWORD }),
-  })
-  expect(res.status).toBe(201)
-  return res.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ')
-}
 
 /** Ben's own session, used from another "device" (node), which the phone's offline switch does not cut. */
 async function benCookie(): Promise<string> {
@@ -83,17 +71,14 @@ function layout(row: Locator) {
 }
 
 beforeAll(async () => {
-  server = await startFerry(await buildClient())
-  phone = await launchBrowser()
+  ;({ server, phone } = await startWithPhone())
   page = phone.page
-  const ann = await signUpByApi(uniqueName('ann'))
-  const res = await fetch(`${server.url}/api/rooms`, {
-    method: 'POST',
-    headers: { cookie: ann, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'Slipway', visibility: 'public' }),
+  const ann = await signUpByApi(server.url, uniqueName('ann'))
+  const { room } = await apiCall<{ room: Room }>(server.url, ann, 'POST', '/api/rooms', {
+    name: 'Slipway',
+    visibility: 'public',
   })
-  expect(res.status).toBe(201)
-  roomId = ((await res.json()) as { room: Room }).room.id
+  roomId = room.id
   await signUp(page, server.url, uniqueName('ben'))
   await joinRoom(page, server.url, roomId)
   await waitForStatus(page, /^Up to date$/)
@@ -202,11 +187,7 @@ describe('failed messages and the queue bar', () => {
     await waitForStatus(page, 'Offline')
     for (const text of ['f1', 'f2', 'f3']) await sendMessage(page, text)
     // Ben leaves from another device while the phone is offline: its sends will be refused.
-    const left = await fetch(`${server.url}/api/rooms/${roomId}/leave`, {
-      method: 'POST',
-      headers: { cookie: await benCookie(), 'content-type': 'application/json' },
-    })
-    expect(left.status).toBe(204)
+    await apiCall(server.url, await benCookie(), 'POST', `/api/rooms/${roomId}/leave`)
     await phone.context.setOffline(false)
     await expect.poll(() => page.locator('[role=log] li[data-state=failed]').count(), { timeout: LONG }).toBe(3)
 

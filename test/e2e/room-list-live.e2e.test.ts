@@ -7,8 +7,17 @@
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Room } from '../../shared/schemas.ts'
-import { LONG, PASSWORD, sentTexts, uniqueName, waitForStatus } from './support/app.ts'
-import { type Browser, buildClient, cleanUp, type FerryServer, launchBrowser, startFerry } from './support/ferry.ts'
+import {
+  apiCall,
+  LONG,
+  logInByApi,
+  PASSWORD,
+  sentTexts,
+  signUpByApi,
+  uniqueName,
+  waitForStatus,
+} from './support/app.ts'
+import { type Browser, cleanUp, type FerryServer, startWithPhone } from './support/ferry.ts'
 
 let server: FerryServer
 let phone: Browser
@@ -18,43 +27,8 @@ const benName = uniqueName('ben')
 let ben: string
 let annElsewhere: string
 
-/** Signs up over HTTP; returns the session cookie. */
-async function signUpByApi(username: string): Promise<string> {
-  const res = await fetch(`${server.url}/api/auth/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: PASSWORD }),
-  })
-  expect(res.status).toBe(201)
-  return res.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ')
-}
-
-async function logInByApi(username: string): Promise<string> {
-  const res = await fetch(`${server.url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: PASSWORD }),
-  })
-  expect(res.status).toBe(200)
-  return res.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ')
-}
-
-async function call<T>(cookie: string, method: string, path: string, body?: unknown): Promise<T> {
-  // Writes are JSON (the CSRF guard refuses anything else), an empty body included.
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { cookie, ...(method === 'GET' ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
-  expect(res.status, `${method} ${path}`).toBeLessThan(300)
-  return (res.status === 204 ? undefined : await res.json()) as T
-}
+const call = <T>(cookie: string, method: string, path: string, body?: unknown) =>
+  apiCall<T>(server.url, cookie, method, path, body)
 
 const createRoomByApi = async (cookie: string, name: string, visibility: 'public' | 'private') =>
   (await call<{ room: Room }>(cookie, 'POST', '/api/rooms', { name, visibility })).room
@@ -113,11 +87,10 @@ function cachedEntries(page: Page, roomId: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  server = await startFerry(await buildClient())
-  phone = await launchBrowser()
+  ;({ server, phone } = await startWithPhone())
   await phone.context.addInitScript(watchUpToDateWhileEmpty)
-  ;[ben] = await Promise.all([signUpByApi(benName), signUpByApi(annName)])
-  annElsewhere = await logInByApi(annName)
+  ;[ben] = await Promise.all([signUpByApi(server.url, benName), signUpByApi(server.url, annName)])
+  annElsewhere = await logInByApi(server.url, annName)
 })
 
 afterAll(async () => {

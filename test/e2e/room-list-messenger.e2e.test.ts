@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Room } from '../../shared/schemas.ts'
 import { apiCall, LONG, logInByApi, PASSWORD, signUpByApi, uniqueName, waitForStatus } from './support/app.ts'
-import { type Browser, buildClient, cleanUp, type FerryServer, launchBrowser, startFerry } from './support/ferry.ts'
+import { type Browser, cleanUp, type FerryServer, startWithPhone } from './support/ferry.ts'
 
 let server: FerryServer
 let phone: Browser
@@ -54,8 +54,7 @@ function cached(page: Page, roomId: string): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  server = await startFerry(await buildClient())
-  phone = await launchBrowser()
+  ;({ server, phone } = await startWithPhone())
   ;[ben] = await Promise.all([signUpByApi(server.url, benName), signUpByApi(server.url, annName)])
   annElsewhere = await logInByApi(server.url, annName)
   const page = phone.page
