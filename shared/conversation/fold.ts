@@ -15,10 +15,16 @@
  */
 import type { RoomEvent } from '../schemas.ts'
 
-/** One emoji and who holds it, in the order they added it. */
+/** A person holding an emoji, since the add at `seq` (an add of what they held already changes nothing). */
+export interface ReactionHolder {
+  userId: string
+  seq: number
+}
+
+/** One emoji and who holds it, oldest holder first. */
 export interface Reaction {
   emoji: string
-  userIds: readonly string[]
+  holders: readonly ReactionHolder[]
 }
 
 /** A message as the log says it is now. */
@@ -41,7 +47,10 @@ export interface MessageState {
    * (body removed by the server) says so and the deletion itself is not held.
    */
   deleted: { seq: number | null; at: string | null; by: string | null } | null
-  /** Emoji in the order they first appeared (since they last had nobody). */
+  /**
+   * Emoji ordered by their oldest current holder: the order a server reads
+   * from a table of holders (`ORDER BY seq`), so both sides agree.
+   */
   reactions: readonly Reaction[]
   /** Every event targeting this message with a seq up to this one is folded in. */
   through: number
@@ -85,17 +94,21 @@ export function messageFromCreated(e: RoomEvent): MessageState | null {
   }
 }
 
+const oldestFirst = (a: Reaction, b: Reaction) => a.holders[0]!.seq - b.holders[0]!.seq
+
 /** Set semantics per person: adding what is held, or removing what is not, changes nothing. */
-function withReaction(reactions: readonly Reaction[], emoji: string, userId: string, add: boolean) {
+function withReaction(reactions: readonly Reaction[], emoji: string, userId: string, add: boolean, seq: number) {
   const at = reactions.findIndex((r) => r.emoji === emoji)
-  const holders = at < 0 ? [] : reactions[at]!.userIds
-  if (holders.includes(userId) === add) return reactions
+  const holders = at < 0 ? [] : reactions[at]!.holders
+  if (holders.some((h) => h.userId === userId) === add) return reactions
   const next = reactions.slice()
-  if (add && at < 0) next.push({ emoji, userIds: [userId] })
-  else if (add) next[at] = { emoji, userIds: [...holders, userId] }
+  // Applied in seq order, a new holder is the newest: it goes last, and a new emoji last of all.
+  if (add && at < 0) next.push({ emoji, holders: [{ userId, seq }] })
+  else if (add) next[at] = { emoji, holders: [...holders, { userId, seq }] }
   else if (holders.length === 1) next.splice(at, 1)
-  else next[at] = { emoji, userIds: holders.filter((id) => id !== userId) }
-  return next
+  else next[at] = { emoji, holders: holders.filter((h) => h.userId !== userId) }
+  // Removing an emoji's oldest holder can move it behind others.
+  return add ? next : next.sort(oldestFirst)
 }
 
 /**
@@ -123,7 +136,7 @@ export function applyInOrder(state: MessageState, e: RoomEvent): MessageState {
   }
   // A reaction without a person (their account is gone) or an emoji cannot be keyed: it counts for nobody.
   if (e.authorId === null || e.reaction === null) return { ...state, through }
-  const reactions = withReaction(state.reactions, e.reaction, e.authorId, e.kind === 'reaction.added')
+  const reactions = withReaction(state.reactions, e.reaction, e.authorId, e.kind === 'reaction.added', e.seq)
   return { ...state, reactions, through }
 }
 

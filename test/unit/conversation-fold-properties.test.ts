@@ -76,7 +76,8 @@ function oracle(log: readonly RoomEvent[], at: number): MessageState {
   let mentions = first.mentions ?? []
   let editedMark: MessageState['edited'] = null
   let deletedMark: MessageState['deleted'] = null
-  const reactions = new Map<string, string[]>()
+  // emoji → person → seq of the add that made them a holder
+  const reactions = new Map<string, Map<string, number>>()
   for (const e of mine.slice(1)) {
     if (deletedMark) continue
     if (e.kind === 'message.deleted') {
@@ -90,14 +91,11 @@ function oracle(log: readonly RoomEvent[], at: number): MessageState {
       mentions = e.mentions ?? []
       editedMark = { seq: e.seq, at: e.createdAt }
     } else {
-      const holders = reactions.get(e.reaction!) ?? []
-      const holds = holders.includes(e.authorId!)
-      if (e.kind === 'reaction.added' && !holds) reactions.set(e.reaction!, [...holders, e.authorId!])
-      if (e.kind === 'reaction.removed' && holds) {
-        const rest = holders.filter((id) => id !== e.authorId)
-        if (rest.length === 0) reactions.delete(e.reaction!)
-        else reactions.set(e.reaction!, rest)
-      }
+      const holders = reactions.get(e.reaction!) ?? new Map<string, number>()
+      if (e.kind === 'reaction.added' && !holders.has(e.authorId!)) holders.set(e.authorId!, e.seq)
+      if (e.kind === 'reaction.removed') holders.delete(e.authorId!)
+      if (holders.size === 0) reactions.delete(e.reaction!)
+      else reactions.set(e.reaction!, holders)
     }
   }
   return {
@@ -112,7 +110,13 @@ function oracle(log: readonly RoomEvent[], at: number): MessageState {
     mentions,
     edited: editedMark,
     deleted: deletedMark,
-    reactions: [...reactions].map(([emoji, userIds]) => ({ emoji, userIds })),
+    // What a server reads from a holders table: holders by seq, emoji by their oldest holder.
+    reactions: [...reactions]
+      .map(([emoji, holders]) => ({
+        emoji,
+        holders: [...holders].map(([userId, seq]) => ({ userId, seq })).sort((a, b) => a.seq - b.seq),
+      }))
+      .sort((a, b) => a.holders[0]!.seq - b.holders[0]!.seq),
     through: mine[mine.length - 1]!.seq,
   }
 }

@@ -26,6 +26,9 @@ import {
 
 const foldAll = (events: readonly RoomEvent[], seq = 1): MessageFold => events.reduce(foldEvent, emptyFold(ROOM, seq))
 const stateOf = (events: readonly RoomEvent[], seq = 1): MessageState | null => foldAll(events, seq).state
+/** Reactions as the screen lists them: emoji and who, in order. */
+const who = (events: readonly RoomEvent[]) =>
+  stateOf(events)?.reactions.map((r) => ({ emoji: r.emoji, userIds: r.holders.map((h) => h.userId) }))
 
 describe('the message fold', () => {
   it('starts from the message as written, with its reply target and mentions', () => {
@@ -87,9 +90,23 @@ describe('the message fold', () => {
       reacted(5, 1, '👍', BEN), // added twice: no-op, BEN stays first
       reacted(6, 1, '🎉', CAI, false), // removing what CAI does not hold: no-op
     ]
-    expect(stateOf(log)?.reactions).toEqual([
+    expect(who(log)).toEqual([
       { emoji: '👍', userIds: [BEN, CAI] },
       { emoji: '🎉', userIds: [ANA] },
+    ])
+    expect(stateOf(log)?.reactions[0]?.holders).toEqual([
+      { userId: BEN, seq: 2 },
+      { userId: CAI, seq: 4 },
+    ])
+  })
+
+  it('orders emoji by their oldest current holder, as a server reading a holders table does', () => {
+    const log = [created(1), reacted(2, 1, '👍', BEN), reacted(3, 1, '🎉', ANA), reacted(4, 1, '👍', CAI)]
+    expect(who(log)?.map((r) => r.emoji)).toEqual(['👍', '🎉'])
+    // BEN lets go: 👍's oldest holder is now CAI (seq 4), after ANA's 🎉 (seq 3).
+    expect(who([...log, reacted(5, 1, '👍', BEN, false)])).toEqual([
+      { emoji: '🎉', userIds: [ANA] },
+      { emoji: '👍', userIds: [CAI] },
     ])
   })
 
@@ -101,7 +118,7 @@ describe('the message fold', () => {
       reacted(4, 1, '👍', BEN, false),
       reacted(5, 1, '👍', CAI),
     ]
-    expect(stateOf(log)?.reactions).toEqual([
+    expect(who(log)).toEqual([
       { emoji: '🎉', userIds: [ANA] },
       { emoji: '👍', userIds: [CAI] },
     ])
@@ -111,7 +128,7 @@ describe('the message fold', () => {
     const add = reacted(2, 1, '👍', BEN)
     const remove = reacted(3, 1, '👍', BEN, false)
     expect(stateOf([created(1), remove, add])?.reactions).toEqual([])
-    expect(stateOf([created(1), reacted(3, 1, '👍', BEN), reacted(2, 1, '👍', BEN, false)])?.reactions).toEqual([
+    expect(who([created(1), reacted(3, 1, '👍', BEN), reacted(2, 1, '👍', BEN, false)])).toEqual([
       { emoji: '👍', userIds: [BEN] },
     ])
   })
@@ -144,7 +161,11 @@ describe('the message fold', () => {
     const log = [created(1), edited(2, 1, 'snap'), reacted(3, 1, '👍', BEN), edited(6, 1, 'after')]
     const snapshot = { ...log.slice(0, 3).reduce(applyInOrder, messageFromCreated(log[0]!)!), through: 5 }
     const fold = foldSnapshot(foldAll([log[2]!, log[3]!]), snapshot)
-    expect(fold.state).toMatchObject({ body: 'after', reactions: [{ emoji: '👍', userIds: [BEN] }], through: 6 })
+    expect(fold.state).toMatchObject({
+      body: 'after',
+      reactions: [{ emoji: '👍', holders: [{ userId: BEN }] }],
+      through: 6,
+    })
     expect(fold.amendments.map((e) => e.seq)).toEqual([6])
     // The message as written folds in less than the snapshot: it does not replace it.
     expect(foldEvent(fold, log[0]!)).toBe(fold)
@@ -165,7 +186,7 @@ describe('foldEvents', () => {
     const folds = foldEvents(new Map(), ROOM, batch)
     expect([...folds.keys()]).toEqual([1, 2])
     expect(folds.get(1)?.state?.body).toBe('one')
-    expect(folds.get(2)?.state?.reactions).toEqual([{ emoji: '👍', userIds: [BEN] }])
+    expect(folds.get(2)?.state?.reactions).toEqual([{ emoji: '👍', holders: [{ userId: BEN, seq: 4 }] }])
     expect(foldEvents(folds, ROOM, batch)).toBe(folds)
     expect(foldEvents(folds, ROOM, [{ ...created(9), roomId: OTHER_ROOM }])).toBe(folds)
   })
