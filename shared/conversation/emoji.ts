@@ -2,7 +2,8 @@
  * The reaction rule (issue 9): a reaction is exactly one emoji, a single
  * extended grapheme cluster of at most LIMITS.reactionMaxBytes bytes of UTF-8.
  * The client checks it before queueing, the server again before storing; both
- * import this file, so they cannot disagree.
+ * import this file, so they agree as far as their engines' Unicode data does
+ * (an emoji newer than the server's Unicode version is refused there).
  */
 import { LIMITS } from '../limits.ts'
 

@@ -27,6 +27,14 @@ describe('reactionProblem accepts one emoji', () => {
     ['a keycap without U+FE0F', '#\u20E3'],
     ['a lone skin-tone swatch', '🏿'],
     ['a hair component', '🦰'],
+    ['a text-default symbol asked for as emoji (©️)', `©${FE0F}`],
+    ['a handshake with two skin tones', `🫱🏻${ZWJ}🫲🏿`],
+    ['a transgender flag', `🏳${FE0F}${ZWJ}⚧${FE0F}`],
+    ['a pirate flag', `🏴${ZWJ}☠${FE0F}`],
+    ['a person facing right with a cane and skin tone', `🧑🏽${ZWJ}🦯${ZWJ}➡${FE0F}`],
+    ['a phoenix (Unicode 15.1)', `🐦${ZWJ}🔥`],
+    ['a face with bags under eyes (Unicode 16)', '\u{1FAE9}'],
+    ['the keycap star', `*${FE0F}\u20E3`],
   ])('%s', (_name, emoji) => {
     expect(reactionProblem(emoji)).toBeNull()
     expect(isReaction(emoji)).toBe(true)
