@@ -42,8 +42,6 @@ export interface ConnectionDeps {
 const MAX_BUFFERED_EVENTS = 10 * LIMITS.resumeMaxEvents
 /** Database reads (subscribe access checks, room replays) one socket may have in flight. */
 const RESUME_CONCURRENCY = 2
-/** setTimeout's longest delay; a session that lives longer is re-armed. */
-const MAX_TIMER_MS = 2 ** 31 - 1
 
 type State = 'open' | 'closing' | 'closed'
 
@@ -58,14 +56,14 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
   readonly #streams = new Map<string, RoomStream>()
   /** Live events held back by rooms still replaying: unsent bytes like the socket's own buffer. */
   readonly #held: HeldBytes = { bytes: 0 }
-  readonly #present = new Set<string>()
   #state: State = 'open'
   #invalidInARow = 0
   #rateLimitedInARow = 0
   #unansweredPings = 0
-  readonly #frameBudget: TokenBucket
-  readonly #resumes = new TaskQueue(RESUME_CONCURRENCY)
-  #expiryTimer: ReturnType<typeof setTimeout> | undefined
+  // Made on first use and dropped again when the socket is idle (an idle socket is the common case):
+  /** This socket's control-frame budget; none is the same as a full one. */
+  #frameBudget: TokenBucket | undefined
+  #resumes: TaskQueue | undefined
 
   constructor(
     readonly socket: WebSocket,
@@ -73,7 +71,6 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
     readonly deps: ConnectionDeps,
   ) {
     this.user = { userId: session.user.id, username: session.user.username }
-    this.#frameBudget = deps.frameLimits.socketBucket()
   }
 
   start(): void {
@@ -82,7 +79,6 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
       this.#unansweredPings = 0
     })
     this.socket.on('close', () => this.#guard(() => this.#dispose()))
-    this.#armExpiry()
     this.send({
       type: 'hello',
       userId: this.user.userId,
@@ -107,7 +103,15 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
     this.socket.terminate()
   }
 
-  /** Called on every ping interval: two pings without a pong and the socket is dropped. */
+  /** The session's end has come (the registry's expiry timer). */
+  sessionExpired(): void {
+    this.#guard(() => this.close(CLOSE_CODES.sessionEnded, 'Session expired'))
+  }
+
+  /**
+   * Called on every ping interval: two pings without a pong and the socket is
+   * dropped. Also lets go of what an idle socket no longer needs.
+   */
   heartbeat(): void {
     if (this.#state !== 'open') return
     if (this.#unansweredPings >= 2) {
@@ -117,6 +121,8 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
     }
     this.#unansweredPings++
     this.socket.ping()
+    if (this.#frameBudget?.full) this.#frameBudget = undefined
+    if (this.#resumes?.idle) this.#resumes = undefined
   }
 
   // ---- Subscriber (hub) ----
@@ -154,6 +160,8 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
       previous.release()
     }
     const stream = new RoomStream(this.#held)
+    // Presence is counted once per socket and room, across subscribes of the room.
+    stream.present = previous?.present ?? false
     this.#streams.set(roomId, stream)
     this.deps.hub.attach(roomId, this)
     return stream
@@ -166,7 +174,7 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
     stream.release()
     this.#streams.delete(roomId)
     this.deps.hub.detach(roomId, this)
-    if (this.#present.delete(roomId)) this.deps.hub.leave(roomId, this)
+    if (stream.present) this.deps.hub.leave(roomId, this)
   }
 
   /** ListSubscriber (user stream): the user left the room; unreadable now (private) → `not_found` too. */
@@ -210,7 +218,9 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
   }
 
   schedule(task: () => Promise<void>): void {
-    if (this.#state === 'open') this.#resumes.run(task)
+    if (this.#state !== 'open') return
+    this.#resumes ??= new TaskQueue(RESUME_CONCURRENCY)
+    this.#resumes.run(task)
   }
 
   failed(error: unknown, roomId: string): void {
@@ -222,7 +232,8 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
    * public room without joining, and gets the snapshot, but is not counted until they join.
    */
   goLive(roomId: string): void {
-    if (this.#streams.get(roomId)?.canWrite) this.#countPresent(roomId)
+    const stream = this.#streams.get(roomId)
+    if (stream?.canWrite) this.#countPresent(roomId, stream)
     this.send({ type: 'presence', roomId, users: this.deps.hub.presentUsers(roomId) })
   }
 
@@ -231,12 +242,12 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
     const stream = this.#streams.get(roomId)
     if (!stream) return
     stream.canWrite = true
-    if (stream.live) this.#countPresent(roomId)
+    if (stream.live) this.#countPresent(roomId, stream)
   }
 
-  #countPresent(roomId: string): void {
-    if (this.#present.has(roomId)) return
-    this.#present.add(roomId)
+  #countPresent(roomId: string, stream: RoomStream): void {
+    if (stream.present) return
+    stream.present = true
     this.deps.hub.join(roomId, this)
   }
 
@@ -305,6 +316,7 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
    * a client that keeps going regardless is closed with 4029.
    */
   #admit(rooms: number): boolean {
+    this.#frameBudget ??= this.deps.frameLimits.socketBucket()
     const retryAfterMs = this.deps.frameLimits.admit(this.#frameBudget, this.user.userId, rooms)
     if (retryAfterMs === 0) {
       this.#rateLimitedInARow = 0
@@ -379,24 +391,14 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
     this.close(CLOSE_CODES.slowConsumer, 'Too far behind: reconnect and resume from your last seq')
   }
 
-  #armExpiry(): void {
-    const remaining = this.session.expiresAt.getTime() - Date.now()
-    if (remaining <= 0) {
-      this.close(CLOSE_CODES.sessionEnded, 'Session expired')
-      return
-    }
-    this.#expiryTimer = setTimeout(() => this.#guard(() => this.#armExpiry()), Math.min(remaining, MAX_TIMER_MS))
-  }
-
   #leaveAll(): void {
-    this.#resumes.clear()
+    this.#resumes?.clear()
     for (const roomId of [...this.#streams.keys()]) this.closeStream(roomId)
   }
 
   #dispose(): void {
     if (this.#state === 'closed') return
     this.#state = 'closed'
-    clearTimeout(this.#expiryTimer)
     this.#leaveAll()
     this.deps.onClosed(this)
   }

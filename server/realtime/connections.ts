@@ -1,44 +1,47 @@
 import { CLOSE_CODES } from '../../shared/errors.ts'
 import type { Connection } from './connection.ts'
+import { Groups } from './groups.ts'
+import { type ExpiryClock, SessionExpiry, systemClock } from './session-expiry.ts'
 
 /**
  * Every open socket on this node: pings them on an interval, closes a
- * session's sockets when it ends, and closes them all on shutdown.
+ * session's sockets when it ends (logout, revocation or expiry), and closes
+ * them all on shutdown. One interval and one expiry timer serve every socket.
  */
 export class ConnectionRegistry {
   readonly #all = new Set<Connection>()
-  readonly #bySession = new Map<string, Set<Connection>>()
+  readonly #bySession = new Groups<Connection>()
   readonly #heartbeat: ReturnType<typeof setInterval>
+  readonly #expiry: SessionExpiry<Connection>
   #drained: (() => void) | undefined
 
-  constructor(pingIntervalMs: number) {
+  constructor(pingIntervalMs: number, clock: ExpiryClock = systemClock) {
     this.#heartbeat = setInterval(() => {
       for (const connection of this.#all) connection.heartbeat()
     }, pingIntervalMs)
     this.#heartbeat.unref()
+    this.#expiry = new SessionExpiry(
+      () => this.#all,
+      (connection) => connection.sessionExpired(),
+      clock,
+    )
   }
 
   add(connection: Connection): void {
     this.#all.add(connection)
-    let sockets = this.#bySession.get(connection.session.id)
-    if (!sockets) {
-      sockets = new Set()
-      this.#bySession.set(connection.session.id, sockets)
-    }
-    sockets.add(connection)
+    this.#bySession.add(connection.session.id, connection)
+    this.#expiry.watch(connection)
   }
 
   remove(connection: Connection): void {
     this.#all.delete(connection)
-    const sockets = this.#bySession.get(connection.session.id)
-    sockets?.delete(connection)
-    if (sockets?.size === 0) this.#bySession.delete(connection.session.id)
+    this.#bySession.delete(connection.session.id, connection)
     if (this.#all.size === 0) this.#drained?.()
   }
 
   /** Logout (or revocation): that session's sockets close with 4001. */
   endSession(sessionId: string): void {
-    for (const connection of this.#bySession.get(sessionId) ?? []) {
+    for (const connection of this.#bySession.get(sessionId)) {
       connection.close(CLOSE_CODES.sessionEnded, 'Signed out')
     }
   }
@@ -53,6 +56,7 @@ export class ConnectionRegistry {
   /** Closes every socket with 1001; those that do not finish the close handshake within `graceMs` are dropped. */
   async closeAll(graceMs: number): Promise<void> {
     clearInterval(this.#heartbeat)
+    this.#expiry.stop()
     if (this.#all.size === 0) return
     const drained = new Promise<void>((resolve) => {
       this.#drained = resolve

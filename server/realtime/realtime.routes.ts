@@ -1,11 +1,13 @@
+import type { ServerResponse } from 'node:http'
 import fastifyWebsocket from '@fastify/websocket'
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { WebSocket } from 'ws'
 import { LIMITS } from '../../shared/limits.ts'
 import { requireSession } from '../auth/session-guard.ts'
 import type { Session } from '../auth/sessions.ts'
 import { AppError } from '../http/app-error.ts'
 import { isAllowedOrigin } from '../http/csrf.ts'
-import { Connection } from './connection.ts'
+import { Connection, type ConnectionDeps } from './connection.ts'
 import { ConnectionRegistry } from './connections.ts'
 import { FrameLimits } from './frame-limits.ts'
 import { Hub } from './hub.ts'
@@ -14,6 +16,31 @@ import { UserStream } from './user-stream.ts'
 /** How long shutdown waits for clients to answer the 1001 close before dropping them. */
 const SHUTDOWN_GRACE_MS = 2_000
 const RATE_LIMIT_SWEEP_MS = 60_000
+
+/** ws has already started its own close (1009 too big, 1007 bad UTF-8…) when the socket is no longer open. */
+function onSocketError(log: FastifyBaseLogger, error: Error, socket: WebSocket): void {
+  log.debug({ err: error }, 'websocket error')
+  if (socket.readyState === socket.OPEN) socket.terminate()
+}
+
+/** What the upgrade's hooks found, for its handler. */
+interface Upgrade {
+  session: Session
+  response: ServerResponse
+}
+
+/**
+ * After the upgrade, nothing may hold the HTTP request: the response the
+ * socket was assigned to for routing, and the error listener the websocket
+ * plugin adds (its closure holds the Fastify request and reply), would keep
+ * request, reply, headers and logger alive as long as the socket, ~3.4 KB
+ * each (heap snapshot, docs/BENCHMARKS.md "Idle connections").
+ */
+function releaseUpgrade(socket: WebSocket, request: FastifyRequest, response: ServerResponse, log: FastifyBaseLogger) {
+  response.detachSocket(request.raw.socket)
+  socket.removeAllListeners('error')
+  socket.on('error', (error) => onSocketError(log, error, socket))
+}
 
 /**
  * GET /api/ws: the WebSocket sync protocol (docs/PROTOCOL.md). The session
@@ -41,9 +68,7 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
   await app.register(fastifyWebsocket, {
     options: { maxPayload: LIMITS.wsMaxFrameBytes },
     errorHandler(error, socket, request) {
-      // ws has already started its own close (1009 too big, 1007 bad UTF-8…) when the socket is no longer open.
-      request.log.debug({ err: error }, 'websocket error')
-      if (socket.readyState === socket.OPEN) socket.terminate()
+      onSocketError(request.log, error, socket)
     },
     // Graceful shutdown: answer the sends already queued, then close every socket with 1001.
     async preClose() {
@@ -58,33 +83,38 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
     },
   })
 
-  const sessions = new WeakMap<FastifyRequest, Session>()
+  const upgrades = new WeakMap<FastifyRequest, Upgrade>()
+  // One for all sockets: each connection logs its own userId.
+  const deps: ConnectionDeps = {
+    db,
+    appender,
+    hub,
+    limiter,
+    frameLimits,
+    settings,
+    log: app.log,
+    onClosed: (closed) => {
+      registry.remove(closed)
+      userStream.remove(closed)
+    },
+  }
 
   app.get(
     '/ws',
     {
       websocket: true,
-      preValidation: async (request) => {
+      preValidation: async (request, reply) => {
         if (!isAllowedOrigin(request.headers.origin, config.allowedOrigins)) {
           throw new AppError(403, 'forbidden', 'WebSocket connections from this origin are not allowed')
         }
-        sessions.set(request, await requireSession(request))
+        upgrades.set(request, { session: await requireSession(request), response: reply.raw })
       },
     },
     (socket, request) => {
-      const connection = new Connection(socket, sessions.get(request)!, {
-        db,
-        appender,
-        hub,
-        limiter,
-        frameLimits,
-        settings,
-        log: request.log,
-        onClosed: (closed) => {
-          registry.remove(closed)
-          userStream.remove(closed)
-        },
-      })
+      const { session, response } = upgrades.get(request)!
+      upgrades.delete(request)
+      releaseUpgrade(socket, request, response, app.log)
+      const connection = new Connection(socket, session, deps)
       registry.add(connection)
       // Before `hello`: the client fetches its room list after it, so no change falls between the two.
       userStream.add(connection)

@@ -29,6 +29,8 @@ export class RoomStream {
   canWrite = false
   /** Unsubscribed, subscribed again, or the socket closed: the replay stops. */
   ended = false
+  /** This socket counts in the room's presence (since it first went live; kept across a re-subscribe). */
+  present = false
 
   constructor(private readonly tally: HeldBytes = { bytes: 0 }) {}
 

@@ -13,6 +13,11 @@ export class TaskQueue {
     this.#next()
   }
 
+  /** Nothing running or waiting. */
+  get idle(): boolean {
+    return this.#running === 0 && this.#waiting.length === 0
+  }
+
   /** Drops the tasks not started yet (the socket closed). */
   clear(): void {
     this.#waiting.length = 0

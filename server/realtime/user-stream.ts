@@ -6,6 +6,7 @@ import { toRoom } from '../rooms/rooms.mapper.ts'
 import { findPublicRoom, findVisibleRoom } from '../rooms/rooms.repository.ts'
 import type { Bus, RoomListChange } from './bus.ts'
 import { encodeFrame } from './frames.ts'
+import { Groups } from './groups.ts'
 
 /** What the user stream needs from a socket (implemented by Connection). */
 export interface ListSubscriber {
@@ -27,7 +28,7 @@ export interface ListSubscriber {
  * order, so a quick join-then-leave cannot arrive as leave-then-join.
  */
 export class UserStream {
-  readonly #byUser = new Map<string, Set<ListSubscriber>>()
+  readonly #byUser = new Groups<ListSubscriber>()
   readonly #all = new Set<ListSubscriber>()
   /** The tail of each user's delivery chain. */
   readonly #queues = new Map<string, Promise<void>>()
@@ -44,19 +45,12 @@ export class UserStream {
   /** Registered before the socket's `hello`: a change committed after that reaches it, one before is in the list it fetches. */
   add(subscriber: ListSubscriber): void {
     this.#all.add(subscriber)
-    let sockets = this.#byUser.get(subscriber.user.userId)
-    if (!sockets) {
-      sockets = new Set()
-      this.#byUser.set(subscriber.user.userId, sockets)
-    }
-    sockets.add(subscriber)
+    this.#byUser.add(subscriber.user.userId, subscriber)
   }
 
   remove(subscriber: ListSubscriber): void {
     this.#all.delete(subscriber)
-    const sockets = this.#byUser.get(subscriber.user.userId)
-    sockets?.delete(subscriber)
-    if (sockets?.size === 0) this.#byUser.delete(subscriber.user.userId)
+    this.#byUser.delete(subscriber.user.userId, subscriber)
   }
 
   close(): void {
@@ -86,14 +80,14 @@ export class UserStream {
         // Left again meanwhile: the `removed` behind this one says so; nothing stale is sent.
         if (!row || row.role === null) return
         const frame: ServerFrame = { type: 'room_added', room: toRoom(row) }
-        for (const socket of this.#byUser.get(change.userId) ?? []) {
+        for (const socket of this.#byUser.get(change.userId)) {
           socket.joinedRoom(change.roomId)
           socket.send(frame)
         }
         return
       }
       case 'removed':
-        for (const socket of this.#byUser.get(change.userId) ?? []) {
+        for (const socket of this.#byUser.get(change.userId)) {
           socket.dropRoom(change.roomId, change.visibility === 'public')
           socket.send({ type: 'room_removed', roomId: change.roomId, visibility: change.visibility })
         }
