@@ -29,13 +29,13 @@ export class ConnectionRegistry {
 
   add(connection: Connection): void {
     this.#all.add(connection)
-    this.#bySession.add(connection.session.id, connection)
+    this.#bySession.add(connection.sessionId, connection)
     this.#expiry.watch(connection)
   }
 
   remove(connection: Connection): void {
     this.#all.delete(connection)
-    this.#bySession.delete(connection.session.id, connection)
+    this.#bySession.delete(connection.sessionId, connection)
     if (this.#all.size === 0) this.#drained?.()
   }
 

@@ -15,7 +15,8 @@ export const systemClock: ExpiryClock = {
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 interface Expiring {
-  readonly session: { readonly expiresAt: Date }
+  /** Milliseconds since the epoch. */
+  readonly sessionEndsAt: number
 }
 
 /**
@@ -36,7 +37,7 @@ export class SessionExpiry<T extends Expiring> {
 
   /** A new socket: ended now if its session already has, else the timer is brought forward if it ends first. */
   watch(item: T): void {
-    const endsAt = item.session.expiresAt.getTime()
+    const endsAt = item.sessionEndsAt
     if (endsAt <= this.clock.now()) this.expire(item)
     else if (endsAt < this.#armedFor) this.#arm(endsAt)
   }
@@ -53,7 +54,7 @@ export class SessionExpiry<T extends Expiring> {
     const now = this.clock.now()
     let next = Number.POSITIVE_INFINITY
     for (const item of this.all()) {
-      const endsAt = item.session.expiresAt.getTime()
+      const endsAt = item.sessionEndsAt
       if (endsAt <= now) this.expire(item)
       else next = Math.min(next, endsAt)
     }

@@ -1,21 +1,20 @@
 /**
  * Runs async tasks in arrival order, at most `concurrency` at a time. Tasks
  * handle their own errors; one that rejects anyway only frees its slot.
+ * `onIdle` runs when the last task has finished and none waits.
  */
 export class TaskQueue {
   readonly #waiting: Array<() => Promise<void>> = []
   #running = 0
 
-  constructor(readonly concurrency: number) {}
+  constructor(
+    readonly concurrency: number,
+    readonly onIdle?: () => void,
+  ) {}
 
   run(task: () => Promise<void>): void {
     this.#waiting.push(task)
     this.#next()
-  }
-
-  /** Nothing running or waiting. */
-  get idle(): boolean {
-    return this.#running === 0 && this.#waiting.length === 0
   }
 
   /** Drops the tasks not started yet (the socket closed). */
@@ -33,6 +32,7 @@ export class TaskQueue {
         .finally(() => {
           this.#running--
           this.#next()
+          if (this.#running === 0) this.onIdle?.()
         })
     }
   }

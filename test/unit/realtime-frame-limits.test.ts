@@ -111,6 +111,25 @@ describe('TaskQueue', () => {
     expect(most).toBe(2)
   })
 
+  it('says when it is idle: the last task finished and none waits', async () => {
+    let idle = 0
+    const queue = new TaskQueue(1, () => idle++)
+    const releases: Array<() => void> = []
+    const task = () =>
+      new Promise<void>((resolve) => {
+        releases.push(resolve)
+      })
+    queue.run(task)
+    queue.run(task)
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    releases[0]!()
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    expect(idle).toBe(0)
+    releases[1]!()
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    expect(idle).toBe(1)
+  })
+
   it('clear drops the tasks not started', async () => {
     const queue = new TaskQueue(1)
     const ran: number[] = []

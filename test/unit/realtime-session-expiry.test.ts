@@ -33,7 +33,7 @@ function manualClock() {
 
 interface FakeSocket {
   name: string
-  session: { expiresAt: Date }
+  sessionEndsAt: number
 }
 
 function setup() {
@@ -49,7 +49,7 @@ function setup() {
     time.clock,
   )
   const open = (name: string, endsInMs: number) => {
-    const socket = { name, session: { expiresAt: new Date(time.clock.now() + endsInMs) } }
+    const socket = { name, sessionEndsAt: time.clock.now() + endsInMs }
     sockets.add(socket)
     expiry.watch(socket)
     return socket
