@@ -50,7 +50,7 @@ export const LIMITS = {
   roomNameMax: 80,
   /** Rooms `GET /api/rooms` lists that the caller belongs to (most recently active first). */
   roomListMineMax: 500,
-  /** Public rooms the caller is not in, newest first: listed after their own, and per discover page. */
+  /** Public rooms the caller is not in, newest first, per discover page (GET /api/rooms/discover). */
   roomDiscoverPageDefault: 50,
   roomDiscoverPageMax: 100,
   /** A discover search (`q`): at most a room name's length; longer could never match. */
