@@ -10,6 +10,9 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // A hang guard, not a speed limit: the property tests (fuzz-frames, the fold) are CPU-bound and
+          // took over vitest's default 5 s at load 10+ on these two shared cores while passing.
+          testTimeout: 30_000,
         },
       },
       {
