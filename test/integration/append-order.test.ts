@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { beforeAll, expect, it } from 'vitest'
-import { type AppendRequest, appendBatch } from '../../server/messages/append-batch.ts'
+import type { AppendRequest } from '../../server/messages/append-batch.ts'
 import { expectError } from '../support/api.ts'
 import { type Agent, signUp, useTestApp } from '../support/app.ts'
+import { appendInOneBatch, appendRequest } from '../support/append.ts'
 import { describeEachEngine } from '../support/databases.ts'
 import { connect, createRoom, realtimeConfig, storedEvents } from '../support/ws.ts'
 
@@ -22,16 +23,9 @@ describeEachEngine('append: sender order across refusals', (engine) => {
   const post = (roomId: string, body: Record<string, unknown>) =>
     alice.request('POST', `/api/rooms/${roomId}/messages`, body)
   const storedClientIds = async (roomId: string) => (await storedEvents(alice, roomId)).map((e) => e.clientId)
-  const request = (roomId: string, clientId: string, afterClientId?: string): AppendRequest => ({
-    roomId,
-    authorId: alice.user.id,
-    authorName: alice.user.username,
-    clientId,
-    body: `message ${clientId.slice(0, 8)}`,
-    ...(afterClientId ? { afterClientId } : {}),
-  })
-  const batch = (requests: AppendRequest[]) =>
-    ctx.database.db.transaction().execute((trx) => appendBatch(trx, requests))
+  const request = (roomId: string, clientId: string, afterClientId?: string) =>
+    appendRequest(alice, roomId, clientId, afterClientId)
+  const batch = (requests: AppendRequest[]) => appendInOneBatch(ctx.database.db, requests)
 
   it('refuses k+1 with out_of_order while k is not stored, storing nothing; stores it once k is', async () => {
     const roomId = await createRoom(alice)

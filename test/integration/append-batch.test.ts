@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto'
+import { beforeAll, expect, it } from 'vitest'
+import { type Agent, signUp, useTestApp } from '../support/app.ts'
+import { appendInOneBatch, appendRequest as write } from '../support/append.ts'
+import { describeEachEngine } from '../support/databases.ts'
+import { createRoom, joinRoom, storedEvents } from '../support/ws.ts'
+
+/**
+ * Every outcome of `ferry_append_batch` in one batch, decided in queue order:
+ * the common case is one INSERT per write (membership and dedupe checked by
+ * it), the refusal probes run only for what it did not store, and the answers
+ * and seqs are those the promises name (docs/PROTOCOL.md).
+ */
+describeEachEngine('append: one batch, every outcome', (engine) => {
+  const ctx = useTestApp(engine)
+  let alice: Agent
+  let bob: Agent
+  beforeAll(async () => {
+    alice = await signUp(ctx.app)
+    bob = await signUp(ctx.app)
+  })
+
+  const batch = (requests: Parameters<typeof appendInOneBatch>[1]) => appendInOneBatch(ctx.database.db, requests)
+
+  it('answers created, duplicate, not_member, not_found and out_of_order in queue order, with gap-free seqs', async () => {
+    const roomId = await createRoom(alice)
+    await joinRoom(bob, roomId)
+    const [bobsOld, first, second] = [randomUUID(), randomUUID(), randomUUID()]
+    expect((await batch([write(bob, roomId, bobsOld)])).results[0]).toMatchObject({ ok: true, duplicate: false })
+    expect((await bob.request('POST', `/api/rooms/${roomId}/leave`)).statusCode).toBe(204)
+
+    const { results, created } = await batch([
+      write(alice, roomId, first),
+      write(alice, roomId, first), // earlier in this batch
+      write(bob, roomId, randomUUID()), // left the room
+      write(alice, randomUUID(), randomUUID()), // no such room
+      write(bob, roomId, bobsOld), // stored while a member: dedupe is permanent
+      write(alice, roomId, randomUUID(), randomUUID()), // predecessor never stored
+      write(bob, roomId, randomUUID(), randomUUID()), // membership is decided before order
+      write(alice, roomId, second, first),
+    ])
+    expect(results.map((r) => (r.ok ? `${r.duplicate ? 'duplicate' : 'created'} ${r.event.seq}` : r.code))).toEqual([
+      'created 2',
+      'duplicate 2',
+      'not_member',
+      'not_found',
+      'duplicate 1',
+      'out_of_order',
+      'not_member',
+      'created 3',
+    ])
+    expect(created.map((e) => e.clientId)).toEqual([first, second])
+    expect((await storedEvents(alice, roomId)).map((e) => [e.seq, e.clientId])).toEqual([
+      [1, bobsOld],
+      [2, first],
+      [3, second],
+    ])
+    // The next batch continues the room's seq (last_seq moved once, to 3).
+    const next = await batch([write(alice, roomId, randomUUID())])
+    expect(next.results[0]).toMatchObject({ ok: true, event: { seq: 4 } })
+  })
+})
