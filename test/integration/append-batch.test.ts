@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto'
+import { sql } from 'kysely'
 import { beforeAll, expect, it } from 'vitest'
+import { createDatabase, type Database } from '../../server/db/database.ts'
+import { Appender } from '../../server/messages/appender.ts'
+import { LocalBus } from '../../server/realtime/bus.ts'
 import { type Agent, signUp, useTestApp } from '../support/app.ts'
 import { appendInOneBatch, appendRequest as write } from '../support/append.ts'
-import { describeEachEngine } from '../support/databases.ts'
-import { createRoom, joinRoom, storedEvents } from '../support/ws.ts'
+import { describeEachEngine, TEST_DATABASE_URL } from '../support/databases.ts'
+import { createRoom, isGapFree, joinRoom, storedEvents } from '../support/ws.ts'
 
 /**
  * Every outcome of `ferry_append_batch` in one batch, decided in queue order:
@@ -58,5 +62,41 @@ describeEachEngine('append: one batch, every outcome', (engine) => {
     // The next batch continues the room's seq (last_seq moved once, to 3).
     const next = await batch([write(alice, roomId, randomUUID())])
     expect(next.results[0]).toMatchObject({ ok: true, event: { seq: 4 } })
+  })
+
+  it('two appenders on two pools (two nodes) writing one room keep seqs gap-free and each clientId stored once', async () => {
+    const roomId = await createRoom(alice)
+    await joinRoom(bob, roomId)
+    // PostgreSQL: a second pool on the same schema, as a second node would have; PGlite is one connection.
+    let second: Database | undefined
+    if (engine === 'postgres') {
+      const { rows } = await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(ctx.database.db)
+      second = await createDatabase({ databaseUrl: TEST_DATABASE_URL, schema: rows[0]!.schema, poolSize: 4 })
+    }
+    try {
+      const nodes = [ctx.database.db, (second ?? ctx.database).db].map(
+        (db) => new Appender(db, new LocalBus(), { lanes: 2, maxBatch: 7 }),
+      )
+      const writes = Array.from({ length: 60 }, (_, i) => write(i % 2 ? alice : bob, roomId, randomUUID()))
+      // Every write is sent to both nodes (a resend that reached the other node), interleaved.
+      const answers = await Promise.all(writes.flatMap((request) => nodes.map((node) => node.append(request))))
+      const seqs = answers.map((answer) => (answer.ok ? answer.event.seq : Number.NaN))
+      for (let i = 0; i < writes.length; i++) {
+        // Both nodes answer one write with the same event: one created, the other its duplicate.
+        expect(seqs[2 * i]).toBe(seqs[2 * i + 1])
+      }
+      const stored = await storedEvents(alice, roomId)
+      expect(stored).toHaveLength(writes.length)
+      expect(
+        isGapFree(
+          stored.map((e) => e.seq),
+          1,
+          writes.length,
+        ),
+      ).toBe(true)
+      expect(new Set(stored.map((e) => e.clientId))).toEqual(new Set(writes.map((w) => w.clientId)))
+    } finally {
+      await second?.close()
+    }
   })
 })
