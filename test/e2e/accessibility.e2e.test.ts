@@ -3,9 +3,7 @@
  * and 1280×800 (a desktop with a mouse): no serious or critical violation of WCAG 2.1 A/AA. The
  * room list is audited with every kind of row: a draft, an unread badge, rooms of one name (short ids).
  * One server; one browser context per viewport; the colour scheme switches with emulateMedia.
- * Every screen is saved in both schemes: to test-results/screenshots/ on an ordinary run (so a test
- * run leaves the checkout clean), to docs/screenshots/ with FERRY_SCREENSHOTS=docs (the committed set a
- * reviewer looks at; refresh it when the UI changes).
+ * Every screen is saved to docs/screenshots/ in both schemes (the set a reviewer looks at).
  * Findings are gathered over all screens and reported together (rule, impact, screen, targets),
  * so one run shows everything there is to fix.
  */
@@ -56,14 +54,11 @@ async function launch(viewport: { width: number; height: number }, mobile: boole
 }
 
 /** Where each audited screen is photographed, so a reviewer can look without running anything. */
-const SHOTS =
-  process.env.FERRY_SCREENSHOTS === 'docs'
-    ? join(ROOT, 'docs', 'screenshots')
-    : join(ROOT, 'test-results', 'screenshots')
+const SHOTS = join(ROOT, 'docs', 'screenshots')
 
 /**
  * Runs axe on what is on screen now, in both colour schemes; returns one line per serious/critical
- * finding. Each screen and scheme is also saved as <SHOTS>/<width>-<screen>-<scheme>.png.
+ * finding. Each screen and scheme is also saved as docs/screenshots/<width>-<screen>-<scheme>.png.
  */
 async function audit(page: Page, screen: string): Promise<string[]> {
   const found: string[] = []
