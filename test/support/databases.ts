@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import { PGlite } from '@electric-sql/pglite'
-import { sql } from 'kysely'
 import pg from 'pg'
 import { describe, inject } from 'vitest'
 import { createDatabase, type Database } from '../../server/db/database.ts'
@@ -43,17 +42,28 @@ export async function createTestDatabase(engine: EngineName, options: { poolSize
   }
   if (!TEST_DATABASE_URL) throw new Error('TEST_DATABASE_URL is not set')
   const schema = `ferry_test_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
-  await admin.connect()
-  await admin.query(`CREATE SCHEMA ${schema}`)
-  await admin.end()
+  await asAdmin(`CREATE SCHEMA ${schema}`)
   const database = await createDatabase({ databaseUrl: TEST_DATABASE_URL, schema, poolSize: options.poolSize ?? 10 })
   await migrateToLatest(database.db)
   return {
     ...database,
     async close() {
-      await sql.raw(`DROP SCHEMA ${schema} CASCADE`).execute(database.db)
+      // The pool ends first (waiting for queries still under way), then the schema goes from a
+      // connection of its own: dropping it through the pool while a late write of the closing app
+      // was still running ended once in "deadlock detected" (ws-liveness [postgres] teardown).
       await database.close()
+      await asAdmin(`DROP SCHEMA ${schema} CASCADE`)
     },
+  }
+}
+
+/** One statement on a connection of its own (schema create/drop, outside the app's pool). */
+async function asAdmin(statement: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
+  await admin.connect()
+  try {
+    await admin.query(statement)
+  } finally {
+    await admin.end()
   }
 }
