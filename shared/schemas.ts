@@ -76,11 +76,19 @@ export const EVENT_KINDS = [
 export const EventKind = Type.Enum([...EVENT_KINDS])
 export type EventKind = (typeof EVENT_KINDS)[number]
 
+/**
+ * What a client accepts as a log entry's kind: the kinds above, or any kind shaped like
+ * one, which a newer server may write. Such an entry is stored in its place (the room's
+ * seqs stay gap-free) and shown as nothing; refusing the frame instead would make an
+ * installed client replace its socket and be sent the same frame again, forever.
+ */
+const LogEntryKind = Type.Union([EventKind, Type.String({ pattern: '^[a-z]+(\\.[a-z]+(_[a-z]+)*)+$', maxLength: 64 })])
+
 /** One entry of a room's log; `seq` is gap-free per room, starting at 1. */
 export const RoomEvent = Type.Object({
   roomId: Uuid,
   seq: Seq,
-  kind: EventKind,
+  kind: LogEntryKind,
   authorId: Type.Union([Uuid, Type.Null()]),
   authorName: Type.Union([Type.String(), Type.Null()]),
   clientId: Type.Union([Uuid, Type.Null()]),
