@@ -63,12 +63,23 @@ describe('service worker update', () => {
 
     // Deploy build B and let the browser find it.
     await server.restart(nextBuild)
-    await page.evaluate(async () => {
-      const registration = await navigator.serviceWorker.getRegistration()
-      await registration?.update()
-    })
+    // Asked again until the page offers the new build: a single check once found nothing new in a
+    // loaded CI run (no offer within 60 s) and passes alone, so the check is repeated, not the wait
+    // lengthened. A check while the new worker installs joins that install (no second one).
+    const offer = page.getByText('A new version is ready')
+    await expect
+      .poll(
+        async () => {
+          await page.evaluate(async () => {
+            const registration = await navigator.serviceWorker.getRegistration()
+            await registration?.update().catch(() => undefined)
+          })
+          return offer.isVisible()
+        },
+        { timeout: LONG, interval: 2_000 },
+      )
+      .toBe(true)
     const reload = page.getByRole('button', { name: 'Reload' })
-    await page.getByText('A new version is ready').waitFor({ timeout: LONG })
     await Promise.all([page.waitForEvent('load', { timeout: LONG }), reload.click()])
 
     await page.waitForFunction(() => document.documentElement.dataset.build === 'build-b', null, {
