@@ -5,21 +5,15 @@
  * `events` frame, and the client replaced its socket and got the same frame again, forever.
  * A `kind` that is not even shaped like one is still a protocol error.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { getCursor, newestEntries } from '../../client/db/messages.ts'
 import { foldTimeline } from '../../client/state/reducers.ts'
 import { parseServerFrame } from '../../client/sync/connection.ts'
 import type { RoomEvent } from '../../shared/schemas.ts'
 import { event, ROOM_A } from './support.ts'
-import { elapse, expectSubscribed, room, startEngine, stopAll, until, useFakeClock } from './sync-harness.ts'
+import { elapse, expectSubscribed, room, startEngine, until, useEngineHarness } from './sync-harness.ts'
 
-beforeEach(useFakeClock)
-afterEach(() => {
-  stopAll()
-  vi.useRealTimers()
-  vi.unstubAllGlobals()
-  vi.restoreAllMocks()
-})
+useEngineHarness()
 
 /** An entry of a kind no build of this client knows. */
 const poll = (seq: number): RoomEvent => ({ ...event(ROOM_A, seq), kind: 'poll.created', body: null, clientId: null })

@@ -4,23 +4,17 @@
  * room_created change IndexedDB and the subscriptions; a change heard while
  * the list is on its way is not undone by it; malformed frames change nothing.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { getCursor, newestEntries, storeEvents } from '../../client/db/messages.ts'
 import { getCachedRoom, listCachedRooms, putRoom } from '../../client/db/rooms.ts'
 import { parseServerFrame } from '../../client/sync/connection.ts'
 import type { Room } from '../../shared/schemas.ts'
 import { BOB, event, ROOM_A, ROOM_B } from './support.ts'
-import { elapse, type Reply, room, startEngine, stopAll, until, upToDate, useFakeClock } from './sync-harness.ts'
+import { elapse, type Reply, room, startEngine, until, upToDate, useEngineHarness } from './sync-harness.ts'
 
 const secret: Room = { ...room, id: ROOM_B, name: 'secret', visibility: 'private', role: 'member', ownerId: BOB }
 
-beforeEach(useFakeClock)
-afterEach(() => {
-  stopAll()
-  vi.useRealTimers()
-  vi.unstubAllGlobals()
-  vi.restoreAllMocks()
-})
+useEngineHarness()
 
 /** A room list answered only when `release` is called (or at once when already released). */
 function gatedList(rooms: Room[]) {

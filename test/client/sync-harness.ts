@@ -3,7 +3,7 @@
  * run on fake timers. IndexedDB (fake-indexeddb) schedules with setImmediate,
  * which stays real, so `settle()` lets stored work finish between timer steps.
  */
-import { expect, vi } from 'vitest'
+import { afterEach, beforeEach, expect, vi } from 'vitest'
 import type { FerryDatabase } from '../../client/db/schema.ts'
 import { type EngineOptions, SyncEngine } from '../../client/sync/engine.ts'
 import { onTabMessage } from '../../client/tabs/bus.ts'
@@ -114,6 +114,17 @@ export async function elapse(ms: number, step = 500): Promise<void> {
 const stops: Array<() => void> = []
 export function stopAll(): void {
   for (const stop of stops.splice(0)) stop()
+}
+
+/** For a file of engine tests: the fake clock before each, and after each every engine stopped and every stub undone. */
+export function useEngineHarness(): void {
+  beforeEach(useFakeClock)
+  afterEach(() => {
+    stopAll()
+    vi.useRealTimers()
+    vi.unstubAllGlobals()
+    vi.restoreAllMocks()
+  })
 }
 
 /** A started engine with an open, greeted socket. `route` answers every fetch. */

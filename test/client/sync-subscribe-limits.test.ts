@@ -7,7 +7,7 @@
  * per-user room budget, never more than a socket may follow. Per-room errors
  * of a subscribe (`internal`: try again; `not_found`: gone) keep the status true.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { newestEntries } from '../../client/db/messages.ts'
 import { LIMITS } from '../../shared/limits.ts'
 import type { ClientFrame } from '../../shared/protocol.ts'
@@ -22,19 +22,12 @@ import {
   room,
   settle,
   startEngine,
-  stopAll,
   until,
   upToDate,
-  useFakeClock,
+  useEngineHarness,
 } from './sync-harness.ts'
 
-beforeEach(useFakeClock)
-afterEach(() => {
-  stopAll()
-  vi.useRealTimers()
-  vi.unstubAllGlobals()
-  vi.restoreAllMocks()
-})
+useEngineHarness()
 
 const roomId = (n: number) => `00000000-0000-4000-9000-${n.toString(16).padStart(12, '0')}`
 const roomsReply =

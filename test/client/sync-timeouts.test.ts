@@ -3,7 +3,7 @@
  * up after its timeout, is retried with backoff, and in the end releases its
  * room, so the status leaves "Catching up…" and a later fill can run.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { REQUEST_TIMEOUT_MS } from '../../client/api/http.ts'
 import { newestEntries } from '../../client/db/messages.ts'
 import { replaceRooms } from '../../client/db/rooms.ts'
@@ -15,10 +15,9 @@ import {
   type Reply,
   room,
   startEngine,
-  stopAll,
   until,
   upToDate,
-  useFakeClock,
+  useEngineHarness,
 } from './sync-harness.ts'
 
 const log = (n: number): RoomEvent[] => Array.from({ length: n }, (_, i) => event(ROOM_A, i + 1))
@@ -31,13 +30,7 @@ function eventsReply(serverLog: RoomEvent[], url: URL): Reply {
   return { body: { events: serverLog.filter((e) => e.seq > after), hasMore: false, lastSeq: serverLog.length } }
 }
 
-beforeEach(useFakeClock)
-afterEach(() => {
-  stopAll()
-  vi.useRealTimers()
-  vi.unstubAllGlobals()
-  vi.restoreAllMocks()
-})
+useEngineHarness()
 
 describe('a gap fetch that never answers', () => {
   it('is retried, then releases the room, asks the socket for the hole instead, and a later fill runs', async () => {

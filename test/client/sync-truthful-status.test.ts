@@ -4,7 +4,7 @@
  * we cannot know who is online, and a reset is not "Up to date" before its
  * latest page is stored.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { newestEntries } from '../../client/db/messages.ts'
 import { LIVENESS } from '../../client/sync/connection.ts'
 import type { PresenceUser } from '../../shared/protocol.ts'
@@ -17,22 +17,15 @@ import {
   type Route,
   room,
   startEngine,
-  stopAll,
   until,
   upToDate,
-  useFakeClock,
+  useEngineHarness,
 } from './sync-harness.ts'
 
 const bob: PresenceUser = { userId: BOB, username: 'bob' }
 const alice: PresenceUser = { userId: ALICE, username: 'alice' }
 
-beforeEach(useFakeClock)
-afterEach(() => {
-  stopAll()
-  vi.useRealTimers()
-  vi.unstubAllGlobals()
-  vi.restoreAllMocks()
-})
+useEngineHarness()
 
 const roomsOnly = (url: URL): Reply =>
   url.pathname === '/api/rooms' ? { body: { rooms: [room] } } : { body: {}, status: 404 }
