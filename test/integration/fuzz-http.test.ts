@@ -36,6 +36,7 @@ import { describeEachEngine } from '../support/databases.ts'
 import {
   bodyMutations,
   contentType,
+  FUZZ_SEED,
   fuzzAsync,
   type Mutation,
   mutate,
@@ -413,6 +414,9 @@ function describePayload(request: Request): string {
 
 const pick = <T>(items: readonly T[], index: number): T => items[index % items.length]!
 
+/** Rounds a route gets to reach its successes; 4 makes a miss as likely as ~1 in 10^9. */
+const SUCCESS_ROUNDS = 4
+
 const fuzz = <T>(arbitrary: fc.Arbitrary<T>, numRuns: number, run: (value: T) => Promise<void>) =>
   fuzzAsync('HTTP fuzz', arbitrary, numRuns, run)
 
@@ -484,10 +488,27 @@ describeEachEngine('HTTP fuzz', (engine) => {
   /** Answers per code in the current property: each must have reached its route's successes too. */
   const tally = new Map<string, number>()
   beforeEach(() => tally.clear())
-  const expectSomeSuccesses = (atLeast: number) =>
-    expect(tally.get('success') ?? 0, `answers: ${JSON.stringify(Object.fromEntries(tally))}`).toBeGreaterThanOrEqual(
-      atLeast,
-    )
+  /**
+   * Fuzzes a route and makes sure its success path was reached at least
+   * `atLeast` times: the share of valid requests is random, so a seed that
+   * drew too few gets further rounds (seeds after the run's) rather than a
+   * red run. Found in CI: 3 successes in 120 add-member requests, where ~9
+   * are expected (a 1-in-15 chance per run).
+   */
+  const fuzzRoute = async <T>(
+    atLeast: number,
+    arbitrary: fc.Arbitrary<T>,
+    numRuns: number,
+    run: (value: T) => Promise<void>,
+  ) => {
+    for (let round = 0; round < SUCCESS_ROUNDS && (tally.get('success') ?? 0) < atLeast; round++) {
+      await fuzzAsync('HTTP fuzz', arbitrary, numRuns, run, FUZZ_SEED + round)
+    }
+    expect(
+      tally.get('success') ?? 0,
+      `answers (FUZZ_SEED=${FUZZ_SEED}): ${JSON.stringify(Object.fromEntries(tally))}`,
+    ).toBeGreaterThanOrEqual(atLeast)
+  }
 
   afterEach(async () => {
     const health = await ctx.app.inject({ method: 'GET', url: '/healthz' })
@@ -566,7 +587,7 @@ describeEachEngine('HTTP fuzz', (engine) => {
           : recase(pick([...users.values()], p.username.existing).username, p.username.bits)
       return { username, password: p.password }
     }
-    await fuzz(fc.tuple(bodyOf(plan), envelope), 80, async ([body, env]) => {
+    await fuzzRoute(5, fc.tuple(bodyOf(plan), envelope), 80, async ([body, env]) => {
       await exchange(post('/api/auth/signup', env, payloadOf(body, resolve)), {
         what: 'signup',
         body: Credentials,
@@ -585,7 +606,6 @@ describeEachEngine('HTTP fuzz', (engine) => {
         },
       })
     })
-    expectSomeSuccesses(5)
   })
 
   it('POST /api/auth/login', async () => {
@@ -604,7 +624,7 @@ describeEachEngine('HTTP fuzz', (engine) => {
         user && typeof p.username !== 'string' ? recase(user.username, p.username.bits) : (p.username as string)
       return { username, password: p.password ?? user?.password ?? PASSWORD }
     }
-    await fuzz(fc.tuple(bodyOf(plan), envelope), 80, async ([body, env]) => {
+    await fuzzRoute(5, fc.tuple(bodyOf(plan), envelope), 80, async ([body, env]) => {
       await exchange(post('/api/auth/login', env, payloadOf(body, resolve)), {
         what: 'login',
         body: LoginBody,
@@ -622,12 +642,11 @@ describeEachEngine('HTTP fuzz', (engine) => {
         },
       })
     })
-    expectSomeSuccesses(5)
   })
 
   it('POST /api/auth/logout (no body; any JSON is ignored, a bad one changes nothing)', async () => {
     const plan = fc.constant({})
-    await fuzz(fc.tuple(bodyOf(plan), envelope), 60, async ([body, env]) => {
+    await fuzzRoute(5, fc.tuple(bodyOf(plan), envelope), 60, async ([body, env]) => {
       const { token } = await createSession(ctx.app.db, alice.user.id, 60_000)
       const session: Agent = { ...alice, cookie: `${SESSION_COOKIE}=${token}` }
       await exchange(
@@ -646,7 +665,6 @@ describeEachEngine('HTTP fuzz', (engine) => {
         },
       )
     })
-    expectSomeSuccesses(5)
   })
 
   // ---- rooms ----
@@ -660,7 +678,7 @@ describeEachEngine('HTTP fuzz', (engine) => {
       ),
       visibility: fc.constantFrom('public', 'private'),
     })
-    await fuzz(fc.tuple(bodyOf(plan), envelope), 150, async ([body, env]) => {
+    await fuzzRoute(10, fc.tuple(bodyOf(plan), envelope), 150, async ([body, env]) => {
       await exchange(
         post(
           '/api/rooms',
@@ -689,7 +707,6 @@ describeEachEngine('HTTP fuzz', (engine) => {
         },
       )
     })
-    expectSomeSuccesses(10)
   })
 
   it('POST /api/rooms/:roomId/members', async () => {
@@ -706,7 +723,7 @@ describeEachEngine('HTTP fuzz', (engine) => {
       { weight: 6, arbitrary: fc.constant('P') },
       { weight: 1, arbitrary: fc.constantFrom('bobShared', 'bobPublic', 'bobPrivate', 'unknown') },
     )
-    await fuzz(fc.tuple(bodyOf(plan), envelope, room), 120, async ([body, env, which]) => {
+    await fuzzRoute(5, fc.tuple(bodyOf(plan), envelope, room), 120, async ([body, env, which]) => {
       const roomId = { P: roomP, bobShared, bobPublic, bobPrivate, unknown: randomUUID() }[which]
       await exchange(post(`/api/rooms/${roomId}/members`, env, payloadOf(body, resolve)), {
         what: 'add member',
@@ -733,7 +750,6 @@ describeEachEngine('HTTP fuzz', (engine) => {
         },
       })
     })
-    expectSomeSuccesses(5)
   })
 
   it('POST /api/rooms/:roomId/read', async () => {
@@ -744,7 +760,7 @@ describeEachEngine('HTTP fuzz', (engine) => {
       { weight: 6, arbitrary: fc.constant('R') },
       { weight: 1, arbitrary: fc.constantFrom('bobPublic', 'bobPrivate', 'unknown') },
     )
-    await fuzz(fc.tuple(bodyOf(plan), envelope, room), 120, async ([body, env, which]) => {
+    await fuzzRoute(10, fc.tuple(bodyOf(plan), envelope, room), 120, async ([body, env, which]) => {
       const roomId = { R: roomR, bobPublic, bobPrivate, unknown: randomUUID() }[which]
       const marker = async () =>
         Number(
@@ -791,7 +807,6 @@ describeEachEngine('HTTP fuzz', (engine) => {
         },
       )
     })
-    expectSomeSuccesses(10)
   })
 
   it('POST /api/rooms/:roomId/join and /leave (no body; any JSON is ignored)', async () => {
@@ -803,7 +818,7 @@ describeEachEngine('HTTP fuzz', (engine) => {
         { weight: 1, arbitrary: fc.constantFrom('P', 'bobPrivate', 'unknown') },
       ),
     })
-    await fuzz(fc.tuple(bodyOf(fc.constant({})), envelope, action), 120, async ([body, env, act]) => {
+    await fuzzRoute(10, fc.tuple(bodyOf(fc.constant({})), envelope, action), 120, async ([body, env, act]) => {
       const agent = act.as === 'bob' ? bob : alice
       const roomId = { J: roomJ, P: roomP, bobPrivate, unknown: randomUUID() }[act.room]
       const membership = async (id: string) =>
@@ -842,7 +857,6 @@ describeEachEngine('HTTP fuzz', (engine) => {
         },
       )
     })
-    expectSomeSuccesses(10)
   })
 
   // ---- messages ----
@@ -892,7 +906,7 @@ describeEachEngine('HTTP fuzz', (engine) => {
       { weight: 6, arbitrary: fc.constantFrom('R', 'R upper case') },
       { weight: 1, arbitrary: fc.constantFrom('bobPublic', 'bobPrivate', 'unknown') },
     )
-    await fuzz(fc.tuple(bodyOf(plan), envelope, room), 200, async ([body, env, which]) => {
+    await fuzzRoute(10, fc.tuple(bodyOf(plan), envelope, room), 200, async ([body, env, which]) => {
       const roomId = { R: roomR, 'R upper case': roomR.toUpperCase(), bobPublic, bobPrivate, unknown: randomUUID() }[
         which
       ]
@@ -945,7 +959,6 @@ describeEachEngine('HTTP fuzz', (engine) => {
         },
       })
     })
-    expectSomeSuccesses(10)
   })
 
   it('regression (found by the fuzz): a send to the room id in upper case is stored in that room, not refused 404', async () => {
@@ -1076,7 +1089,8 @@ describeEachEngine('HTTP fuzz', (engine) => {
       { weight: 5, arbitrary: fc.constant('R') },
       { weight: 1, arbitrary: fc.constantFrom('bobPublic', 'bobPrivate') },
     )
-    await fuzz(
+    await fuzzRoute(
+      10,
       fc.tuple(queryOf(['before', 'limit'], limitOrSeq(LIMITS.historyPageMax)), room),
       150,
       async ([pairs, which]) => {
@@ -1104,7 +1118,6 @@ describeEachEngine('HTTP fuzz', (engine) => {
         })
       },
     )
-    expectSomeSuccesses(10)
   })
 
   it('GET /api/rooms/:roomId/events?after=&limit= (catch-up)', async () => {
@@ -1112,7 +1125,8 @@ describeEachEngine('HTTP fuzz', (engine) => {
       { weight: 5, arbitrary: fc.constant('R') },
       { weight: 1, arbitrary: fc.constantFrom('bobPublic', 'bobPrivate') },
     )
-    await fuzz(
+    await fuzzRoute(
+      10,
       fc.tuple(queryOf(['after', 'limit'], limitOrSeq(LIMITS.catchUpPageMax)), room),
       150,
       async ([pairs, which]) => {
@@ -1146,7 +1160,6 @@ describeEachEngine('HTTP fuzz', (engine) => {
         })
       },
     )
-    expectSomeSuccesses(10)
   })
 
   it('GET /api/rooms/discover?before=&limit=&q=', async () => {
@@ -1154,7 +1167,8 @@ describeEachEngine('HTTP fuzz', (engine) => {
       fc.constantFrom('room', 'ROOM', 'Pub', '%', '_', '\\', ' ', '', 'a'.repeat(LIMITS.roomSearchMax)),
       fc.string({ maxLength: 12 }),
     )
-    await fuzz(
+    await fuzzRoute(
+      10,
       queryOf(['before', 'limit', 'q'], (key) =>
         key === 'limit'
           ? fc.integer({ min: 1, max: LIMITS.roomDiscoverPageMax }).map(String)
@@ -1194,7 +1208,6 @@ describeEachEngine('HTTP fuzz', (engine) => {
         })
       },
     )
-    expectSomeSuccesses(10)
   })
 
   it('answers query strings that do not decode, or hold odd separators, with 200 or a typed 400', async () => {

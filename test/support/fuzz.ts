@@ -327,16 +327,17 @@ export async function fuzzAsync<T>(
   arbitrary: fc.Arbitrary<T>,
   numRuns: number,
   run: (value: T) => Promise<void>,
+  seed = FUZZ_SEED,
 ): Promise<void> {
   try {
     await fc.assert(fc.asyncProperty(arbitrary, run), {
-      seed: FUZZ_SEED,
+      seed,
       numRuns,
       endOnFailure: process.env.FUZZ_SHRINK === '0',
     })
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
-    throw new Error(`${what} failed; reproduce with FUZZ_SEED=${FUZZ_SEED}\n${message}`, { cause: error })
+    throw new Error(`${what} failed; reproduce with FUZZ_SEED=${seed}\n${message}`, { cause: error })
   }
 }
 
