@@ -24,6 +24,7 @@ import messagesRoutes from './messages/messages.routes.ts'
 import { type Bus, LocalBus } from './realtime/bus.ts'
 import { SendRateLimiter } from './realtime/rate-limit.ts'
 import realtimeRoutes from './realtime/realtime.routes.ts'
+import { ReadMarkers } from './rooms/read-markers.ts'
 import roomsRoutes from './rooms/rooms.routes.ts'
 
 declare module 'fastify' {
@@ -35,6 +36,8 @@ declare module 'fastify' {
     /** The per-user send limit, one for HTTP and WebSocket sends together. */
     sendLimiter: SendRateLimiter
     bus: Bus
+    /** Read markers from `read` frames and POST …/read, coalesced into one write per interval. */
+    readMarkers: ReadMarkers
     /**
      * Access changes that open sockets must follow at once:
      * 'session-ended' (sessionId): logged out, its sockets close;
@@ -90,6 +93,10 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   )
   app.decorate('sendLimiter', new SendRateLimiter(config.realtime.sendRatePerSecond, config.realtime.sendBurst))
   app.decorate('accessEvents', new EventEmitter().setMaxListeners(0))
+  app.decorate(
+    'readMarkers',
+    new ReadMarkers(database.db, bus, app.log, { flushMs: config.realtime.readMarkerFlushMs }),
+  )
 
   // An empty JSON body (logout, join, leave) is "no body", not a parse error.
   const parseJson = app.getDefaultJsonParser('error', 'error')
@@ -131,6 +138,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
 
   app.addHook('onClose', async () => {
     await app.appender.drain()
+    await app.readMarkers.close()
     await bus.close()
     if (profile && config.profileFile) {
       await writeFile(config.profileFile, `${JSON.stringify(profile.summary(), null, 2)}\n`)

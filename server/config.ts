@@ -40,6 +40,8 @@ export interface RealtimeConfig {
   sendBurst: number
   /** A typing signal lasts this long without renewal. */
   typingTtlMs: number
+  /** Raised read markers are written and broadcast this often (LIMITS.readMarkerFlushMs). */
+  readMarkerFlushMs: number
 }
 
 export class ConfigError extends Error {
@@ -156,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sendRatePerSecond: integer(env, 'WS_SEND_RATE_PER_SECOND', LIMITS.sendRatePerSecond, 1, 1_000_000),
       sendBurst: integer(env, 'WS_SEND_BURST', LIMITS.sendBurst, 1, 1_000_000),
       typingTtlMs: LIMITS.typingTtlMs,
+      readMarkerFlushMs: LIMITS.readMarkerFlushMs,
     },
     profileFile: env.FERRY_PROFILE_FILE ? path.resolve(env.FERRY_PROFILE_FILE) : undefined,
   }

@@ -81,6 +81,17 @@ export const LIMITS = {
   wsMaxRateLimitedFrames: 10,
   /** Rooms one socket may follow at once; subscribing to more is refused per room. */
   wsMaxRoomsPerSocket: 1000,
+  /**
+   * Read markers (docs/PROTOCOL.md, "Read receipts"): a client sends the
+   * highest seq it has seen at most this often per room while the room is open.
+   */
+  readReceiptIntervalMs: 1_000,
+  /** The server writes the markers raised meanwhile in one statement this often, then broadcasts them. */
+  readMarkerFlushMs: 1_000,
+  /** Raised markers held between flushes; past it the server flushes at once (bounded memory). */
+  readMarkersPendingMax: 10_000,
+  /** Readers in the `receipts` snapshot a socket gets when it subscribes (the most advanced first). */
+  receiptSnapshotMax: 100,
   /** Session lifetime. */
   sessionTtlMs: 30 * 24 * 60 * 60 * 1000,
 } as const

@@ -57,11 +57,20 @@ export const PingFrame = Type.Object(
   strict,
 )
 
-export const ClientFrame = Type.Union([SubscribeFrame, UnsubscribeFrame, SendFrame, TypingFrame, PingFrame])
+/**
+ * "I have read this room up to `seq`": forward-only and idempotent, so no
+ * clientId and no answer. The server caps it at the room's last seq,
+ * coalesces, writes it within LIMITS.readMarkerFlushMs and broadcasts it
+ * (`receipts`, `read_marker`). A control frame: it spends the frame budget.
+ */
+export const ReadFrame = Type.Object({ type: Type.Literal('read'), roomId: Uuid, seq: Seq }, strict)
+
+export const ClientFrame = Type.Union([SubscribeFrame, UnsubscribeFrame, SendFrame, TypingFrame, PingFrame, ReadFrame])
 export type ClientFrame = Type.Static<typeof ClientFrame>
 export type SubscribeFrame = Type.Static<typeof SubscribeFrame>
 export type SendFrame = Type.Static<typeof SendFrame>
 export type PingFrame = Type.Static<typeof PingFrame>
+export type ReadFrame = Type.Static<typeof ReadFrame>
 
 // ---- server → client -------------------------------------------------------
 
@@ -168,6 +177,37 @@ export const RoomRemovedFrame = Type.Object(
 /** A new public room (to discover and join), sent to every other signed-in socket; never a private room. */
 export const RoomCreatedFrame = Type.Object({ type: Type.Literal('room_created'), room: Room }, strict)
 
+/** One member's read marker: they have read the room up to `lastReadSeq`. */
+export const ReadReceipt = Type.Object({ userId: Uuid, lastReadSeq: Seq }, strict)
+export type ReadReceipt = Type.Static<typeof ReadReceipt>
+/**
+ * Read markers of the room's members that moved (live, at most one frame per
+ * room per flush) or, once after `presence` on subscribe, the most advanced
+ * ones (at most LIMITS.receiptSnapshotMax). Markers only move forward: a
+ * client keeps the highest it has seen per member, whatever order frames come in.
+ */
+export const ReceiptsFrame = Type.Object(
+  {
+    type: Type.Literal('receipts'),
+    roomId: Uuid,
+    readers: Type.Array(ReadReceipt, { maxItems: Math.max(LIMITS.receiptSnapshotMax, LIMITS.readMarkersPendingMax) }),
+  },
+  strict,
+)
+/**
+ * To every socket of the reader: their own marker moved (read on this or
+ * another device), with the room's unread count (capped like the room list's).
+ */
+export const ReadMarkerFrame = Type.Object(
+  {
+    type: Type.Literal('read_marker'),
+    roomId: Uuid,
+    lastReadSeq: Seq,
+    unreadCount: Type.Integer({ minimum: 0 }),
+  },
+  strict,
+)
+
 /** Answer to `ping`. */
 export const PongFrame = Type.Object(
   { type: Type.Literal('pong'), id: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) },
@@ -189,6 +229,8 @@ export const ServerFrame = Type.Union([
   RoomAddedFrame,
   RoomRemovedFrame,
   RoomCreatedFrame,
+  ReceiptsFrame,
+  ReadMarkerFrame,
 ])
 export type ServerFrame = Type.Static<typeof ServerFrame>
 export type EventsFrame = Type.Static<typeof EventsFrame>
@@ -197,3 +239,5 @@ export type ErrorFrame = Type.Static<typeof ErrorFrame>
 export type RoomAddedFrame = Type.Static<typeof RoomAddedFrame>
 export type RoomRemovedFrame = Type.Static<typeof RoomRemovedFrame>
 export type RoomCreatedFrame = Type.Static<typeof RoomCreatedFrame>
+export type ReceiptsFrame = Type.Static<typeof ReceiptsFrame>
+export type ReadMarkerFrame = Type.Static<typeof ReadMarkerFrame>

@@ -49,9 +49,16 @@ export interface ConnectionOptions {
   liveness?: Partial<Liveness>
 }
 
+/**
+ * The protocol version this client speaks (docs/PROTOCOL.md, "Connecting"):
+ * 2 adds `receipts` and `read_marker`, which a server sends only to clients
+ * that ask, since a client refuses frames its schema does not know.
+ */
+export const PROTOCOL_QUERY = 'v=2'
+
 export function defaultSocketUrl(): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
-  return `${scheme}//${location.host}/api/ws`
+  return `${scheme}//${location.host}/api/ws?${PROTOCOL_QUERY}`
 }
 
 /** readyState values (the WebSocket constants are missing where there is no WebSocket, e.g. some tests). */

@@ -34,6 +34,7 @@ import type { EventsResponse, HistoryResponse, RoomsResponse } from '../../share
 import { LIMITS } from '../../shared/limits.ts'
 import type {
   PresenceUser,
+  ReadReceipt,
   RoomAddedFrame,
   RoomCreatedFrame,
   RoomRemovedFrame,
@@ -42,7 +43,7 @@ import type {
 import type { Room, RoomEvent, User } from '../../shared/schemas.ts'
 import { api, isTransient } from '../api/http.ts'
 import { getCursor, messageToEvent, resetCursor, storeEvents } from '../db/messages.ts'
-import { dropMembership, listCachedRooms, mergeRoom, replaceRooms, updateRoom } from '../db/rooms.ts'
+import { confirmRead, dropMembership, listCachedRooms, mergeRoom, replaceRooms, updateRoom } from '../db/rooms.ts'
 import type { FerryDatabase } from '../db/schema.ts'
 import { OutboxFlusher } from '../outbox/flusher.ts'
 import { applyEventsToRoom } from '../state/reducers.ts'
@@ -95,6 +96,8 @@ export class SyncEngine {
   /** Rooms with a gap fill queued behind the running job (at most one each). */
   private readonly fillQueued = new Set<string>()
   private readonly presence = new Map<string, PresenceUser[]>()
+  /** Room → reader → the highest seq they have read (from `receipts`; kept for the socket's lifetime and after). */
+  private readonly receipts = new Map<string, Map<string, number>>()
   private status: ConnStatus = { socket: 'idle', retryAt: null, catchingUp: 0, offline: false }
   private greeted = false
   /** Room lists on their way (step 2, or a `resubscribe`): room-list frames wait in `heldListFrames` until none is. */
@@ -295,6 +298,17 @@ export class SyncEngine {
       case 'typing':
         publish({ ...frame, type: 'typing' })
         break
+      case 'receipts':
+        this.heard(frame.roomId)
+        this.receive(frame.roomId, frame.readers)
+        break
+      case 'read_marker':
+        // Read here or on another device: the room list and divider follow; a further marker of this device stays to be posted.
+        confirmRead(this.db, frame.roomId, frame.lastReadSeq, frame).then(
+          () => publish({ type: 'rooms-changed' }),
+          (error: unknown) => this.storeFailed(`applying the read marker of room ${frame.roomId}`, error),
+        )
+        break
       case 'room_added':
       case 'room_removed':
       case 'room_created':
@@ -317,6 +331,24 @@ export class SyncEngine {
         }
         break
     }
+  }
+
+  /** How far each member has read the room, as far as this socket has heard (userId → seq). */
+  receiptsOf(roomId: string): ReadonlyMap<string, number> {
+    return this.receipts.get(roomId) ?? new Map()
+  }
+
+  /** Markers only move forward: the highest heard per reader wins, whatever order frames came in. */
+  private receive(roomId: string, readers: readonly ReadReceipt[]): void {
+    let known = this.receipts.get(roomId)
+    if (!known) {
+      known = new Map()
+      this.receipts.set(roomId, known)
+    }
+    for (const { userId, lastReadSeq } of readers) {
+      if (lastReadSeq > (known.get(userId) ?? 0)) known.set(userId, lastReadSeq)
+    }
+    publish({ type: 'receipts', roomId, readers: Object.fromEntries(known) })
   }
 
   /** A failed IndexedDB write or read: logged, and told to the person when the device is out of space. */

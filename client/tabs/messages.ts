@@ -24,6 +24,8 @@ export type TabMessage =
   | { type: 'presence'; roomId: string; users: PresenceUser[] }
   | { type: 'presence-join'; roomId: string; user: PresenceUser }
   | { type: 'presence-leave'; roomId: string; userId: string }
+  /** How far each member has read the room (userId → seq), the highest heard of each. */
+  | { type: 'receipts'; roomId: string; readers: Record<string, number> }
   | { type: 'typing'; roomId: string; userId: string; username: string; expiresInMs: number }
   | { type: 'signed-out' }
   | { type: 'session-ended' }

@@ -1,6 +1,19 @@
 import type { RoomEvent } from '../../shared/schemas.ts'
 
 /**
+ * A member's read marker after it moved (docs/PROTOCOL.md, "Read receipts"):
+ * written already, so every node tells its sockets: the room's subscribers
+ * (`receipts`) and the reader's own sockets (`read_marker`, with the unread
+ * count as of the write).
+ */
+export interface ReadMarker {
+  roomId: string
+  userId: string
+  lastReadSeq: number
+  unreadCount: number
+}
+
+/**
  * A change to who may list a room, as a pointer (ids only): each node that
  * holds a socket of the user reads the room from the database before it
  * tells the socket, so the database stays the truth across processes too.
@@ -30,12 +43,16 @@ export interface Bus {
   subscribe(handler: (events: readonly RoomEvent[]) => void): () => void
   publishRoomList(change: RoomListChange): void
   subscribeRoomList(handler: (change: RoomListChange) => void): () => void
+  /** Markers written by one flush, published after its commit. */
+  publishReadMarkers(markers: readonly ReadMarker[]): void
+  subscribeReadMarkers(handler: (markers: readonly ReadMarker[]) => void): () => void
   close(): Promise<void>
 }
 
 export class LocalBus implements Bus {
   readonly #handlers = new Set<(events: readonly RoomEvent[]) => void>()
   readonly #listHandlers = new Set<(change: RoomListChange) => void>()
+  readonly #markerHandlers = new Set<(markers: readonly ReadMarker[]) => void>()
 
   publish(events: readonly RoomEvent[]): void {
     if (events.length === 0) return
@@ -56,8 +73,19 @@ export class LocalBus implements Bus {
     return () => this.#listHandlers.delete(handler)
   }
 
+  publishReadMarkers(markers: readonly ReadMarker[]): void {
+    if (markers.length === 0) return
+    for (const handler of this.#markerHandlers) handler(markers)
+  }
+
+  subscribeReadMarkers(handler: (markers: readonly ReadMarker[]) => void): () => void {
+    this.#markerHandlers.add(handler)
+    return () => this.#markerHandlers.delete(handler)
+  }
+
   async close(): Promise<void> {
     this.#handlers.clear()
     this.#listHandlers.clear()
+    this.#markerHandlers.clear()
   }
 }

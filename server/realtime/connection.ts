@@ -3,12 +3,15 @@ import type { Kysely } from 'kysely'
 import type { RawData, WebSocket } from 'ws'
 import { CLOSE_CODES } from '../../shared/errors.ts'
 import { LIMITS } from '../../shared/limits.ts'
-import type { ClientFrame, PresenceUser, ServerFrame } from '../../shared/protocol.ts'
+import type { ClientFrame, PresenceUser, ReadFrame, ServerFrame } from '../../shared/protocol.ts'
 import type { RoomEvent, User } from '../../shared/schemas.ts'
 import type { Session } from '../auth/sessions.ts'
 import type { RealtimeConfig } from '../config.ts'
 import type { DB } from '../db/schema.ts'
 import type { Appender } from '../messages/appender.ts'
+import { canRead } from '../rooms/access.ts'
+import type { ReadMarkers } from '../rooms/read-markers.ts'
+import { receiptSnapshot } from '../rooms/read-markers.ts'
 import { findRoomAccess } from '../rooms/rooms.repository.ts'
 import type { FrameLimits, TokenBucket } from './frame-limits.ts'
 import { encodeFrame, errorFrame, parseClientFrame } from './frames.ts'
@@ -30,6 +33,7 @@ import type { ListSubscriber } from './user-stream.ts'
 export interface ConnectionDeps {
   db: Kysely<DB>
   appender: Appender
+  readMarkers: ReadMarkers
   hub: Hub
   limiter: SendRateLimiter
   frameLimits: FrameLimits
@@ -78,6 +82,8 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
     readonly socket: WebSocket,
     session: Session,
     readonly deps: ConnectionDeps,
+    /** The client asked for PROTOCOL_VERSION 2 or later (`?v=2`): it gets `receipts` and `read_marker`. */
+    readonly speaksReceipts = false,
   ) {
     this.user = { userId: session.user.id, username: session.user.username }
     this.sessionId = session.id
@@ -270,6 +276,18 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
     const stream = this.#streams.get(roomId)
     if (stream?.canWrite) this.#countPresent(roomId, stream)
     this.send({ type: 'presence', roomId, users: this.deps.hub.presentUsers(roomId) })
+    if (this.speaksReceipts && stream) this.schedule(() => this.#sendReceiptSnapshot(roomId, stream))
+  }
+
+  /** Who has read how far, once per subscribe; live `receipts` may overtake it, and the client keeps the highest per reader. */
+  async #sendReceiptSnapshot(roomId: string, stream: RoomStream): Promise<void> {
+    try {
+      const readers = await receiptSnapshot(this.deps.db, roomId)
+      if (readers.length > 0 && this.#streams.get(roomId) === stream) this.send({ type: 'receipts', roomId, readers })
+    } catch (error) {
+      // Markers are a courtesy: the next live `receipts` brings them; the room itself works on.
+      this.deps.log.error({ err: error, userId: this.user.userId, roomId }, 'receipt snapshot failed')
+    }
   }
 
   /** ListSubscriber (user stream): the user joined the room; if this socket follows it already, count them present now. */
@@ -336,6 +354,12 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
         )
         return
       }
+      case 'read':
+        if (!this.#admit(0)) return
+        this.#read(frame).catch((error) =>
+          this.#failed(error, errorFrame('internal', 'Could not mark the room read', { roomId: frame.roomId })),
+        )
+        return
       case 'typing':
         if (!this.#admit(0)) return
         this.#typing(frame).catch((error) =>
@@ -400,6 +424,25 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
     }
     if (!stream.canWrite) this.send(errorFrame('not_member', 'Join the room before typing in it', { roomId }))
     else if (this.#streams.get(roomId) === stream) this.deps.hub.typing(roomId, this.user)
+  }
+
+  /** Members only; the marker is raised in memory and written with the next flush (no answer: forward-only, idempotent). */
+  async #read({ roomId, seq }: ReadFrame): Promise<void> {
+    const stream = this.#streams.get(roomId)
+    if (!stream?.canWrite) {
+      // Not followed on this socket, or membership began since the subscribe: look.
+      const room = await findRoomAccess(this.deps.db, this.user.userId, roomId)
+      if (!canRead(room)) {
+        this.send(errorFrame('not_found', 'No such room', { roomId }))
+        return
+      }
+      if (room.role === null) {
+        this.send(errorFrame('not_member', 'Join the room before marking it read', { roomId }))
+        return
+      }
+      if (stream) stream.canWrite = true
+    }
+    this.deps.readMarkers.raise(roomId, this.user.userId, seq)
   }
 
   // ---- plumbing ----

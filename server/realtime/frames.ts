@@ -6,6 +6,7 @@ import {
   type ClientFrame,
   type ErrorFrame,
   PingFrame,
+  ReadFrame,
   SendFrame,
   type ServerFrame,
   SubscribeFrame,
@@ -19,6 +20,7 @@ const schemas = new Map<string, TSchema>([
   ['send', SendFrame],
   ['typing', TypingFrame],
   ['ping', PingFrame],
+  ['read', ReadFrame],
 ])
 const validators = new Map([...schemas].map(([type, schema]) => [type, Compile(schema)]))
 /** Ids in lower case, as stored: a room named in upper case is the same room (shared/canonical-ids.ts). */

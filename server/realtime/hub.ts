@@ -1,6 +1,6 @@
 import type { PresenceUser } from '../../shared/protocol.ts'
 import type { RoomEvent } from '../../shared/schemas.ts'
-import type { Bus } from './bus.ts'
+import type { Bus, ReadMarker } from './bus.ts'
 import { encodeFrame } from './frames.ts'
 
 /** What the hub needs from a socket (implemented by Connection). */
@@ -11,6 +11,8 @@ export interface Subscriber {
   /** Whether the room's replay is done on this socket: only then does it get presence and typing. */
   isLive(roomId: string): boolean
   sendShared(frame: Buffer): void
+  /** Whether the client knows the frames of PROTOCOL_VERSION 2 (`receipts`, `read_marker`). */
+  readonly speaksReceipts: boolean
 }
 
 interface PresenceEntry {
@@ -43,6 +45,7 @@ export class Hub {
   readonly #presence = new Map<string, Map<string, PresenceEntry>>()
   readonly #typing = new Map<string, Map<string, TypingEntry>>()
   readonly #stopListening: () => void
+  readonly #stopMarkers: () => void
 
   constructor(
     bus: Bus,
@@ -50,6 +53,7 @@ export class Hub {
     readonly onError: (error: unknown) => void,
   ) {
     this.#stopListening = bus.subscribe((events) => this.#fanOut(events))
+    this.#stopMarkers = bus.subscribeReadMarkers((markers) => this.#fanOutReceipts(markers))
   }
 
   attach(roomId: string, subscriber: Subscriber): void {
@@ -124,6 +128,7 @@ export class Hub {
 
   close(): void {
     this.#stopListening()
+    this.#stopMarkers()
     for (const users of this.#typing.values()) for (const entry of users.values()) clearTimeout(entry.timer)
     this.#typing.clear()
     this.#presence.clear()
@@ -148,15 +153,35 @@ export class Hub {
     )
   }
 
-  /** To every live socket in the room, except those of `exceptUserId`. */
-  #broadcast(roomId: string, frame: Parameters<typeof encodeFrame>[0], exceptUserId?: string): void {
+  /** To every live socket in the room, except those of `exceptUserId` (and those `skip` names). */
+  #broadcast(
+    roomId: string,
+    frame: Parameters<typeof encodeFrame>[0],
+    exceptUserId?: string,
+    skip?: (subscriber: Subscriber) => boolean,
+  ): void {
     const subscribers = this.#rooms.get(roomId)
     if (!subscribers) return
     let encoded: Buffer | undefined
     for (const subscriber of subscribers) {
-      if (subscriber.user.userId === exceptUserId || !subscriber.isLive(roomId)) continue
+      if (subscriber.user.userId === exceptUserId || !subscriber.isLive(roomId) || skip?.(subscriber)) continue
       encoded ??= Buffer.from(encodeFrame(frame))
       this.#guard(() => subscriber.sendShared(encoded!))
+    }
+  }
+
+  /** One `receipts` frame per room of a flush, to the room's live sockets that know the frame. */
+  #fanOutReceipts(markers: readonly ReadMarker[]): void {
+    const byRoom = new Map<string, { userId: string; lastReadSeq: number }[]>()
+    for (const { roomId, userId, lastReadSeq } of markers) {
+      const readers = byRoom.get(roomId)
+      if (readers) readers.push({ userId, lastReadSeq })
+      else byRoom.set(roomId, [{ userId, lastReadSeq }])
+    }
+    for (const [roomId, readers] of byRoom) {
+      this.#guard(() =>
+        this.#broadcast(roomId, { type: 'receipts', roomId, readers }, undefined, (s) => !s.speaksReceipts),
+      )
     }
   }
 

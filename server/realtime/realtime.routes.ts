@@ -23,6 +23,16 @@ function onSocketError(log: FastifyBaseLogger, error: Error, socket: WebSocket):
   if (socket.readyState === socket.OPEN) socket.terminate()
 }
 
+/**
+ * The client's protocol version, `?v=` on the socket URL (absent: 1): frames
+ * added since version 1 (`receipts`, `read_marker`) go only to clients that
+ * know them, because a client refuses a frame its schema does not know.
+ */
+function speaksReceipts(query: unknown): boolean {
+  const v = (query as Record<string, unknown> | undefined)?.v
+  return typeof v === 'string' && /^[0-9]{1,3}$/.test(v) && Number(v) >= 2
+}
+
 /** What the upgrade's hooks found, for its handler. */
 interface Upgrade {
   session: Session
@@ -88,6 +98,7 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
   const deps: ConnectionDeps = {
     db,
     appender,
+    readMarkers: app.readMarkers,
     hub,
     limiter,
     frameLimits,
@@ -114,7 +125,7 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
       const { session, response } = upgrades.get(request)!
       upgrades.delete(request)
       releaseUpgrade(socket, request, response, app.log)
-      const connection = new Connection(socket, session, deps)
+      const connection = new Connection(socket, session, deps, speaksReceipts(request.query))
       registry.add(connection)
       // Before `hello`: the client fetches its room list after it, so no change falls between the two.
       userStream.add(connection)

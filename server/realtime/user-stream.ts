@@ -4,7 +4,7 @@ import type { ServerFrame } from '../../shared/protocol.ts'
 import type { DB } from '../db/schema.ts'
 import { toRoom } from '../rooms/rooms.mapper.ts'
 import { findPublicRoom, findVisibleRoom } from '../rooms/rooms.repository.ts'
-import type { Bus, RoomListChange } from './bus.ts'
+import type { Bus, ReadMarker, RoomListChange } from './bus.ts'
 import { encodeFrame } from './frames.ts'
 import { Groups } from './groups.ts'
 
@@ -17,6 +17,8 @@ export interface ListSubscriber {
   dropRoom(roomId: string, readable: boolean): void
   /** The user became a member: a socket already following the room (public, unjoined) counts them present. */
   joinedRoom(roomId: string): void
+  /** Whether the client knows `read_marker` (PROTOCOL_VERSION 2). */
+  readonly speaksReceipts: boolean
 }
 
 /**
@@ -33,6 +35,7 @@ export class UserStream {
   /** The tail of each user's delivery chain. */
   readonly #queues = new Map<string, Promise<void>>()
   readonly #stopListening: () => void
+  readonly #stopMarkers: () => void
 
   constructor(
     bus: Bus,
@@ -40,6 +43,7 @@ export class UserStream {
     private readonly log: FastifyBaseLogger,
   ) {
     this.#stopListening = bus.subscribeRoomList((change) => this.#receive(change))
+    this.#stopMarkers = bus.subscribeReadMarkers((markers) => this.#tellReaders(markers))
   }
 
   /** Registered before the socket's `hello`: a change committed after that reaches it, one before is in the list it fetches. */
@@ -55,8 +59,27 @@ export class UserStream {
 
   close(): void {
     this.#stopListening()
+    this.#stopMarkers()
     this.#all.clear()
     this.#byUser.clear()
+  }
+
+  /**
+   * A reader's marker moved (on any of their devices): every socket of theirs
+   * hears it with the unread count, so the room list's badge and the "new
+   * messages" divider agree across devices within a flush.
+   */
+  #tellReaders(markers: readonly ReadMarker[]): void {
+    for (const { roomId, userId, lastReadSeq, unreadCount } of markers) {
+      for (const socket of this.#byUser.get(userId)) {
+        if (!socket.speaksReceipts) continue
+        try {
+          socket.send({ type: 'read_marker', roomId, lastReadSeq, unreadCount })
+        } catch (error) {
+          this.log.error({ err: error, userId }, 'read marker not delivered')
+        }
+      }
+    }
   }
 
   #receive(change: RoomListChange): void {

@@ -179,7 +179,10 @@ const roomsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const room = await requireMember(db, user.id, request.params.roomId)
       await markRead(db, room.id, user.id, request.body.seq)
       const after = await visibleRoom(user.id, room.id)
-      return { lastReadSeq: after.lastReadSeq, unreadCount: after.unreadCount }
+      const { lastReadSeq, unreadCount } = after
+      // The reader's other devices and the room's members hear of it as of a coalesced `read` (PROTOCOL.md, "Read receipts").
+      bus.publishReadMarkers([{ roomId: room.id, userId: user.id, lastReadSeq, unreadCount }])
+      return { lastReadSeq, unreadCount }
     },
   )
 }

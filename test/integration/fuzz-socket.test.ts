@@ -64,7 +64,7 @@ function judge(wire: string): Judged {
   if (holdsForbiddenKey(value)) return { valid: false, code: 'bad_request' }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { valid: false, code: 'bad_request' }
   const type = (value as { type?: unknown }).type
-  if (typeof type !== 'string' || !['subscribe', 'unsubscribe', 'send', 'typing', 'ping'].includes(type)) {
+  if (typeof type !== 'string' || !['subscribe', 'unsubscribe', 'send', 'typing', 'ping', 'read'].includes(type)) {
     return { valid: false, code: 'unknown_frame' }
   }
   return clientFrame.Check(value)
@@ -84,6 +84,7 @@ type Plan =
   | { type: 'subscribe'; rooms: Array<{ room: RoomChoice; after: number }> }
   | { type: 'unsubscribe'; rooms: RoomChoice[] }
   | { type: 'typing'; room: RoomChoice }
+  | { type: 'read'; room: RoomChoice; seq: number }
   | {
       type: 'send'
       room: RoomChoice
@@ -113,6 +114,7 @@ const plan: fc.Arbitrary<Plan> = fc.oneof(
   }),
   fc.record({ type: fc.constant('unsubscribe' as const), rooms: fc.array(roomChoice, { minLength: 1, maxLength: 3 }) }),
   fc.record({ type: fc.constant('typing' as const), room: roomChoice }),
+  fc.record({ type: fc.constant('read' as const), room: roomChoice, seq }),
   fc.record({
     type: fc.constant('send' as const),
     room: roomChoice,
@@ -330,6 +332,8 @@ describeEachEngine('WebSocket fuzz', (engine) => {
         return { type: 'unsubscribe', roomIds: p.rooms.map((r) => idOf(r, unknown)) }
       case 'typing':
         return { type: 'typing', roomId: idOf(p.room, unknown) }
+      case 'read':
+        return { type: 'read', roomId: idOf(p.room, unknown), seq: p.seq }
       case 'send': {
         const stored = [...f.sent.keys()]
         const clientId =
@@ -487,6 +491,21 @@ describeEachEngine('WebSocket fuzz', (engine) => {
           : kindOfRoom(roomId) === 'Q'
             ? 'not_member'
             : null
+        if (expected === null) return true
+        const isError = (x: ServerFrame) => x.type === 'error' && x.roomId?.toLowerCase() === roomId
+        await wait(() => take(isError) !== undefined)
+        const error = take(isError)!
+        expectWellFormed(error, what())
+        expect(error, what()).toMatchObject({ code: expected })
+        f.consumed.add(error)
+        return true
+      }
+      case 'read': {
+        // A member's marker is raised silently (no answer; this socket did not ask for receipts with ?v=2).
+        const roomId = frame.roomId.toLowerCase()
+        send()
+        const kind = kindOfRoom(roomId)
+        const expected: ErrorCode | null = kind === 'R' ? null : kind === 'Q' ? 'not_member' : 'not_found'
         if (expected === null) return true
         const isError = (x: ServerFrame) => x.type === 'error' && x.roomId?.toLowerCase() === roomId
         await wait(() => take(isError) !== undefined)

@@ -121,6 +121,8 @@ export interface ConnectOptions {
   origin?: string | null
   cookie?: string
   autoPong?: boolean
+  /** `?v=` on the URL: 2 asks for the frames added since version 1 (receipts, read_marker). */
+  protocol?: number
 }
 
 /** Opens a socket as `agent` (or with the given cookie) and waits for the hello frame. */
@@ -134,7 +136,8 @@ export async function connect(
   if (cookie) headers.cookie = cookie
   const origin = options.origin === undefined ? TEST_ORIGIN : options.origin
   if (origin !== null) headers.origin = origin
-  const ws = new WebSocket(wsUrl(app), { headers, autoPong: options.autoPong ?? true })
+  const url = options.protocol === undefined ? wsUrl(app) : `${wsUrl(app)}?v=${options.protocol}`
+  const ws = new WebSocket(url, { headers, autoPong: options.autoPong ?? true })
   const socket = new TestSocket(ws)
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve())

@@ -113,6 +113,7 @@ function openConnection(maxBufferedBytes: number, now: () => number = () => 0) {
     sendRatePerSecond: 10,
     sendBurst: 30,
     typingTtlMs: 5_000,
+    readMarkerFlushMs: 1_000,
   }
   const deps = {
     db: {},
