@@ -204,7 +204,8 @@ export async function prepareFerry(s: TargetSettings, cleanup: Cleanup): Promise
     await stopServer()
     await drop()
   }
-  const url = `ws://127.0.0.1:${server.port}/api/ws`
+  // As the Ferry client connects (client/sync/connection.ts PROTOCOL_QUERY): receipts snapshots included.
+  const url = `ws://127.0.0.1:${server.port}/api/ws?v=2`
   const t0 = performance.now()
   const tag = Math.random().toString(36).slice(2, 8)
   s.log(`  signing up ${s.users} users (argon2id, takes a while)`)

@@ -25,7 +25,7 @@ const openSockets = new Set<PwWebSocket>()
 
 function trackSockets(page: Browser['page']): void {
   page.on('websocket', (ws) => {
-    if (!ws.url().endsWith('/api/ws')) return
+    if (new URL(ws.url()).pathname !== '/api/ws') return
     openSockets.add(ws)
     ws.on('close', () => openSockets.delete(ws))
   })

@@ -179,7 +179,7 @@ describe('a frozen leader tab', () => {
     const track = (page: Page) => {
       sockets.set(page, [])
       page.on('websocket', (ws) => {
-        if (ws.url().endsWith('/api/ws')) sockets.get(page)!.push(ws)
+        if (new URL(ws.url()).pathname === '/api/ws') sockets.get(page)!.push(ws)
       })
     }
     const open = (page: Page) => (sockets.get(page) ?? []).filter((ws) => !ws.isClosed()).length
@@ -233,7 +233,7 @@ describe('logging out with messages waiting', () => {
     const carol = await launchBrowser()
     let socketAllowed = true
     const routes = new Set<WebSocketRoute>()
-    await carol.context.routeWebSocket(/\/api\/ws$/, (ws) => {
+    await carol.context.routeWebSocket(/\/api\/ws(\?|$)/, (ws) => {
       if (!socketAllowed) return ws.close({ code: 1011, reason: 'blocked by test' })
       routes.add(ws)
       ws.connectToServer()

@@ -32,7 +32,7 @@ beforeAll(async () => {
   nextBuild = second
   server = await startFerry(first)
   alice = await launchBrowser()
-  await alice.context.routeWebSocket(/\/api\/ws$/, (ws) => {
+  await alice.context.routeWebSocket(/\/api\/ws(\?|$)/, (ws) => {
     if (!socketAllowed) {
       ws.close({ code: 1011, reason: 'blocked by test' })
       return

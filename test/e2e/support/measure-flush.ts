@@ -30,7 +30,7 @@ async function socketSwitch(context: BrowserContext) {
   let allowed = true
   let limits: Limits | null = null
   const routes = new Set<WebSocketRoute>()
-  await context.routeWebSocket(/\/api\/ws$/, (ws) => {
+  await context.routeWebSocket(/\/api\/ws(\?|$)/, (ws) => {
     if (!allowed) return ws.close({ code: 1011, reason: 'blocked by benchmark' })
     routes.add(ws)
     const server = ws.connectToServer()
