@@ -32,6 +32,7 @@ export default defineConfig({
           name: 'client',
           include: ['test/client/**/*.test.{ts,tsx}'],
           environment: 'happy-dom',
+          setupFiles: ['test/client/setup.ts'],
         },
       },
       {
