@@ -15,13 +15,14 @@ import { ladder } from './lib/knee.ts'
 import { ROOT, type WindowStats } from './lib/proc.ts'
 import { table } from './lib/stats.ts'
 import { type PgAppendRow, runPgAppend } from './pg-append.ts'
+import { type ReceiptsResult, runReceipts } from './receipts.ts'
 import { type RoomsListResult, runRoomsList } from './rooms-list.ts'
 import { runStartup, type StartupRun } from './startup.ts'
 import { runWs, type WsResult } from './ws.ts'
 import { wsReport } from './ws-report.ts'
 import { TARGETS, type TargetName } from './ws-targets.ts'
 
-const PARTS = ['startup', 'http', 'ws', 'rooms', 'pg-append', 'client', 'idle'] as const
+const PARTS = ['startup', 'http', 'ws', 'rooms', 'pg-append', 'client', 'idle', 'receipts'] as const
 type Part = (typeof PARTS)[number]
 
 function envNumber(name: string, fallback: number): number {
@@ -56,6 +57,7 @@ const results: {
   rooms?: RoomsListResult[] | { error: string }
   pgAppend?: { rows: PgAppendRow[]; skipped?: string } | { error: string }
   idle?: IdleResult[] | { error: string }
+  receipts?: ReceiptsResult[] | { error: string }
   client?: ClientResult | { error: string }
 } = {
   startedAt: new Date().toISOString(),
@@ -164,6 +166,17 @@ if (selected.includes('idle')) {
         .split(',')
         .map((x) => x.trim()) as TargetName[],
       settleSeconds: envNumber('BENCH_IDLE_SETTLE_S', 5),
+      log,
+    }),
+  )
+}
+
+if (selected.includes('receipts')) {
+  results.receipts = await part('receipts', () =>
+    runReceipts({
+      people: envNumber('BENCH_RECEIPTS_PEOPLE', 50),
+      messages: envNumber('BENCH_RECEIPTS_MESSAGES', 100),
+      intervalMs: envNumber('BENCH_RECEIPTS_INTERVAL_MS', 150),
       log,
     }),
   )
@@ -381,6 +394,43 @@ if (idle) {
     )
     for (const r of idle)
       if (r.skipped || r.error) out.push(`  ${r.label} ${r.skipped ? 'skipped' : 'FAILED'}: ${r.skipped ?? r.error}`)
+  }
+}
+const receipts = results.receipts
+if (receipts) {
+  out.push('', 'Read receipts: every member of one room reads every message, one `read` frame per message')
+  if ('error' in receipts) out.push(`  failed: ${receipts.error}`)
+  else {
+    out.push(
+      table([
+        [
+          'engine',
+          'people',
+          'reads',
+          'statements',
+          'rows',
+          'receipts frames',
+          'read_marker frames',
+          'all read',
+          'naive writes / frames',
+        ],
+        ...receipts
+          .filter((r) => r.readFrames !== undefined)
+          .map((r) => [
+            r.engine,
+            r.people,
+            r.readFrames!,
+            r.writeStatements!,
+            r.rowsWritten!,
+            r.receiptsFrames!,
+            r.readMarkerFrames!,
+            r.allRead ? 'yes' : 'NO',
+            `${r.naiveWrites} / ${r.naiveFrames}`,
+          ]),
+      ]),
+    )
+    for (const r of receipts)
+      if (r.skipped || r.error) out.push(`  ${r.engine} ${r.skipped ? 'skipped' : 'FAILED'}: ${r.skipped ?? r.error}`)
   }
 }
 console.log(out.join('\n'))
