@@ -1,16 +1,23 @@
+import { effect } from '@preact/signals'
 import { render } from 'preact'
 import './styles.css'
-import { onDbBlocked } from './db/page.ts'
+import { getDb, onDbBlocked } from './db/page.ts'
 import { registerServiceWorker } from './pwa/register.ts'
 import { boot, navigate, routeFromPath } from './state/actions.ts'
-import { applyUpdate, notice, route } from './state/store.ts'
+import { afterNextPaint } from './state/after-paint.ts'
+import { keepFirstScreen } from './state/first-screen.ts'
+import { applyUpdate, notice, route, user } from './state/store.ts'
 import { App } from './ui/App.tsx'
 import { followDocumentTitle } from './ui/document-title.ts'
 
+// Marks for the cold-start breakdown (bench/client.ts); free otherwise.
+performance.mark('ferry:first-module')
 // The composition root: lower layers (db, pwa) report through these hooks and never import the UI state.
 onDbBlocked(() => {
   notice.value = 'Ferry was updated: close its other tabs or windows to finish.'
 })
+// Opening IndexedDB is the slowest step of a cold start: begin it before anything else runs (boot awaits the same connection).
+const opening = getDb()
 // A promise nobody handled is a bug: log it with what we know, once, never as a notice.
 window.addEventListener('unhandledrejection', (event: PromiseRejectionEvent) => {
   console.warn('[ferry] unhandled promise rejection', event.reason)
@@ -22,19 +29,41 @@ window.addEventListener('popstate', () => navigate(routeFromPath(location.pathna
 document.documentElement.dataset.build = __FERRY_BUILD__
 render(<App />, document.getElementById('app')!)
 followDocumentTitle()
-boot().catch((error: unknown) => {
-  console.warn('[ferry] start failed', error)
-  notice.value = 'Ferry could not start. Reload the page to try again.'
+// The next cold start paints from one saved record of what is shown (db/first-screen.ts).
+opening.then(keepFirstScreen, () => {
+  // Nothing to save into: boot reports the failed open.
 })
-// After load, so the worker's precache downloads never compete with the first paint.
-window.addEventListener(
-  'load',
-  () => {
+/** Resolves once the first screen is known (the cached one, or signing in), i.e. is being painted. */
+function firstScreenDecided(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = effect(() => {
+      if (user.value === undefined) return
+      resolve()
+      queueMicrotask(() => stop())
+    })
+  })
+}
+
+// After load and after the first screen is painted, so neither the worker's registration nor its
+// precache downloads compete with the first paint (the worker already serves this start if installed).
+const started = boot().then(
+  () => undefined,
+  (error: unknown) => {
+    console.warn('[ferry] start failed', error)
+    notice.value = 'Ferry could not start. Reload the page to try again.'
+  },
+)
+const loaded = new Promise<void>((resolve) => {
+  if (document.readyState === 'complete') resolve()
+  else window.addEventListener('load', () => resolve(), { once: true })
+})
+Promise.all([loaded, Promise.race([firstScreenDecided(), started])])
+  .then(() => afterNextPaint())
+  .then(() =>
     registerServiceWorker({
       onUpdateReady: (apply) => {
         applyUpdate.value = apply
       },
-    }).catch((error: unknown) => console.warn('[ferry] setting up the service worker failed', error))
-  },
-  { once: true },
-)
+    }),
+  )
+  .catch((error: unknown) => console.warn('[ferry] setting up the service worker failed', error))

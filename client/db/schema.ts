@@ -8,7 +8,7 @@ import type { ErrorCode } from '../../shared/errors.ts'
 import type { Room, RoomEvent, User } from '../../shared/schemas.ts'
 
 export const DB_NAME = 'ferry'
-export const DB_VERSION = 2
+export const DB_VERSION = 3
 
 /** A message the user wrote that the server has not acknowledged yet. */
 export interface OutboxItem {
@@ -67,6 +67,21 @@ export type CachedRoom = Room & { readPending?: number; serverReadSeq?: number }
  */
 export type SessionRecord = User & { ended?: true }
 
+/**
+ * What the first screen shows, saved as one record (db/first-screen.ts) so a cold start paints it
+ * with one `get`. A copy of the other stores, never the truth: read as unknown and validated.
+ */
+export interface FirstScreenRecord {
+  /** The record's own shape; any other value is ignored (an older or newer app wrote it). */
+  v: 1
+  /** Whose screen it is: painted only for the same signed-in person. */
+  userId: string
+  rooms: CachedRoom[]
+  outbox: OutboxItem[]
+  /** The room that was open: its newest entries (oldest first) and whether older ones exist. */
+  room: { roomId: string; entries: RoomEvent[]; hasOlder: boolean } | null
+}
+
 export interface FerryDB extends DBSchema {
   session: { key: 'me'; value: SessionRecord }
   rooms: { key: string; value: CachedRoom }
@@ -80,6 +95,8 @@ export interface FerryDB extends DBSchema {
   cursors: { key: string; value: RoomCursor }
   /** Added in version 2: composer text survives reloads and app updates. */
   drafts: { key: string; value: Draft }
+  /** Added in version 3: the first screen as one record (key 'me'), a copy of the stores above. */
+  firstScreen: { key: 'me'; value: FirstScreenRecord }
 }
 
 export type FerryDatabase = IDBPDatabase<FerryDB>
@@ -89,7 +106,7 @@ export type FerryDatabase = IDBPDatabase<FerryDB>
  * A session that ended (rooms.ts `expireSession`) keeps outbox and drafts for
  * the same person and wipes every other store.
  */
-export const USER_STORES = ['session', 'rooms', 'messages', 'outbox', 'cursors', 'drafts'] as const
+export const USER_STORES = ['session', 'rooms', 'messages', 'outbox', 'cursors', 'drafts', 'firstScreen'] as const
 
 export function upgradeSchema(
   db: FerryDatabase,
@@ -108,5 +125,9 @@ export function upgradeSchema(
     // Version 1 flushed the whole outbox in one order; per-room queues need a room index.
     tx.objectStore('outbox').createIndex('by-room', ['roomId', 'order'])
     db.createObjectStore('drafts', { keyPath: 'roomId' })
+  }
+  if (oldVersion < 3) {
+    // A cold start paints from one record instead of reading five stores.
+    db.createObjectStore('firstScreen')
   }
 }

@@ -10,6 +10,7 @@ import type {
 } from '../../shared/api.ts'
 import type { RoomEvent, Visibility } from '../../shared/schemas.ts'
 import { ApiError, api, isTransient } from '../api/http.ts'
+import { readFirstScreen } from '../db/first-screen.ts'
 import { entriesAfter, getCursor, messageToEvent, newestEntries, setHasOlder, storeEvents } from '../db/messages.ts'
 import { getDb } from '../db/page.ts'
 import {
@@ -25,12 +26,13 @@ import {
   setSessionUser,
 } from '../db/rooms.ts'
 import type { RoomCursor } from '../db/schema.ts'
-import { readSnapshot } from '../db/snapshot.ts'
+import { readSnapshot, type Snapshot } from '../db/snapshot.ts'
 import { requestPersistence } from '../pwa/persist.ts'
 import type { SyncEngine } from '../sync/engine.ts'
 import { holds } from '../sync/ranges.ts'
 import { onTabMessage, publish, tellOthers } from '../tabs/bus.ts'
 import { electLeader } from '../tabs/leader.ts'
+import { afterNextPaint } from './after-paint.ts'
 import { coalesced } from './coalesce.ts'
 import { reloadOutbox, reloadRooms, setRoomLoading, startFeed, TIMELINE_PAGE } from './feed.ts'
 import { boundWindow, discardQuestion, mergeEntries, sortRooms } from './reducers.ts'
@@ -87,23 +89,34 @@ export async function boot(): Promise<void> {
     if (message.type === 'signed-out' || message.type === 'session-ended') endSession()
   })
   const roomId = currentRoomId()
+  // The precomputed record first (one get, db/first-screen.ts): painted at once, then replaced by the stores' own read.
+  const early = await readFirstScreen(db, roomId).catch((error: unknown) => {
+    console.warn('[ferry] reading the saved first screen failed; reading the stores', error)
+    return null
+  })
+  if (early) {
+    paintCached(early, roomId, null)
+    performance.mark('ferry:first-screen')
+  }
   const snapshot = await readSnapshot(db, roomId, TIMELINE_PAGE)
   performance.mark('ferry:snapshot')
   // Only a session not known to be over paints (an ended one left nothing to paint, see expireSession).
   const cached = snapshot.user
   if (cached) {
-    // One batch of signal writes: the first paint shows the whole screen at once.
-    batch(() => {
-      user.value = cached
-      rooms.value = sortRooms(snapshot.rooms)
-      outbox.value = snapshot.outbox
-      if (roomId && snapshot.room) {
-        const room = snapshot.rooms.find((r) => r.id === roomId)
-        showTimeline(roomId, snapshot.room.entries, snapshot.room.cursor, dividerAtOpen(room))
-      }
-    })
+    paintCached(snapshot, roomId, early)
+    // What follows (marking read, asking the server, loading its answer checks) cannot change this paint: it waits for it.
+    await afterNextPaint()
     if (roomId) void afterRoomShown(roomId, snapshot.room?.entries.length ?? 0).catch(warn('showing the room'))
   } else {
+    // Signed out by another tab between the two reads: nothing of what the record showed stays.
+    if (early) {
+      batch(() => {
+        user.value = undefined
+        rooms.value = []
+        outbox.value = []
+        timeline.value = null
+      })
+    }
     heldFor.value = snapshot.held
   }
   try {
@@ -119,6 +132,44 @@ export async function boot(): Promise<void> {
     if (cached) startSession()
     else user.value = null
   }
+}
+
+/**
+ * Shows a first screen read from IndexedDB, all at once (one batch of signal writes). `painted` is
+ * what the saved record already showed: an open room showing the same entries and divider is left
+ * as it is (no second landing); anything else replaces it.
+ */
+function paintCached(snapshot: Snapshot, roomId: string | null, painted: Snapshot | null): void {
+  batch(() => {
+    // What the record showed already is left alone: no second render of an unchanged screen.
+    if (!painted || !sameData(painted.user, snapshot.user)) user.value = snapshot.user
+    const sorted = sortRooms(snapshot.rooms)
+    if (!painted || !sameData(rooms.peek(), sorted)) rooms.value = sorted
+    if (!painted || !sameData(painted.outbox, snapshot.outbox)) outbox.value = snapshot.outbox
+    if (roomId && snapshot.room) {
+      const room = snapshot.rooms.find((r) => r.id === roomId)
+      const divider = dividerAtOpen(room)
+      const shown = timeline.peek()
+      const same =
+        painted?.room &&
+        shown?.roomId === roomId &&
+        sameSeqs(shown.entries, snapshot.room.entries) &&
+        shown.hasOlder === (snapshot.room.cursor.hasOlder && (snapshot.room.entries[0]?.seq ?? 2) > 1) &&
+        shown.divider?.afterSeq === divider?.afterSeq &&
+        shown.divider?.count === divider?.count
+      if (!same) showTimeline(roomId, snapshot.room.entries, snapshot.room.cursor, divider)
+    }
+  })
+}
+
+/** Two copies of IndexedDB rows hold the same data (both are structured clones: plain data, same key order). */
+function sameData(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b)
+}
+
+/** The same log entries (a seq names one entry for good: the log is append-only). */
+function sameSeqs(a: readonly RoomEvent[], b: readonly RoomEvent[]): boolean {
+  return a.length === b.length && a.every((entry, i) => entry.seq === b[i]?.seq)
 }
 
 /**

@@ -48,7 +48,15 @@ describe('IndexedDB schema upgrade', () => {
     await createVersion1(name)
     const db = await openFerryDb({}, name)
     expect(db.version).toBe(DB_VERSION)
-    expect([...db.objectStoreNames].sort()).toEqual(['cursors', 'drafts', 'messages', 'outbox', 'rooms', 'session'])
+    expect([...db.objectStoreNames].sort()).toEqual([
+      'cursors',
+      'drafts',
+      'firstScreen',
+      'messages',
+      'outbox',
+      'rooms',
+      'session',
+    ])
     expect((await listOutbox(db)).map((i) => i.body)).toEqual(['queued 1', 'queued 2'])
     const roomB = await db.getAllFromIndex('outbox', 'by-room', IDBKeyRange.bound([ROOM_B, 0], [ROOM_B, Infinity]))
     expect(roomB.map((i) => i.body)).toEqual(['queued 2'])
