@@ -76,7 +76,18 @@ function validRoom(x: unknown): x is Room {
     isCount(x.memberCount) &&
     isCount(x.unreadCount) &&
     isCount(x.lastReadSeq) &&
-    (x.lastMessage === null || (isObject(x.lastMessage) && isCount(x.lastMessage.seq)))
+    (x.lastMessage === null || validLastMessage(x.lastMessage))
+  )
+}
+
+function validLastMessage(x: unknown): boolean {
+  return (
+    isObject(x) &&
+    isCount(x.seq) &&
+    isString(x.authorId) &&
+    isString(x.authorName) &&
+    isString(x.body) &&
+    isString(x.createdAt)
   )
 }
 

@@ -15,7 +15,7 @@ import { boot } from '../../client/state/actions.ts'
 import { firstScreenRecord, keepFirstScreen, roomPart } from '../../client/state/first-screen.ts'
 import { heldFor, outbox, rooms, route, type Timeline, timeline, user } from '../../client/state/store.ts'
 import type { Room, User } from '../../shared/schemas.ts'
-import { ALICE, BOB, event, FIXTURE_TIME, freshDb, ROOM_A, ROOM_B, roomFixture } from './support.ts'
+import { ALICE, BOB, event, FIXTURE_TIME, freshDb, message, ROOM_A, ROOM_B, roomFixture } from './support.ts'
 
 const alice: User = { id: ALICE, username: 'alice', createdAt: new Date(FIXTURE_TIME).toISOString() }
 const bob: User = { id: BOB, username: 'bob', createdAt: new Date(FIXTURE_TIME).toISOString() }
@@ -102,6 +102,7 @@ describe('the first-screen record in IndexedDB', () => {
       { ...good, rooms: 'none' },
       { ...good, rooms: [{ id: ROOM_A, name: 'no counts' }] },
       { ...good, rooms: [{ ...good.rooms[0], unreadCount: -1 }] },
+      { ...good, rooms: [{ ...good.rooms[0], lastMessage: { seq: 1 } }] },
       { ...good, outbox: [{ clientId: 'x', roomId: ROOM_A, body: 'hi', order: 1, state: 'sending' }] },
       { ...good, room: { roomId: ROOM_A, entries: [event(ROOM_A, 3), event(ROOM_A, 2)], hasOlder: false } },
       { ...good, room: { roomId: ROOM_A, entries: [event(ROOM_B, 1)], hasOlder: false } },
@@ -109,6 +110,8 @@ describe('the first-screen record in IndexedDB', () => {
       { ...good, room: { roomId: ROOM_A, entries: [event(ROOM_A, 1)] } },
     ]
     expect(validFirstScreen(good)).not.toBeNull()
+    const withLast = { ...good.rooms[0]!, lastMessage: message(ROOM_A, 3, crypto.randomUUID(), 'last words') }
+    expect(validFirstScreen({ ...good, rooms: [withLast] })).not.toBeNull()
     for (const value of bad) {
       expect(validFirstScreen(value)).toBeNull()
       await db.put('firstScreen', value as FirstScreenRecord, 'me')
