@@ -5,7 +5,7 @@
  * has another shape (an older or newer app, damage): then the normal path paints alone.
  */
 import { effect } from '@preact/signals'
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { readFirstScreen, validFirstScreen, writeFirstScreen } from '../../client/db/first-screen.ts'
 import { getDb } from '../../client/db/page.ts'
 import { clearUserData, expireSession, setSessionUser } from '../../client/db/rooms.ts'
@@ -173,9 +173,8 @@ describe('saving and painting at start', () => {
     await clearUserData(db)
   })
 
-  afterEach(() => {
-    vi.unstubAllGlobals()
-  })
+  // fetch stays stubbed (offline) for the whole file: boot's background work (members, read markers) may
+  // still ask after a test ends, and must not reach happy-dom's real fetch.
 
   async function seedStores(db: FerryDatabase, me: User, room: Room): Promise<void> {
     await setSessionUser(db, me)
@@ -268,9 +267,8 @@ describe('a record that matches the stores', () => {
     await clearUserData(db)
   })
 
-  afterEach(() => {
-    vi.unstubAllGlobals()
-  })
+  // fetch stays stubbed (offline) for the whole file: boot's background work (members, read markers) may
+  // still ask after a test ends, and must not reach happy-dom's real fetch.
 
   it('is painted once: the stores’ read changes nothing on screen', async () => {
     const db = await getDb()
