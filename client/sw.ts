@@ -10,14 +10,8 @@ import { NavigationRoute, registerRoute } from 'workbox-routing'
 import { openFerryDb } from './db/open.ts'
 import { OUTBOX_SYNC_TAG } from './pwa/background-sync.ts'
 import { flushOutboxOverHttp } from './sw/flush.ts'
-import { warmDatabase } from './sw/warm-db.ts'
 
 declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: Array<{ url: string; revision: string | null }> }
-
-// Before the routes' own listener: a page is starting, so its IndexedDB open begins now, not after its script loads.
-self.addEventListener('fetch', (event) => {
-  if (event.request.mode === 'navigate') void warmDatabase()
-})
 
 // The first install takes over open tabs at once; later versions wait for the update prompt.
 clientsClaim()
