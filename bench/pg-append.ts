@@ -13,6 +13,10 @@
  * - "generic plans": the same function with plan_cache_mode =
  *   force_generic_plan (a candidate: on this machine, through this driver, it
  *   was not better, so it is not in a migration; docs/BENCHMARKS.md);
+ * - "ferry_append_ops": the same plain sends through the function that also
+ *   stores operations (issue 9), which the server calls for a batch holding
+ *   any edit, delete, reaction, reply or mention: what a plain send costs in
+ *   such a batch;
  * - "peer INSERT": the persisted peer's one multi-row INSERT into a table
  *   with only a primary key (bench/pg-peer-server.ts: no dedupe, no
  *   membership, seqs from memory), sent through the same driver.
@@ -27,7 +31,7 @@ import { round } from './lib/stats.ts'
 
 export interface PgAppendRow {
   engine: 'pglite' | 'postgres'
-  variant: 'ferry' | 'ferry, generic plans' | 'peer INSERT'
+  variant: 'ferry' | 'ferry, generic plans' | 'ferry_append_ops' | 'peer INSERT'
   batch: number
   writes: number
   /** Database CPU per stored write, µs. */
@@ -105,6 +109,17 @@ async function measureEngine(
           ${sql`${batch.map(() => BODY)}::text[]`})`.execute(db)
       return
     }
+    if (variant === 'ferry_append_ops') {
+      const nulls = batch.map(() => null)
+      const { rows } = await sql<{ outcome: string }>`
+        SELECT outcome FROM ferry_append_ops(
+          ${uuids(batch.map((m) => m.room_id))}, ${uuids(batch.map((m) => m.user_id))},
+          ${uuids(batch.map(() => randomUUID()))}, ${sql`${batch.map(() => BODY)}::text[]`},
+          ${uuids(nulls)}, ${sql`${nulls}::text[]`}, ${sql`${nulls}::bigint[]`}, ${uuids(nulls)},
+          ${sql`${nulls}::text[]`}, ${sql`${nulls}::text[]`}, 50)`.execute(db)
+      if (rows.some((r) => r.outcome !== 'created')) throw new Error('a bench write was not created')
+      return
+    }
     const { rows } = await sql<{ outcome: string }>`
       SELECT outcome FROM ferry_append_batch(
         ${uuids(batch.map((m) => m.room_id))}, ${uuids(batch.map((m) => m.user_id))},
@@ -135,7 +150,7 @@ async function measureEngine(
   const rows: PgAppendRow[] = []
   for (const size of BATCHES) {
     // Interleaved per batch size, so a slow patch of the machine hits every variant alike.
-    for (const variant of ['peer INSERT', 'ferry', 'ferry, generic plans'] as const) {
+    for (const variant of ['peer INSERT', 'ferry', 'ferry, generic plans', 'ferry_append_ops'] as const) {
       if (variant === 'ferry, generic plans')
         await sql.raw(`ALTER FUNCTION ${SIGNATURE} SET plan_cache_mode = force_generic_plan`).execute(db)
       try {

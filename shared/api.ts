@@ -3,6 +3,7 @@
  * registers these on its routes; the client imports the types. See docs/API.md.
  */
 import Type from 'typebox'
+import { ReplyFields } from './conversation/requests.ts'
 import { LIMITS } from './limits.ts'
 import {
   Member,
@@ -62,14 +63,21 @@ export const MembersResponse = Type.Object({ members: Type.Array(Member) }, stri
 export type MembersResponse = Type.Static<typeof MembersResponse>
 export const MemberResponse = Type.Object({ member: Member }, strict)
 
-/** `afterClientId`: as in the WebSocket `send` frame (docs/PROTOCOL.md). */
+/** `afterClientId` and the reply fields: as in the WebSocket `send` frame (docs/PROTOCOL.md). */
 export const SendMessageBody = Type.Object(
-  { clientId: Uuid, body: MessageBody, afterClientId: Type.Optional(Uuid) },
+  { clientId: Uuid, body: MessageBody, afterClientId: Type.Optional(Uuid), ...ReplyFields },
   strict,
 )
 export type SendMessageBody = Type.Static<typeof SendMessageBody>
 export const MessageResponse = Type.Object({ message: Message }, strict)
 export type MessageResponse = Type.Static<typeof MessageResponse>
+
+/**
+ * `POST /api/rooms/:roomId/operations` (body: `OperationBody`, shared/conversation/requests.ts):
+ * the stored entry, 201 when new, 200 for a resend of a stored clientId.
+ */
+export const OperationResponse = Type.Object({ event: RoomEvent }, strict)
+export type OperationResponse = Type.Static<typeof OperationResponse>
 
 export const HistoryQuery = Type.Object(
   {

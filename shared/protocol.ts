@@ -5,6 +5,7 @@
  * docs/PROTOCOL.md describes each frame, the codes and the resume algorithm.
  */
 import Type from 'typebox'
+import { DeleteFrame, EditFrame, OperationAckFrame, ReactFrame, ReplyFields } from './conversation/requests.ts'
 import { ERROR_CODES } from './errors.ts'
 import { LIMITS } from './limits.ts'
 import { Message, MessageBody, Room, RoomEvent, Seq, Uuid } from './schemas.ts'
@@ -33,10 +34,11 @@ export const UnsubscribeFrame = Type.Object(
 )
 /**
  * Append a message; answered by `ack` (after commit) or `error` with the same clientId.
- * `afterClientId` names the sender's previous message in this room that is still
- * unacknowledged on the client (omit it when there is none): the server stores
+ * `afterClientId` names the sender's previous item in this room (message or
+ * operation) that is still unacknowledged on the client (omit it when there is none): the server stores
  * this one only once that one is stored, else answers `out_of_order`, so a
  * refused-then-resent message can never land after a later one.
+ * `replyTo` / `replyToClientId` (at most one): the message this one replies to.
  */
 export const SendFrame = Type.Object(
   {
@@ -45,6 +47,7 @@ export const SendFrame = Type.Object(
     clientId: Uuid,
     body: MessageBody,
     afterClientId: Type.Optional(Uuid),
+    ...ReplyFields,
   },
   strict,
 )
@@ -65,7 +68,19 @@ export const PingFrame = Type.Object(
  */
 export const ReadFrame = Type.Object({ type: Type.Literal('read'), roomId: Uuid, seq: Seq }, strict)
 
-export const ClientFrame = Type.Union([SubscribeFrame, UnsubscribeFrame, SendFrame, TypingFrame, PingFrame, ReadFrame])
+/** `edit`, `delete` and `react` (issue 9): shared/conversation/requests.ts. */
+export { DeleteFrame, EditFrame, OperationAckFrame, ReactFrame }
+export const ClientFrame = Type.Union([
+  SubscribeFrame,
+  UnsubscribeFrame,
+  SendFrame,
+  TypingFrame,
+  PingFrame,
+  ReadFrame,
+  EditFrame,
+  DeleteFrame,
+  ReactFrame,
+])
 export type ClientFrame = Type.Static<typeof ClientFrame>
 export type SubscribeFrame = Type.Static<typeof SubscribeFrame>
 export type SendFrame = Type.Static<typeof SendFrame>

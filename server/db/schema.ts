@@ -45,6 +45,25 @@ export interface RoomEventsTable {
   target_seq: ColumnType<string | null, number | string | null | undefined, number | string | null>
   reaction: string | null
   created_at: CreatedAt
+  /** `message.created`: the seq of the message it replies to. */
+  reply_to: ColumnType<string | null, number | string | null | undefined, number | string | null>
+  /** `message.created`/`message.edited`: members resolved from `@username` in the body. */
+  mentions: ColumnType<string[], string[] | undefined, string[]>
+  /** Denormalised state of a `message.created` row, kept with each entry that changes it (issue 9). */
+  edited_seq: ColumnType<string | null, number | string | null | undefined, number | string | null>
+  edited_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  deleted_seq: ColumnType<string | null, number | string | null | undefined, number | string | null>
+  deleted_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  deleted_by: string | null
+}
+
+/** Who holds which emoji on a message, since the add at `seq` (the current state of its reaction entries). */
+export interface MessageReactionsTable {
+  room_id: string
+  message_seq: Int8
+  emoji: string
+  user_id: string
+  seq: Int8
 }
 
 export interface DB {
@@ -53,6 +72,7 @@ export interface DB {
   rooms: RoomsTable
   room_members: RoomMembersTable
   room_events: RoomEventsTable
+  message_reactions: MessageReactionsTable
 }
 
 export type UserRow = Selectable<UsersTable>

@@ -1,23 +1,55 @@
 import { type Kysely, sql } from 'kysely'
 import type { ErrorCode } from '../../shared/errors.ts'
+import { LIMITS } from '../../shared/limits.ts'
 import type { RoomEvent } from '../../shared/schemas.ts'
 import type { DB } from '../db/schema.ts'
 import type { AppendProfile } from './append-profile.ts'
 import { toRoomEvent } from './events.ts'
+
+/** The kinds a person writes through the outbox (docs/PROTOCOL.md, "Conversation events"). */
+export type WrittenKind =
+  | 'message.created'
+  | 'message.edited'
+  | 'message.deleted'
+  | 'reaction.added'
+  | 'reaction.removed'
 
 export interface AppendRequest {
   roomId: string
   authorId: string
   authorName: string
   clientId: string
-  /** Already trimmed and length-checked. */
-  body: string
+  /** Already trimmed and length-checked; null for a delete or a reaction. */
+  body: string | null
   /**
-   * The sender's previous message in this room (lower-case), when the client
-   * still waits for it: this write is stored only once that one is.
+   * The sender's previous item in this room (lower-case), message or
+   * operation, when the client still waits for it: this write is stored only
+   * once that one is.
    */
   afterClientId?: string
+  /** Absent: `message.created`. */
+  kind?: WrittenKind
+  /**
+   * The message acted on (an operation) or replied to (a message): its seq,
+   * or the client id of one of the author's own messages. At most one.
+   */
+  targetSeq?: number
+  targetClientId?: string
+  /** The emoji of a reaction. */
+  reaction?: string
+  /** Lower-case usernames `@`-mentioned in the body, each once (shared/conversation/mentions.ts). */
+  mentionNames?: readonly string[]
 }
+
+/**
+ * A send with nothing but a body: what `ferry_append_batch` (the hot path)
+ * stores. Anything else needs `ferry_append_ops`.
+ */
+const isPlainSend = (r: AppendRequest) =>
+  (r.kind === undefined || r.kind === 'message.created') &&
+  r.targetSeq === undefined &&
+  r.targetClientId === undefined &&
+  (r.mentionNames === undefined || r.mentionNames.length === 0)
 
 export type AppendResult =
   | { ok: true; event: RoomEvent; duplicate: boolean }
@@ -30,10 +62,18 @@ const outOfOrder = (afterClientId: string): AppendResult => ({
   message: `An earlier message (clientId ${afterClientId}) is not stored yet; send it first`,
 })
 
-/** One row of `ferry_append_batch`: the decision about write `idx` and, unless refused, its event. */
+/** One row of `ferry_append_batch` / `ferry_append_ops`: the decision about write `idx` and, unless refused, its event. */
 export interface AppendRow {
   idx: number
-  outcome: 'created' | 'duplicate' | 'not_found' | 'not_member' | 'out_of_order'
+  outcome:
+    | 'created'
+    | 'duplicate'
+    | 'not_found'
+    | 'not_member'
+    | 'out_of_order'
+    | 'target_not_found'
+    | 'target_deleted'
+    | 'forbidden'
   seq: string | null
   kind: string | null
   client_id: string | null
@@ -41,11 +81,18 @@ export interface AppendRow {
   target_seq: string | null
   reaction: string | null
   created_at: Date | null
+  /** Only from `ferry_append_ops`. */
+  reply_to?: string | null
+  mentions?: string[] | null
 }
 
 /**
  * Appends one batch of writes in a single statement, `ferry_append_batch`
- * (migrations/2026-12-03T08-30-00_append-function.ts): one round trip, its own
+ * (migrations/2026-12-03T08-30-00_append-function.ts) when every write is a
+ * plain send, else `ferry_append_ops`
+ * (migrations/2026-12-07T12-00-00_conversation-operations.ts), which stores
+ * plain sends the same way and also operations, replies and mentions, with
+ * their target checks after step 3 below: one round trip, its own
  * transaction when `db` is not one already. In queue order, inside it:
  *   1. lock the batch's rooms (`FOR UPDATE`, in id order, so batches never deadlock);
  *   2. a write already stored (room, author, clientId), by an earlier batch on
@@ -63,11 +110,23 @@ export async function appendBatch(
   profile?: AppendProfile,
 ): Promise<{ results: AppendResult[]; created: RoomEvent[] }> {
   const call = () =>
-    sql<AppendRow>`
+    requests.every(isPlainSend)
+      ? sql<AppendRow>`
     SELECT * FROM ferry_append_batch(
       ${uuids(requests.map((r) => r.roomId))}, ${uuids(requests.map((r) => r.authorId))},
       ${uuids(requests.map((r) => r.clientId))}, ${sql`${requests.map((r) => r.body)}::text[]`},
       ${uuids(requests.map((r) => r.afterClientId ?? null))})`.execute(db)
+      : sql<AppendRow>`
+    SELECT * FROM ferry_append_ops(
+      ${uuids(requests.map((r) => r.roomId))}, ${uuids(requests.map((r) => r.authorId))},
+      ${uuids(requests.map((r) => r.clientId))}, ${sql`${requests.map((r) => r.body)}::text[]`},
+      ${uuids(requests.map((r) => r.afterClientId ?? null))},
+      ${sql`${requests.map((r) => (isPlainSend(r) ? null : (r.kind ?? 'message.created')))}::text[]`},
+      ${sql`${requests.map((r) => r.targetSeq ?? null)}::bigint[]`},
+      ${uuids(requests.map((r) => r.targetClientId ?? null))},
+      ${sql`${requests.map((r) => r.reaction ?? null)}::text[]`},
+      ${sql`${requests.map((r) => (r.mentionNames?.length ? r.mentionNames.join(' ') : null))}::text[]`},
+      ${LIMITS.mentionsMax})`.execute(db)
   const { rows } = profile ? await profile.time('sql.append', call) : await call()
   return decide(requests, rows)
 }
@@ -93,6 +152,26 @@ export function decide(
         return { ok: false, code: 'not_member', message: 'Join the room before writing to it' }
       case 'out_of_order':
         return outOfOrder(request.afterClientId ?? '')
+      case 'target_not_found':
+        return {
+          ok: false,
+          code: 'target_not_found',
+          message:
+            request.kind && request.kind !== 'message.created'
+              ? 'No message of this room with that seq (or that client id of yours)'
+              : 'The message replied to is not a message of this room',
+        }
+      case 'target_deleted':
+        return { ok: false, code: 'target_deleted', message: 'The message is deleted' }
+      case 'forbidden':
+        return {
+          ok: false,
+          code: 'forbidden',
+          message:
+            request.kind === 'message.edited'
+              ? 'Only its author can edit a message'
+              : "Only its author, the room's owner or an admin can delete a message",
+        }
       case 'created':
       case 'duplicate': {
         const event = toRoomEvent({
@@ -106,6 +185,8 @@ export function decide(
           target_seq: row.target_seq,
           reaction: row.reaction,
           created_at: row.created_at!,
+          reply_to: row.reply_to ?? null,
+          mentions: row.mentions ?? [],
         })
         if (row.outcome === 'created') created.push(event)
         return { ok: true, event, duplicate: row.outcome === 'duplicate' }

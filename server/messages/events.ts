@@ -1,10 +1,21 @@
 import type { EventKind, Message, RoomEvent } from '../../shared/schemas.ts'
 import type { RoomEventRow } from '../db/schema.ts'
 
-export type EventRowWithAuthor = RoomEventRow & { author_name: string | null }
+/** The columns of a `room_events` row that make its wire entry (the denormalised state is not part of it). */
+export type EventRowWithAuthor = Pick<
+  RoomEventRow,
+  'room_id' | 'seq' | 'kind' | 'author_id' | 'client_id' | 'body' | 'target_seq' | 'reaction' | 'created_at'
+> &
+  Partial<Pick<RoomEventRow, 'reply_to' | 'mentions'>> & { author_name: string | null }
 
+/**
+ * The one mapping from a row to its wire entry. The issue-9 fields are set
+ * only when they hold something (`replyTo` a seq, `mentions` not empty):
+ * absent means null / [] (docs/PROTOCOL.md, "Wire to columns"), so a plain
+ * message costs the bytes it did before.
+ */
 export function toRoomEvent(row: EventRowWithAuthor): RoomEvent {
-  return {
+  const event: RoomEvent = {
     roomId: row.room_id,
     seq: Number(row.seq),
     kind: row.kind as EventKind,
@@ -16,6 +27,9 @@ export function toRoomEvent(row: EventRowWithAuthor): RoomEvent {
     reaction: row.reaction,
     createdAt: row.created_at.toISOString(),
   }
+  if (row.reply_to !== null && row.reply_to !== undefined) event.replyTo = Number(row.reply_to)
+  if (row.mentions && row.mentions.length > 0) event.mentions = row.mentions
+  return event
 }
 
 /** A `message.created` event as a history message. */

@@ -5,9 +5,11 @@ import {
   HistoryQuery,
   HistoryResponse,
   MessageResponse,
+  OperationResponse,
   RoomParams,
   SendMessageBody,
 } from '../../shared/api.ts'
+import { OperationBody } from '../../shared/conversation/requests.ts'
 import { LIMITS } from '../../shared/limits.ts'
 import { ErrorResponse } from '../../shared/schemas.ts'
 import { requireSession } from '../auth/session-guard.ts'
@@ -16,6 +18,7 @@ import { requireReadable } from '../rooms/access.ts'
 import { toMessage, toRoomEvent } from './events.ts'
 import { eventsAfter, messagesBefore } from './messages.repository.ts'
 import { appendFailure, sendMessage } from './messages.service.ts'
+import { applyOperation } from './operations.service.ts'
 
 const errors = { '4xx': ErrorResponse }
 
@@ -46,6 +49,33 @@ const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       reply.status(result.duplicate ? 200 : 201)
       return { message: toMessage(result.event) }
+    },
+  )
+
+  // Edit, delete, react (issue 9): the HTTP fallback of the socket frames, one route told apart by `type`.
+  app.post(
+    '/:roomId/operations',
+    {
+      schema: {
+        params: RoomParams,
+        body: OperationBody,
+        response: { 200: OperationResponse, 201: OperationResponse, ...errors, 503: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const session = await requireSession(request)
+      const retryAfterMs = sendLimiter.take(session.user.id)
+      if (retryAfterMs > 0) {
+        reply.header('retry-after', Math.ceil(retryAfterMs / 1000))
+        throw new AppError(429, 'rate_limited', `Too many changes; retry in ${retryAfterMs} ms`)
+      }
+      const result = await applyOperation(db, appender, session, request.params.roomId, request.body)
+      if (!result.ok) {
+        if (result.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(result.retryAfterMs / 1000))
+        throw appendFailure(result)
+      }
+      reply.status(result.duplicate ? 200 : 201)
+      return { event: result.event }
     },
   )
 

@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely'
+import { mentionedUsernames } from '../../shared/conversation/mentions.ts'
+import { type ReplyFields, replyProblem } from '../../shared/conversation/requests.ts'
 import { messageBodyProblem } from '../../shared/validation.ts'
 import type { Session } from '../auth/sessions.ts'
 import type { DB } from '../db/schema.ts'
@@ -18,22 +20,28 @@ export async function sendMessage(
   db: Kysely<DB>,
   appender: Appender,
   session: Session,
-  input: { roomId: string; clientId: string; body: string; afterClientId?: string | undefined },
+  input: { roomId: string; clientId: string; body: string; afterClientId?: string | undefined } & ReplyFields,
 ): Promise<AppendResult> {
-  const problem = messageBodyProblem(input.body)
+  const problem = messageBodyProblem(input.body) ?? replyProblem(input)
   if (problem) return { ok: false, ...problem }
   // Ids arrive in lower case, as stored (made canonical where they were validated: shared/canonical-ids.ts).
   const { roomId, clientId, afterClientId } = input
   if (afterClientId === clientId) {
     return { ok: false, code: 'validation_failed', message: 'afterClientId must name an earlier message, not this one' }
   }
+  const body = input.body.trim()
   const result = await appender.append({
     roomId,
     authorId: session.user.id,
     authorName: session.user.username,
     clientId,
-    body: input.body.trim(),
+    body,
     ...(afterClientId ? { afterClientId } : {}),
+    // A reply names its target like an operation does; the append checks it is a message of this room.
+    ...(input.replyTo !== undefined ? { targetSeq: input.replyTo } : {}),
+    ...(input.replyToClientId !== undefined ? { targetClientId: input.replyToClientId } : {}),
+    // The body's @names; the append keeps those of room members (docs/PROTOCOL.md, "Wire to columns").
+    ...(body.includes('@') ? { mentionNames: mentionedUsernames(body) } : {}),
   })
   if (!result.ok && result.code === 'not_member' && !canRead(await findRoomAccess(db, session.user.id, roomId))) {
     return { ok: false, code: 'not_found', message: 'No such room' }
@@ -48,6 +56,10 @@ const STATUS: Record<string, number> = {
   message_too_long: 400,
   validation_failed: 400,
   out_of_order: 409,
+  forbidden: 403,
+  target_not_found: 404,
+  target_deleted: 409,
+  invalid_reaction: 400,
   not_storable: 422,
   rate_limited: 429,
   overloaded: 503,

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { RawData, WebSocket } from 'ws'
+import type { OperationAckFrame } from '../../shared/conversation/requests.ts'
 import { CLOSE_CODES } from '../../shared/errors.ts'
 import { LIMITS } from '../../shared/limits.ts'
 import type { ClientFrame, PresenceUser, ReadFrame, ServerFrame } from '../../shared/protocol.ts'
@@ -17,7 +18,7 @@ import type { FrameLimits, TokenBucket } from './frame-limits.ts'
 import { encodeFrame, errorFrame, parseClientFrame } from './frames.ts'
 import type { Hub, Subscriber } from './hub.ts'
 import type { SendRateLimiter } from './rate-limit.ts'
-import { acceptSend } from './send.ts'
+import { acceptOperation, acceptSend } from './send.ts'
 import {
   distinctRooms,
   eventsAfterSeq,
@@ -226,7 +227,7 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
     this.send(errorFrame('not_found', 'No such room', { roomId }))
   }
 
-  send(frame: ServerFrame): void {
+  send(frame: ServerFrame | OperationAckFrame): void {
     this.#write(encodeFrame(frame))
   }
 
@@ -339,17 +340,26 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
       case 'ping':
         if (this.#admit(0)) this.send({ type: 'pong', id: frame.id })
         return
-      case 'send': {
+      case 'send':
+      case 'edit':
+      case 'delete':
+      case 'react': {
         const ids = { clientId: frame.clientId, roomId: frame.roomId }
+        // Operations spend the same per-user bucket as sends: each is one write to the log.
         const retryAfterMs = this.deps.limiter.take(this.user.userId)
         if (retryAfterMs > 0) {
+          const what = frame.type === 'send' ? 'messages' : 'changes'
           this.send(
-            errorFrame('rate_limited', `Too many messages; retry in ${retryAfterMs} ms`, { ...ids, retryAfterMs }),
+            errorFrame('rate_limited', `Too many ${what}; retry in ${retryAfterMs} ms`, { ...ids, retryAfterMs }),
           )
           return
         }
-        acceptSend(this.deps.db, this.deps.appender, this.#session(), frame).then(
-          (answer) => this.send(answer),
+        const answer =
+          frame.type === 'send'
+            ? acceptSend(this.deps.db, this.deps.appender, this.#session(), frame)
+            : acceptOperation(this.deps.db, this.deps.appender, this.#session(), frame)
+        answer.then(
+          (reply) => this.send(reply),
           (error) => this.#failed(error, errorFrame('internal', 'Not stored; send it again', ids)),
         )
         return

@@ -1,6 +1,7 @@
 import type { TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { uuidCanonicalizer } from '../../shared/canonical-ids.ts'
+import { DeleteFrame, EditFrame, type OperationAckFrame, ReactFrame } from '../../shared/conversation/requests.ts'
 import type { ErrorCode } from '../../shared/errors.ts'
 import {
   type ClientFrame,
@@ -21,6 +22,9 @@ const schemas = new Map<string, TSchema>([
   ['typing', TypingFrame],
   ['ping', PingFrame],
   ['read', ReadFrame],
+  ['edit', EditFrame],
+  ['delete', DeleteFrame],
+  ['react', ReactFrame],
 ])
 const validators = new Map([...schemas].map(([type, schema]) => [type, Compile(schema)]))
 /** Ids in lower case, as stored: a room named in upper case is the same room (shared/canonical-ids.ts). */
@@ -95,4 +99,5 @@ export function parseClientFrame(text: string): ParsedFrame {
   return { ok: true, frame: record as ClientFrame }
 }
 
-export const encodeFrame = (frame: ServerFrame): string => JSON.stringify(frame)
+/** `OperationAckFrame` answers edit, delete and react (shared/conversation/requests.ts). */
+export const encodeFrame = (frame: ServerFrame | OperationAckFrame): string => JSON.stringify(frame)

@@ -1,10 +1,12 @@
 import type { Kysely } from 'kysely'
+import type { OperationAckFrame, OperationFrame } from '../../shared/conversation/requests.ts'
 import type { AckFrame, ErrorFrame, SendFrame } from '../../shared/protocol.ts'
 import type { Session } from '../auth/sessions.ts'
 import type { DB } from '../db/schema.ts'
-import type { Appender } from '../messages/appender.ts'
+import type { Appender, AppendResult } from '../messages/appender.ts'
 import { toMessage } from '../messages/events.ts'
 import { sendMessage } from '../messages/messages.service.ts'
+import { applyOperation } from '../messages/operations.service.ts'
 import { errorFrame } from './frames.ts'
 
 /**
@@ -22,14 +24,35 @@ export async function acceptSend(
 ): Promise<AckFrame | ErrorFrame> {
   const { roomId, clientId } = frame
   const result = await sendMessage(db, appender, session, frame)
-  if (!result.ok) {
-    const { retryAfterMs } = result
-    return errorFrame(result.code, result.message, {
-      clientId,
-      roomId,
-      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-    })
-  }
+  if (!result.ok) return refusal(result, clientId, roomId)
   const { event, duplicate } = result
   return { type: 'ack', roomId, clientId, seq: event.seq, duplicate, message: toMessage(event) }
+}
+
+/**
+ * An `edit`, `delete` or `react` frame (issue 9), the same way: one `ack`
+ * carrying the stored entry in `event` (the original one for a resend), or
+ * one `error` with the clientId and the typed code.
+ */
+export async function acceptOperation(
+  db: Kysely<DB>,
+  appender: Appender,
+  session: Session,
+  frame: OperationFrame,
+): Promise<OperationAckFrame | ErrorFrame> {
+  const { roomId, clientId } = frame
+  const { roomId: _, ...op } = frame
+  const result = await applyOperation(db, appender, session, roomId, op)
+  if (!result.ok) return refusal(result, clientId, roomId)
+  const { event, duplicate } = result
+  return { type: 'ack', roomId, clientId, seq: event.seq, duplicate, event }
+}
+
+function refusal(result: Extract<AppendResult, { ok: false }>, clientId: string, roomId: string): ErrorFrame {
+  const { retryAfterMs } = result
+  return errorFrame(result.code, result.message, {
+    clientId,
+    roomId,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  })
 }

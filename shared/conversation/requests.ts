@@ -3,9 +3,9 @@
  * react frames, their HTTP bodies, reply fields for `send`, and the rename
  * body. Each outbox operation is one of these: its own `clientId` (permanent
  * dedupe, as for messages) and `afterClientId` in the same per-room chain as
- * messages, so an edit can never overtake the message it edits. Not yet in
- * `ClientFrame`: the server accepts them once it can store them
- * (docs/PROTOCOL.md, "Conversation events (issue 9)").
+ * messages, so an edit can never overtake the message it edits. The frames
+ * are part of `ClientFrame` (shared/protocol.ts); docs/PROTOCOL.md,
+ * "Conversation events (issue 9)".
  */
 import Type, { type TProperties } from 'typebox'
 import type { ErrorCode } from '../errors.ts'

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createSession, SESSION_COOKIE } from '../../server/auth/sessions.ts'
 import { insertUser } from '../../server/auth/users.repository.ts'
 import { addMember } from '../../server/rooms/rooms.repository.ts'
+import { OperationAckFrame } from '../../shared/conversation/requests.ts'
 import { CLOSE_CODES, ERROR_CODES, type ErrorCode } from '../../shared/errors.ts'
 import { LIMITS } from '../../shared/limits.ts'
 import { ClientFrame, type ServerFrame, ServerFrame as ServerFrameSchema } from '../../shared/protocol.ts'
@@ -42,6 +43,7 @@ import { connect, createRoom, postMessage, realtimeConfig, type TestSocket } fro
 
 const clientFrame = Compile(ClientFrame)
 const serverFrame = Compile(ServerFrameSchema)
+const operationAck = Compile(OperationAckFrame)
 const INTERNALS =
   /\n\s+at |\bat \S+ \(|node_modules|\/work\/|\.[jt]s:\d|FST_|ERR_[A-Z]|SELECT |INSERT |relation "|syntax error|violates|TypeError|ReferenceError|RangeError|undefined|\[object /
 /** Control frames one socket may send before its bucket (LIMITS.wsFrameBurst) can run dry: then a fresh user and socket. */
@@ -555,6 +557,24 @@ describeEachEngine('WebSocket fuzz', (engine) => {
           }
           f.sent.set(clientId, expected.seq)
         }
+        f.consumed.add(answer)
+        return true
+      }
+      case 'edit':
+      case 'delete':
+      case 'react': {
+        // Operations (issue 9) are checked in detail by conversation-operations.test.ts; here: one
+        // well-formed answer with the clientId, and a stored one is remembered for dedupe.
+        const clientId = frame.clientId.toLowerCase()
+        send()
+        const isAnswer = (x: ServerFrame) =>
+          (x.type === 'ack' || x.type === 'error') && x.clientId?.toLowerCase() === clientId
+        await wait(() => take(isAnswer) !== undefined)
+        const answer = take(isAnswer)!
+        if (answer.type === 'ack') {
+          expect(operationAck.Check(answer), what()).toBe(true)
+          f.sent.set(clientId, answer.seq)
+        } else expectWellFormed(answer, what())
         f.consumed.add(answer)
         return true
       }

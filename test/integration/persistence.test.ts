@@ -152,7 +152,7 @@ describeEachEngine('migrations', (engine) => {
           ORDER BY table_name`.execute(database.db)
       ).rows.map((r) => r.table_name)
     try {
-      expect(await tables()).toEqual(['room_events', 'room_members', 'rooms', 'sessions', 'users'])
+      expect(await tables()).toEqual(['message_reactions', 'room_events', 'room_members', 'rooms', 'sessions', 'users'])
 
       // Down one migration at a time, newest first; down with nothing applied is a no-op, not an error.
       const downs: Array<[string, string]> = []
@@ -167,7 +167,7 @@ describeEachEngine('migrations', (engine) => {
 
       const up = await migrateToLatest(database.db)
       expect(up.results?.map((r) => [r.direction, r.status])).toEqual(downs.map(() => ['Up', 'Success']))
-      expect(await tables()).toEqual(['room_events', 'room_members', 'rooms', 'sessions', 'users'])
+      expect(await tables()).toEqual(['message_reactions', 'room_events', 'room_members', 'rooms', 'sessions', 'users'])
       expect((await migrateToLatest(database.db)).results).toEqual([])
 
       // The restored schema works end to end, and keeps its constraints.

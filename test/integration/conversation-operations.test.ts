@@ -1,0 +1,438 @@
+import { randomUUID } from 'node:crypto'
+import { sql } from 'kysely'
+import { beforeAll, expect, it } from 'vitest'
+import type { OperationAckFrame } from '../../shared/conversation/requests.ts'
+import type { ErrorCode } from '../../shared/errors.ts'
+import type { RoomEvent } from '../../shared/schemas.ts'
+import { expectError } from '../support/api.ts'
+import { type Agent, signUp, useTestApp } from '../support/app.ts'
+import { describeEachEngine } from '../support/databases.ts'
+import {
+  connect,
+  createRoom,
+  isGapFree,
+  joinRoom,
+  realtimeConfig,
+  storedEvents,
+  type TestSocket,
+} from '../support/ws.ts'
+
+/**
+ * Edit, delete and react (issue 9, docs/PROTOCOL.md "Conversation events"):
+ * log entries written through the one append path, over the socket and HTTP,
+ * answered with the stored entry, deduped forever, kept in the sender's
+ * chain, checked against their target, and carried by every catch-up.
+ */
+describeEachEngine('conversation operations', (engine) => {
+  const ctx = useTestApp(engine, { realtime: realtimeConfig({ sendRatePerSecond: 1000, sendBurst: 1000 }) })
+  let ana: Agent
+  let ben: Agent
+  let cai: Agent
+  beforeAll(async () => {
+    await ctx.app.listen({ port: 0, host: '127.0.0.1' })
+    ana = await signUp(ctx.app)
+    ben = await signUp(ctx.app)
+    cai = await signUp(ctx.app)
+  })
+
+  /** A room owned by ana that ben joined, with a message by each (seq 1 ana's, seq 2 ben's). */
+  async function roomWithMessages() {
+    const roomId = await createRoom(ana)
+    await joinRoom(ben, roomId)
+    const anas = randomUUID()
+    const bens = randomUUID()
+    expect((await send(ana, roomId, { clientId: anas, body: 'from ana' })).statusCode).toBe(201)
+    expect((await send(ben, roomId, { clientId: bens, body: 'from ben' })).statusCode).toBe(201)
+    return { roomId, anas, bens }
+  }
+
+  const send = (agent: Agent, roomId: string, body: Record<string, unknown>) =>
+    agent.request('POST', `/api/rooms/${roomId}/messages`, body)
+  const operate = (agent: Agent, roomId: string, body: Record<string, unknown>) =>
+    agent.request('POST', `/api/rooms/${roomId}/operations`, body)
+  const edit = (targetSeq: number, body: string, extra: Record<string, unknown> = {}) => ({
+    type: 'edit',
+    clientId: randomUUID(),
+    targetSeq,
+    body,
+    ...extra,
+  })
+  const del = (targetSeq: number, extra: Record<string, unknown> = {}) => ({
+    type: 'delete',
+    clientId: randomUUID(),
+    targetSeq,
+    ...extra,
+  })
+  const react = (targetSeq: number, emoji: string, action = 'add', extra: Record<string, unknown> = {}) => ({
+    type: 'react',
+    clientId: randomUUID(),
+    targetSeq,
+    emoji,
+    action,
+    ...extra,
+  })
+
+  /** What a refusal must leave alone: every row of the log, of reactions, and each room's last seq. */
+  async function snapshot() {
+    const db = ctx.database.db
+    const events = await sql`SELECT * FROM room_events ORDER BY room_id, seq`.execute(db)
+    const reactions = await sql`SELECT * FROM message_reactions ORDER BY room_id, message_seq, emoji, user_id`.execute(
+      db,
+    )
+    const rooms = await sql`SELECT id, last_seq FROM rooms ORDER BY id`.execute(db)
+    return { events: events.rows, reactions: reactions.rows, rooms: rooms.rows }
+  }
+
+  /** The first answer (ack or error) to a frame with this clientId. */
+  async function answerTo(socket: TestSocket, clientId: string, from: number) {
+    for (;;) {
+      const frame = socket.frames
+        .slice(from)
+        .find((f) => (f.type === 'ack' || f.type === 'error') && 'clientId' in f && f.clientId === clientId)
+      if (frame) return frame as unknown as OperationAckFrame | { type: 'error'; code: ErrorCode; clientId: string }
+      if (!socket.isOpen) throw new Error('socket closed')
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  }
+
+  async function sendFrame(socket: TestSocket, frame: Record<string, unknown>) {
+    const from = socket.frames.length
+    socket.send(frame)
+    return answerTo(socket, frame.clientId as string, from)
+  }
+
+  it('writes each kind over HTTP, and every catch-up carries it: events?after, subscribe after=N', async () => {
+    const { roomId } = await roomWithMessages()
+    const edited = await operate(ana, roomId, edit(1, '  from ana, edited  '))
+    expect(edited.statusCode, edited.body).toBe(201)
+    expect(edited.json().event).toMatchObject({
+      kind: 'message.edited',
+      seq: 3,
+      targetSeq: 1,
+      body: 'from ana, edited',
+      authorId: ana.user.id,
+      authorName: ana.user.username,
+      reaction: null,
+    })
+    const added = await operate(ben, roomId, react(1, '👍'))
+    expect(added.statusCode, added.body).toBe(201)
+    expect(added.json().event).toMatchObject({ kind: 'reaction.added', seq: 4, targetSeq: 1, reaction: '👍' })
+    const removed = await operate(ben, roomId, react(1, '👍', 'remove'))
+    expect(removed.json().event).toMatchObject({ kind: 'reaction.removed', seq: 5, targetSeq: 1, reaction: '👍' })
+    const deleted = await operate(ben, roomId, del(2))
+    expect(deleted.statusCode, deleted.body).toBe(201)
+    expect(deleted.json().event).toMatchObject({ kind: 'message.deleted', seq: 6, targetSeq: 2, body: null })
+
+    const all = await storedEvents(cai, roomId)
+    expect(
+      isGapFree(
+        all.map((e) => e.seq),
+        1,
+        6,
+      ),
+    ).toBe(true)
+    expect(all.map((e) => [e.seq, e.kind])).toEqual([
+      [1, 'message.created'],
+      [2, 'message.created'],
+      [3, 'message.edited'],
+      [4, 'reaction.added'],
+      [5, 'reaction.removed'],
+      [6, 'message.deleted'],
+    ])
+    // The deleted message's text is gone from its row.
+    expect(all[1]).toMatchObject({ kind: 'message.created', body: null })
+    expect(all[2]).toMatchObject({ body: 'from ana, edited' })
+
+    const page = await cai.request('GET', `/api/rooms/${roomId}/events?after=2`)
+    expect(page.json().events.map((e: RoomEvent) => e.seq)).toEqual([3, 4, 5, 6])
+
+    const socket = await connect(ctx.app, cai)
+    const { from } = await socket.subscribe(roomId, 2)
+    expect(socket.events(roomId, from)).toEqual(all.slice(2))
+    await socket.close()
+  })
+
+  it('answers each frame with one ack carrying the stored entry, fans it out live, and a resend is a duplicate', async () => {
+    const { roomId, anas } = await roomWithMessages()
+    const anaSocket = await connect(ctx.app, ana)
+    const watcher = await connect(ctx.app, cai)
+    const { from } = await watcher.subscribe(roomId, 2)
+
+    const frames = [
+      { ...edit(1, 'edited over the socket'), roomId },
+      { ...react(2, '🎉'), roomId },
+      { ...react(2, '🎉', 'remove'), roomId },
+      { type: 'delete', roomId, clientId: randomUUID(), targetClientId: anas },
+    ]
+    const acks: OperationAckFrame[] = []
+    for (const frame of frames) {
+      const answer = await sendFrame(anaSocket, frame)
+      expect(answer.type, JSON.stringify(answer)).toBe('ack')
+      acks.push(answer as OperationAckFrame)
+    }
+    expect(acks.map((a) => [a.seq, a.duplicate, a.event.kind, a.event.targetSeq])).toEqual([
+      [3, false, 'message.edited', 1],
+      [4, false, 'reaction.added', 2],
+      [5, false, 'reaction.removed', 2],
+      [6, false, 'message.deleted', 1],
+    ])
+    for (const [i, ack] of acks.entries()) {
+      expect(ack.roomId).toBe(roomId)
+      expect(ack.clientId).toBe(frames[i]!.clientId)
+      expect(ack.event.clientId).toBe(frames[i]!.clientId)
+    }
+
+    await watcher.waitFor('events', (f) => f.roomId === roomId && f.events.some((e) => e.seq === 6), { from })
+    expect(watcher.events(roomId, from).map((e) => [e.seq, e.kind])).toEqual(
+      acks.map((a) => [a.event.seq, a.event.kind]),
+    )
+
+    // Permanent dedupe for each kind: the original entry, nothing stored. (The edit's text was
+    // scrubbed by the deletion since: the resend gets the entry as it is now.)
+    const before = await snapshot()
+    for (const [i, frame] of frames.entries()) {
+      const again = (await sendFrame(anaSocket, frame)) as OperationAckFrame
+      expect(again.type).toBe('ack')
+      expect(again.duplicate).toBe(true)
+      expect(again.seq).toBe(acks[i]!.seq)
+      expect({ ...again.event, body: null }).toEqual({ ...acks[i]!.event, body: null })
+    }
+    const http = await operate(ana, roomId, { ...frames[1], roomId: undefined })
+    expect(http.statusCode).toBe(200)
+    expect(http.json().event).toEqual(acks[1]!.event)
+    expect(await snapshot()).toEqual(before)
+    await anaSocket.close()
+    await watcher.close()
+  })
+
+  it('refuses an edit chained after its not-yet-stored message with out_of_order, then stores it', async () => {
+    const roomId = await createRoom(ana)
+    const socket = await connect(ctx.app, ana)
+    const message = randomUUID()
+    const editFrame = {
+      type: 'edit',
+      roomId,
+      clientId: randomUUID(),
+      afterClientId: message,
+      targetClientId: message,
+      body: 'better text',
+    }
+    const before = await snapshot()
+    const early = await sendFrame(socket, editFrame)
+    expect(early).toMatchObject({ type: 'error', code: 'out_of_order', clientId: editFrame.clientId })
+    expect(await snapshot()).toEqual(before)
+
+    expect(await sendFrame(socket, { type: 'send', roomId, clientId: message, body: 'first text' })).toMatchObject({
+      type: 'ack',
+      seq: 1,
+    })
+    const later = (await sendFrame(socket, editFrame)) as OperationAckFrame
+    expect(later).toMatchObject({ type: 'ack', seq: 2, duplicate: false })
+    expect(later.event).toMatchObject({ kind: 'message.edited', targetSeq: 1, body: 'better text' })
+    await socket.close()
+  })
+
+  it('stores a chain of message and operations pipelined in one go, in order', async () => {
+    const roomId = await createRoom(ana)
+    const socket = await connect(ctx.app, ana)
+    const [m, e, r] = [randomUUID(), randomUUID(), randomUUID()]
+    const from = socket.frames.length
+    socket.send({ type: 'send', roomId, clientId: m, body: 'hello' })
+    socket.send({ type: 'edit', roomId, clientId: e, afterClientId: m, targetClientId: m, body: 'hello there' })
+    socket.send({ type: 'react', roomId, clientId: r, afterClientId: e, targetClientId: m, emoji: '👋', action: 'add' })
+    const answers = [await answerTo(socket, m, from), await answerTo(socket, e, from), await answerTo(socket, r, from)]
+    expect(answers.map((a) => [a.type, 'seq' in a ? a.seq : null])).toEqual([
+      ['ack', 1],
+      ['ack', 2],
+      ['ack', 3],
+    ])
+    await socket.close()
+  })
+
+  it('concurrent edit and delete of one message from two sessions: one wins, the other is refused, the log gap-free', async () => {
+    for (let round = 0; round < 4; round++) {
+      const roomId = await createRoom(ana)
+      const message = randomUUID()
+      expect((await send(ana, roomId, { clientId: message, body: 'contested' })).statusCode).toBe(201)
+      const [phone, laptop] = [await connect(ctx.app, ana), await connect(ctx.app, ana)]
+      const editFrame = { ...edit(1, 'edited text'), roomId }
+      const deleteFrame = { ...del(1), roomId }
+      const [fromPhone, fromLaptop] = [phone.frames.length, laptop.frames.length]
+      phone.send(editFrame)
+      laptop.send(deleteFrame)
+      const edited = await answerTo(phone, editFrame.clientId, fromPhone)
+      const deleted = await answerTo(laptop, deleteFrame.clientId, fromLaptop)
+      // The deletion always lands (nothing refuses deleting an edited message); the edit lands only before it.
+      expect(deleted.type).toBe('ack')
+      const events = await storedEvents(ana, roomId)
+      expect(
+        isGapFree(
+          events.map((e) => e.seq),
+          1,
+          events.length,
+        ),
+      ).toBe(true)
+      if (edited.type === 'ack') {
+        expect(events.map((e) => e.kind)).toEqual(['message.created', 'message.edited', 'message.deleted'])
+        // Scrubbed with its message.
+        expect(events[1]!.body).toBeNull()
+      } else {
+        expect(edited).toMatchObject({ type: 'error', code: 'target_deleted' })
+        expect(events.map((e) => e.kind)).toEqual(['message.created', 'message.deleted'])
+      }
+      expect(events[0]!.body).toBeNull()
+      await phone.close()
+      await laptop.close()
+    }
+  })
+
+  it('rights: edit is the author only, delete the author or the owner, react any member', async () => {
+    const { roomId } = await roomWithMessages()
+    const before = await snapshot()
+    expectError(await operate(ana, roomId, edit(2, 'not mine')), 403, 'forbidden')
+    expectError(await operate(ben, roomId, edit(1, 'not mine either')), 403, 'forbidden')
+    expectError(await operate(ben, roomId, del(1)), 403, 'forbidden')
+    expect(await snapshot()).toEqual(before)
+
+    expect((await operate(ben, roomId, react(1, '❤️'))).statusCode).toBe(201)
+    expect((await operate(ana, roomId, react(2, '❤️'))).statusCode).toBe(201)
+    // The owner deletes ben's message; ben deletes his own... which is now deleted.
+    const byOwner = await operate(ana, roomId, del(2))
+    expect(byOwner.statusCode).toBe(201)
+    expect(byOwner.json().event).toMatchObject({ kind: 'message.deleted', targetSeq: 2, authorId: ana.user.id })
+    expectError(await operate(ben, roomId, del(2)), 409, 'target_deleted')
+    expect((await operate(ana, roomId, del(1))).statusCode).toBe(201)
+
+    // A non-member may not act at all; in a private room they are told nothing exists.
+    expectError(await operate(cai, roomId, react(1, '👍')), 403, 'not_member')
+    const secret = await createRoom(ana, 'private')
+    expect((await send(ana, secret, { clientId: randomUUID(), body: 'secret' })).statusCode).toBe(201)
+    expectError(await operate(cai, secret, react(1, '👍')), 404, 'not_found')
+  })
+
+  it('a deletion scrubs the message, its edits and its reactions; reactions keep one per emoji per person', async () => {
+    const { roomId } = await roomWithMessages()
+    expect((await operate(ana, roomId, edit(1, 'second text'))).statusCode).toBe(201)
+    expect((await operate(ana, roomId, edit(1, 'third text'))).statusCode).toBe(201)
+    expect((await operate(ben, roomId, react(1, '👍'))).statusCode).toBe(201)
+    // Adding again is stored (acked, a no-op for the state), not an error.
+    expect((await operate(ben, roomId, react(1, '👍'))).statusCode).toBe(201)
+    expect((await operate(ana, roomId, react(1, '👍'))).statusCode).toBe(201)
+    const db = ctx.database.db
+    const holders = async () =>
+      (
+        await sql<{ user_id: string; seq: string }>`
+          SELECT user_id, seq FROM message_reactions WHERE room_id = ${roomId} ORDER BY seq`.execute(db)
+      ).rows.map((r) => [r.user_id, Number(r.seq)])
+    expect(await holders()).toEqual([
+      [ben.user.id, 5],
+      [ana.user.id, 7],
+    ])
+    const row = async (seq: number) =>
+      (
+        await sql<Record<string, unknown>>`
+          SELECT body, mentions, edited_seq, deleted_seq, deleted_by FROM room_events
+          WHERE room_id = ${roomId} AND seq = ${seq}`.execute(db)
+      ).rows[0]
+    expect(await row(1)).toMatchObject({ body: 'from ana', edited_seq: '4', deleted_seq: null })
+
+    expect((await operate(ana, roomId, del(1))).statusCode).toBe(201)
+    expect(await row(1)).toMatchObject({ body: null, edited_seq: null, deleted_seq: '8', deleted_by: ana.user.id })
+    expect((await row(3))!.body).toBeNull()
+    expect((await row(4))!.body).toBeNull()
+    expect(await holders()).toEqual([])
+    // Ben's message is untouched.
+    expect((await row(2))!.body).toBe('from ben')
+  })
+
+  it('bad targets: a seq that does not exist, another kind, another room, a deleted message — typed, nothing changes', async () => {
+    const { roomId, bens } = await roomWithMessages()
+    const other = await roomWithMessages()
+    expect((await operate(ana, roomId, react(1, '👍'))).statusCode).toBe(201) // seq 3: a reaction
+    expect((await operate(ben, roomId, del(2))).statusCode).toBe(201) // seq 4: deletes 2
+    const before = await snapshot()
+    const socket = await connect(ctx.app, ana)
+    const cases: Array<[Record<string, unknown>, ErrorCode]> = [
+      [edit(99, 'no such seq'), 'target_not_found'],
+      [react(99, '👍'), 'target_not_found'],
+      [del(99), 'target_not_found'],
+      [edit(3, 'a reaction is not a message'), 'target_not_found'],
+      [react(3, '👍'), 'target_not_found'],
+      // Another room's message by client id (ana's in the other room), and one not hers.
+      [{ type: 'edit', clientId: randomUUID(), targetClientId: other.anas, body: 'elsewhere' }, 'target_not_found'],
+      [{ type: 'delete', clientId: randomUUID(), targetClientId: bens }, 'target_not_found'],
+      [react(2, '👍'), 'target_deleted'],
+      [react(2, '👍', 'remove'), 'target_deleted'],
+      [del(2), 'target_deleted'],
+      [react(1, 'not an emoji'), 'invalid_reaction'],
+      [react(1, '👍👍'), 'invalid_reaction'],
+      [react(1, 'a'), 'invalid_reaction'],
+      [react(1, '👨‍👩‍👧‍👦👨‍👩‍👧‍👦'), 'invalid_reaction'], // two, and over 32 bytes
+      [react(1, '👩🏽‍👩🏽‍👧🏽‍👦🏽'), 'invalid_reaction'], // one emoji of 41 bytes
+      [edit(1, '   '), 'message_empty'],
+      [edit(1, 'x'.repeat(4001)), 'message_too_long'],
+      [{ ...edit(1, 'both'), targetClientId: randomUUID() }, 'validation_failed'],
+      [{ type: 'delete', clientId: randomUUID() }, 'validation_failed'],
+    ]
+    const status: Partial<Record<ErrorCode, number>> = {
+      target_not_found: 404,
+      target_deleted: 409,
+      invalid_reaction: 400,
+      message_empty: 400,
+      message_too_long: 400,
+      validation_failed: 400,
+    }
+    for (const [body, code] of cases) {
+      expectError(await operate(ana, roomId, body), status[code]!, code)
+      const answer = await sendFrame(socket, { ...body, roomId })
+      expect(answer, JSON.stringify(body)).toMatchObject({ type: 'error', code, clientId: body.clientId })
+    }
+    // Edit of ben's deleted message by ben.
+    expectError(await operate(ben, roomId, edit(2, 'revive')), 409, 'target_deleted')
+    expect(await snapshot()).toEqual(before)
+    await socket.close()
+  })
+
+  it('wrong types, unknown fields and NUL in every new frame and body: validation_failed, nothing changes', async () => {
+    const { roomId } = await roomWithMessages()
+    const before = await snapshot()
+    const socket = await connect(ctx.app, ana)
+    const valid = [edit(1, 'text'), del(1), react(1, '👍')]
+    const broken: Record<string, unknown>[] = []
+    for (const body of valid) {
+      broken.push(
+        { ...body, targetSeq: '1' },
+        { ...body, targetSeq: 0 },
+        { ...body, targetSeq: 1.5 },
+        { ...body, clientId: 'not-a-uuid' },
+        { ...body, afterClientId: 42 },
+        { ...body, extra: true },
+        { ...body, targetClientId: null },
+      )
+    }
+    broken.push(
+      { ...edit(1, 'nul \u0000 in text') },
+      { ...edit(1, 'lone \ud800 surrogate') },
+      { ...react(1, '\u0000') },
+      { ...react(1, '👍', 'toggle') },
+      { ...edit(1, 'text'), body: 7 },
+      { type: 'rename', clientId: randomUUID(), targetSeq: 1 },
+    )
+    for (const body of broken) {
+      expectError(await operate(ana, roomId, body), 400, 'validation_failed')
+      const from = socket.frames.length
+      socket.send({ ...body, roomId })
+      const answer = await socket.waitFor('error', () => true, { from })
+      expect(answer.code, JSON.stringify(body)).toBe(body.type === 'rename' ? 'unknown_frame' : 'validation_failed')
+      // A valid frame between them, so the socket is not closed for too many invalid frames in a row.
+      socket.send({ type: 'ping', id: from })
+      await socket.waitFor('pong', (f) => f.id === from, { from })
+    }
+    // A frame without its room.
+    const from = socket.frames.length
+    socket.send(edit(1, 'no room'))
+    expect((await socket.waitFor('error', () => true, { from })).code).toBe('validation_failed')
+    expect(await snapshot()).toEqual(before)
+    await socket.close()
+  })
+})
