@@ -44,7 +44,52 @@ export type Visibility = Type.Static<typeof Visibility>
 export const Role = Type.Union([Type.Literal('owner'), Type.Literal('member')])
 export type Role = Type.Static<typeof Role>
 
-/** A message as history shows it. */
+const NullableSeq = Type.Union([Seq, Type.Null()])
+/**
+ * A message's current state as the server folds it (issue 9): the shape of
+ * `MessageState` in shared/conversation/fold.ts, which the client hands to
+ * `foldSnapshot`. `through`: every entry about this message up to that seq
+ * is folded in.
+ */
+export const MessageStateSchema = Type.Object(
+  {
+    roomId: Uuid,
+    seq: Seq,
+    clientId: Type.Union([Uuid, Type.Null()]),
+    authorId: Type.Union([Uuid, Type.Null()]),
+    authorName: Type.Union([Type.String(), Type.Null()]),
+    createdAt: IsoDate,
+    body: Type.Union([Type.String(), Type.Null()]),
+    replyTo: NullableSeq,
+    mentions: Type.Array(Uuid),
+    edited: Type.Union([Type.Object({ seq: Seq, at: IsoDate }, { additionalProperties: false }), Type.Null()]),
+    deleted: Type.Union([
+      Type.Object(
+        { seq: NullableSeq, at: Type.Union([IsoDate, Type.Null()]), by: Type.Union([Uuid, Type.Null()]) },
+        { additionalProperties: false },
+      ),
+      Type.Null(),
+    ]),
+    reactions: Type.Array(
+      Type.Object(
+        {
+          emoji: Type.String(),
+          holders: Type.Array(Type.Object({ userId: Uuid, seq: Seq }, { additionalProperties: false })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    through: Seq,
+  },
+  { additionalProperties: false },
+)
+
+/**
+ * A message as history shows it. `state` (history pages, issue 9): its
+ * folded current state (edited text, deletion, reactions, reply, mentions),
+ * while `body` stays the text as first written ('' once deleted) for clients
+ * from before it.
+ */
 export const Message = Type.Object({
   roomId: Uuid,
   seq: Seq,
@@ -53,6 +98,7 @@ export const Message = Type.Object({
   authorName: Type.String(),
   body: Type.String(),
   createdAt: IsoDate,
+  state: Type.Optional(MessageStateSchema),
 })
 export type Message = Type.Static<typeof Message>
 

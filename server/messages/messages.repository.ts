@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import type { DB } from '../db/schema.ts'
+import type { DB, RoomEventRow } from '../db/schema.ts'
 import type { EventRowWithAuthor } from './events.ts'
 
 function eventsWithAuthor(db: Kysely<DB>, roomId: string) {
@@ -17,7 +17,7 @@ export function messagesBefore(
   roomId: string,
   before: number | undefined,
   limit: number,
-): Promise<EventRowWithAuthor[]> {
+): Promise<Array<RoomEventRow & { author_name: string | null }>> {
   let query = eventsWithAuthor(db, roomId).where('room_events.kind', '=', 'message.created')
   if (before !== undefined) query = query.where('room_events.seq', '<', String(before))
   return query.orderBy('room_events.seq', 'desc').limit(limit).execute()

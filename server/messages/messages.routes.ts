@@ -16,7 +16,8 @@ import { requireSession } from '../auth/session-guard.ts'
 import { AppError } from '../http/app-error.ts'
 import { requireReadable } from '../rooms/access.ts'
 import { toMessage, toRoomEvent } from './events.ts'
-import { eventsAfter, messagesBefore } from './messages.repository.ts'
+import { historyPage } from './history.ts'
+import { eventsAfter } from './messages.repository.ts'
 import { appendFailure, sendMessage } from './messages.service.ts'
 import { applyOperation } from './operations.service.ts'
 
@@ -86,8 +87,7 @@ const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { user } = await requireSession(request)
       const room = await requireReadable(db, user.id, request.params.roomId)
       const limit = request.query.limit ?? LIMITS.historyPageDefault
-      const rows = await messagesBefore(db, room.id, request.query.before, limit + 1)
-      return { messages: rows.slice(0, limit).map((row) => toMessage(toRoomEvent(row))), hasMore: rows.length > limit }
+      return historyPage(db, room.id, request.query.before, limit)
     },
   )
 

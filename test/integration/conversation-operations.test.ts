@@ -435,4 +435,91 @@ describeEachEngine('conversation operations', (engine) => {
     expect(await snapshot()).toEqual(before)
     await socket.close()
   })
+
+  it('replies: by seq or by own clientId, to a deleted message too; the entry carries replyTo', async () => {
+    const { roomId, anas } = await roomWithMessages()
+    const bySeq = randomUUID()
+    expect((await send(ben, roomId, { clientId: bySeq, body: 'answer', replyTo: 1 })).statusCode).toBe(201)
+    const socket = await connect(ctx.app, ana)
+    const byClientId = randomUUID()
+    expect(
+      await sendFrame(socket, { type: 'send', roomId, clientId: byClientId, body: 'me again', replyToClientId: anas }),
+    ).toMatchObject({ type: 'ack', seq: 4 })
+    expect((await operate(ana, roomId, del(2))).statusCode).toBe(201) // seq 5
+    const toDeleted = randomUUID()
+    expect((await send(ana, roomId, { clientId: toDeleted, body: 'still answering', replyTo: 2 })).statusCode).toBe(201)
+    const events = await storedEvents(cai, roomId)
+    expect(events.map((e) => [e.seq, e.kind, e.replyTo ?? null])).toEqual([
+      [1, 'message.created', null],
+      [2, 'message.created', null],
+      [3, 'message.created', 1],
+      [4, 'message.created', 1],
+      [5, 'message.deleted', null],
+      [6, 'message.created', 2],
+    ])
+    // A resend is the original entry, replyTo included.
+    const again = await send(ben, roomId, { clientId: bySeq, body: 'answer', replyTo: 1 })
+    expect(again.statusCode).toBe(200)
+    expect(again.json().message.seq).toBe(3)
+    // Live subscribers get it too.
+    const { from } = await socket.subscribe(roomId, 5)
+    expect(socket.events(roomId, from)).toEqual([events[5]])
+    await socket.close()
+  })
+
+  it('a reply pointing elsewhere is refused with target_not_found (or validation_failed), storing nothing', async () => {
+    const { roomId, bens } = await roomWithMessages()
+    const other = await roomWithMessages()
+    expect((await operate(ana, roomId, react(1, '👍'))).statusCode).toBe(201) // seq 3: not a message
+    const before = await snapshot()
+    const socket = await connect(ctx.app, ana)
+    const cases: Array<[Record<string, unknown>, ErrorCode, number]> = [
+      [{ replyTo: 99 }, 'target_not_found', 404],
+      [{ replyTo: 3 }, 'target_not_found', 404],
+      [{ replyToClientId: other.anas }, 'target_not_found', 404], // hers, but another room's
+      [{ replyToClientId: bens }, 'target_not_found', 404], // not hers
+      [{ replyTo: 1, replyToClientId: randomUUID() }, 'validation_failed', 400],
+      [{ replyTo: 0 }, 'validation_failed', 400],
+      [{ replyTo: '1' }, 'validation_failed', 400],
+      [{ replyToClientId: 'nope' }, 'validation_failed', 400],
+    ]
+    for (const [fields, code, status] of cases) {
+      const body = { clientId: randomUUID(), body: 'a reply', ...fields }
+      expectError(await send(ana, roomId, body), status, code)
+      const answer = await sendFrame(socket, { type: 'send', roomId, ...body })
+      expect(answer, JSON.stringify(fields)).toMatchObject({ type: 'error', code })
+      socket.send({ type: 'ping', id: socket.frames.length })
+    }
+    const self = randomUUID()
+    expectError(
+      await send(ana, roomId, { clientId: self, body: 'me', replyToClientId: self }),
+      400,
+      'validation_failed',
+    )
+    expect(await snapshot()).toEqual(before)
+    await socket.close()
+  })
+
+  it('mentions: @names of room members become user ids, in order, once; others stay plain text', async () => {
+    const { roomId } = await roomWithMessages()
+    const outsider = cai.user.username
+    const body = `hi @${ben.user.username.toUpperCase()} and @${outsider}, @nobody_here, mail ${ana.user.username}@example.com, @${ana.user.username} @${ben.user.username}`
+    const sent = await send(ana, roomId, { clientId: randomUUID(), body })
+    expect(sent.statusCode).toBe(201)
+    const edited = await operate(ana, roomId, edit(3, `now only @${ana.user.username}`))
+    expect(edited.json().event.mentions).toEqual([ana.user.id])
+    const plain = await send(ana, roomId, { clientId: randomUUID(), body: `@${outsider} is not here` })
+    expect(plain.statusCode).toBe(201)
+
+    const events = await storedEvents(ana, roomId)
+    expect(events[2]!.mentions).toEqual([ben.user.id, ana.user.id])
+    expect(events[2]!.body).toBe(body)
+    expect(events[3]!.mentions).toEqual([ana.user.id])
+    expect(events[4]!.mentions).toBeUndefined()
+    // Once cai joins, the same text mentions them.
+    await joinRoom(cai, roomId)
+    const later = await send(ana, roomId, { clientId: randomUUID(), body: `@${outsider} welcome` })
+    expect(later.statusCode).toBe(201)
+    expect((await storedEvents(ana, roomId)).at(-1)!.mentions).toEqual([cai.user.id])
+  })
 })
