@@ -3,6 +3,7 @@ import { sql } from 'kysely'
 import { beforeAll, expect, it } from 'vitest'
 import type { OperationAckFrame } from '../../shared/conversation/requests.ts'
 import type { ErrorCode } from '../../shared/errors.ts'
+import { LIMITS } from '../../shared/limits.ts'
 import type { RoomEvent } from '../../shared/schemas.ts'
 import { expectError } from '../support/api.ts'
 import { type Agent, signUp, useTestApp } from '../support/app.ts'
@@ -521,5 +522,26 @@ describeEachEngine('conversation operations', (engine) => {
     const later = await send(ana, roomId, { clientId: randomUUID(), body: `@${outsider} welcome` })
     expect(later.statusCode).toBe(201)
     expect((await storedEvents(ana, roomId)).at(-1)!.mentions).toEqual([cai.user.id])
+  })
+
+  it('mentions: at most mentionsMax members are recorded, the first mentioned', async () => {
+    const roomId = await createRoom(ana)
+    const db = ctx.database.db
+    const prefix = `m${randomUUID().slice(0, 8)}`
+    const names = Array.from({ length: LIMITS.mentionsMax + 5 }, (_, i) => `${prefix}_${i}`)
+    const { rows } = await sql<{ id: string; username: string }>`
+      INSERT INTO users (username, password_hash) SELECT unnest(${names}::text[]), 'x' RETURNING id, username`.execute(
+      db,
+    )
+    await sql`
+      INSERT INTO room_members (room_id, user_id, role)
+      SELECT ${roomId}, unnest(${rows.map((r) => r.id)}::uuid[]), 'member'`.execute(db)
+    const idOf = new Map(rows.map((r) => [r.username, r.id]))
+    const body = names.map((name) => `@${name}`).join(' ')
+    expect(body.length).toBeLessThanOrEqual(LIMITS.messageBodyMax)
+    const sent = await send(ana, roomId, { clientId: randomUUID(), body })
+    expect(sent.statusCode, sent.body).toBe(201)
+    const [event] = await storedEvents(ana, roomId)
+    expect(event!.mentions).toEqual(names.slice(0, LIMITS.mentionsMax).map((name) => idOf.get(name)))
   })
 })
