@@ -1,25 +1,11 @@
-import type { Message, RoomEvent } from '../../shared/schemas.ts'
+import { messageSeqOf } from '../../shared/conversation/fold.ts'
+import type { RoomEvent } from '../../shared/schemas.ts'
+import { scrubbed, storedEntries } from '../log/entry.ts'
 import { addSeqs, advanceCursor, classifyIncoming } from '../sync/ranges.ts'
 import type { FerryDatabase, RoomCursor, SeqRange } from './schema.ts'
 
 export function emptyCursor(roomId: string): RoomCursor {
   return { roomId, lastSeq: 0, ranges: [], hasOlder: true }
-}
-
-/** History pages carry messages; the log stores them as the event that created them. */
-export function messageToEvent(m: Message): RoomEvent {
-  return {
-    roomId: m.roomId,
-    seq: m.seq,
-    kind: 'message.created',
-    authorId: m.authorId,
-    authorName: m.authorName,
-    clientId: m.clientId,
-    body: m.body,
-    targetSeq: null,
-    reaction: null,
-    createdAt: m.createdAt,
-  }
 }
 
 export interface StoredBatch {
@@ -43,7 +29,9 @@ export async function storeEventsIn(tx: LogTx, roomId: string, events: readonly 
   const cursors = tx.objectStore('cursors')
   const before = (await cursors.get(roomId)) ?? emptyCursor(roomId)
   const own = events.filter((e) => e.roomId === roomId)
-  const { fresh, gap } = classifyIncoming(before.ranges, before.lastSeq, own)
+  const classified = classifyIncoming(before.ranges, before.lastSeq, own)
+  const { gap } = classified
+  const fresh = await withDeletionsApplied(tx, roomId, classified.fresh)
   const messages = tx.objectStore('messages')
   for (const event of fresh) messages.put(event)
   const ranges = addSeqs(
@@ -53,6 +41,36 @@ export async function storeEventsIn(tx: LogTx, roomId: string, events: readonly 
   const cursor: RoomCursor = { ...before, ranges, lastSeq: advanceCursor(ranges, before.lastSeq) }
   cursors.put(cursor)
   return { fresh, gap, cursor }
+}
+
+const isDeletion = (e: RoomEvent) => e.kind === 'message.deleted' && e.targetSeq !== null
+const hasText = (e: RoomEvent) => e.body !== null && (e.kind === 'message.created' || e.kind === 'message.edited')
+
+/**
+ * A deletion removes the message's text from the device too (issue 9): the
+ * stored message and its stored edits lose their body, as the server's rows
+ * do. Works in both arrival orders: a deletion scrubs what is held, and a
+ * copy with text of a message whose deletion is held (a stale page) is
+ * stored scrubbed. Returns `fresh` with such copies scrubbed.
+ */
+async function withDeletionsApplied(tx: LogTx, roomId: string, fresh: readonly RoomEvent[]): Promise<RoomEvent[]> {
+  const messages = tx.objectStore('messages')
+  const byTarget = messages.index('by-target')
+  const deleted = new Set<number>()
+  for (const e of fresh) if (isDeletion(e)) deleted.add(e.targetSeq!)
+  const texts = fresh.filter(hasText)
+  if (texts.length > 0) {
+    // One read for the whole batch: the held deletions aimed anywhere in its span of messages.
+    const seqs = texts.map((e) => messageSeqOf(e)!)
+    const span = IDBKeyRange.bound([roomId, Math.min(...seqs)], [roomId, Math.max(...seqs)])
+    for (const held of await byTarget.getAll(span)) if (isDeletion(held)) deleted.add(held.targetSeq!)
+  }
+  if (deleted.size === 0) return fresh as RoomEvent[]
+  for (const seq of deleted) {
+    const held = storedEntries([await messages.get([roomId, seq]), ...(await byTarget.getAll([roomId, seq]))])
+    for (const e of held) if (hasText(e)) messages.put(scrubbed(e))
+  }
+  return fresh.map((e) => (hasText(e) && deleted.has(messageSeqOf(e)!) ? scrubbed(e) : e))
 }
 
 export async function storeEvents(
@@ -110,14 +128,16 @@ export async function newestEntries(
   if (!cursor) return []
   const lowest = limit > 1 ? await cursor.advance(limit - 1) : cursor
   const from = lowest ? lowest.key : ([roomId, 0] as [string, number])
-  return tx.store.getAll(IDBKeyRange.bound(from, [roomId, before], false, true))
+  return storedEntries(await tx.store.getAll(IDBKeyRange.bound(from, [roomId, before], false, true)))
 }
 
 /** Up to `limit` entries after `after`, oldest first (the window paging back toward the live end). */
-export function entriesAfter(db: FerryDatabase, roomId: string, after: number, limit: number): Promise<RoomEvent[]> {
-  return db.getAll(
-    'messages',
-    IDBKeyRange.bound([roomId, after], [roomId, Number.MAX_SAFE_INTEGER], true, false),
-    limit,
-  )
+export async function entriesAfter(
+  db: FerryDatabase,
+  roomId: string,
+  after: number,
+  limit: number,
+): Promise<RoomEvent[]> {
+  const range = IDBKeyRange.bound([roomId, after], [roomId, Number.MAX_SAFE_INTEGER], true, false)
+  return storedEntries(await db.getAll('messages', range, limit))
 }

@@ -8,7 +8,7 @@ import type { ErrorCode } from '../../shared/errors.ts'
 import type { Room, RoomEvent, User } from '../../shared/schemas.ts'
 
 export const DB_NAME = 'ferry'
-export const DB_VERSION = 3
+export const DB_VERSION = 4
 
 /** A message the user wrote that the server has not acknowledged yet. */
 export interface OutboxItem {
@@ -86,7 +86,12 @@ export interface FerryDB extends DBSchema {
   session: { key: 'me'; value: SessionRecord }
   rooms: { key: string; value: CachedRoom }
   /** Every room log entry we hold (messages and the events that amend them), by [roomId, seq]. */
-  messages: { key: [string, number]; value: RoomEvent }
+  messages: {
+    key: [string, number]
+    value: RoomEvent
+    /** Version 3: a message's amendments by `[roomId, targetSeq]` (entries without a target are not in it). */
+    indexes: { 'by-target': [string, number] }
+  }
   outbox: {
     key: string
     value: OutboxItem
@@ -129,5 +134,9 @@ export function upgradeSchema(
   if (oldVersion < 3) {
     // A cold start paints from one record instead of reading five stores.
     db.createObjectStore('firstScreen')
+  }
+  if (oldVersion < 4) {
+    // A deletion removes the text of its message's edits too (issue 9): find them without scanning the room.
+    tx.objectStore('messages').createIndex('by-target', ['roomId', 'targetSeq'])
   }
 }

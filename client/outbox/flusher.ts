@@ -26,6 +26,7 @@ import { LIMITS } from '../../shared/limits.ts'
 import type { AckFrame, ErrorFrame, SendFrame } from '../../shared/protocol.ts'
 import type { StoredBatch } from '../db/messages.ts'
 import type { FerryDatabase, OutboxItem } from '../db/schema.ts'
+import { entryFromAck } from '../log/entry.ts'
 import { fullJitter } from '../sync/backoff.ts'
 import { claimForSending, markFailed, settle, type Unmark, unmarkSent } from './store.ts'
 import { TokenBucket } from './token-bucket.ts'
@@ -236,7 +237,7 @@ export class OutboxFlusher {
     this.transientFailures = 0
     try {
       // An ack is the truth even when stale (after a reconnect): the message is stored.
-      const stored = await settle(this.db, frame.message)
+      const stored = await settle(this.db, frame.clientId, entryFromAck(frame))
       this.events.onSettled(frame.roomId, stored)
       this.events.onOutboxChange()
     } catch (error) {

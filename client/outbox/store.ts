@@ -5,8 +5,8 @@
  * transaction so that two tabs writing at once still get a single order.
  */
 import type { ErrorCode } from '../../shared/errors.ts'
-import type { Message } from '../../shared/schemas.ts'
-import { logTransaction, messageToEvent, type StoredBatch, storeEventsIn } from '../db/messages.ts'
+import type { RoomEvent } from '../../shared/schemas.ts'
+import { logTransaction, type StoredBatch, storeEventsIn } from '../db/messages.ts'
 import type { FerryDatabase, OutboxItem } from '../db/schema.ts'
 
 export async function enqueue(
@@ -37,11 +37,14 @@ export function listOutbox(db: FerryDatabase): Promise<OutboxItem[]> {
   return db.getAllFromIndex('outbox', 'by-order')
 }
 
-/** The server committed the message: it leaves the outbox and enters the log in one step. */
-export async function settle(db: FerryDatabase, message: Message): Promise<StoredBatch> {
+/**
+ * The server committed the message or operation (`entry`, from its ack: log/entry.ts `entryFromAck`):
+ * it leaves the outbox and enters the log in one step.
+ */
+export async function settle(db: FerryDatabase, clientId: string, entry: RoomEvent): Promise<StoredBatch> {
   const tx = logTransaction(db)
-  tx.objectStore('outbox').delete(message.clientId)
-  const stored = await storeEventsIn(tx, message.roomId, [messageToEvent(message)])
+  tx.objectStore('outbox').delete(clientId)
+  const stored = await storeEventsIn(tx, entry.roomId, [entry])
   await tx.done
   return stored
 }

@@ -11,7 +11,7 @@ import type {
 import type { RoomEvent, Visibility } from '../../shared/schemas.ts'
 import { ApiError, api, isTransient } from '../api/http.ts'
 import { readFirstScreen } from '../db/first-screen.ts'
-import { entriesAfter, getCursor, messageToEvent, newestEntries, setHasOlder, storeEvents } from '../db/messages.ts'
+import { entriesAfter, getCursor, newestEntries, setHasOlder, storeEvents } from '../db/messages.ts'
 import { getDb } from '../db/page.ts'
 import {
   clearUserData,
@@ -27,6 +27,7 @@ import {
 } from '../db/rooms.ts'
 import type { RoomCursor } from '../db/schema.ts'
 import { readSnapshot, type Snapshot } from '../db/snapshot.ts'
+import { entryFromMessage } from '../log/entry.ts'
 import { requestPersistence } from '../pwa/persist.ts'
 import type { SyncEngine } from '../sync/engine.ts'
 import { holds } from '../sync/ranges.ts'
@@ -507,7 +508,7 @@ async function loadOlderInto(roomId: string, oldest: number): Promise<void> {
     try {
       const before = oldest === Number.MAX_SAFE_INTEGER ? '' : `before=${oldest}&`
       const res = await api<HistoryResponse>('GET', `/api/rooms/${roomId}/messages?${before}limit=${page}`)
-      await storeEvents(db, roomId, res.messages.map(messageToEvent))
+      await storeEvents(db, roomId, res.messages.map(entryFromMessage))
       if (!res.hasMore) await setHasOlder(db, roomId, false)
       hasOlder = res.hasMore
       older = await newestEntries(db, roomId, page, oldest)

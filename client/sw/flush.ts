@@ -15,6 +15,7 @@
 import type { MessageResponse, SendMessageBody } from '../../shared/api.ts'
 import type { ErrorCode } from '../../shared/errors.ts'
 import type { FerryDatabase } from '../db/schema.ts'
+import { entryFromMessage } from '../log/entry.ts'
 import { listOutbox, markFailed, markSending, settle, unmarkSent } from '../outbox/store.ts'
 
 const PERMANENT = new Set<ErrorCode>([
@@ -65,7 +66,7 @@ export async function flushOutboxOverHttp(
     }
     if (response.ok) {
       const { message } = (await response.json()) as MessageResponse
-      await settle(db, message)
+      await settle(db, item.clientId, entryFromMessage(message))
       sent += 1
       continue
     }

@@ -42,9 +42,10 @@ import type {
 } from '../../shared/protocol.ts'
 import type { Room, RoomEvent, User } from '../../shared/schemas.ts'
 import { api, isTransient } from '../api/http.ts'
-import { getCursor, messageToEvent, resetCursor, storeEvents } from '../db/messages.ts'
+import { getCursor, resetCursor, storeEvents } from '../db/messages.ts'
 import { confirmRead, dropMembership, listCachedRooms, mergeRoom, replaceRooms, updateRoom } from '../db/rooms.ts'
 import type { FerryDatabase } from '../db/schema.ts'
+import { entryFromMessage } from '../log/entry.ts'
 import { OutboxFlusher } from '../outbox/flusher.ts'
 import { applyEventsToRoom } from '../state/reducers.ts'
 import { onTabMessage, publish } from '../tabs/bus.ts'
@@ -702,7 +703,7 @@ export class SyncEngine {
           'GET',
           `/api/rooms/${roomId}/messages?limit=${LIMITS.historyPageDefault}`,
         )
-        const stored = await storeEvents(this.db, roomId, page.messages.map(messageToEvent))
+        const stored = await storeEvents(this.db, roomId, page.messages.map(entryFromMessage))
         await this.afterStore(roomId, stored.fresh)
       } finally {
         publish({ type: 'room-reset', roomId })

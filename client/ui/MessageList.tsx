@@ -1,6 +1,6 @@
 import { useLayoutEffect, useRef } from 'preact/hooks'
 import type { OutboxItem } from '../db/schema.ts'
-import type { ShownEntry } from '../state/reducers.ts'
+import type { ShownEntry } from '../log/timeline.ts'
 import { type Arrivals, arrivalsText, type Divider, dividerIndex, dividerText, readThrough } from '../state/unread.ts'
 import { now } from '../time/clock.ts'
 import { dayKey, dayLabel, formatTime } from '../time/format.ts'
@@ -256,7 +256,7 @@ export function MessageList({
           {/* After the text, not under it: the time floats to the end of the last line (styles.css, "Time line"). */}
           <span class="msg__meta">
             {entry.edited && 'edited · '}
-            {Object.entries(entry.reactions).map(([emoji, n]) => `${emoji} ${n} · `)}
+            {entry.reactions.map((r) => `${r.emoji} ${r.count} · `)}
             <time dateTime={entry.createdAt}>{formatTime(entry.createdAt)}</time>
           </span>
         </div>

@@ -1,6 +1,7 @@
 import { useComputed } from '@preact/signals'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Room } from '../../shared/schemas.ts'
+import { foldTimeline } from '../log/timeline.ts'
 import {
   joinRoom,
   jumpToNewest,
@@ -11,7 +12,7 @@ import {
   setFollowing,
 } from '../state/actions.ts'
 import { checkRoomExists, leaveRoom } from '../state/membership.ts'
-import { activeTypists, foldTimeline, pendingFor, typingText } from '../state/reducers.ts'
+import { activeTypists, pendingFor, typingText } from '../state/reducers.ts'
 import {
   missingRooms,
   outbox,
@@ -151,7 +152,9 @@ function Footer({ room, roomId }: { room: Room | undefined; roomId: string }) {
 export function RoomView({ roomId }: { roomId: string }) {
   const [showMembers, setShowMembers] = useState(false)
   const membersButton = useRef<HTMLButtonElement>(null)
-  const shown = useComputed(() => foldTimeline(timeline.value?.roomId === roomId ? timeline.value.entries : []))
+  const shown = useComputed(() =>
+    foldTimeline(timeline.value?.roomId === roomId ? timeline.value.entries : [], user.value?.id),
+  )
   // The list's row when it has one (it is kept up to date); else a public room opened from a link.
   const room = rooms.value.find((r) => r.id === roomId) ?? (visiting.value?.id === roomId ? visiting.value : undefined)
   const missing = !room && missingRooms.value.has(roomId)

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { getCursor, newestEntries } from '../../client/db/messages.ts'
-import { foldTimeline } from '../../client/state/reducers.ts'
+import { foldTimeline } from '../../client/log/timeline.ts'
 import { parseServerFrame } from '../../client/sync/connection.ts'
 import type { RoomEvent } from '../../shared/schemas.ts'
 import { event, ROOM_A } from './support.ts'

@@ -2,9 +2,9 @@
 import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/preact'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { getDb } from '../../client/db/page.ts'
+import type { ShownMessage } from '../../client/log/timeline.ts'
 import { listOutbox } from '../../client/outbox/store.ts'
 import { friendlyRoomProblem, roomNameProblem } from '../../client/state/membership.ts'
-import type { ShownMessage } from '../../client/state/reducers.ts'
 import { outbox, roomLoading, rooms, route, status, timeline, user } from '../../client/state/store.ts'
 import { setClock } from '../../client/time/clock.ts'
 import { setTimeSettings } from '../../client/time/format.ts'
@@ -185,7 +185,9 @@ describe('messages for screen readers (item 5)', () => {
     createdAt: new Date(FIXTURE_TIME + seq * 1000).toISOString(),
     edited: false,
     deleted: false,
-    reactions: {},
+    reactions: [],
+    replyTo: null,
+    mentions: [],
   })
   const list = (entries: ShownMessage[], empty = false) => (
     <MessageList

@@ -6,7 +6,6 @@ import {
   applyEventsToRoom,
   boundWindow,
   discardQuestion,
-  foldTimeline,
   mergeEntries,
   pendingFor,
   statusLine,
@@ -118,24 +117,6 @@ describe('timeline', () => {
     expect(down.entries[0]?.seq).toBe(951)
     expect(down.entries).toHaveLength(TIMELINE_MAX)
     expect(down.hasOlder).toBe(true)
-  })
-
-  it('applies edits, deletes and reactions carried through the log', () => {
-    const shown = foldTimeline([
-      event(ROOM_A, 1, { body: 'helo' }),
-      event(ROOM_A, 2, { body: 'to be removed' }),
-      event(ROOM_A, 3, { kind: 'message.edited', targetSeq: 1, body: 'hello', clientId: null }),
-      event(ROOM_A, 4, { kind: 'reaction.added', targetSeq: 1, reaction: '👍', body: null }),
-      event(ROOM_A, 5, { kind: 'reaction.added', targetSeq: 1, reaction: '👍', body: null }),
-      event(ROOM_A, 6, { kind: 'reaction.removed', targetSeq: 1, reaction: '👍', body: null }),
-      event(ROOM_A, 7, { kind: 'message.deleted', targetSeq: 2, body: null }),
-      event(ROOM_A, 8, { kind: 'member.joined', authorName: 'carol', body: null }),
-      event(ROOM_A, 9, { kind: 'message.edited', targetSeq: 99, body: 'target not loaded' }),
-    ])
-    expect(shown).toHaveLength(3)
-    expect(shown[0]).toMatchObject({ kind: 'message', body: 'hello', edited: true, reactions: { '👍': 1 } })
-    expect(shown[1]).toMatchObject({ kind: 'message', body: '', deleted: true })
-    expect(shown[2]).toMatchObject({ kind: 'notice', text: 'carol joined' })
   })
 
   it('hides outbox items the log already holds (acked in another tab)', () => {

@@ -3,7 +3,8 @@
  * much history the landing reads, how far the person has read, and the "↓ N new" count.
  */
 import { describe, expect, it } from 'vitest'
-import { foldTimeline, TIMELINE_MAX } from '../../client/state/reducers.ts'
+import { foldTimeline } from '../../client/log/timeline.ts'
+import { TIMELINE_MAX } from '../../client/state/reducers.ts'
 import {
   arrivalsText,
   countArrivals,
