@@ -233,6 +233,8 @@ export const ServerFrame = Type.Union([
   HelloFrame,
   EventsFrame,
   AckFrame,
+  // Issue 9: an edit's, delete's or reaction's ack carries the stored entry (`event`) instead of a message.
+  OperationAckFrame,
   CaughtUpFrame,
   ResetFrame,
   PresenceFrame,

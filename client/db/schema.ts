@@ -10,11 +10,30 @@ import type { Room, RoomEvent, User } from '../../shared/schemas.ts'
 export const DB_NAME = 'ferry'
 export const DB_VERSION = 4
 
-/** A message the user wrote that the server has not acknowledged yet. */
+/** What an outbox item asks the server for (issue 9); items from before it have no `type` and are sends. */
+export type OutboxItemType = 'send' | 'edit' | 'delete' | 'react'
+
+/**
+ * A message the user wrote, or a change they made to one (edit, delete,
+ * react), that the server has not acknowledged yet. All of them share one
+ * order and, per room, one `afterClientId` chain (client/outbox/operations.ts).
+ */
 export interface OutboxItem {
   clientId: string
   roomId: string
+  /** A send's or an edit's text; '' for a delete or a reaction. */
   body: string
+  /** Absent on items written before issue 9: a send. */
+  type?: OutboxItemType
+  /** The message acted on (edit, delete, react): its seq, or its clientId while its seq is unknown to us. */
+  targetSeq?: number
+  targetClientId?: string
+  /** react: one emoji, added or removed. */
+  emoji?: string
+  action?: 'add' | 'remove'
+  /** send: the message replied to, by seq or, while its seq is unknown, by clientId. */
+  replyTo?: number
+  replyToClientId?: string
   /** Creation order across the whole outbox (assigned inside the writing transaction). */
   order: number
   createdAt: string

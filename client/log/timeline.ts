@@ -4,14 +4,26 @@
  * server uses) and membership or rename notices. Both the live path and reads
  * from IndexedDB hand their entries here; nothing else folds entries.
  */
-import { foldEvents, type MessageFold, type MessageState } from '../../shared/conversation/fold.ts'
+import { applyInOrder, foldEvents, type MessageFold, type MessageState } from '../../shared/conversation/fold.ts'
 import type { RoomEvent } from '../../shared/schemas.ts'
+import type { OutboxItem } from '../db/schema.ts'
+import { itemType } from '../outbox/operations.ts'
 
 export interface ShownReaction {
   emoji: string
   count: number
   /** The person holds this one (tapping the chip removes it). */
   mine: boolean
+  /** The person's change to it is still in the outbox. */
+  waiting?: boolean
+}
+
+/** One of the person's operations on a message that the server refused (it stays until retried or discarded). */
+export interface FailedOperation {
+  clientId: string
+  type: 'edit' | 'delete' | 'react'
+  code: string
+  message: string
 }
 
 /** The message a reply quotes: author and first line, when it is held. */
@@ -39,8 +51,9 @@ export interface ShownMessage {
   replyTo: ShownReply | null
   /** User ids the server found mentioned in the current text. */
   mentions: readonly string[]
-  /** The person's own changes to it still in the outbox (timeline overlay, state/overlay.ts). */
-  waiting?: readonly string[]
+  /** The person's own changes to it still in the outbox, shown already (the overlay, below). */
+  waiting?: ReadonlyArray<'edit' | 'delete' | 'react'>
+  failed?: readonly FailedOperation[]
 }
 
 export interface ShownNotice {
@@ -125,20 +138,105 @@ export function foldHeld(entries: readonly RoomEvent[]): ReadonlyMap<number, Mes
   return roomId === undefined ? new Map() : foldEvents(new Map(), roomId, entries)
 }
 
+const KIND = { edit: 'message.edited', delete: 'message.deleted' } as const
+
+/** A waiting operation as the log entry it will become, one seq after what the state folds in. */
+function asEntry(item: OutboxItem, state: MessageState, meId: string): RoomEvent {
+  const type = itemType(item)
+  const kind =
+    type === 'react'
+      ? item.action === 'remove'
+        ? 'reaction.removed'
+        : 'reaction.added'
+      : KIND[type as 'edit' | 'delete']
+  return {
+    roomId: state.roomId,
+    seq: state.through + 1,
+    kind,
+    authorId: meId,
+    authorName: null,
+    clientId: item.clientId,
+    body: type === 'edit' ? item.body : null,
+    targetSeq: state.seq,
+    reaction: item.emoji ?? null,
+    createdAt: item.createdAt,
+  }
+}
+
+interface Overlay {
+  state: MessageState
+  waiting: Array<'edit' | 'delete' | 'react'>
+  waitingEmoji: Set<string>
+  failed: FailedOperation[]
+}
+
+/**
+ * The person's operations still in the outbox, over the states the log gives
+ * (docs/PROTOCOL.md, Offline semantics 4): waiting ones are folded in by the
+ * same rules, as if they were the next entries, in outbox order; failed ones
+ * are listed with their reason. Operations on a message not in the log yet
+ * (one's own, still queued) change nothing here.
+ */
+function overlay(
+  folds: ReadonlyMap<number, MessageFold>,
+  entries: readonly RoomEvent[],
+  items: readonly OutboxItem[],
+  meId: string,
+): Map<number, Overlay> {
+  const out = new Map<number, Overlay>()
+  let bySender: Map<string, number> | null = null
+  for (const item of items) {
+    const type = itemType(item)
+    if (type === 'send') continue
+    let seq = item.targetSeq
+    if (seq === undefined && item.targetClientId !== undefined) {
+      bySender ??= new Map(entries.filter((e) => e.clientId !== null).map((e) => [e.clientId!, e.seq]))
+      seq = bySender.get(item.targetClientId)
+    }
+    const state = seq === undefined ? null : folds.get(seq)?.state
+    if (!state) continue
+    const held = out.get(state.seq) ?? { state, waiting: [], waitingEmoji: new Set<string>(), failed: [] }
+    if (item.state === 'failed') {
+      const error = item.error ?? { code: 'unknown', message: 'Not accepted' }
+      held.failed.push({ clientId: item.clientId, type, code: error.code, message: error.message })
+    } else {
+      held.state = applyInOrder(held.state, asEntry(item, held.state, meId))
+      if (!held.waiting.includes(type)) held.waiting.push(type)
+      if (item.emoji) held.waitingEmoji.add(item.emoji)
+    }
+    out.set(state.seq, held)
+  }
+  return out
+}
+
+function withOverlay(message: ShownMessage, o: Overlay | undefined): ShownMessage {
+  if (!o) return message
+  if (o.waiting.length > 0) message.waiting = o.waiting
+  if (o.failed.length > 0) message.failed = o.failed
+  for (const r of message.reactions) if (o.waitingEmoji.has(r.emoji)) r.waiting = true
+  return message
+}
+
 /**
  * Folds the log into what people see. An amendment whose message is not held
  * (outside the window) waits in its fold and shows nothing; a message is
  * shown where its `message.created` is, in its current state.
  */
-export function foldTimeline(entries: readonly RoomEvent[], meId?: string): ShownEntry[] {
+export function foldTimeline(
+  entries: readonly RoomEvent[],
+  meId?: string,
+  outbox: readonly OutboxItem[] = [],
+): ShownEntry[] {
   const folds = foldHeld(entries)
+  const overlays = meId === undefined || outbox.length === 0 ? null : overlay(folds, entries, outbox, meId)
   const shown: ShownEntry[] = []
   for (const e of entries) {
     if (e.kind === 'message.created') {
-      const state = folds.get(e.seq)?.state
+      const o = overlays?.get(e.seq)
+      const state = o?.state ?? folds.get(e.seq)?.state
       // A second copy of one seq (never stored twice, but a caller may merge loosely) shows once.
       if (!state || shown.at(-1)?.seq === e.seq) continue
-      const message = shownMessage(state, meId)
+      const message = withOverlay(shownMessage(state, meId), o)
       if (state.replyTo !== null) message.replyTo = quote(state.replyTo, folds)
       shown.push(message)
       continue

@@ -21,13 +21,16 @@
  * 5. On disconnect the in-flight set is forgotten and everything unacked is
  *    resent in order after reconnecting; the clientId makes every resend safe.
  */
+
+import type { OperationAckFrame } from '../../shared/conversation/requests.ts'
 import type { ErrorCode } from '../../shared/errors.ts'
 import { LIMITS } from '../../shared/limits.ts'
-import type { AckFrame, ErrorFrame, SendFrame } from '../../shared/protocol.ts'
+import type { AckFrame, ErrorFrame } from '../../shared/protocol.ts'
 import type { StoredBatch } from '../db/messages.ts'
 import type { FerryDatabase, OutboxItem } from '../db/schema.ts'
 import { entryFromAck } from '../log/entry.ts'
 import { fullJitter } from '../sync/backoff.ts'
+import { frameOf, type OutgoingFrame } from './operations.ts'
 import { claimForSending, markFailed, settle, type Unmark, unmarkSent } from './store.ts'
 import { TokenBucket } from './token-bucket.ts'
 
@@ -64,7 +67,7 @@ export class OutboxFlusher {
   private readonly inFlight = new Map<string, Flight>()
   /** Refused `out_of_order` while the item it named was still in flight: resent once that one is answered. */
   private readonly holds = new Map<string, string>()
-  private send: ((frame: SendFrame) => boolean) | null = null
+  private send: ((frame: OutgoingFrame) => boolean) | null = null
   /** Bumped on every connect and disconnect: work started on an older socket does not touch the new one. */
   private epoch = 0
   private lastStamp = 0
@@ -95,7 +98,7 @@ export class OutboxFlusher {
   }
 
   /** The socket is ready (after hello); `send` returns false when it is not open. */
-  connected(send: (frame: SendFrame) => boolean): void {
+  connected(send: (frame: OutgoingFrame) => boolean): void {
     this.epoch += 1
     this.send = send
     this.inFlight.clear()
@@ -188,8 +191,7 @@ export class OutboxFlusher {
     )
     const unsent: Unmark[] = []
     for (const { item, after, previous } of chosen) {
-      const frame: SendFrame = { type: 'send', roomId: item.roomId, clientId: item.clientId, body: item.body }
-      if (after) frame.afterClientId = after
+      const frame = frameOf(item, after)
       // Once one frame cannot go, none after it goes either (order).
       if (unsent.length === 0 && this.epoch === epoch && this.send?.(frame)) {
         this.inFlight.set(item.clientId, { sentAt: stamp, after })
@@ -231,7 +233,7 @@ export class OutboxFlusher {
     return { chosen, outOfTokens: false }
   }
 
-  async handleAck(frame: AckFrame): Promise<void> {
+  async handleAck(frame: AckFrame | OperationAckFrame): Promise<void> {
     this.inFlight.delete(frame.clientId)
     this.holds.delete(frame.clientId)
     this.transientFailures = 0

@@ -4,30 +4,54 @@
  * discards it). Items are ordered by `order`, assigned inside the writing
  * transaction so that two tabs writing at once still get a single order.
  */
+import type { IDBPTransaction } from 'idb'
 import type { ErrorCode } from '../../shared/errors.ts'
 import type { RoomEvent } from '../../shared/schemas.ts'
 import { logTransaction, type StoredBatch, storeEventsIn } from '../db/messages.ts'
-import type { FerryDatabase, OutboxItem } from '../db/schema.ts'
+import type { FerryDatabase, FerryDB, OutboxItem } from '../db/schema.ts'
+import { now } from '../time/clock.ts'
+
+/** What an item says beyond its text (issue 9): an operation's target, a reaction, a reply. */
+export type ItemFields = Pick<
+  OutboxItem,
+  'type' | 'targetSeq' | 'targetClientId' | 'emoji' | 'action' | 'replyTo' | 'replyToClientId'
+>
+
+type OutboxTx = IDBPTransaction<FerryDB, ['outbox'], 'readwrite'>
+
+/** Adds an item last in the one outbox order, inside `tx` (so two tabs writing at once still get one order). */
+export async function addItem(
+  tx: OutboxTx,
+  roomId: string,
+  body: string,
+  fields: ItemFields = {},
+  clientId: string = crypto.randomUUID(),
+): Promise<OutboxItem> {
+  const last = await tx.store.index('by-order').openCursor(null, 'prev')
+  const item: OutboxItem = {
+    clientId,
+    roomId,
+    body,
+    ...fields,
+    order: (last?.value.order ?? 0) + 1,
+    createdAt: new Date(now()).toISOString(),
+    state: 'waiting',
+    error: null,
+    attempts: 0,
+  }
+  tx.store.add(item)
+  return item
+}
 
 export async function enqueue(
   db: FerryDatabase,
   roomId: string,
   body: string,
   clientId: string = crypto.randomUUID(),
+  fields: ItemFields = {},
 ): Promise<OutboxItem> {
   const tx = db.transaction('outbox', 'readwrite')
-  const last = await tx.store.index('by-order').openCursor(null, 'prev')
-  const item: OutboxItem = {
-    clientId,
-    roomId,
-    body,
-    order: (last?.value.order ?? 0) + 1,
-    createdAt: new Date().toISOString(),
-    state: 'waiting',
-    error: null,
-    attempts: 0,
-  }
-  tx.store.add(item)
+  const item = await addItem(tx, roomId, body, fields, clientId)
   await tx.done
   return item
 }
@@ -43,10 +67,22 @@ export function listOutbox(db: FerryDatabase): Promise<OutboxItem[]> {
  */
 export async function settle(db: FerryDatabase, clientId: string, entry: RoomEvent): Promise<StoredBatch> {
   const tx = logTransaction(db)
-  tx.objectStore('outbox').delete(clientId)
-  const stored = await storeEventsIn(tx, entry.roomId, [entry])
+  const outbox = tx.objectStore('outbox')
+  const item = await outbox.get(clientId)
+  outbox.delete(clientId)
+  const stored = await storeEventsIn(tx, entry.roomId, [withReplyOf(entry, item)])
   await tx.done
   return stored
+}
+
+/**
+ * A send's ack carries a `Message`, which has no `replyTo` on servers that do
+ * not put it there: the reply's seq the item named is kept on the entry, so
+ * the quote is not lost on the sender's device.
+ */
+function withReplyOf(entry: RoomEvent, item: OutboxItem | undefined): RoomEvent {
+  if (entry.kind !== 'message.created' || entry.replyTo != null || item?.replyTo === undefined) return entry
+  return { ...entry, replyTo: item.replyTo }
 }
 
 /** Why an edit or discard was not done. */

@@ -2,6 +2,7 @@
 import { LIMITS } from '../../shared/limits.ts'
 import { characterCount, messageBodyProblem } from '../../shared/validation.ts'
 import { getDb } from '../db/page.ts'
+import { replyFields, type Target } from '../outbox/operations.ts'
 import { type ChangeRefusal, discard, discardRoom, edit, enqueue, retry, retryRoom } from '../outbox/store.ts'
 import { requestBackgroundFlush } from '../pwa/background-sync.ts'
 import { requestPersistence } from '../pwa/persist.ts'
@@ -48,12 +49,13 @@ function background(what: string, work: () => Promise<unknown>): void {
  * The outbox write comes first: once it commits, the message survives
  * anything. Only then is it sent; the composer clears its text only on `ok`.
  */
-export async function send(roomId: string, text: string): Promise<SendResult> {
+export async function send(roomId: string, text: string, replyTo?: Target): Promise<SendResult> {
   const problem = bodyProblem(text)
   if (problem) return { ok: false, problem }
   try {
     const db = await getDb()
-    await enqueue(db, roomId, text.trim())
+    // A reply names the message by seq, or by clientId while it is one's own still unacknowledged.
+    await enqueue(db, roomId, text.trim(), undefined, replyTo ? replyFields(replyTo) : {})
   } catch (error) {
     console.error('[ferry] could not write the message to the outbox', error)
     return { ok: false, problem: storageProblem(error) }

@@ -12,10 +12,12 @@
  * that is not Ferry's (a proxy's 502) leaves the mark: the outcome is unknown
  * until the next send of that clientId is answered.
  */
-import type { MessageResponse, SendMessageBody } from '../../shared/api.ts'
+import type { MessageResponse } from '../../shared/api.ts'
 import type { ErrorCode } from '../../shared/errors.ts'
+import type { RoomEvent } from '../../shared/schemas.ts'
 import type { FerryDatabase } from '../db/schema.ts'
 import { entryFromMessage } from '../log/entry.ts'
+import { httpRequestOf } from '../outbox/operations.ts'
 import { listOutbox, markFailed, markSending, settle, unmarkSent } from '../outbox/store.ts'
 
 const PERMANENT = new Set<ErrorCode>([
@@ -27,6 +29,10 @@ const PERMANENT = new Set<ErrorCode>([
   'not_member',
   'not_found',
   'payload_too_large',
+  // Issue 9: an operation whose message is gone, deleted or not the person's to change, or a bad emoji.
+  'target_not_found',
+  'target_deleted',
+  'invalid_reaction',
 ])
 
 /** Refusals that hold for every further send of this user (or the whole server): stop the pass. */
@@ -46,18 +52,15 @@ export async function flushOutboxOverHttp(
     const marked = await markSending(db, listed.clientId, sentAt)
     if (!marked) continue
     const { item, afterClientId } = marked
-    const body: SendMessageBody = {
-      clientId: item.clientId,
-      body: item.body,
-      ...(afterClientId ? { afterClientId } : {}),
-    }
+    // A message to …/messages, an edit, delete or reaction to …/operations (issue 9), in the one order.
+    const request = httpRequestOf(item, afterClientId)
     let response: Response
     try {
-      response = await fetchImpl(`/api/rooms/${item.roomId}/messages`, {
+      response = await fetchImpl(request.path, {
         method: 'POST',
         credentials: 'same-origin',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
+        body: JSON.stringify(request.body),
       })
     } catch (error) {
       // Offline or cut off: the outcome is unknown (the mark stays); the browser retries the sync.
@@ -65,8 +68,8 @@ export async function flushOutboxOverHttp(
       throw error
     }
     if (response.ok) {
-      const { message } = (await response.json()) as MessageResponse
-      await settle(db, item.clientId, entryFromMessage(message))
+      const answer = (await response.json()) as MessageResponse | { event: RoomEvent }
+      await settle(db, item.clientId, 'event' in answer ? answer.event : entryFromMessage(answer.message))
       sent += 1
       continue
     }

@@ -2,6 +2,7 @@ import { useComputed } from '@preact/signals'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Room } from '../../shared/schemas.ts'
 import { foldTimeline } from '../log/timeline.ts'
+import { isSend } from '../outbox/operations.ts'
 import {
   joinRoom,
   jumpToNewest,
@@ -152,9 +153,11 @@ function Footer({ room, roomId }: { room: Room | undefined; roomId: string }) {
 export function RoomView({ roomId }: { roomId: string }) {
   const [showMembers, setShowMembers] = useState(false)
   const membersButton = useRef<HTMLButtonElement>(null)
-  const shown = useComputed(() =>
-    foldTimeline(timeline.value?.roomId === roomId ? timeline.value.entries : [], user.value?.id),
-  )
+  // The log's state with the person's waiting operations folded over it (shown at once, marked waiting).
+  const shown = useComputed(() => {
+    const entries = timeline.value?.roomId === roomId ? timeline.value.entries : []
+    return foldTimeline(entries, user.value?.id, pendingFor(roomId, outbox.value, entries))
+  })
   // The list's row when it has one (it is kept up to date); else a public room opened from a link.
   const room = rooms.value.find((r) => r.id === roomId) ?? (visiting.value?.id === roomId ? visiting.value : undefined)
   const missing = !room && missingRooms.value.has(roomId)
@@ -166,7 +169,9 @@ export function RoomView({ roomId }: { roomId: string }) {
   const me = user.value
   if (!me) return null
   if (missing) return <RoomNotFound />
-  const pending = pendingFor(roomId, outbox.value, current?.entries ?? [])
+  const queued = pendingFor(roomId, outbox.value, current?.entries ?? [])
+  // Messages show as their own rows; operations show on the message they change.
+  const pending = queued.filter(isSend)
   // Known to hold no history: offer no older messages (there are none), and with nothing queued say so.
   const noHistory = shown.value.length === 0 && room?.lastSeq === 0
   const empty = noHistory && pending.length === 0
@@ -229,7 +234,7 @@ export function RoomView({ roomId }: { roomId: string }) {
         onJumpToNewest={() => void jumpToNewest()}
       />
       <TypingIndicator roomId={roomId} />
-      <QueueBar roomId={roomId} pending={pending} />
+      <QueueBar roomId={roomId} pending={queued} />
       <Footer room={room} roomId={roomId} />
     </section>
   )

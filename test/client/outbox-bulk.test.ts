@@ -21,7 +21,7 @@ async function setup() {
     { onOutboxChange: () => undefined, onSettled: () => undefined },
     { now: () => clock.now, bucket: new TokenBucket(10, 1000, () => clock.now), setTimer: () => undefined },
   )
-  return { db, sent, clock, flusher, open: () => flusher.connected((f) => sent.push(f) > 0) }
+  return { db, sent, clock, flusher, open: () => flusher.connected((f) => sent.push(f as SendFrame) > 0) }
 }
 
 const refuse = (flusher: OutboxFlusher, clientId: string, code: ErrorCode) =>

@@ -26,7 +26,7 @@ async function setup(db?: FerryDatabase) {
       setTimer: () => undefined,
     },
   )
-  return { db: database, flusher, sent, clock, open: () => flusher.connected((f) => sent.push(f) > 0) }
+  return { db: database, flusher, sent, clock, open: () => flusher.connected((f) => sent.push(f as SendFrame) > 0) }
 }
 
 const refuse = (flusher: OutboxFlusher, clientId: string, code: ErrorCode) =>

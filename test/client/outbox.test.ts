@@ -94,7 +94,7 @@ describe('outbox flusher', () => {
   it('sends every waiting item in creation order, pipelined, and settles acks', async () => {
     const h = await harness()
     for (const body of ['a1', 'b1', 'a2', 'b2']) await enqueue(h.db, body[0] === 'a' ? ROOM_A : ROOM_B, body)
-    h.flusher.connected((f) => h.sent.push(f) > 0)
+    h.flusher.connected((f) => h.sent.push(f as SendFrame) > 0)
     await h.flusher.pump()
     expect(bodies(h.sent)).toEqual(['a1', 'b1', 'a2', 'b2'])
     expect(h.flusher.inFlightCount).toBe(4)
@@ -112,7 +112,7 @@ describe('outbox flusher', () => {
   it('respects the pipeline window', async () => {
     const h = await harness({ window: 2 })
     for (let i = 0; i < 5; i++) await enqueue(h.db, ROOM_A, `m${i}`)
-    h.flusher.connected((f) => h.sent.push(f) > 0)
+    h.flusher.connected((f) => h.sent.push(f as SendFrame) > 0)
     await h.flusher.pump()
     expect(bodies(h.sent)).toEqual(['m0', 'm1'])
     await ack(h, h.sent[0]!, 1)
@@ -125,7 +125,7 @@ describe('outbox flusher', () => {
     await enqueue(h.db, ROOM_A, 'ok 1')
     const bad = await enqueue(h.db, ROOM_A, 'x'.repeat(5000))
     await enqueue(h.db, ROOM_A, 'ok 2')
-    h.flusher.connected((f) => h.sent.push(f) > 0)
+    h.flusher.connected((f) => h.sent.push(f as SendFrame) > 0)
     await h.flusher.pump()
     expect(h.sent).toHaveLength(3)
     await h.flusher.handleError({
@@ -153,7 +153,7 @@ describe('outbox flusher', () => {
     const h = await harness()
     const items = []
     for (let i = 0; i < 4; i++) items.push(await enqueue(h.db, ROOM_A, `m${i}`))
-    h.flusher.connected((f) => h.sent.push(f) > 0)
+    h.flusher.connected((f) => h.sent.push(f as SendFrame) > 0)
     await h.flusher.pump()
     await ack(h, h.sent[0]!, 1)
     await h.flusher.handleError({
@@ -182,12 +182,12 @@ describe('outbox flusher', () => {
   it('after a disconnect, unacked items are resent in order with the same clientIds', async () => {
     const h = await harness()
     for (let i = 0; i < 3; i++) await enqueue(h.db, ROOM_A, `m${i}`)
-    h.flusher.connected((f) => h.sent.push(f) > 0)
+    h.flusher.connected((f) => h.sent.push(f as SendFrame) > 0)
     await h.flusher.pump()
     const firstIds = h.sent.map((f) => f.clientId)
     h.flusher.disconnected()
     const again: SendFrame[] = []
-    h.flusher.connected((f) => again.push(f) > 0)
+    h.flusher.connected((f) => again.push(f as SendFrame) > 0)
     await h.flusher.pump()
     expect(again.map((f) => f.clientId)).toEqual(firstIds)
   })
@@ -195,7 +195,7 @@ describe('outbox flusher', () => {
   it('a duplicate ack (message already stored) settles without a second copy', async () => {
     const h = await harness()
     await enqueue(h.db, ROOM_A, 'once')
-    h.flusher.connected((f) => h.sent.push(f) > 0)
+    h.flusher.connected((f) => h.sent.push(f as SendFrame) > 0)
     await h.flusher.pump()
     await ack(h, h.sent[0]!, 1)
     await ack(h, h.sent[0]!, 1)
@@ -206,7 +206,7 @@ describe('outbox flusher', () => {
   it('paces sends with the token bucket', async () => {
     const h = await harness({ burst: 2 })
     for (let i = 0; i < 4; i++) await enqueue(h.db, ROOM_A, `m${i}`)
-    h.flusher.connected((f) => h.sent.push(f) > 0)
+    h.flusher.connected((f) => h.sent.push(f as SendFrame) > 0)
     await h.flusher.pump()
     expect(bodies(h.sent)).toEqual(['m0', 'm1'])
     expect(h.timers.at(-1)!.ms).toBe(100)
@@ -232,7 +232,7 @@ describe('outbox flusher: sender order (afterClientId)', () => {
     const a2 = await enqueue(h.db, ROOM_A, 'a2')
     const a3 = await enqueue(h.db, ROOM_A, 'a3')
     await markFailed(h.db, a0.clientId, { code: 'not_member', message: 'Join first' })
-    h.flusher.connected((f) => h.sent.push(f) > 0)
+    h.flusher.connected((f) => h.sent.push(f as SendFrame) > 0)
     await h.flusher.pump()
     expect(h.sent.map((f) => [f.body, f.afterClientId])).toEqual([
       ['a1', undefined],
@@ -244,7 +244,7 @@ describe('outbox flusher: sender order (afterClientId)', () => {
     await ack(h, h.sent[0]!, 1)
     h.flusher.disconnected()
     const again: SendFrame[] = []
-    h.flusher.connected((f) => again.push(f) > 0)
+    h.flusher.connected((f) => again.push(f as SendFrame) > 0)
     await h.flusher.pump()
     expect(again.map((f) => [f.clientId, f.afterClientId])).toEqual([
       [b1.clientId, undefined],
@@ -258,7 +258,7 @@ describe('outbox flusher: sender order (afterClientId)', () => {
     await enqueue(h.db, ROOM_A, 'p')
     const x = await enqueue(h.db, ROOM_A, 'x')
     const y = await enqueue(h.db, ROOM_A, 'y')
-    h.flusher.connected((f) => h.sent.push(f) > 0)
+    h.flusher.connected((f) => h.sent.push(f as SendFrame) > 0)
     await h.flusher.pump()
     expect(bodies(h.sent)).toEqual(['p', 'x', 'y'])
     // x's refusal overtakes p's ack (p is still in flight).
@@ -278,7 +278,7 @@ describe('outbox flusher: sender order (afterClientId)', () => {
     const h = await harness()
     const p = await enqueue(h.db, ROOM_A, 'p')
     const x = await enqueue(h.db, ROOM_A, 'x')
-    h.flusher.connected((f) => h.sent.push(f) > 0)
+    h.flusher.connected((f) => h.sent.push(f as SendFrame) > 0)
     await h.flusher.pump()
     await refuse(h, p.clientId, 'not_storable')
     await refuse(h, x.clientId, 'out_of_order')
@@ -295,7 +295,7 @@ describe('outbox flusher: sender order (afterClientId)', () => {
     const h = await harness()
     const a = await enqueue(h.db, ROOM_A, 'a')
     await enqueue(h.db, ROOM_B, 'b')
-    h.flusher.connected((f) => h.sent.push(f) > 0)
+    h.flusher.connected((f) => h.sent.push(f as SendFrame) > 0)
     await h.flusher.pump()
     await refuse(h, a.clientId, 'overloaded', 1000)
     expect(h.timers.at(-1)!.ms).toBe(1000)
@@ -315,7 +315,7 @@ describe('outbox flusher: sender order (afterClientId)', () => {
     expect(await refuse(h, waiting.clientId, 'forbidden')).toBe(true)
     expect(await refuse(h, waiting.clientId, 'rate_limited', 5000)).toBe(true)
     expect((await listOutbox(h.db))[0]).toMatchObject({ state: 'waiting', error: null })
-    h.flusher.connected((f) => h.sent.push(f) > 0)
+    h.flusher.connected((f) => h.sent.push(f as SendFrame) > 0)
     await h.flusher.pump()
     // No pause was taken from the stale rate_limited.
     expect(bodies(h.sent)).toEqual(['not sent yet'])

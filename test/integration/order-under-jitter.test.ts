@@ -7,8 +7,9 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws'
 import { openFerryDb } from '../../client/db/open.ts'
 import type { FerryDatabase } from '../../client/db/schema.ts'
 import { OutboxFlusher } from '../../client/outbox/flusher.ts'
+import type { OutgoingFrame } from '../../client/outbox/operations.ts'
 import { enqueue, listOutbox } from '../../client/outbox/store.ts'
-import type { SendFrame, ServerFrame } from '../../shared/protocol.ts'
+import type { ServerFrame } from '../../shared/protocol.ts'
 import { type Agent, signUp, TEST_ORIGIN, useTestApp } from '../support/app.ts'
 import { Random } from '../support/chaos-client.ts'
 import { describeEachEngine } from '../support/databases.ts'
@@ -123,7 +124,7 @@ class Device {
   connect(url: string): void {
     const ws = new WebSocket(url)
     this.#ws = ws
-    const send = (frame: SendFrame) => {
+    const send = (frame: OutgoingFrame) => {
       if (ws.readyState !== WebSocket.OPEN) return false
       this.sends.set(frame.clientId, (this.sends.get(frame.clientId) ?? 0) + 1)
       ws.send(JSON.stringify(frame))
