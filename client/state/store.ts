@@ -77,3 +77,13 @@ export const members = signal<Record<string, Member[]>>({})
 export const applyUpdate = signal<(() => void) | null>(null)
 /** A short message for the person (an action that failed and why). */
 export const notice = signal<string | null>(null)
+
+/** The message the composer's next message replies to (issue 9), set from a message's Reply action. */
+export interface ReplyDraft {
+  roomId: string
+  /** By seq; by clientId for one's own message not acknowledged yet. */
+  target: { seq: number } | { clientId: string }
+  authorName: string
+  firstLine: string
+}
+export const replyingTo = signal<ReplyDraft | null>(null)

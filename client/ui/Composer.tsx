@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { getDb } from '../db/page.ts'
 import { bodyProblem, send, typing } from '../state/compose.ts'
+import { replyingTo } from '../state/store.ts'
 import { publish } from '../tabs/bus.ts'
 import { now } from '../time/clock.ts'
 import { charactersLeft, LengthCounter } from './LengthCounter.tsx'
@@ -63,9 +64,11 @@ export function Composer({ roomId, disabled }: { roomId: string; disabled: boole
     if (sending.current || bodyProblem(value)) return
     sending.current = true
     try {
-      const result = await send(roomId, value)
+      const reply = replyingTo.peek()
+      const result = await send(roomId, value, reply?.roomId === roomId ? reply.target : undefined)
       if (result.ok) {
         setError(null)
+        if (reply?.roomId === roomId) replyingTo.value = null
         // Whatever was typed while the write ran stays.
         if (ref.current === null || ref.current.value === value) {
           setText('')
@@ -87,6 +90,7 @@ export function Composer({ roomId, disabled }: { roomId: string; disabled: boole
     })
   }
 
+  const reply = replyingTo.value?.roomId === roomId ? replyingTo.value : null
   // Empty is not worth an alert; too long or an unstorable character is.
   const problem = text.trim() === '' ? null : bodyProblem(text)
   const left = charactersLeft(text)
@@ -99,6 +103,28 @@ export function Composer({ roomId, disabled }: { roomId: string; disabled: boole
         submitNow()
       }}
     >
+      {reply && (
+        <div class="composer__reply">
+          <p class="composer__reply-text">
+            <span class="visually-hidden">Replying to </span>
+            <span class="msg__quote-author">{reply.authorName}</span>
+            <span class="msg__quote-text" dir="auto">
+              {reply.firstLine}
+            </span>
+          </p>
+          <button
+            type="button"
+            class="icon composer__reply-cancel"
+            aria-label="Cancel reply"
+            onClick={() => {
+              replyingTo.value = null
+              ref.current?.focus()
+            }}
+          >
+            ×
+          </button>
+        </div>
+      )}
       <label for="composer-input" class="visually-hidden">
         Message
       </label>

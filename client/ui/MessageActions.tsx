@@ -11,8 +11,21 @@ export interface MessageAction {
 /** Why the menu closed: after a choice or Escape focus goes back to what opened it; after Tab or a tap elsewhere it stays where it went. */
 export type CloseReason = 'select' | 'escape' | 'away'
 
+/** A one-tap choice drawn small in a row above the list (the common reactions). */
+export interface QuickAction {
+  /** What is drawn (an emoji). */
+  text: string
+  /** Its accessible name, e.g. "React with 👍". */
+  label: string
+  onSelect: () => void
+  /** Drawn as chosen (the person already holds this reaction). */
+  pressed?: boolean
+}
+
 interface Props {
   id: string
+  /** Drawn first, in a row: the six common reactions. */
+  quick?: readonly QuickAction[]
   /** The menu's accessible name, e.g. "Message actions". */
   label: string
   actions: readonly MessageAction[]
@@ -33,9 +46,11 @@ interface Props {
  * row contains its paint (content-visibility), and in the flow it can never
  * run off a 320 px screen.
  */
-export function MessageActions({ id, label, actions, note, onClose, opener }: Props) {
+export function MessageActions({ id, label, actions, quick = [], note, onClose, opener }: Props) {
   const root = useRef<HTMLDivElement>(null)
-  const items = () => [...(root.current?.querySelectorAll<HTMLButtonElement>('[role=menuitem]') ?? [])]
+  const items = () => [
+    ...(root.current?.querySelectorAll<HTMLButtonElement>('[role=menuitem], [role=menuitemcheckbox]') ?? []),
+  ]
 
   // A layout effect, before paint, so a key pressed as soon as the menu shows reaches it (as in Popover).
   useLayoutEffect(() => {
@@ -71,12 +86,34 @@ export function MessageActions({ id, label, actions, note, onClose, opener }: Pr
     <div class="msg-actions" ref={root}>
       {note && <p class="msg-actions__note">{note}</p>}
       <div id={id} class="msg-actions__list" role="menu" aria-label={label} onKeyDown={onKeyDown}>
+        {quick.length > 0 && (
+          // biome-ignore lint/a11y/useSemanticElements: a labelled group of buttons (inside a menu, or under a bubble); a fieldset is for form fields
+          <div class="msg-actions__quick" role="group" aria-label="React">
+            {quick.map((action, i) => (
+              <button
+                key={action.text}
+                type="button"
+                role="menuitemcheckbox"
+                aria-checked={action.pressed === true}
+                aria-label={action.label}
+                tabIndex={i === 0 ? 0 : -1}
+                class="msg-actions__emoji"
+                onClick={() => {
+                  onClose('select')
+                  action.onSelect()
+                }}
+              >
+                {action.text}
+              </button>
+            ))}
+          </div>
+        )}
         {actions.map((action, i) => (
           <button
             key={action.label}
             type="button"
             role="menuitem"
-            tabIndex={i === 0 ? 0 : -1}
+            tabIndex={i === 0 && quick.length === 0 ? 0 : -1}
             class={action.danger ? 'msg-actions__item msg-actions__item--danger' : 'msg-actions__item'}
             onClick={() => {
               onClose('select')

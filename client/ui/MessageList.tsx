@@ -3,10 +3,10 @@ import type { OutboxItem } from '../db/schema.ts'
 import type { ShownEntry } from '../log/timeline.ts'
 import { type Arrivals, arrivalsText, type Divider, dividerIndex, dividerText, readThrough } from '../state/unread.ts'
 import { now } from '../time/clock.ts'
-import { dayKey, dayLabel, formatTime } from '../time/format.ts'
+import { dayKey, dayLabel } from '../time/format.ts'
 import { EmptyRoom } from './EmptyStates.tsx'
-import { MessageText } from './MessageText.tsx'
 import { PendingMessage } from './PendingMessage.tsx'
+import { SentMessage } from './SentMessage.tsx'
 
 const NEAR_BOTTOM_PX = 120
 const NEAR_TOP_PX = 300
@@ -17,6 +17,10 @@ interface Props {
   entries: ShownEntry[]
   pending: OutboxItem[]
   meId: string
+  /** The room the list shows (message actions act on it). */
+  roomId?: string
+  /** The person moderates the room (owner or admin): they may delete any message. */
+  moderator?: boolean
   /** The room holds no messages at all: an empty state instead of an empty log. */
   empty?: boolean
   /** The person may write here (a member): the empty state then points at the message box. */
@@ -90,6 +94,8 @@ export function MessageList({
   entries,
   pending,
   meId,
+  roomId = '',
+  moderator = false,
   empty = false,
   canWrite = true,
   loading = false,
@@ -239,27 +245,12 @@ export function MessageList({
       <li
         key={entry.key}
         data-key={entry.key}
-        class={own ? 'msg msg--own' : 'msg'}
+        class={`${own ? 'msg msg--own' : 'msg'}${entry.mentions.includes(meId) ? ' msg--mention' : ''}`}
         data-seq={entry.seq}
         data-state="sent"
+        data-waiting={entry.waiting ? 'true' : undefined}
       >
-        <div class="msg__bubble">
-          {/* The author for everyone: seen above the first of a run, heard on every message (own ones too). */}
-          {showAuthor ? (
-            <p class="msg__author">{entry.authorName}</p>
-          ) : (
-            <span class="visually-hidden">{own ? 'You: ' : `${entry.authorName}: `}</span>
-          )}
-          <p class="msg__body" dir="auto">
-            {entry.deleted ? <em class="muted">Message deleted</em> : <MessageText text={entry.body} />}
-          </p>
-          {/* After the text, not under it: the time floats to the end of the last line (styles.css, "Time line"). */}
-          <span class="msg__meta">
-            {entry.edited && 'edited · '}
-            {entry.reactions.map((r) => `${r.emoji} ${r.count} · `)}
-            <time dateTime={entry.createdAt}>{formatTime(entry.createdAt)}</time>
-          </span>
-        </div>
+        <SentMessage entry={entry} roomId={roomId} own={own} moderator={moderator} showAuthor={showAuthor} />
       </li>,
     )
   }

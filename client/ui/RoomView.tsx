@@ -219,6 +219,8 @@ export function RoomView({ roomId }: { roomId: string }) {
         entries={shown.value}
         pending={pending}
         meId={me.id}
+        roomId={roomId}
+        moderator={room?.role === 'owner' || (room?.role as string | null | undefined) === 'admin'}
         empty={empty && !loading}
         canWrite={room !== undefined && room.role !== null}
         loading={loading}
