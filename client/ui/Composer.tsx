@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { getDb } from '../db/page.ts'
 import { bodyProblem, send, typing } from '../state/compose.ts'
-import { replyingTo } from '../state/store.ts'
+import { insertMention, type MentionQuery, mentionCandidates, mentionQuery } from '../state/mention-complete.ts'
+import { members, replyingTo, user } from '../state/store.ts'
 import { publish } from '../tabs/bus.ts'
 import { now } from '../time/clock.ts'
 import { charactersLeft, LengthCounter } from './LengthCounter.tsx'
@@ -29,6 +30,29 @@ export function Composer({ roomId, disabled }: { roomId: string; disabled: boole
   const sending = useRef(false)
   /** Typed since this room's draft began loading: a late draft must not overwrite it. */
   const typed = useRef(false)
+  /** The `@name` being typed (issue 9 item 2) and the highlighted suggestion. */
+  const [mention, setMention] = useState<MentionQuery | null>(null)
+  const [active, setActive] = useState(0)
+  const candidates = mention ? mentionCandidates(members.value[roomId] ?? [], mention.query, user.value?.id ?? '') : []
+  const suggesting = candidates.length > 0
+  const lookForMention = (el: HTMLTextAreaElement) => {
+    const found = mentionQuery(el.value, el.selectionStart ?? el.value.length)
+    if (found?.start !== mention?.start || found?.query !== mention?.query) setActive(0)
+    setMention(found)
+  }
+  const pick = (username: string) => {
+    const el = ref.current
+    if (!el || !mention) return
+    const next = insertMention(el.value, mention, el.selectionStart ?? el.value.length, username)
+    setText(next.text)
+    saveDraft(next.text)
+    setMention(null)
+    // After Preact writes the value: the caret goes after the inserted name.
+    requestAnimationFrame(() => {
+      el.focus()
+      el.setSelectionRange(next.caret, next.caret)
+    })
+  }
 
   useEffect(() => {
     let live = true
@@ -138,21 +162,64 @@ export function Composer({ roomId, disabled }: { roomId: string; disabled: boole
         enterkeyhint={enterSends() ? 'send' : 'enter'}
         aria-describedby={describedBy}
         aria-invalid={problem ? true : undefined}
+        aria-autocomplete="list"
+        aria-controls={suggesting ? 'mention-list' : undefined}
+        aria-activedescendant={suggesting ? `mention-${candidates[active]?.userId}` : undefined}
         onInput={(event) => {
-          const value = (event.currentTarget as HTMLTextAreaElement).value
+          const el = event.currentTarget as HTMLTextAreaElement
+          const value = el.value
           typed.current = true
           setText(value)
           setError(null)
           saveDraft(value)
+          lookForMention(el)
           if (value) typing(roomId)
         }}
+        onClick={(event) => lookForMention(event.currentTarget as HTMLTextAreaElement)}
         onKeyDown={(event) => {
+          if (suggesting && !event.isComposing) {
+            const move = (to: number) => {
+              event.preventDefault()
+              setActive((to + candidates.length) % candidates.length)
+            }
+            if (event.key === 'ArrowDown') return move(active + 1)
+            if (event.key === 'ArrowUp') return move(active - 1)
+            if (event.key === 'Enter' || event.key === 'Tab') {
+              event.preventDefault()
+              return pick(candidates[active]!.username)
+            }
+            if (event.key === 'Escape') {
+              event.preventDefault()
+              return setMention(null)
+            }
+          }
           if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && enterSends()) {
             event.preventDefault()
             submitNow()
           }
         }}
       />
+      {suggesting && (
+        <div id="mention-list" class="mentions" role="listbox" aria-label="Members">
+          {candidates.map((m, i) => (
+            <div
+              key={m.userId}
+              id={`mention-${m.userId}`}
+              role="option"
+              tabIndex={-1}
+              aria-selected={i === active}
+              class={i === active ? 'mentions__item mentions__item--active' : 'mentions__item'}
+              // pointerdown, not click: the box keeps focus (and its caret) while the name is tapped.
+              onPointerDown={(event) => {
+                event.preventDefault()
+                pick(m.username)
+              }}
+            >
+              @{m.username}
+            </div>
+          ))}
+        </div>
+      )}
       <LengthCounter id="composer-counter" text={text} />
       {problem && (
         <span id="composer-limit" class="composer__limit" role="alert">
