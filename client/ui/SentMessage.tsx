@@ -234,7 +234,7 @@ export function SentMessage({ entry, roomId, own, moderator, showAuthor }: Props
               <button
                 ref={more}
                 type="button"
-                class="msg__more"
+                class="msg__actions-button"
                 aria-label={`Actions for ${own ? 'your message' : `the message by ${entry.authorName}`}`}
                 aria-haspopup="menu"
                 aria-expanded={menu}
