@@ -10,6 +10,7 @@ import {
   Message,
   MessageBody,
   Password,
+  Role,
   Room,
   RoomEvent,
   Seq,
@@ -62,6 +63,9 @@ export const AddMemberBody = Type.Object({ username: StorableText({ maxLength: 6
 export const MembersResponse = Type.Object({ members: Type.Array(Member) }, strict)
 export type MembersResponse = Type.Static<typeof MembersResponse>
 export const MemberResponse = Type.Object({ member: Member }, strict)
+/** `PATCH /api/rooms/:roomId/members/:userId` by the owner: `owner` hands the room over (the previous owner becomes an admin). */
+export const SetRoleBody = Type.Object({ role: Role }, strict)
+export type SetRoleBody = Type.Static<typeof SetRoleBody>
 
 /** `afterClientId` and the reply fields: as in the WebSocket `send` frame (docs/PROTOCOL.md). */
 export const SendMessageBody = Type.Object(

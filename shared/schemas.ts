@@ -41,7 +41,7 @@ export type User = Type.Static<typeof User>
 export const Visibility = Type.Union([Type.Literal('public'), Type.Literal('private')])
 export type Visibility = Type.Static<typeof Visibility>
 
-export const Role = Type.Union([Type.Literal('owner'), Type.Literal('member')])
+export const Role = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member')])
 export type Role = Type.Static<typeof Role>
 
 const NullableSeq = Type.Union([Seq, Type.Null()])
@@ -161,6 +161,8 @@ export type RoomEvent = Type.Static<typeof RoomEvent>
 export const Room = Type.Object({
   id: Uuid,
   name: Type.String(),
+  /** Set by `PATCH /api/rooms/:roomId` (`room.renamed`); null or absent: none. Optional so rows from older servers stay valid. */
+  topic: Type.Optional(Type.Union([Type.String(), Type.Null()])),
   visibility: Visibility,
   ownerId: Uuid,
   createdAt: IsoDate,

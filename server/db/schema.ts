@@ -23,6 +23,8 @@ export interface RoomsTable {
   name: string
   visibility: 'public' | 'private'
   owner_id: string
+  /** The topic of the latest `room.renamed`; null: none. */
+  topic: ColumnType<string | null, string | null | undefined, string | null>
   last_seq: ColumnType<string, number | string | undefined, number | string>
   created_at: CreatedAt
 }
@@ -30,7 +32,7 @@ export interface RoomsTable {
 export interface RoomMembersTable {
   room_id: string
   user_id: string
-  role: 'owner' | 'member'
+  role: 'owner' | 'admin' | 'member'
   joined_at: CreatedAt
   last_read_seq: ColumnType<string, number | string | undefined, number | string>
 }
@@ -44,6 +46,10 @@ export interface RoomEventsTable {
   body: string | null
   target_seq: ColumnType<string | null, number | string | null | undefined, number | string | null>
   reaction: string | null
+  /** `member.*`: who joined, left or was removed (author_id is who did it). */
+  subject_id: ColumnType<string | null, string | null | undefined, string | null>
+  /** `room.renamed`: the topic it sets (body holds the name). */
+  topic: ColumnType<string | null, string | null | undefined, string | null>
   created_at: CreatedAt
   /** `message.created`: the seq of the message it replies to. */
   reply_to: ColumnType<string | null, number | string | null | undefined, number | string | null>

@@ -184,6 +184,8 @@ export function decide(
           body: row.body,
           target_seq: row.target_seq,
           reaction: row.reaction,
+          subject_id: null,
+          topic: null,
           created_at: row.created_at!,
           reply_to: row.reply_to ?? null,
           mentions: row.mentions ?? [],

@@ -38,6 +38,8 @@ function laneOf(roomId: string, lanes: number): number {
 
 class Lane {
   queue: Pending[] = []
+  /** Other writers of the lane's rooms' logs (Appender.exclusive), each run alone between batches. */
+  tasks: Array<() => Promise<void>> = []
   busy = false
 }
 
@@ -97,6 +99,31 @@ export class Appender {
     }).finally(() => this.#pending--)
   }
 
+  /**
+   * Runs `work`, a transaction that writes a room's log itself (member notices,
+   * renames: server/rooms/room-log.ts), in the room's lane with nothing else of
+   * the lane under way, and publishes what it created after its commit. So the
+   * room's entries reach the bus in seq order, whoever wrote them: a live socket
+   * skips an entry older than one it was already sent, so publishing seq 8
+   * before seq 7 would lose 7 for it. Not bounded by `maxPending`: these are
+   * rare HTTP requests, not a stream of writes.
+   */
+  exclusive<T>(roomId: string, work: () => Promise<{ result: T; created: readonly RoomEvent[] }>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const lane = this.#lanes[laneOf(roomId, this.#lanes.length)]!
+      lane.tasks.push(async () => {
+        try {
+          const { result, created } = await work()
+          this.#bus.publish(created)
+          resolve(result)
+        } catch (error) {
+          reject(error)
+        }
+      })
+      this.#pump(lane)
+    })
+  }
+
   /** Resolves once every queued write has been committed or failed. */
   drain(): Promise<void> {
     if (this.#isIdle()) return Promise.resolve()
@@ -104,14 +131,15 @@ export class Appender {
   }
 
   #isIdle(): boolean {
-    return this.#lanes.every((lane) => !lane.busy && lane.queue.length === 0)
+    return this.#lanes.every((lane) => !lane.busy && lane.queue.length === 0 && lane.tasks.length === 0)
   }
 
   #pump(lane: Lane): void {
-    if (lane.busy || lane.queue.length === 0) return
+    if (lane.busy || (lane.queue.length === 0 && lane.tasks.length === 0)) return
     lane.busy = true
-    const batch = lane.queue.splice(0, this.#maxBatch)
-    this.#commit(batch).finally(() => {
+    const task = lane.tasks.shift()
+    const running = task ? task() : this.#commit(lane.queue.splice(0, this.#maxBatch))
+    running.finally(() => {
       lane.busy = false
       this.#pump(lane)
       if (this.#isIdle()) for (const resolve of this.#idle.splice(0)) resolve()

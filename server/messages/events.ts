@@ -6,13 +6,18 @@ export type EventRowWithAuthor = Pick<
   RoomEventRow,
   'room_id' | 'seq' | 'kind' | 'author_id' | 'client_id' | 'body' | 'target_seq' | 'reaction' | 'created_at'
 > &
-  Partial<Pick<RoomEventRow, 'reply_to' | 'mentions'>> & { author_name: string | null }
+  Partial<Pick<RoomEventRow, 'reply_to' | 'mentions' | 'subject_id' | 'topic'>> & {
+    author_name: string | null
+    /** `member.*`: the subject's name, joined from `users` (null once that account is gone). */
+    subject_name?: string | null
+  }
 
 /**
  * The one mapping from a row to its wire entry. The issue-9 fields are set
- * only when they hold something (`replyTo` a seq, `mentions` not empty):
- * absent means null / [] (docs/PROTOCOL.md, "Wire to columns"), so a plain
- * message costs the bytes it did before.
+ * only when they hold something (`replyTo` a seq, `mentions` not empty) or
+ * by the kinds that use them (`subjectId`/`subjectName` on `member.*`,
+ * `topic` on `room.renamed`): absent means null / [] (docs/PROTOCOL.md,
+ * "Wire to columns"), so a plain message costs the bytes it did before.
  */
 export function toRoomEvent(row: EventRowWithAuthor): RoomEvent {
   const event: RoomEvent = {
@@ -29,6 +34,11 @@ export function toRoomEvent(row: EventRowWithAuthor): RoomEvent {
   }
   if (row.reply_to !== null && row.reply_to !== undefined) event.replyTo = Number(row.reply_to)
   if (row.mentions && row.mentions.length > 0) event.mentions = row.mentions
+  if (row.kind.startsWith('member.')) {
+    event.subjectId = row.subject_id ?? null
+    event.subjectName = row.subject_name ?? null
+  }
+  if (row.kind === 'room.renamed') event.topic = row.topic ?? null
   return event
 }
 

@@ -6,8 +6,9 @@ function eventsWithAuthor(db: Kysely<DB>, roomId: string) {
   return db
     .selectFrom('room_events')
     .leftJoin('users', 'users.id', 'room_events.author_id')
+    .leftJoin('users as subjects', 'subjects.id', 'room_events.subject_id')
     .selectAll('room_events')
-    .select('users.username as author_name')
+    .select(['users.username as author_name', 'subjects.username as subject_name'])
     .where('room_events.room_id', '=', roomId)
 }
 

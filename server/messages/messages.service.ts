@@ -6,6 +6,7 @@ import type { Session } from '../auth/sessions.ts'
 import type { DB } from '../db/schema.ts'
 import { AppError } from '../http/app-error.ts'
 import { canRead } from '../rooms/access.ts'
+import { wasMember } from '../rooms/room-log.ts'
 import { findRoomAccess } from '../rooms/rooms.repository.ts'
 import type { Appender, AppendResult } from './appender.ts'
 
@@ -14,7 +15,9 @@ import type { Appender, AppendResult } from './appender.ts'
  * WebSocket alike. The appender answers a stored clientId with the original
  * event before it looks at membership, so an outbox retry after leaving a
  * room still succeeds. A refusal for a private room the user cannot see is
- * answered as for a room that does not exist.
+ * answered as for a room that does not exist, except to someone who left or
+ * was removed from it (the log says so): they know it exists, and their
+ * queued messages fail with the reason, `not_member`.
  */
 export async function sendMessage(
   db: Kysely<DB>,
@@ -43,7 +46,12 @@ export async function sendMessage(
     // The body's @names; the append keeps those of room members (docs/PROTOCOL.md, "Wire to columns").
     ...(body.includes('@') ? { mentionNames: mentionedUsernames(body) } : {}),
   })
-  if (!result.ok && result.code === 'not_member' && !canRead(await findRoomAccess(db, session.user.id, roomId))) {
+  if (
+    !result.ok &&
+    result.code === 'not_member' &&
+    !canRead(await findRoomAccess(db, session.user.id, roomId)) &&
+    !(await wasMember(db, roomId, session.user.id))
+  ) {
     return { ok: false, code: 'not_found', message: 'No such room' }
   }
   return result

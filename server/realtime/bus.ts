@@ -20,12 +20,14 @@ export interface ReadMarker {
  * - `added`: `userId` became a member (created the room, joined, was added);
  * - `removed`: `userId` is no longer a member (left); `visibility` says
  *   whether they may still read it (public) or lost it altogether (private);
- * - `created`: a new public room, for every signed-in user's discover list.
+ * - `created`: a new public room, for every signed-in user's discover list;
+ * - `changed`: the room as `userId` sees it changed (renamed, their role), for a member.
  */
 export type RoomListChange =
   | { kind: 'added'; userId: string; roomId: string }
   | { kind: 'removed'; userId: string; roomId: string; visibility: 'public' | 'private' }
   | { kind: 'created'; roomId: string; ownerId: string }
+  | { kind: 'changed'; userId: string; roomId: string }
 
 /**
  * Carries committed room events from the node that appended them to every

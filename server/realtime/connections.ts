@@ -53,6 +53,11 @@ export class ConnectionRegistry {
     }
   }
 
+  /** The room was deleted (its last member, the owner, left): every socket following it stops and hears `not_found`. */
+  revokeRoomForAll(roomId: string): void {
+    for (const connection of this.#all) connection.revokeRoom(roomId)
+  }
+
   /** Closes every socket with 1001; those that do not finish the close handshake within `graceMs` are dropped. */
   async closeAll(graceMs: number): Promise<void> {
     clearInterval(this.#heartbeat)

@@ -72,8 +72,10 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
   }, RATE_LIMIT_SWEEP_MS).unref()
   const endSession = (sessionId: string) => registry.endSession(sessionId)
   const leftRoom = (roomId: string, userId: string) => registry.revokeRoom(roomId, userId)
+  const roomDeleted = (roomId: string) => registry.revokeRoomForAll(roomId)
   app.accessEvents.on('session-ended', endSession)
   app.accessEvents.on('left-room', leftRoom)
+  app.accessEvents.on('room-deleted', roomDeleted)
 
   await app.register(fastifyWebsocket, {
     options: { maxPayload: LIMITS.wsMaxFrameBytes },
@@ -84,6 +86,7 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
     async preClose() {
       app.accessEvents.off('session-ended', endSession)
       app.accessEvents.off('left-room', leftRoom)
+      app.accessEvents.off('room-deleted', roomDeleted)
       clearInterval(sweeper)
       await appender.drain()
       await registry.closeAll(SHUTDOWN_GRACE_MS)

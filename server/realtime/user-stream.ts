@@ -109,6 +109,14 @@ export class UserStream {
         }
         return
       }
+      case 'changed': {
+        // The whole row again, as `room_added` (idempotent on the client): name, topic, role.
+        const row = await findVisibleRoom(this.db, change.userId, change.roomId)
+        if (!row || row.role === null) return
+        const frame: ServerFrame = { type: 'room_added', room: toRoom(row) }
+        for (const socket of this.#byUser.get(change.userId)) socket.send(frame)
+        return
+      }
       case 'removed':
         for (const socket of this.#byUser.get(change.userId)) {
           socket.dropRoom(change.roomId, change.visibility === 'public')

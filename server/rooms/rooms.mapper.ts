@@ -5,6 +5,7 @@ export function toRoom(row: RoomListRow): Room {
   return {
     id: row.id,
     name: row.name,
+    topic: row.topic,
     visibility: row.visibility,
     ownerId: row.owner_id,
     createdAt: row.created_at.toISOString(),

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely'
+import type { Role } from '../../shared/schemas.ts'
 import type { DB } from '../db/schema.ts'
 
 /** Unread counts stop counting here, so a room never read costs at most this many index rows. */
@@ -7,11 +8,12 @@ export const UNREAD_CAP = 999
 export interface RoomListRow {
   id: string
   name: string
+  topic: string | null
   visibility: 'public' | 'private'
   owner_id: string
   created_at: Date
   last_seq: string
-  role: 'owner' | 'member' | null
+  role: Role | null
   last_read_seq: string | null
   member_count: string
   unread_count: string
@@ -55,6 +57,7 @@ function roomsQuery(db: Kysely<DB>, userId: string) {
     .select([
       'r.id',
       'r.name',
+      'r.topic',
       'r.visibility',
       'r.owner_id',
       'r.created_at',
@@ -181,7 +184,7 @@ export interface AccessRow {
   visibility: 'public' | 'private'
   owner_id: string
   last_seq: string
-  role: 'owner' | 'member' | null
+  role: Role | null
 }
 
 /** The room and the user's membership in one read; undefined when the room does not exist. */
@@ -208,35 +211,6 @@ export async function findRoomsAccess(
     .where('r.id', 'in', roomIds)
     .execute()
   return new Map(rows.map((row) => [row.id, row]))
-}
-
-/**
- * Returns true when a membership row was created (false: already a member).
- * A new member starts with everything before now marked read: joining a busy
- * room should not greet them with hundreds of unread messages.
- */
-export async function addMember(db: Kysely<DB>, roomId: string, userId: string): Promise<boolean> {
-  const inserted = await db
-    .insertInto('room_members')
-    .values({
-      room_id: roomId,
-      user_id: userId,
-      role: 'member',
-      last_read_seq: sql<string>`(SELECT last_seq FROM rooms WHERE id = ${roomId})`,
-    })
-    .onConflict((oc) => oc.columns(['room_id', 'user_id']).doNothing())
-    .executeTakeFirst()
-  return Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0
-}
-
-/** Returns true when a membership row was removed (false: not a member). */
-export async function removeMember(db: Kysely<DB>, roomId: string, userId: string): Promise<boolean> {
-  const deleted = await db
-    .deleteFrom('room_members')
-    .where('room_id', '=', roomId)
-    .where('user_id', '=', userId)
-    .executeTakeFirst()
-  return Number(deleted.numDeletedRows) > 0
 }
 
 export function listMembers(db: Kysely<DB>, roomId: string) {

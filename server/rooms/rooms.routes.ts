@@ -13,16 +13,18 @@ import {
   RoomParams,
   RoomResponse,
   RoomsResponse,
+  SetRoleBody,
 } from '../../shared/api.ts'
+import { RenameRoomBody, renameProblem } from '../../shared/conversation/requests.ts'
 import { LIMITS } from '../../shared/limits.ts'
-import { ErrorResponse, type Member, Uuid } from '../../shared/schemas.ts'
+import { ErrorResponse, type Member, type Role, Uuid } from '../../shared/schemas.ts'
 import { requireSession } from '../auth/session-guard.ts'
 import { findUserByUsername } from '../auth/users.repository.ts'
 import { AppError, forbidden, notFound } from '../http/app-error.ts'
 import { requireMember, requireReadable } from './access.ts'
+import { admitMember, leaveRoom, type RoomWriter, removeMember, renameRoom, setRole } from './membership.ts'
 import { toRoom } from './rooms.mapper.ts'
 import {
-  addMember,
   findMember,
   findVisibleRoom,
   insertRoom,
@@ -30,20 +32,20 @@ import {
   listMembers,
   listMyRooms,
   markRead,
-  removeMember,
 } from './rooms.repository.ts'
 
 const errors = { '4xx': ErrorResponse }
 
-/** DELETE /api/rooms/:roomId/members/:userId (only this route names a member in its path). */
+/** PATCH and DELETE /api/rooms/:roomId/members/:userId (only these routes name a member in their path). */
 const MemberParams = Type.Object({ roomId: Uuid, userId: Uuid }, { additionalProperties: false })
 
-function toMember(row: { user_id: string; username: string; role: 'owner' | 'member'; joined_at: Date }): Member {
+function toMember(row: { user_id: string; username: string; role: Role; joined_at: Date }): Member {
   return { userId: row.user_id, username: row.username, role: row.role, joinedAt: row.joined_at.toISOString() }
 }
 
 const roomsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { db, bus } = app
+  const writer: RoomWriter = app
 
   async function visibleRoom(userId: string, roomId: string) {
     const row = await findVisibleRoom(db, userId, roomId)
@@ -102,7 +104,7 @@ const roomsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { user } = await requireSession(request)
       const room = await requireReadable(db, user.id, request.params.roomId)
       if (room.visibility === 'private') throw forbidden('Private rooms are joined by invitation of the owner')
-      if (await addMember(db, room.id, user.id))
+      if (await admitMember(writer, room.id, user.id, user.id))
         bus.publishRoomList({ kind: 'added', userId: user.id, roomId: room.id })
       return { room: await visibleRoom(user.id, room.id) }
     },
@@ -114,8 +116,12 @@ const roomsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { user } = await requireSession(request)
       const room = await requireMember(db, user.id, request.params.roomId)
-      if (room.role === 'owner') throw new AppError(409, 'owner_cannot_leave', 'The owner cannot leave their room')
-      await removeMember(db, room.id, user.id)
+      if ((await leaveRoom(writer, room.id, user.id)) === 'deleted') {
+        // The last member was the owner: the room is gone for everyone who followed it.
+        app.accessEvents.emit('room-deleted', room.id)
+        bus.publishRoomList({ kind: 'removed', userId: user.id, roomId: room.id, visibility: 'private' })
+        return reply.status(204).send(null)
+      }
       if (room.visibility === 'private') app.accessEvents.emit('left-room', room.id, user.id)
       bus.publishRoomList({ kind: 'removed', userId: user.id, roomId: room.id, visibility: room.visibility })
       return reply.status(204).send(null)
@@ -144,30 +150,58 @@ const roomsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { user } = await requireSession(request)
       const room = await requireMember(db, user.id, request.params.roomId)
-      if (room.role !== 'owner') throw forbidden('Only the owner adds members')
+      if (room.role !== 'owner' && room.role !== 'admin') throw forbidden('Only the owner or an admin adds members')
       const invitee = await findUserByUsername(db, request.body.username)
       if (!invitee) throw notFound(`No user named "${request.body.username}"`)
-      const added = await addMember(db, room.id, invitee.id)
+      const added = await admitMember(writer, room.id, user.id, invitee.id)
       if (added) bus.publishRoomList({ kind: 'added', userId: invitee.id, roomId: room.id })
       reply.status(added ? 201 : 200)
       return { member: toMember(await findMember(db, room.id, invitee.id)) }
     },
   )
 
-  // The owner removes a member: the same end for them as leaving (their sockets hear room_removed).
+  // The owner or an admin removes a member: the same end for them as leaving (their sockets hear room_removed).
   app.delete(
     '/:roomId/members/:userId',
     { schema: { params: MemberParams, response: { 204: NoContent, ...errors } } },
     async (request, reply) => {
       const { user } = await requireSession(request)
       const room = await requireMember(db, user.id, request.params.roomId)
-      if (room.role !== 'owner') throw forbidden('Only the owner removes members')
       const { userId } = request.params
-      if (userId === user.id) throw new AppError(409, 'owner_cannot_leave', 'The owner cannot leave their room')
-      if (!(await removeMember(db, room.id, userId))) throw notFound('No such member in this room')
+      await removeMember(writer, room.id, user.id, userId)
       if (room.visibility === 'private') app.accessEvents.emit('left-room', room.id, userId)
       bus.publishRoomList({ kind: 'removed', userId, roomId: room.id, visibility: room.visibility })
       return reply.status(204).send(null)
+    },
+  )
+
+  // The owner sets a member's role; `owner` hands the room over. Both users' devices get the room again.
+  app.patch(
+    '/:roomId/members/:userId',
+    { schema: { params: MemberParams, body: SetRoleBody, response: { 200: MemberResponse, ...errors } } },
+    async (request) => {
+      const { user } = await requireSession(request)
+      const room = await requireMember(db, user.id, request.params.roomId)
+      const { userId } = request.params
+      const changed = await setRole(writer, room.id, user.id, userId, request.body.role)
+      for (const changedId of changed) bus.publishRoomList({ kind: 'changed', userId: changedId, roomId: room.id })
+      return { member: toMember(await findMember(db, room.id, userId)) }
+    },
+  )
+
+  // Rename by the owner or an admin: `room.renamed` in the log, and every member's room list hears of it.
+  app.patch(
+    '/:roomId',
+    { schema: { params: RoomParams, body: RenameRoomBody, response: { 200: RoomResponse, ...errors } } },
+    async (request) => {
+      const { user } = await requireSession(request)
+      const problem = renameProblem(request.body)
+      if (problem) throw new AppError(400, problem.code, problem.message)
+      const room = await requireMember(db, user.id, request.params.roomId)
+      const topic = request.body.topic.trim()
+      const told = await renameRoom(writer, room.id, user.id, request.body.name.trim(), topic === '' ? null : topic)
+      for (const memberId of told) bus.publishRoomList({ kind: 'changed', userId: memberId, roomId: room.id })
+      return { room: await visibleRoom(user.id, room.id) }
     },
   )
 

@@ -160,7 +160,8 @@ describe('the room list follows changes live (defect 3)', () => {
 
   it('leaving a private room on another device drops it here, with its history; offline the list stays right', async () => {
     const page = phone.page
-    expect(await cachedEntries(page, secret.id)).toBe(2)
+    // Two messages and ann's member.joined (seq 2) between them.
+    expect(await cachedEntries(page, secret.id)).toBe(3)
     await call(annElsewhere, 'POST', `/api/rooms/${secret.id}/leave`)
     await expect.poll(() => listedNames(page), { timeout: LONG }).not.toContain('Secret cove')
     await expect.poll(() => cachedEntries(page, secret.id), { timeout: LONG }).toBe(0)

@@ -43,25 +43,28 @@ describeEachEngine('append: one batch, every outcome', (engine) => {
       write(bob, roomId, randomUUID(), randomUUID()), // membership is decided before order
       write(alice, roomId, second, first),
     ])
+    // Seqs 1 and 3 are bob's member.joined and member.left.
     expect(results.map((r) => (r.ok ? `${r.duplicate ? 'duplicate' : 'created'} ${r.event.seq}` : r.code))).toEqual([
-      'created 2',
-      'duplicate 2',
+      'created 4',
+      'duplicate 4',
       'not_member',
       'not_found',
-      'duplicate 1',
+      'duplicate 2',
       'out_of_order',
       'not_member',
-      'created 3',
+      'created 5',
     ])
     expect(created.map((e) => e.clientId)).toEqual([first, second])
-    expect((await storedEvents(alice, roomId)).map((e) => [e.seq, e.clientId])).toEqual([
-      [1, bobsOld],
-      [2, first],
-      [3, second],
+    expect((await storedEvents(alice, roomId)).map((e) => [e.seq, e.kind, e.clientId])).toEqual([
+      [1, 'member.joined', null],
+      [2, 'message.created', bobsOld],
+      [3, 'member.left', null],
+      [4, 'message.created', first],
+      [5, 'message.created', second],
     ])
-    // The next batch continues the room's seq (last_seq moved once, to 3).
+    // The next batch continues the room's seq (last_seq moved once, to 5).
     const next = await batch([write(alice, roomId, randomUUID())])
-    expect(next.results[0]).toMatchObject({ ok: true, event: { seq: 4 } })
+    expect(next.results[0]).toMatchObject({ ok: true, event: { seq: 6 } })
   })
 
   it('two appenders on two pools (two nodes) writing one room keep seqs gap-free and each clientId stored once', async () => {
@@ -85,16 +88,18 @@ describeEachEngine('append: one batch, every outcome', (engine) => {
         // Both nodes answer one write with the same event: one created, the other its duplicate.
         expect(seqs[2 * i]).toBe(seqs[2 * i + 1])
       }
+      // Seq 1 is bob's member.joined.
       const stored = await storedEvents(alice, roomId)
-      expect(stored).toHaveLength(writes.length)
+      expect(stored).toHaveLength(writes.length + 1)
       expect(
         isGapFree(
           stored.map((e) => e.seq),
           1,
-          writes.length,
+          writes.length + 1,
         ),
       ).toBe(true)
-      expect(new Set(stored.map((e) => e.clientId))).toEqual(new Set(writes.map((w) => w.clientId)))
+      const messages = stored.filter((e) => e.kind === 'message.created')
+      expect(new Set(messages.map((e) => e.clientId))).toEqual(new Set(writes.map((w) => w.clientId)))
     } finally {
       await second?.close()
     }

@@ -123,8 +123,9 @@ describeEachEngine('append: poison input and batch isolation', (engine) => {
       write(carol, 'carol after'),
     ]
     const results = await Promise.all(writes.map((w) => appender.append(w)))
-    expect(results.map((r) => (r.ok ? r.event.seq : r.code))).toEqual([1, 2, 3, 'not_storable', 4, 5])
-    const stored = await storedEvents(alice, roomId)
+    // Seqs 1 and 2 are bob's and carol's member.joined.
+    expect(results.map((r) => (r.ok ? r.event.seq : r.code))).toEqual([3, 4, 5, 'not_storable', 6, 7])
+    const stored = (await storedEvents(alice, roomId)).filter((e) => e.kind === 'message.created')
     expect(stored.map((e) => e.body)).toEqual([
       'first, alone in its batch',
       'bob before',
@@ -135,7 +136,7 @@ describeEachEngine('append: poison input and batch isolation', (engine) => {
 
     // The refusal is permanent and stays isolated on a resend.
     const again = await Promise.all([appender.append(write(bob, 'bob later')), appender.append(writes[3]!)])
-    expect(again.map((r) => (r.ok ? r.event.seq : r.code))).toEqual([6, 'not_storable'])
+    expect(again.map((r) => (r.ok ? r.event.seq : r.code))).toEqual([8, 'not_storable'])
     await appender.drain()
   })
 
@@ -173,12 +174,13 @@ describeEachEngine('append: poison input and batch isolation', (engine) => {
 
       expect(
         await outcome([write(alice, 'a'), write(bob, 'b'), write(alice, 'refused as data'), write(bob, 'c')]),
-      ).toEqual([1, 2, 'not_storable', 3])
+        // Seq 1 is bob's member.joined.
+      ).toEqual([2, 3, 'not_storable', 4])
       // A transient failure is not the write's fault: no isolation, nothing of the batch stored, all answered as failed.
       expect(
         await outcome([write(alice, 'd'), write(bob, 'e'), write(alice, 'refused as internal'), write(bob, 'f')]),
-      ).toEqual([4, 'rejected', 'rejected', 'rejected'])
-      expect((await storedEvents(alice, roomId)).map((e) => e.body)).toEqual(['a', 'b', 'c', 'd'])
+      ).toEqual([5, 'rejected', 'rejected', 'rejected'])
+      expect((await storedEvents(alice, roomId)).map((e) => e.body)).toEqual([null, 'a', 'b', 'c', 'd'])
       await appender.drain()
     } finally {
       await sql`DROP TRIGGER refuse_marked ON room_events`.execute(ctx.database.db)

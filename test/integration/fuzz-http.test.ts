@@ -276,6 +276,9 @@ async function fingerprint(app: FastifyInstance): Promise<Fingerprint> {
   return Object.fromEntries(Object.entries(row).map(([key, value]) => [key, Number(value)])) as unknown as Fingerprint
 }
 
+/** A new member: one row, one member.joined entry, and their read marker at that entry (the room's last seq + 1). */
+const joinDelta = (lastSeq: number): Partial<Fingerprint> => ({ members: 1, events: 1, seqs: 1, reads: lastSeq + 1 })
+
 /** `after` is `before` moved by `delta` and nothing else: a refused request has an empty delta. */
 function expectDelta(before: Fingerprint, after: Fingerprint, delta: Partial<Fingerprint>, what: string): void {
   const expected = { ...before }
@@ -456,6 +459,12 @@ describeEachEngine('HTTP fuzz', (engine) => {
     }
   }
 
+  const lastSeqOf = async (roomId: string): Promise<number> =>
+    Number(
+      (await ctx.app.db.selectFrom('rooms').select('last_seq').where('id', '=', roomId).executeTakeFirstOrThrow())
+        .last_seq,
+    )
+
   beforeAll(async () => {
     alice = await signUp(ctx.app)
     bob = await signUp(ctx.app)
@@ -465,6 +474,8 @@ describeEachEngine('HTTP fuzz', (engine) => {
     roomR = (await createRoom(alice, 'public')).id
     roomP = (await createRoom(alice, 'private')).id
     roomJ = (await createRoom(alice, 'public')).id
+    // A third member stays in J, so Alice (its owner) is never its last member: leaving is always refused for her.
+    await join(await signUp(ctx.app), roomJ)
     bobShared = (await createRoom(bob, 'public')).id
     bobPublic = (await createRoom(bob, 'public')).id
     bobPrivate = (await createRoom(bob, 'private')).id
@@ -740,9 +751,10 @@ describeEachEngine('HTTP fuzz', (engine) => {
             .where('room_id', '=', roomP)
             .where('user_id', '=', user.id)
             .executeTakeFirst()
+          // Adding writes member.joined, and the new member's read marker starts at it.
           return member
             ? { expected: ok(200), schema: MemberResponse }
-            : { expected: ok(201), schema: MemberResponse, delta: { members: 1 } }
+            : { expected: ok(201), schema: MemberResponse, delta: joinDelta(await lastSeqOf(roomP)) }
         },
         after(response, value) {
           const user = users.get((value as { username: string }).username.toLowerCase())!
@@ -821,15 +833,14 @@ describeEachEngine('HTTP fuzz', (engine) => {
     await fuzzRoute(10, fc.tuple(bodyOf(fc.constant({})), envelope, action), 120, async ([body, env, act]) => {
       const agent = act.as === 'bob' ? bob : alice
       const roomId = { J: roomJ, P: roomP, bobPrivate, unknown: randomUUID() }[act.room]
-      const membership = async (id: string) =>
-        (
-          await ctx.app.db
-            .selectFrom('room_members')
-            .select('role')
-            .where('room_id', '=', id)
-            .where('user_id', '=', agent.user.id)
-            .executeTakeFirst()
-        )?.role ?? null
+      const memberRow = (id: string) =>
+        ctx.app.db
+          .selectFrom('room_members')
+          .select(['role', 'last_read_seq'])
+          .where('room_id', '=', id)
+          .where('user_id', '=', agent.user.id)
+          .executeTakeFirst()
+      const membership = async (id: string) => (await memberRow(id))?.role ?? null
       await exchange(
         post(
           `/api/rooms/${roomId}/${act.route}`,
@@ -847,12 +858,18 @@ describeEachEngine('HTTP fuzz', (engine) => {
             if (act.route === 'join') {
               if (isPrivate) return { expected: refused('forbidden') }
               if (act.room === 'unknown') return { expected: refused('not_found') }
-              return { expected: ok(200), schema: RoomResponse, delta: role === null ? { members: 1 } : {} }
+              return {
+                expected: ok(200),
+                schema: RoomResponse,
+                delta: role === null ? joinDelta(await lastSeqOf(roomId)) : {},
+              }
             }
             if (act.room === 'unknown') return { expected: refused('not_found') }
             if (role === null) return { expected: refused('not_member') }
             if (role === 'owner') return { expected: refused('owner_cannot_leave') }
-            return { expected: ok(204), delta: { members: -1 } }
+            // member.left is written; the leaver's read marker goes with their row.
+            const read = Number((await memberRow(roomId))!.last_read_seq)
+            return { expected: ok(204), delta: { members: -1, events: 1, seqs: 1, reads: -read } }
           },
         },
       )
@@ -1369,12 +1386,15 @@ describeEachEngine('HTTP fuzz', (engine) => {
         const before = await fingerprint(ctx.app)
         const response = await inject(ctx.app, {
           method,
-          url: url === '/api/rooms' ? `${url}/${roomR}` : url,
+          // PATCH /api/rooms/:roomId renames: a path under the room that has no route instead.
+          url: url === '/api/rooms' ? `${url}/${roomR}${method === 'PATCH' ? '/nothing' : ''}` : url,
           cookie: alice.cookie,
           contentType: 'application/json',
           payload: '{}',
         })
-        expectOutcome(response, refused('not_found'), { what: `${method} ${url}` })
+        // PATCH /api/rooms/discover is the rename route with a room id that is not a UUID.
+        const renameRoute = method === 'PATCH' && url === '/api/rooms/discover'
+        expectOutcome(response, refused(renameRoute ? 'validation_failed' : 'not_found'), { what: `${method} ${url}` })
         expectDelta(before, await fingerprint(ctx.app), {}, url)
       },
     )

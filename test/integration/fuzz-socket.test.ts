@@ -4,7 +4,7 @@ import { Compile } from 'typebox/compile'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createSession, SESSION_COOKIE } from '../../server/auth/sessions.ts'
 import { insertUser } from '../../server/auth/users.repository.ts'
-import { addMember } from '../../server/rooms/rooms.repository.ts'
+import { admitMember } from '../../server/rooms/membership.ts'
 import { OperationAckFrame } from '../../shared/conversation/requests.ts'
 import { CLOSE_CODES, ERROR_CODES, type ErrorCode } from '../../shared/errors.ts'
 import { LIMITS } from '../../shared/limits.ts'
@@ -305,7 +305,7 @@ describeEachEngine('WebSocket fuzz', (engine) => {
   async function openFuzzed(): Promise<Fuzzed> {
     const user = (await insertUser(ctx.app.db, uniqueName('fz'), 'no password'))!
     const { token } = await createSession(ctx.app.db, user.id, 3_600_000)
-    await addMember(ctx.app.db, roomR, user.id)
+    await admitMember(ctx.app, roomR, user.id, user.id)
     const socket = await connect(ctx.app, null, { cookie: `${SESSION_COOKIE}=${token}` })
     return {
       watched: watch(socket),

@@ -118,11 +118,12 @@ describeEachEngine('messages', (engine) => {
       const a = await sendMessage(alice, room.id, 'from alice', clientId)
       const b = await sendMessage(bob, room.id, 'from bob', clientId)
       const c = await sendMessage(alice, other.id, 'elsewhere', clientId)
-      expect([a.seq, b.seq, c.seq]).toEqual([1, 2, 1])
+      // Seq 1 of the room is bob's member.joined.
+      expect([a.seq, b.seq, c.seq]).toEqual([2, 3, 1])
       expect(b.authorId).toBe(bob.user.id)
     })
 
-    it('50 concurrent sends from several users get unique, gap-free seqs 1..50', async () => {
+    it('50 concurrent sends from several users get unique, gap-free seqs 5..54 (after 4 joins)', async () => {
       const owner = await signUp(ctx.app)
       const room = await createRoom(owner)
       const users = [
@@ -141,15 +142,17 @@ describeEachEngine('messages', (engine) => {
       )
       expect(responses.map((r) => r.statusCode)).toEqual(Array(50).fill(201))
       const acked = responses.map((r) => r.json().message.seq).sort((x: number, y: number) => x - y)
-      expect(acked).toEqual(range(1, 50))
+      // Seqs 1-4 are the four member.joined entries.
+      expect(acked).toEqual(range(5, 54))
 
       const rows = await storedRows(room.id)
-      expect(rows.map((r) => Number(r.seq))).toEqual(range(1, 50))
-      expect(new Set(rows.map((r) => r.body)).size).toBe(50)
-      expect(await lastSeqOf(room.id)).toBe(50)
-      const caughtUp = await events(owner, room.id, '?after=0')
-      expect(seqs(caughtUp.events)).toEqual(range(1, 50))
-      expect(caughtUp.lastSeq).toBe(50)
+      expect(rows.map((r) => Number(r.seq))).toEqual(range(1, 54))
+      expect(rows.slice(0, 4).map((r) => r.kind)).toEqual(Array(4).fill('member.joined'))
+      expect(new Set(rows.slice(4).map((r) => r.body)).size).toBe(50)
+      expect(await lastSeqOf(room.id)).toBe(54)
+      const caughtUp = await events(owner, room.id, '?after=4')
+      expect(seqs(caughtUp.events)).toEqual(range(5, 54))
+      expect(caughtUp.lastSeq).toBe(54)
     })
 
     it('keeps a sender’s order: sequential sends get increasing seqs in the order written', async () => {
@@ -166,8 +169,9 @@ describeEachEngine('messages', (engine) => {
         await sendMessage(alice, room.id, `alice ${i}`)
       }
       await Promise.all(noise)
-      const log = (await events(alice, room.id, '?after=0')).events
-      expect(seqs(log)).toEqual(range(1, 20))
+      // Seq 1 is bob's member.joined.
+      const log = (await events(alice, room.id, '?after=1')).events
+      expect(seqs(log)).toEqual(range(2, 21))
       expect(log.filter((e) => e.authorId === alice.user.id).map((e) => e.body)).toEqual(written)
     })
 
@@ -287,11 +291,12 @@ describeEachEngine('messages', (engine) => {
       expect(first.messages).toHaveLength(50)
       expect(first.hasMore).toBe(true)
       const big = await history(alice, room.id, '?limit=100')
-      expect(seqs(big.messages)).toEqual(range(2, 101).reverse())
+      // Seq 1 is bob's member.joined, which history (messages only) skips.
+      expect(seqs(big.messages)).toEqual(range(3, 102).reverse())
       expect(big.hasMore).toBe(true)
-      const rest = await history(alice, room.id, '?limit=100&before=2')
+      const rest = await history(alice, room.id, '?limit=100&before=3')
       expect(rest).toMatchObject({ hasMore: false })
-      expect(seqs(rest.messages)).toEqual([1])
+      expect(seqs(rest.messages)).toEqual([2])
     })
   })
 

@@ -34,6 +34,7 @@ describeEachEngine('rooms', (engine) => {
         createdAt: expect.any(String),
         lastSeq: 0,
         role: 'owner',
+        topic: null,
         memberCount: 1,
         lastMessage: null,
         unreadCount: 0,
@@ -188,9 +189,10 @@ describeEachEngine('rooms', (engine) => {
       await sendMessage(alice, room.id, 'before bob')
       await sendMessage(alice, room.id, 'also before bob')
       await join(bob, room.id)
-      expect(await roomOf(bob, room.id)).toMatchObject({ unreadCount: 0, lastReadSeq: 2, lastSeq: 2 })
+      // Seq 3 is bob's member.joined: read too.
+      expect(await roomOf(bob, room.id)).toMatchObject({ unreadCount: 0, lastReadSeq: 3, lastSeq: 3 })
       await sendMessage(alice, room.id, 'after bob joined')
-      expect(await roomOf(bob, room.id)).toMatchObject({ unreadCount: 1, lastReadSeq: 2, lastSeq: 3 })
+      expect(await roomOf(bob, room.id)).toMatchObject({ unreadCount: 1, lastReadSeq: 3, lastSeq: 4 })
     })
 
     it('a private room cannot be joined, even by a member (403), and a member who leaves loses access', async () => {
@@ -241,7 +243,7 @@ describeEachEngine('rooms', (engine) => {
         .execute()
       expect(rows).toHaveLength(1)
 
-      // Join (twice is fine), then the same clientId goes through as a new message.
+      // Join (twice is fine: one member.joined, seq 2), then the same clientId goes through as a new message.
       const joined = await bob.request('POST', `/api/rooms/${room.id}/join`)
       expect(joined.statusCode).toBe(200)
       expect(joined.json().room).toMatchObject({ id: room.id, role: 'member', memberCount: 2 })
@@ -249,10 +251,10 @@ describeEachEngine('rooms', (engine) => {
       expect((await roomOf(bob, room.id)).memberCount).toBe(2)
       const sent = await bob.request('POST', `/api/rooms/${room.id}/messages`, { clientId, body: 'hi' })
       expect(sent.statusCode).toBe(201)
-      expect(sent.json().message.seq).toBe(2)
+      expect(sent.json().message.seq).toBe(3)
     })
 
-    it('leave: a member leaves with 204 and can no longer write; the owner cannot leave (409)', async () => {
+    it('leave: a member leaves with 204 and can no longer write; the owner cannot leave while others remain (409)', async () => {
       const alice = await signUp(ctx.app)
       const bob = await signUp(ctx.app)
       const room = await createRoom(alice, 'public')
@@ -266,6 +268,8 @@ describeEachEngine('rooms', (engine) => {
         403,
         'not_member',
       )
+      const carol = await signUp(ctx.app)
+      await join(carol, room.id)
       expectError(await alice.request('POST', `/api/rooms/${room.id}/leave`), 409, 'owner_cannot_leave')
       expect((await roomOf(alice, room.id)).role).toBe('owner')
     })
@@ -320,31 +324,32 @@ describeEachEngine('rooms', (engine) => {
       const last = await sendMessage(alice, room.id, 'three')
 
       const forBob = (await roomsOf(bob)).find((r) => r.id === room.id)!
-      expect(forBob.lastSeq).toBe(4)
+      // Seq 1 is bob's member.joined, read by him from the start.
+      expect(forBob.lastSeq).toBe(5)
       expect(forBob.lastMessage).toEqual(last)
-      expect(forBob.lastMessage).toMatchObject({ body: 'three', authorId: alice.user.id, seq: 4 })
+      expect(forBob.lastMessage).toMatchObject({ body: 'three', authorId: alice.user.id, seq: 5 })
       // Bob's own message does not count.
       expect(forBob.unreadCount).toBe(3)
-      expect(forBob.lastReadSeq).toBe(0)
+      expect(forBob.lastReadSeq).toBe(1)
       // Alice's own messages never count for her.
       expect((await roomOf(alice, room.id)).unreadCount).toBe(1)
       // A non-member sees the preview but has nothing unread.
       const carol = await signUp(ctx.app)
       expect(await roomOf(carol, room.id)).toMatchObject({ unreadCount: 0, role: null, lastMessage: last })
 
-      const read = await bob.request('POST', `/api/rooms/${room.id}/read`, { seq: 2 })
+      const read = await bob.request('POST', `/api/rooms/${room.id}/read`, { seq: 3 })
       expect(read.statusCode).toBe(200)
-      expect(read.json()).toEqual({ lastReadSeq: 2, unreadCount: 1 })
+      expect(read.json()).toEqual({ lastReadSeq: 3, unreadCount: 1 })
       expect((await roomOf(bob, room.id)).unreadCount).toBe(1)
 
       // The marker never moves backwards.
-      const back = await bob.request('POST', `/api/rooms/${room.id}/read`, { seq: 1 })
-      expect(back.json()).toEqual({ lastReadSeq: 2, unreadCount: 1 })
+      const back = await bob.request('POST', `/api/rooms/${room.id}/read`, { seq: 2 })
+      expect(back.json()).toEqual({ lastReadSeq: 3, unreadCount: 1 })
       // It is capped at the room's last seq.
       const beyond = await bob.request('POST', `/api/rooms/${room.id}/read`, { seq: 1000 })
-      expect(beyond.json()).toEqual({ lastReadSeq: 4, unreadCount: 0 })
+      expect(beyond.json()).toEqual({ lastReadSeq: 5, unreadCount: 0 })
       await sendMessage(alice, room.id, 'four')
-      expect(await roomOf(bob, room.id)).toMatchObject({ unreadCount: 1, lastReadSeq: 4, lastSeq: 5 })
+      expect(await roomOf(bob, room.id)).toMatchObject({ unreadCount: 1, lastReadSeq: 5, lastSeq: 6 })
 
       expectError(await bob.request('POST', `/api/rooms/${room.id}/read`, { seq: -1 }), 400, 'validation_failed')
       expectError(await bob.request('POST', `/api/rooms/${room.id}/read`, { seq: '3' }), 400, 'validation_failed')
