@@ -474,11 +474,15 @@ describeEachEngine('HTTP fuzz', (engine) => {
     roomR = (await createRoom(alice, 'public')).id
     roomP = (await createRoom(alice, 'private')).id
     roomJ = (await createRoom(alice, 'public')).id
-    // A third member stays in J, so Alice (its owner) is never its last member: leaving is always refused for her.
-    await join(await signUp(ctx.app), roomJ)
     bobShared = (await createRoom(bob, 'public')).id
     bobPublic = (await createRoom(bob, 'public')).id
     bobPrivate = (await createRoom(bob, 'private')).id
+    // A third person stays in J and in Bob's private room, so neither owner is ever the last member
+    // there: their leaving is always refused (the last member leaving would delete the room).
+    const stays = await signUp(ctx.app)
+    await join(stays, roomJ)
+    const added = await bob.request('POST', `/api/rooms/${bobPrivate}/members`, { username: stays.user.username })
+    expect(added.statusCode).toBe(201)
     await join(alice, bobShared)
     await join(bob, roomR)
     for (const body of ['first', 'second']) {
