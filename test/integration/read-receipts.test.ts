@@ -39,7 +39,7 @@ describeEachEngine('read receipts', (engine) => {
       ).last_read_seq,
     )
 
-  /** A room of Ana's with Ben in it and `messages` messages from Ben. */
+  /** A room of Ana's with Ben in it (his member.joined is seq 1) and `messages` messages from Ben (seqs 2…). */
   async function roomWithMessages(messages: number): Promise<string> {
     const roomId = await createRoom(ana)
     await joinRoom(ben, roomId)
@@ -72,10 +72,10 @@ describeEachEngine('read receipts', (engine) => {
 
     await ctx.app.readMarkers.flush()
     const receipts = await benSocket.waitFor('receipts', (f) => f.roomId === roomId, { from })
-    expect(receipts.readers).toEqual([{ userId: ana.user.id, lastReadSeq: 8 }])
+    expect(receipts.readers).toEqual([{ userId: ana.user.id, lastReadSeq: 9 }])
     const marker = await anaLaptop.waitFor('read_marker', (f) => f.roomId === roomId, { from: laptopFrom })
-    expect(marker).toEqual({ type: 'read_marker', roomId, lastReadSeq: 8, unreadCount: 0 })
-    expect(await lastReadSeq(roomId, ana.user.id)).toBe(8)
+    expect(marker).toEqual({ type: 'read_marker', roomId, lastReadSeq: 9, unreadCount: 0 })
+    expect(await lastReadSeq(roomId, ana.user.id)).toBe(9)
 
     // A lower marker later changes nothing and is not broadcast.
     anaPhone.send({ type: 'read', roomId, seq: 3 })
@@ -83,7 +83,7 @@ describeEachEngine('read receipts', (engine) => {
     await ctx.app.readMarkers.flush()
     await settled(benSocket, 3)
     expect(benSocket.frames.slice(from).filter((f) => f.type === 'receipts')).toHaveLength(1)
-    expect(await lastReadSeq(roomId, ana.user.id)).toBe(8)
+    expect(await lastReadSeq(roomId, ana.user.id)).toBe(9)
     await Promise.all([benSocket.close(), anaPhone.close(), anaLaptop.close()])
   })
 
@@ -93,11 +93,11 @@ describeEachEngine('read receipts', (engine) => {
     const laptop = await connect(ctx.app, ana, { protocol: 2 })
     await phone.subscribe(roomId)
     const from = laptop.frames.length
-    phone.send({ type: 'read', roomId, seq: 2 })
+    phone.send({ type: 'read', roomId, seq: 3 })
     await settled(phone, 1)
     await ctx.app.readMarkers.flush()
     const marker = await laptop.waitFor('read_marker', (f) => f.roomId === roomId, { from })
-    expect(marker).toMatchObject({ lastReadSeq: 2, unreadCount: 3 })
+    expect(marker).toMatchObject({ lastReadSeq: 3, unreadCount: 3 })
     await Promise.all([phone.close(), laptop.close()])
   })
 
@@ -107,11 +107,11 @@ describeEachEngine('read receipts', (engine) => {
     await benSocket.subscribe(roomId)
     const laptop = await connect(ctx.app, ana, { protocol: 2 })
     const from = benSocket.frames.length
-    const response = await ana.request('POST', `/api/rooms/${roomId}/read`, { seq: 3 })
-    expect(response.json()).toEqual({ lastReadSeq: 3, unreadCount: 1 })
+    const response = await ana.request('POST', `/api/rooms/${roomId}/read`, { seq: 4 })
+    expect(response.json()).toEqual({ lastReadSeq: 4, unreadCount: 1 })
     const receipts = await benSocket.waitFor('receipts', (f) => f.roomId === roomId, { from })
-    expect(receipts.readers).toEqual([{ userId: ana.user.id, lastReadSeq: 3 }])
-    await laptop.waitFor('read_marker', (f) => f.roomId === roomId && f.lastReadSeq === 3 && f.unreadCount === 1)
+    expect(receipts.readers).toEqual([{ userId: ana.user.id, lastReadSeq: 4 }])
+    await laptop.waitFor('read_marker', (f) => f.roomId === roomId && f.lastReadSeq === 4 && f.unreadCount === 1)
     await Promise.all([benSocket.close(), laptop.close()])
   })
 
