@@ -104,6 +104,8 @@ describeEachEngine('conversation history: folded states', (engine) => {
     const log = await storedEvents(owner, roomId)
     const kinds = new Set(log.map((e) => e.kind))
     expect([...kinds].sort()).toEqual([
+      // The others joined the room: one notice each (they fold into no message).
+      'member.joined',
       'message.created',
       'message.deleted',
       'message.edited',
