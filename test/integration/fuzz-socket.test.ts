@@ -473,6 +473,16 @@ describeEachEngine('WebSocket fuzz', (engine) => {
       await settle(f.watched, done, what)
       expect(f.watched.close, `closed instead of answering ${what()}`).toBeNull()
     }
+    /** A frame about one room that is answered only when refused: the refusal, with its code. */
+    const expectRoomError = async (roomId: string, expected: ErrorCode) => {
+      const isError = (x: ServerFrame) => x.type === 'error' && x.roomId?.toLowerCase() === roomId
+      await wait(() => take(isError) !== undefined)
+      const error = take(isError)!
+      expectWellFormed(error, what())
+      expect(error, what()).toMatchObject({ code: expected })
+      f.consumed.add(error)
+      return true
+    }
     switch (frame.type) {
       case 'ping': {
         send()
@@ -493,14 +503,7 @@ describeEachEngine('WebSocket fuzz', (engine) => {
           : kindOfRoom(roomId) === 'Q'
             ? 'not_member'
             : null
-        if (expected === null) return true
-        const isError = (x: ServerFrame) => x.type === 'error' && x.roomId?.toLowerCase() === roomId
-        await wait(() => take(isError) !== undefined)
-        const error = take(isError)!
-        expectWellFormed(error, what())
-        expect(error, what()).toMatchObject({ code: expected })
-        f.consumed.add(error)
-        return true
+        return expected === null || expectRoomError(roomId, expected)
       }
       case 'read': {
         // A member's marker is raised silently (no answer; this socket did not ask for receipts with ?v=2).
@@ -508,14 +511,7 @@ describeEachEngine('WebSocket fuzz', (engine) => {
         send()
         const kind = kindOfRoom(roomId)
         const expected: ErrorCode | null = kind === 'R' ? null : kind === 'Q' ? 'not_member' : 'not_found'
-        if (expected === null) return true
-        const isError = (x: ServerFrame) => x.type === 'error' && x.roomId?.toLowerCase() === roomId
-        await wait(() => take(isError) !== undefined)
-        const error = take(isError)!
-        expectWellFormed(error, what())
-        expect(error, what()).toMatchObject({ code: expected })
-        f.consumed.add(error)
-        return true
+        return expected === null || expectRoomError(roomId, expected)
       }
       case 'send': {
         const clientId = frame.clientId.toLowerCase()
