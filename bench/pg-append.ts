@@ -13,6 +13,8 @@
  * - "generic plans": the same function with plan_cache_mode =
  *   force_generic_plan (a candidate: on this machine, through this driver, it
  *   was not better, so it is not in a migration; docs/BENCHMARKS.md);
+ * - "with foreign keys": the same function with room_events' four foreign keys
+ *   back (they were dropped for 25–35 % of this figure, docs/BENCHMARKS.md);
  * - "ferry_append_ops": the same plain sends through the function that also
  *   stores operations (issue 9), which the server calls for a batch holding
  *   any edit, delete, reaction, reply or mention: what a plain send costs in
@@ -29,9 +31,18 @@ import { createTempDatabase, postgresProblem } from './lib/pg.ts'
 import { postgresCpuSeconds } from './lib/proc.ts'
 import { round } from './lib/stats.ts'
 
+const VARIANTS = [
+  'peer INSERT',
+  'ferry',
+  'ferry, with foreign keys',
+  'ferry, generic plans',
+  'ferry_append_ops',
+] as const
+type Variant = (typeof VARIANTS)[number]
+
 export interface PgAppendRow {
   engine: 'pglite' | 'postgres'
-  variant: 'ferry' | 'ferry, generic plans' | 'ferry_append_ops' | 'peer INSERT'
+  variant: Variant
   batch: number
   writes: number
   /** Database CPU per stored write, µs. */
@@ -42,12 +53,26 @@ export interface PgAppendRow {
 
 export interface PgAppendOptions {
   writesPerCase: number
+  /** Passes over every batch size and variant; each row is one pass's case (BENCH_PG_APPEND_ROUNDS). */
+  rounds?: number
   log: (s: string) => void
 }
 
 const BATCHES = [1, 3, 10, 30]
 const BODY = 'a message of about forty characters here'
 const SIGNATURE = 'ferry_append_batch(uuid[], uuid[], uuid[], text[], uuid[])'
+/**
+ * The foreign keys room_events had until migration 2026-12-07T15-00-00. Each
+ * ran a trigger per inserted row (a `FOR KEY SHARE` lookup of the room or
+ * user); the "with foreign keys" variant adds them back NOT VALID (no scan of
+ * the table) for its pass and drops them after, so the decision stays measured.
+ */
+const ROOM_EVENT_FOREIGN_KEYS = [
+  ['room_id', 'rooms'],
+  ['author_id', 'users'],
+  ['subject_id', 'users'],
+  ['deleted_by', 'users'],
+] as const
 
 interface Member {
   room_id: string
@@ -147,25 +172,43 @@ async function measureEngine(
     }
   }
 
+  const setUp = async (variant: Variant) => {
+    if (variant === 'ferry, generic plans')
+      await sql.raw(`ALTER FUNCTION ${SIGNATURE} SET plan_cache_mode = force_generic_plan`).execute(db)
+    if (variant === 'ferry, with foreign keys')
+      for (const [column, table] of ROOM_EVENT_FOREIGN_KEYS)
+        await sql
+          .raw(
+            `ALTER TABLE room_events ADD CONSTRAINT room_events_${column}_fkey FOREIGN KEY (${column}) REFERENCES ${table} (id) NOT VALID`,
+          )
+          .execute(db)
+  }
+  const tearDown = async (variant: Variant) => {
+    if (variant === 'ferry, generic plans')
+      await sql.raw(`ALTER FUNCTION ${SIGNATURE} RESET plan_cache_mode`).execute(db)
+    if (variant === 'ferry, with foreign keys')
+      for (const [column] of ROOM_EVENT_FOREIGN_KEYS)
+        await sql.raw(`ALTER TABLE room_events DROP CONSTRAINT room_events_${column}_fkey`).execute(db)
+  }
+
   const rows: PgAppendRow[] = []
-  for (const size of BATCHES) {
-    // Interleaved per batch size, so a slow patch of the machine hits every variant alike.
-    for (const variant of ['peer INSERT', 'ferry', 'ferry, generic plans', 'ferry_append_ops'] as const) {
-      if (variant === 'ferry, generic plans')
-        await sql.raw(`ALTER FUNCTION ${SIGNATURE} SET plan_cache_mode = force_generic_plan`).execute(db)
-      try {
-        const row = await runCase(variant, size)
-        rows.push(row)
-        options.log(
-          `pg-append ${engine} ${variant} batch ${size}: ${row.cpuUsPerWrite} µs CPU/write, ${row.msPerCall} ms/call`,
-        )
-      } finally {
-        if (variant === 'ferry, generic plans') {
-          await sql.raw(`ALTER FUNCTION ${SIGNATURE} RESET plan_cache_mode`).execute(db)
+  for (let round = 0; round < (options.rounds ?? 1); round++)
+    for (const size of BATCHES) {
+      // Interleaved per batch size, in a new random order each time, so a slow
+      // patch of the machine hits every variant alike.
+      for (const variant of [...VARIANTS].sort(() => Math.random() - 0.5)) {
+        await setUp(variant)
+        try {
+          const row = await runCase(variant, size)
+          rows.push(row)
+          options.log(
+            `pg-append ${engine} ${variant} batch ${size}: ${row.cpuUsPerWrite} µs CPU/write, ${row.msPerCall} ms/call`,
+          )
+        } finally {
+          await tearDown(variant)
         }
       }
     }
-  }
   return rows
 }
 

@@ -141,7 +141,11 @@ if (selected.includes('rooms')) {
 
 if (selected.includes('pg-append')) {
   results.pgAppend = await part('pg-append', () =>
-    runPgAppend({ writesPerCase: envNumber('BENCH_PG_APPEND_WRITES', 3000), log }),
+    runPgAppend({
+      writesPerCase: envNumber('BENCH_PG_APPEND_WRITES', 3000),
+      rounds: envNumber('BENCH_PG_APPEND_ROUNDS', 1),
+      log,
+    }),
   )
 }
 

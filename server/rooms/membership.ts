@@ -91,6 +91,10 @@ export function leaveRoom(writer: RoomWriter, roomId: string, userId: string): P
       if (others.length > 0) {
         throw new AppError(409, 'owner_cannot_leave', 'Make another member the owner before leaving the room')
       }
+      // room_events has no foreign key (migration 2026-12-07T15-00-00): its log
+      // goes explicitly, under the room lock changeRoom holds, so no append
+      // can slip in between (it waits for the lock, then finds no member).
+      await trx.deleteFrom('room_events').where('room_id', '=', roomId).execute()
       await trx.deleteFrom('rooms').where('id', '=', roomId).execute()
       return 'deleted'
     }
