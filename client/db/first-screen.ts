@@ -11,6 +11,7 @@
  * ignored and the normal path paints.
  */
 import type { Room, RoomEvent, User } from '../../shared/schemas.ts'
+import { storedEntries } from '../log/entry.ts'
 import { activeUser } from './rooms.ts'
 import type { FerryDatabase, FirstScreenRecord, OutboxItem } from './schema.ts'
 import type { Snapshot } from './snapshot.ts'
@@ -127,6 +128,13 @@ export function validFirstScreen(x: unknown): FirstScreenRecord | null {
     if (!Array.isArray(entries) || !entries.every((e) => validEntry(e, room.roomId as string))) return null
     const seqs = (entries as RoomEvent[]).map((e) => e.seq)
     if (seqs.some((seq, i) => i > 0 && seq <= (seqs[i - 1] as number))) return null
+    // A message's snapshot and carried amendments are checked as when read from the store.
+    const checked = storedEntries(entries)
+    if (checked.length !== entries.length) return null
+    return {
+      ...(x as unknown as FirstScreenRecord),
+      room: { ...(room as unknown as NonNullable<FirstScreenRecord['room']>), entries: checked },
+    }
   }
   return x as unknown as FirstScreenRecord
 }

@@ -1,8 +1,9 @@
+import type { IDBPTransaction } from 'idb'
 import { messageSeqOf } from '../../shared/conversation/fold.ts'
 import type { RoomEvent } from '../../shared/schemas.ts'
-import { scrubbed, storedEntries } from '../log/entry.ts'
+import { type StoredEntry, scrubbed, snapshotOf, storedEntries, type WindowEntry } from '../log/entry.ts'
 import { addSeqs, advanceCursor, classifyIncoming } from '../sync/ranges.ts'
-import type { FerryDatabase, RoomCursor, SeqRange } from './schema.ts'
+import type { FerryDatabase, FerryDB, RoomCursor, SeqRange } from './schema.ts'
 
 export function emptyCursor(roomId: string): RoomCursor {
   return { roomId, lastSeq: 0, ranges: [], hasOlder: true }
@@ -10,6 +11,11 @@ export function emptyCursor(roomId: string): RoomCursor {
 
 export interface StoredBatch {
   fresh: RoomEvent[]
+  /**
+   * Messages held already whose stored copy took a newer server snapshot from
+   * this batch (a history page read after changes the device never got).
+   */
+  refreshed: RoomEvent[]
   gap: SeqRange | null
   cursor: RoomCursor
 }
@@ -31,7 +37,8 @@ export async function storeEventsIn(tx: LogTx, roomId: string, events: readonly 
   const own = events.filter((e) => e.roomId === roomId)
   const classified = classifyIncoming(before.ranges, before.lastSeq, own)
   const { gap } = classified
-  const fresh = await withDeletionsApplied(tx, roomId, classified.fresh)
+  const refreshed = await newerSnapshots(tx, roomId, own, classified.fresh)
+  const fresh = await withDeletionsApplied(tx, roomId, classified.fresh, refreshed)
   const messages = tx.objectStore('messages')
   for (const event of fresh) messages.put(event)
   const ranges = addSeqs(
@@ -40,7 +47,36 @@ export async function storeEventsIn(tx: LogTx, roomId: string, events: readonly 
   )
   const cursor: RoomCursor = { ...before, ranges, lastSeq: advanceCursor(ranges, before.lastSeq) }
   cursors.put(cursor)
-  return { fresh, gap, cursor }
+  return { fresh, refreshed, gap, cursor }
+}
+
+/**
+ * Held messages for which the batch brings a snapshot folding in more than
+ * the stored copy's (none, or an older `through`): the stored copy takes it
+ * (and loses its text when the snapshot says deleted). Returns them as stored.
+ */
+async function newerSnapshots(
+  tx: LogTx,
+  roomId: string,
+  incoming: readonly RoomEvent[],
+  fresh: readonly RoomEvent[],
+): Promise<RoomEvent[]> {
+  const isFresh = new Set(fresh.map((e) => e.seq))
+  const candidates = incoming.filter((e) => e.kind === 'message.created' && snapshotOf(e) && !isFresh.has(e.seq))
+  if (candidates.length === 0) return []
+  const messages = tx.objectStore('messages')
+  const out: RoomEvent[] = []
+  for (const e of candidates) {
+    const state = snapshotOf(e)!
+    const [held] = storedEntries([await messages.get([roomId, e.seq])])
+    if (held?.kind !== 'message.created' || (snapshotOf(held)?.through ?? 0) >= state.through) continue
+    const taken: StoredEntry = { ...held, state, body: state.deleted ? null : held.body }
+    // A copy already scrubbed (its deletion is held, newer than the page) keeps no text from the page either.
+    const next = held.body === null ? scrubbed(taken) : taken
+    messages.put(next)
+    out.push(next)
+  }
+  return out
 }
 
 const isDeletion = (e: RoomEvent) => e.kind === 'message.deleted' && e.targetSeq !== null
@@ -53,11 +89,18 @@ const hasText = (e: RoomEvent) => e.body !== null && (e.kind === 'message.create
  * copy with text of a message whose deletion is held (a stale page) is
  * stored scrubbed. Returns `fresh` with such copies scrubbed.
  */
-async function withDeletionsApplied(tx: LogTx, roomId: string, fresh: readonly RoomEvent[]): Promise<RoomEvent[]> {
+async function withDeletionsApplied(
+  tx: LogTx,
+  roomId: string,
+  fresh: readonly RoomEvent[],
+  refreshed: readonly RoomEvent[] = [],
+): Promise<RoomEvent[]> {
   const messages = tx.objectStore('messages')
   const byTarget = messages.index('by-target')
   const deleted = new Set<number>()
-  for (const e of fresh) if (isDeletion(e)) deleted.add(e.targetSeq!)
+  for (const e of fresh) if (isDeletion(e) || snapshotOf(e)?.deleted) deleted.add(messageSeqOf(e)!)
+  // A snapshot that says deleted is a deletion the device may never read: it scrubs like one.
+  for (const e of refreshed) if (snapshotOf(e)?.deleted) deleted.add(e.seq)
   const texts = fresh.filter(hasText)
   if (texts.length > 0) {
     // One read for the whole batch: the held deletions aimed anywhere in its span of messages.
@@ -91,7 +134,12 @@ export async function storeEvents(
 export async function resetCursor(db: FerryDatabase, roomId: string, lastSeq: number): Promise<RoomCursor> {
   const tx = db.transaction('cursors', 'readwrite')
   const before = (await tx.store.get(roomId)) ?? emptyCursor(roomId)
-  const cursor: RoomCursor = { ...before, lastSeq: Math.max(before.lastSeq, lastSeq), hasOlder: true }
+  const cursor: RoomCursor = {
+    ...before,
+    lastSeq: Math.max(before.lastSeq, lastSeq),
+    hasOlder: true,
+    resetTo: Math.max(before.resetTo ?? 0, lastSeq),
+  }
   tx.store.put(cursor)
   await tx.done
   return cursor
@@ -128,7 +176,47 @@ export async function newestEntries(
   if (!cursor) return []
   const lowest = limit > 1 ? await cursor.advance(limit - 1) : cursor
   const from = lowest ? lowest.key : ([roomId, 0] as [string, number])
-  return storedEntries(await tx.store.getAll(IDBKeyRange.bound(from, [roomId, before], false, true)))
+  const page = storedEntries(await tx.store.getAll(IDBKeyRange.bound(from, [roomId, before], false, true)))
+  return withAmendmentsHeld(tx, roomId, page)
+}
+
+type ReadTx = IDBPTransaction<FerryDB, ['messages'], 'readonly'>
+
+/**
+ * Gives each message of a page (seqs ascending) the amendments the device
+ * holds for it beyond the page (newer entries, one read of the `by-target`
+ * index for the page's span of messages), so a message read back shows every
+ * change the device has, not only those that happen to sit in the same page.
+ */
+async function withAmendmentsHeld(tx: ReadTx, roomId: string, page: RoomEvent[]): Promise<WindowEntry[]> {
+  const seqs = page.filter((e) => e.kind === 'message.created').map((e) => e.seq)
+  if (seqs.length === 0) return page
+  const top = page.at(-1)!.seq
+  const span = IDBKeyRange.bound([roomId, seqs[0]!], [roomId, seqs.at(-1)!])
+  const beyond = storedEntries(await tx.objectStore('messages').index('by-target').getAll(span)).filter(
+    (e) => e.seq > top,
+  )
+  if (beyond.length === 0) return page
+  const byTarget = new Map<number, RoomEvent[]>()
+  for (const e of beyond) {
+    const list = byTarget.get(e.targetSeq!) ?? []
+    list.push(e)
+    byTarget.set(e.targetSeq!, list)
+  }
+  return page.map((e) => {
+    const amendments = e.kind === 'message.created' ? byTarget.get(e.seq) : undefined
+    return amendments ? { ...e, amendments } : e
+  })
+}
+
+/**
+ * A message held from before the latest reset may lack changes made in the
+ * part of the log the reset skipped: stale until a history page's snapshot
+ * folds in at least that far.
+ */
+export function isStale(e: RoomEvent, cursor: RoomCursor): boolean {
+  const resetTo = cursor.resetTo ?? 0
+  return e.kind === 'message.created' && e.seq <= resetTo && (snapshotOf(e)?.through ?? 0) < resetTo
 }
 
 /** Up to `limit` entries after `after`, oldest first (the window paging back toward the live end). */
@@ -139,5 +227,7 @@ export async function entriesAfter(
   limit: number,
 ): Promise<RoomEvent[]> {
   const range = IDBKeyRange.bound([roomId, after], [roomId, Number.MAX_SAFE_INTEGER], true, false)
-  return storedEntries(await db.getAll('messages', range, limit))
+  const tx = db.transaction('messages')
+  const page = storedEntries(await tx.store.getAll(range, limit))
+  return withAmendmentsHeld(tx, roomId, page)
 }

@@ -60,6 +60,12 @@ export interface RoomCursor {
   ranges: SeqRange[]
   /** False once the server said there is nothing older than what we hold. */
   hasOlder: boolean
+  /**
+   * The `lastSeq` of the latest `reset`: what the device held from before it may
+   * lack changes made in the skipped part of the log, until a history page's
+   * snapshot with `through` at least this replaces it (client/db/messages.ts `isStale`).
+   */
+  resetTo?: number
 }
 
 export interface Draft {

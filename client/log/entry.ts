@@ -6,26 +6,57 @@
  * ack of a send or an operation (socket or HTTP), and reads of entries stored
  * by older versions of the app.
  */
+import type { MessageState } from '../../shared/conversation/fold.ts'
 import type { AckFrame } from '../../shared/protocol.ts'
 import type { Message, RoomEvent } from '../../shared/schemas.ts'
+
+/**
+ * A stored `message.created` may carry `state`: the message's current state
+ * as the server folded it for a history page (its `through` says up to which
+ * seq every entry about the message is in it). A client that was away past
+ * the reset bound never reads the edits, deletions and reactions it missed;
+ * the snapshot is how it still shows them (docs/CLIENT.md, "Current state").
+ */
+export type StoredEntry = RoomEvent & { state?: MessageState }
+
+/**
+ * An entry as the open room's window holds it: a message may also carry the
+ * amendments (edits, deletions, reactions) the device holds for it outside the
+ * window (read through the `by-target` index, or heard while the window did not
+ * reach them), so the one fold sees every change it has, wherever it sits in the log.
+ */
+export type WindowEntry = StoredEntry & { amendments?: readonly RoomEvent[] }
+
+/** The server's snapshot a stored entry carries, if any. */
+export const snapshotOf = (e: RoomEvent): MessageState | undefined => (e as StoredEntry).state
+
+/** The amendments held for a message outside the window, if any. */
+export const amendmentsOf = (e: RoomEvent): readonly RoomEvent[] => (e as WindowEntry).amendments ?? []
 
 /**
  * A history page's message, as the entry that created it. The issue-9 reply
  * and mention fields are read when the server sends them (newer servers do)
  * and left absent otherwise: absent means none, for the fold as on the wire.
  */
-export function entryFromMessage(m: Message & { replyTo?: number | null; mentions?: string[] }): RoomEvent {
-  const entry: RoomEvent = {
+export function entryFromMessage(m: Message & { replyTo?: number | null; mentions?: string[] }): StoredEntry {
+  const state = m.state as MessageState | undefined
+  const snapshot = state && state.roomId === m.roomId && state.seq === m.seq ? state : undefined
+  const entry: StoredEntry = {
     roomId: m.roomId,
     seq: m.seq,
     kind: 'message.created',
     authorId: m.authorId,
     authorName: m.authorName,
     clientId: m.clientId,
-    body: m.body,
+    // A deleted message's text leaves the device, as it left the server's row.
+    body: snapshot?.deleted ? null : m.body,
     targetSeq: null,
     reaction: null,
     createdAt: m.createdAt,
+  }
+  if (snapshot) {
+    entry.state = snapshot
+    if (snapshot.replyTo !== null) entry.replyTo = snapshot.replyTo
   }
   if (m.replyTo !== undefined && m.replyTo !== null) entry.replyTo = m.replyTo
   if (m.mentions !== undefined && m.mentions.length > 0) entry.mentions = m.mentions
@@ -59,9 +90,62 @@ export function isStoredEntry(value: unknown): value is RoomEvent {
   )
 }
 
-/** Entries as read from the store: only well-formed ones. */
+const isArray = Array.isArray
+const nullOr = (v: unknown, type: string) => v === null || typeof v === type
+
+/**
+ * A snapshot read back from IndexedDB is checked as far as the fold relies
+ * on it; a damaged one is dropped (the entry stays, as the message it was).
+ */
+export function isSnapshot(value: unknown, e: RoomEvent): value is MessageState {
+  if (typeof value !== 'object' || value === null) return false
+  const s = value as Record<string, unknown>
+  return (
+    s.roomId === e.roomId &&
+    s.seq === e.seq &&
+    typeof s.through === 'number' &&
+    s.through >= e.seq &&
+    typeof s.createdAt === 'string' &&
+    nullOr(s.body, 'string') &&
+    nullOr(s.authorId, 'string') &&
+    nullOr(s.replyTo, 'number') &&
+    isArray(s.mentions) &&
+    nullOr(s.edited, 'object') &&
+    nullOr(s.deleted, 'object') &&
+    isArray(s.reactions) &&
+    (s.reactions as unknown[]).every(
+      (r) =>
+        typeof r === 'object' &&
+        r !== null &&
+        typeof (r as { emoji?: unknown }).emoji === 'string' &&
+        isArray((r as { holders?: unknown }).holders) &&
+        (r as { holders: unknown[] }).holders.length > 0,
+    )
+  )
+}
+
+const extras = (e: RoomEvent) => (e as WindowEntry).state !== undefined || (e as WindowEntry).amendments !== undefined
+
+/** Drops a damaged snapshot (and, on a window's copy, carried amendments that are not entries). */
+function checked(e: RoomEvent): RoomEvent {
+  const held = e as WindowEntry
+  let out: WindowEntry = held
+  if (held.state !== undefined && !isSnapshot(held.state, e)) {
+    const { state: _damaged, ...rest } = out
+    out = rest
+  }
+  if (held.amendments !== undefined) {
+    const list: unknown = held.amendments
+    const kept = Array.isArray(list) ? list.filter((a) => isStoredEntry(a) && a.roomId === e.roomId) : []
+    if (kept.length !== (Array.isArray(list) ? list.length : -1)) out = { ...out, amendments: kept }
+  }
+  return out
+}
+
+/** Entries as read from the store: only well-formed ones (a damaged snapshot is dropped from its entry). */
 export function storedEntries(values: readonly unknown[]): RoomEvent[] {
-  return values.every(isStoredEntry) ? (values as RoomEvent[]) : values.filter(isStoredEntry)
+  const valid = values.every(isStoredEntry) ? (values as RoomEvent[]) : values.filter(isStoredEntry)
+  return valid.some(extras) ? valid.map(checked) : valid
 }
 
 /**
@@ -69,7 +153,16 @@ export function storedEntries(values: readonly unknown[]): RoomEvent[] {
  * the device as on the server (the server scrubs the message and its edits).
  */
 export function scrubbed(e: RoomEvent): RoomEvent {
-  if (e.body === null) return e
-  const { mentions: _mentions, ...rest } = e
-  return { ...rest, body: null }
+  const state = snapshotOf(e)
+  if (e.body === null && (!state || state.body === null)) return e
+  const { mentions: _mentions, ...rest } = e as StoredEntry
+  if (!state) return { ...rest, body: null } as RoomEvent
+  // The snapshot holds the text too; it becomes a tombstone (the deletion's details come with the deletion).
+  const deleted = state.deleted ?? { seq: null, at: null, by: null }
+  const tomb: StoredEntry = {
+    ...rest,
+    body: null,
+    state: { ...state, body: null, mentions: [], edited: null, reactions: [], deleted },
+  }
+  return tomb
 }

@@ -4,10 +4,18 @@
  * server uses) and membership or rename notices. Both the live path and reads
  * from IndexedDB hand their entries here; nothing else folds entries.
  */
-import { applyInOrder, foldEvents, type MessageFold, type MessageState } from '../../shared/conversation/fold.ts'
+import {
+  applyInOrder,
+  emptyFold,
+  foldEvents,
+  foldSnapshot,
+  type MessageFold,
+  type MessageState,
+} from '../../shared/conversation/fold.ts'
 import type { RoomEvent } from '../../shared/schemas.ts'
 import type { OutboxItem } from '../db/schema.ts'
 import { itemType } from '../outbox/operations.ts'
+import { amendmentsOf, snapshotOf } from './entry.ts'
 
 export interface ShownReaction {
   emoji: string
@@ -132,10 +140,26 @@ export function noticeText(e: RoomEvent): string | null {
   }
 }
 
-/** The messages' states, by seq, from the entries held (any order, duplicates, gaps). */
+/**
+ * The messages' states, by seq, from the entries held (any order, duplicates,
+ * gaps): the entries themselves, the amendments a message carries from outside
+ * the window, and the server's snapshot a message from a history page carries
+ * (the fold starts from it and ignores what it already holds).
+ */
 export function foldHeld(entries: readonly RoomEvent[]): ReadonlyMap<number, MessageFold> {
   const roomId = entries[0]?.roomId
-  return roomId === undefined ? new Map() : foldEvents(new Map(), roomId, entries)
+  if (roomId === undefined) return new Map()
+  let folds = foldEvents(new Map(), roomId, entries)
+  const carried = entries.flatMap(amendmentsOf)
+  if (carried.length > 0) folds = foldEvents(folds, roomId, carried)
+  let out: Map<number, MessageFold> | null = null
+  for (const e of entries) {
+    const snapshot = e.kind === 'message.created' ? snapshotOf(e) : undefined
+    if (!snapshot || e.roomId !== roomId) continue
+    out ??= new Map(folds)
+    out.set(e.seq, foldSnapshot(out.get(e.seq) ?? emptyFold(roomId, e.seq), snapshot))
+  }
+  return out ?? folds
 }
 
 const KIND = { edit: 'message.edited', delete: 'message.deleted' } as const

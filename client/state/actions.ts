@@ -11,7 +11,7 @@ import type {
 import type { RoomEvent, Visibility } from '../../shared/schemas.ts'
 import { ApiError, api, isTransient } from '../api/http.ts'
 import { readFirstScreen } from '../db/first-screen.ts'
-import { entriesAfter, getCursor, newestEntries, setHasOlder, storeEvents } from '../db/messages.ts'
+import { entriesAfter, getCursor, isStale, newestEntries, setHasOlder, storeEvents } from '../db/messages.ts'
 import { getDb } from '../db/page.ts'
 import {
   clearUserData,
@@ -504,7 +504,9 @@ async function loadOlderInto(roomId: string, oldest: number): Promise<void> {
   const cursor = await getCursor(db, roomId)
   const contiguous = older.length === page || (older.length > 0 && older[0]!.seq === 1)
   let hasOlder = (older[0]?.seq ?? oldest) > 1 && cursor.hasOlder
-  if (!contiguous || (oldest !== Number.MAX_SAFE_INTEGER && !holds(cursor.ranges, oldest - 1))) {
+  // Messages held from before a reset may lack what the reset skipped: the server's page brings their state.
+  const stale = older.some((e) => isStale(e, cursor))
+  if (!contiguous || stale || (oldest !== Number.MAX_SAFE_INTEGER && !holds(cursor.ranges, oldest - 1))) {
     try {
       const before = oldest === Number.MAX_SAFE_INTEGER ? '' : `before=${oldest}&`
       const res = await api<HistoryResponse>('GET', `/api/rooms/${roomId}/messages?${before}limit=${page}`)

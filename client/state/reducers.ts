@@ -5,6 +5,7 @@
 import type { PresenceUser } from '../../shared/protocol.ts'
 import type { Room, RoomEvent } from '../../shared/schemas.ts'
 import type { OutboxItem } from '../db/schema.ts'
+import { carryAmendments, mergedEntry } from '../log/window.ts'
 import type { ConnStatus } from '../tabs/messages.ts'
 
 /** Index of the first entry whose seq is >= `seq` (entries sorted by seq). */
@@ -37,7 +38,15 @@ export function mergeEntries(current: readonly RoomEvent[], incoming: readonly R
       continue
     }
     const at = lowerBound(list, e.seq)
-    if (list[at]?.seq === e.seq) continue
+    if (list[at]?.seq === e.seq) {
+      // The log never changes what a seq holds, but a message may come back knowing more
+      // (a newer server snapshot, amendments held outside the window): that copy replaces it.
+      const merged = mergedEntry(list[at]!, e)
+      if (merged === null) continue
+      out ??= current.slice()
+      out[at] = merged
+      continue
+    }
     out ??= current.slice()
     out.splice(at, 0, e)
   }
@@ -70,7 +79,9 @@ export interface TimelineWindow {
 export function boundWindow<T extends TimelineWindow>(t: T, keep: 'newest' | 'oldest', max = TIMELINE_MAX): T {
   if (t.entries.length <= max) return t
   if (keep === 'newest') return { ...t, entries: t.entries.slice(t.entries.length - max), hasOlder: true }
-  return { ...t, entries: t.entries.slice(0, max), hasNewer: true, following: false }
+  // Edits, deletions and reactions dropped with the newest end still apply to the messages kept.
+  const entries = carryAmendments(t.entries.slice(0, max), t.entries.slice(max))
+  return { ...t, entries, hasNewer: true, following: false }
 }
 
 /**
@@ -82,7 +93,13 @@ export function boundWindow<T extends TimelineWindow>(t: T, keep: 'newest' | 'ol
 export function withEvents<T extends TimelineWindow>(t: T, events: readonly RoomEvent[], max = TIMELINE_MAX): T {
   const last = t.entries[t.entries.length - 1]
   const usable = t.hasNewer && last ? events.filter((e) => e.seq <= last.seq) : events
-  const entries = mergeEntries(t.entries, usable)
+  let entries = mergeEntries(t.entries, usable)
+  // Past the window's end: not shown as entries, but a change to a message it shows still applies to it.
+  if (usable !== events)
+    entries = carryAmendments(
+      entries,
+      events.filter((e) => e.seq > last!.seq),
+    )
   if (entries === t.entries) return t
   return boundWindow({ ...t, entries }, t.following ? 'newest' : 'oldest', max)
 }

@@ -615,14 +615,16 @@ export class SyncEngine {
   /** Step 3. */
   private async ingest(roomId: string, events: RoomEvent[]): Promise<void> {
     const stored = await storeEvents(this.db, roomId, events)
-    await this.afterStore(roomId, stored.fresh)
+    await this.afterStore(roomId, stored.fresh, stored.refreshed)
     // fillGap runs as a job, which logs its failures and never rejects.
     if (stored.gap) void this.fillGap(roomId)
   }
 
-  private async afterStore(roomId: string, fresh: RoomEvent[]): Promise<void> {
+  /** `refreshed`: held messages whose stored copy took a newer server snapshot (their seqs are not new). */
+  private async afterStore(roomId: string, fresh: RoomEvent[], refreshed: RoomEvent[] = []): Promise<void> {
+    if (fresh.length === 0 && refreshed.length === 0) return
+    publish({ type: 'events', roomId, events: refreshed.length === 0 ? fresh : [...refreshed, ...fresh] })
     if (fresh.length === 0) return
-    publish({ type: 'events', roomId, events: fresh })
     const viewing = this.options.viewingRoom() === roomId
     await updateRoom(this.db, roomId, (room) => applyEventsToRoom(room, fresh, this.me.id, viewing))
     publish({ type: 'rooms-changed' })
@@ -666,7 +668,7 @@ export class SyncEngine {
             `/api/rooms/${roomId}/events?after=${cursor.lastSeq}&limit=${LIMITS.catchUpPageMax}`,
           )
           const stored = await storeEvents(this.db, roomId, page.events)
-          await this.afterStore(roomId, stored.fresh)
+          await this.afterStore(roomId, stored.fresh, stored.refreshed)
           const reached = stored.cursor.lastSeq >= page.lastSeq
           if (reached || (!page.hasMore && stored.fresh.length === 0)) break
         }
@@ -703,8 +705,9 @@ export class SyncEngine {
           'GET',
           `/api/rooms/${roomId}/messages?limit=${LIMITS.historyPageDefault}`,
         )
+        // Each message comes with its folded state (`through`): the changes the reset skipped are in it.
         const stored = await storeEvents(this.db, roomId, page.messages.map(entryFromMessage))
-        await this.afterStore(roomId, stored.fresh)
+        await this.afterStore(roomId, stored.fresh, stored.refreshed)
       } finally {
         publish({ type: 'room-reset', roomId })
       }
