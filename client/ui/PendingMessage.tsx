@@ -1,12 +1,29 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { OutboxItem } from '../db/schema.ts'
-import { bodyProblem, discardMessage, editMessage, retryMessage } from '../state/compose.ts'
+import { type PendingReply, pendingView } from '../log/pending.ts'
+import { firstLine } from '../log/timeline.ts'
+import { bodyProblem, discardMessage, retryMessage } from '../state/compose.ts'
+import { deleteMessage, editMessageText, failureText, toggleReaction } from '../state/operations.ts'
+import { outbox, replyingTo, timeline, user } from '../state/store.ts'
 import { formatTime } from '../time/format.ts'
 import { charactersLeft, LengthCounter } from './LengthCounter.tsx'
-import { type CloseReason, type MessageAction, MessageActions } from './MessageActions.tsx'
+import { type CloseReason, type MessageAction, MessageActions, type QuickAction } from './MessageActions.tsx'
 import { MessageText } from './MessageText.tsx'
+import { COMMON_REACTIONS } from './reactions.ts'
 
-const IN_FLIGHT = 'Already being sent: it can no longer be changed.'
+const IN_FLIGHT = 'Being sent: a change now goes out after it, as its own step.'
+const WHAT = { edit: 'Edit', delete: 'Deletion', react: 'Reaction' } as const
+
+/** Moves the eyes and the focus to the message a waiting reply quotes, when it is in the list. */
+function showQuoted(quoted: PendingReply): boolean {
+  const selector = quoted.seq !== null ? `li[data-seq="${quoted.seq}"]` : `li[data-client-id="${quoted.clientId}"]`
+  const row = document.querySelector<HTMLElement>(selector)
+  if (!row) return false
+  row.scrollIntoView?.({ block: 'center' })
+  if (!row.hasAttribute('tabindex')) row.tabIndex = -1
+  row.focus({ preventScroll: true })
+  return true
+}
 /** How long a finger rests on a message before its menu opens (where the browser sends no contextmenu). */
 const LONG_PRESS_MS = 500
 
@@ -42,13 +59,23 @@ const fromControl = (event: Event) => (event.target as Element | null)?.closest?
 
 /**
  * A local echo: shown at once, with its time and a small mark (clock: waiting;
- * arrow: being sent; "!": failed) at the end of its last line. Its actions
- * (retry, edit, copy, discard) are in a menu opened by a tap, a long press, a
- * right-click or the keyboard (the mark is a button). Editable and
- * discardable only while no sender has handed it to the network: once it is
- * in flight the server may already hold it, and the menu says so.
+ * arrow: being sent; "!": failed) at the end of its last line, the reply it
+ * quotes, and the person's changes to it (client/log/pending.ts). Its actions
+ * (react, reply, retry, edit, copy, discard) are in a menu opened by a tap, a
+ * long press, a right-click or the keyboard (the mark is a button). While no
+ * sender has handed it to the network an edit or discard changes the queued
+ * message itself; once in flight the server may already hold it, so an edit
+ * or deletion becomes an operation by its clientId, shown here as waiting.
  */
 export function PendingMessage({ item }: { item: OutboxItem }) {
+  const shown = timeline.value
+  const view = pendingView(
+    item,
+    outbox.value,
+    shown?.roomId === item.roomId ? shown.entries : [],
+    user.value?.username ?? 'You',
+  )
+  const target = { clientId: item.clientId }
   const [editing, setEditing] = useState(false)
   const [draft, setDraft] = useState(item.body)
   const [notice, setNotice] = useState<string | null>(null)
@@ -58,7 +85,7 @@ export function PendingMessage({ item }: { item: OutboxItem }) {
   const inFlight = !failed && item.sentAt !== undefined
   const phase: Phase = failed ? 'failed' : inFlight ? 'sending' : 'waiting'
   const reason = item.error?.message ?? 'refused by the server'
-  const shownNotice = notice ?? (editing && inFlight ? IN_FLIGHT : null)
+  const shownNotice = notice
   const noticeRef = useRef<HTMLParagraphElement>(null)
   const bubble = useRef<HTMLDivElement>(null)
   const statusButton = useRef<HTMLButtonElement>(null)
@@ -93,7 +120,7 @@ export function PendingMessage({ item }: { item: OutboxItem }) {
     setNotice(null)
     const clipboard = navigator.clipboard as Clipboard | undefined
     if (!clipboard) return setNotice('Copying is not available here: select the text instead.')
-    clipboard.writeText(item.body).then(
+    clipboard.writeText(view.body).then(
       () => setInfo('Copied.'),
       (error: unknown) => {
         console.warn('[ferry] copy failed', error)
@@ -115,22 +142,56 @@ export function PendingMessage({ item }: { item: OutboxItem }) {
     press.current = null
   }
 
-  const actions: MessageAction[] = inFlight
-    ? [{ label: 'Copy text', onSelect: copy }]
-    : [
-        ...(failed ? [{ label: 'Retry', onSelect: () => act(() => retryMessage(item.clientId)) }] : []),
-        {
-          label: 'Edit',
-          onSelect: () => {
-            setNotice(null)
-            setDraft(item.body)
-            setEditing(true)
-          },
-        },
-        { label: 'Copy text', onSelect: copy },
-        { label: 'Discard', danger: true, onSelect: () => act(() => discardMessage(item.clientId)) },
-      ]
+  const react = (emoji: string) => {
+    const held = view.reactions.some((r) => r.emoji === emoji)
+    act(() => toggleReaction(item.roomId, target, emoji, held))
+  }
+  const reply = () => {
+    replyingTo.value = {
+      roomId: item.roomId,
+      target,
+      authorName: user.value?.username ?? 'You',
+      firstLine: firstLine(view.body),
+    }
+    document.getElementById('composer-input')?.focus()
+  }
+  const edit = {
+    label: 'Edit',
+    onSelect: () => {
+      setNotice(null)
+      setDraft(view.body)
+      setEditing(true)
+    },
+  }
+  // A failed send was refused (nothing stored): it can be retried, changed or discarded, not answered.
+  const live = !failed && !view.deleted
+  const actions: MessageAction[] = view.deleted
+    ? []
+    : inFlight
+      ? [
+          { label: 'Reply', onSelect: reply },
+          edit,
+          { label: 'Copy text', onSelect: copy },
+          { label: 'Delete', danger: true, onSelect: () => act(() => deleteMessage(item.roomId, target)) },
+        ]
+      : [
+          ...(failed ? [{ label: 'Retry', onSelect: () => act(() => retryMessage(item.clientId)) }] : []),
+          ...(failed ? [] : [{ label: 'Reply', onSelect: reply }]),
+          edit,
+          { label: 'Copy text', onSelect: copy },
+          // Discarding takes what was queued against it too (its reactions; a reply to it keeps its text).
+          { label: 'Discard', danger: true, onSelect: () => act(() => deleteMessage(item.roomId, target)) },
+        ]
+  const quick: QuickAction[] = live
+    ? COMMON_REACTIONS.map((emoji) => ({
+        text: emoji,
+        label: `React with ${emoji}`,
+        pressed: view.reactions.some((r) => r.emoji === emoji),
+        onSelect: () => react(emoji),
+      }))
+    : []
   const note = failed ? `Not sent: ${reason}` : inFlight ? IN_FLIGHT : 'Waiting to send. It goes out once connected.'
+  const quoted = view.replyTo
   const menuId = `msg-actions-${item.clientId}`
 
   return (
@@ -147,8 +208,9 @@ export function PendingMessage({ item }: { item: OutboxItem }) {
             event.preventDefault()
             const problem = bodyProblem(draft)
             if (problem) return setNotice(problem)
+            // The queued message itself while no sender holds it; else an edit operation by clientId.
             act(
-              () => editMessage(item.clientId, draft),
+              () => editMessageText(item.roomId, target, draft),
               () => setEditing(false),
             )
           }}
@@ -166,7 +228,7 @@ export function PendingMessage({ item }: { item: OutboxItem }) {
           />
           <LengthCounter id={`edit-count-${item.clientId}`} text={draft} />
           <div class="row">
-            <button type="submit" class="primary" disabled={inFlight}>
+            <button type="submit" class="primary">
               Save
             </button>
             <button type="button" class="secondary" onClick={() => setEditing(false)}>
@@ -199,10 +261,29 @@ export function PendingMessage({ item }: { item: OutboxItem }) {
           onPointerMove={clearPress}
         >
           <span class="visually-hidden">You: </span>
+          {quoted && (
+            <button
+              type="button"
+              class="msg__quote"
+              onClick={() => {
+                if (!showQuoted(quoted)) setInfo('The original is not loaded: scroll up to load older messages.')
+              }}
+            >
+              <span class="visually-hidden">In reply to </span>
+              <span class="msg__quote-author">{quoted.authorName ?? 'an earlier message'}</span>
+              <span class="msg__quote-text" dir="auto">
+                {quoted.deleted ? 'Message deleted' : (quoted.firstLine ?? '')}
+              </span>
+            </button>
+          )}
           <p class="msg__body" dir="auto">
-            <MessageText text={item.body} />
+            {view.deleted ? <em class="muted">Message deleted</em> : <MessageText text={view.body} />}
           </p>
           <span class="msg__meta">
+            {view.edited && 'edited · '}
+            {view.waiting.length > 0 && (
+              <span class="msg__waiting">{view.waiting.map((w) => WHAT[w]).join(', ')} waiting · </span>
+            )}
             <time dateTime={item.createdAt}>{formatTime(item.createdAt)}</time>
             <button
               ref={statusButton}
@@ -234,16 +315,47 @@ export function PendingMessage({ item }: { item: OutboxItem }) {
           </span>
         </div>
       )}
+      {view.reactions.length > 0 && (
+        // biome-ignore lint/a11y/useSemanticElements: a labelled group of buttons under a bubble; a fieldset is for form fields
+        <div class="msg__reactions" role="group" aria-label="Reactions">
+          {view.reactions.map((r) => (
+            <button
+              key={r.emoji}
+              type="button"
+              class="chip chip--mine chip--waiting"
+              aria-pressed={true}
+              aria-label={`${r.emoji} ${r.count}, yours, waiting`}
+              onClick={() => react(r.emoji)}
+            >
+              <span aria-hidden="true">
+                {r.emoji} {r.count}
+              </span>
+            </button>
+          ))}
+        </div>
+      )}
       {menu && !editing && (
         <MessageActions
           id={menuId}
           label="Message actions"
           actions={actions}
+          quick={quick}
           note={note}
           onClose={closeMenu}
           opener={bubble}
         />
       )}
+      {view.failed.map((f) => (
+        <p key={f.clientId} class="msg__notice" role="alert">
+          {`${WHAT[f.type]} not saved: ${failureText(f.code, f.message)}. `}
+          <button type="button" class="small" onClick={() => act(() => retryMessage(f.clientId))}>
+            Retry
+          </button>{' '}
+          <button type="button" class="small" onClick={() => act(() => discardMessage(f.clientId))}>
+            Dismiss
+          </button>
+        </p>
+      ))}
       {shownNotice && (
         <p ref={noticeRef} class="msg__notice" role="alert">
           {shownNotice}

@@ -110,8 +110,9 @@ describe('a waiting message', () => {
 
     await row.locator('.msg__body').tap()
     await menu().waitFor({ timeout: LONG })
-    expect(await menuItems()).toEqual(['Edit', 'Copy text', 'Discard'])
-    expect(await focusedText()).toBe('Edit')
+    expect(await menuItems()).toEqual(['Reply', 'Edit', 'Copy text', 'Discard'])
+    // The menu opens on its first choice, the row of common reactions (issue 9).
+    expect(await focusedText()).toBe('👍')
     expect(await mark.getAttribute('aria-expanded')).toBe('true')
     // Fits the phone, and a 320 px one.
     for (const width of [390, 320]) {
