@@ -42,6 +42,12 @@ export interface RealtimeConfig {
   typingTtlMs: number
   /** Raised read markers are written and broadcast this often (LIMITS.readMarkerFlushMs). */
   readMarkerFlushMs: number
+  /**
+   * More missed events than this on subscribe → `reset` instead of a replay
+   * (LIMITS.resumeMaxEvents when absent). RESUME_MAX_EVENTS lowers it so a
+   * browser test can be away past the bound without writing 500 entries.
+   */
+  resumeMaxEvents?: number
 }
 
 export class ConfigError extends Error {
@@ -159,6 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sendBurst: integer(env, 'WS_SEND_BURST', LIMITS.sendBurst, 1, 1_000_000),
       typingTtlMs: LIMITS.typingTtlMs,
       readMarkerFlushMs: LIMITS.readMarkerFlushMs,
+      resumeMaxEvents: integer(env, 'RESUME_MAX_EVENTS', LIMITS.resumeMaxEvents, 1, LIMITS.resumeMaxEvents),
     },
     profileFile: env.FERRY_PROFILE_FILE ? path.resolve(env.FERRY_PROFILE_FILE) : undefined,
   }

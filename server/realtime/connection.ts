@@ -230,6 +230,10 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
     this.#write(encodeFrame(frame))
   }
 
+  get resumeMaxEvents(): number | undefined {
+    return this.deps.settings.resumeMaxEvents
+  }
+
   get replayFrameBytes(): number {
     return Math.max(1, Math.floor(this.deps.settings.maxBufferedBytes / 4))
   }

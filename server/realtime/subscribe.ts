@@ -61,6 +61,8 @@ export interface ResumeTarget {
   readonly user: PresenceUser
   /** Largest replay frame to build (bytes; a frame holds at least one event). */
   readonly replayFrameBytes: number
+  /** More missed events than this → `reset` (LIMITS.resumeMaxEvents unless configured lower). */
+  readonly resumeMaxEvents?: number
   /** Registers the room in the hub and returns its fresh stream, replacing any earlier one. */
   openStream(roomId: string): RoomStream
   closeStream(roomId: string): void
@@ -152,7 +154,7 @@ async function resumeRoom(
   lastSeq: number,
 ): Promise<void> {
   if (stream.ended) return
-  if (after > lastSeq || lastSeq - after > LIMITS.resumeMaxEvents) {
+  if (after > lastSeq || lastSeq - after > (target.resumeMaxEvents ?? LIMITS.resumeMaxEvents)) {
     // Step 3: too much missed (or a claim beyond the log): reset marker, go live after lastSeq.
     target.send({ type: 'reset', roomId, lastSeq })
     stream.sentUpTo = lastSeq

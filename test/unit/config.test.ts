@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '../../server/config.ts'
+import { LIMITS } from '../../shared/limits.ts'
 
 function configError(env: NodeJS.ProcessEnv): ConfigError {
   try {
@@ -93,6 +94,13 @@ describe('loadConfig', () => {
     expect(error.variable).toBe(variable)
     expect(error.message).toContain(variable)
     expect(error.message).toMatch(/^Invalid configuration: /)
+  })
+
+  it('RESUME_MAX_EVENTS: the reset bound, LIMITS.resumeMaxEvents by default, only ever lowered', () => {
+    expect(loadConfig({}).realtime.resumeMaxEvents).toBe(LIMITS.resumeMaxEvents)
+    expect(loadConfig({ RESUME_MAX_EVENTS: '8' }).realtime.resumeMaxEvents).toBe(8)
+    expect(configError({ RESUME_MAX_EVENTS: String(LIMITS.resumeMaxEvents + 1) }).variable).toBe('RESUME_MAX_EVENTS')
+    expect(configError({ RESUME_MAX_EVENTS: '0' }).variable).toBe('RESUME_MAX_EVENTS')
   })
 
   it('TRUST_PROXY: off by default; true, or a list of proxy addresses, CIDR ranges and named ranges', () => {
