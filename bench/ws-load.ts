@@ -16,10 +16,12 @@ import { randomUUID } from 'node:crypto'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { io } from 'socket.io-client'
 import WebSocket from 'ws'
-import { percentiles, round, sleep } from './lib/stats.ts'
+import { loopDelayMs, percentiles, round, sleep } from './lib/stats.ts'
 import type { ChildMessage, LoadConfig, ParentMessage, PhaseResult } from './ws-protocol.ts'
 
 const send = (message: ChildMessage) => process.send?.(message)
+/** The generator's event-loop delay is sampled this often (the figure reported is the delay beyond it). */
+const LOOP_RESOLUTION_MS = 10
 
 interface Phase {
   id: number
@@ -238,7 +240,7 @@ async function runPhase(
   }
   phases[id] = phase
   current = phase
-  const lag = monitorEventLoopDelay({ resolution: 10 })
+  const lag = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS })
   lag.enable()
   const cpu0 = process.cpuUsage()
   send({ type: 'phase-start', offered })
@@ -314,7 +316,7 @@ async function runPhase(
     closed,
     generator: {
       cpuPct: round(((windowCpu.user + windowCpu.system) / 1e6 / windowSeconds) * 100, 0),
-      eventLoopDelayP99Ms: round(lag.percentile(99) / 1e6, 1),
+      eventLoopDelayP99Ms: round(loopDelayMs(lag.percentile(99), LOOP_RESOLUTION_MS), 1),
       maxBufferedBytes: maxBuffered,
     },
   }

@@ -89,7 +89,7 @@ export function wsReport(w: WsResult): string[] {
     '',
     table(rows),
     '  (latencies in ms; CPU% is % of one core for: the server process / the PostgreSQL backends of its bench database /',
-    "   the load generator / everything else on the machine; 2 cores = 200%. gen lag = the generator's event-loop delay p99 in ms)",
+    "   the load generator / everything else on the machine; 2 cores = 200%. gen lag = the generator's event-loop delay p99 in ms, beyond its 10 ms sampling interval)",
   )
   for (const t of w.targets) {
     if (t.skipped) out.push(`  ${t.label} skipped: ${t.skipped}`)

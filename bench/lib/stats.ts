@@ -33,3 +33,13 @@ export function fmt(n: number): string {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/**
+ * An event-loop delay in ms from a `monitorEventLoopDelay` reading (ns). The
+ * histogram records the whole interval between two runs of its timer, the
+ * resolution included (an idle loop at resolution 10 reads ~10.1 ms), so the
+ * delay is what lies beyond the resolution.
+ */
+export function loopDelayMs(nanoseconds: number, resolutionMs: number): number {
+  return Math.max(0, nanoseconds / 1e6 - resolutionMs)
+}
