@@ -5,9 +5,12 @@
  * parser), so no code behind them has to remember to.
  */
 import type { TSchema } from 'typebox'
+import { Compile } from 'typebox/compile'
 
 type Canonicalize = (value: unknown) => void
-type Step = { key: string; next: Canonicalize | 'uuid' } | { items: Canonicalize | 'uuid' }
+/** A union's branch: lowered by its own steps when the value is that branch (`is`). */
+type Branch = { is: (value: unknown) => boolean; canonicalize: Canonicalize | null }
+type Step = { key: string; next: Canonicalize | 'uuid' } | { items: Canonicalize | 'uuid' } | { branches: Branch[] }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null
 
@@ -42,10 +45,24 @@ export function uuidCanonicalizer(schema: TSchema): Canonicalize | null {
       if (next) steps.push({ items: next })
     }
   }
+  // A union of objects (the HTTP operation body): the ids of the branch the value is. A key may be
+  // an id in one branch and text in another, so only the first branch the value fits is applied.
+  if (Array.isArray(node.anyOf) && !isUuid(node)) {
+    const lowerings = node.anyOf.map((branch) => uuidCanonicalizer(branch as TSchema))
+    if (lowerings.some((lowering) => lowering !== null)) {
+      const branches = node.anyOf.map((branch, i): Branch => {
+        const checker = Compile(branch as TSchema)
+        return { is: (value) => checker.Check(value), canonicalize: lowerings[i] ?? null }
+      })
+      steps.push({ branches })
+    }
+  }
   if (steps.length === 0) return null
   return (value) => {
     for (const step of steps) {
-      if ('key' in step) {
+      if ('branches' in step) {
+        step.branches.find((branch) => branch.is(value))?.canonicalize?.(value)
+      } else if ('key' in step) {
         if (!isRecord(value) || Array.isArray(value)) continue
         const held = value[step.key]
         if (step.next === 'uuid') {

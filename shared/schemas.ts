@@ -85,10 +85,14 @@ export const MessageStateSchema = Type.Object(
 )
 
 /**
- * A message as history shows it. `state` (history pages, issue 9): its
- * folded current state (edited text, deletion, reactions, reply, mentions),
- * while `body` stays the text as first written ('' once deleted) for clients
- * from before it.
+ * A message as history shows it and as a send's answer (`ack`, `POST …/messages`)
+ * confirms it. `replyTo` and `mentions` are those of its `message.created`
+ * entry, as the server stored them (a reply by `replyToClientId` resolved to
+ * its seq; only the @names of room members): set only when they hold
+ * something, as on the entry (absent means none). `state` (history pages,
+ * issue 9): its folded current state (edited text, deletion, reactions,
+ * reply, mentions), while `body` stays the text as first written ('' once
+ * deleted) for clients from before it.
  */
 export const Message = Type.Object({
   roomId: Uuid,
@@ -98,6 +102,8 @@ export const Message = Type.Object({
   authorName: Type.String(),
   body: Type.String(),
   createdAt: IsoDate,
+  replyTo: Type.Optional(Seq),
+  mentions: Type.Optional(Type.Array(Uuid)),
   state: Type.Optional(MessageStateSchema),
 })
 export type Message = Type.Static<typeof Message>

@@ -7,6 +7,7 @@
  * by older versions of the app.
  */
 import type { MessageState } from '../../shared/conversation/fold.ts'
+import type { OperationAckFrame } from '../../shared/conversation/requests.ts'
 import type { AckFrame } from '../../shared/protocol.ts'
 import type { Message, RoomEvent } from '../../shared/schemas.ts'
 
@@ -64,9 +65,14 @@ export function entryFromMessage(m: Message & { replyTo?: number | null; mention
 }
 
 /** An operation's ack carries the stored entry itself (shared/conversation/requests.ts `OperationAckFrame`). */
-export type AnyAck = AckFrame | { type: 'ack'; roomId: string; clientId: string; seq: number; event: RoomEvent }
+export type AnyAck = AckFrame | OperationAckFrame
 
-/** The entry an ack stores: a send's ack carries a `Message`, an operation's the entry itself. */
+/**
+ * The entry an ack stores, confirming the waiting row with the server's view:
+ * a send's ack carries a `Message` with the `replyTo` and `mentions` the
+ * server stored (a reply by clientId resolved to its seq, only members'
+ * @names), an operation's ack the entry itself.
+ */
 export function entryFromAck(ack: AnyAck): RoomEvent {
   return 'event' in ack ? ack.event : entryFromMessage(ack.message)
 }

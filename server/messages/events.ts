@@ -42,9 +42,13 @@ export function toRoomEvent(row: EventRowWithAuthor): RoomEvent {
   return event
 }
 
-/** A `message.created` event as a history message. */
+/**
+ * A `message.created` event as a message (history, a send's answer), its
+ * reply and mentions included when set: the sender confirms its waiting row
+ * with what the server stored (e.g. without the @names of non-members).
+ */
 export function toMessage(event: RoomEvent): Message {
-  return {
+  const message: Message = {
     roomId: event.roomId,
     seq: event.seq,
     clientId: event.clientId ?? '',
@@ -53,4 +57,7 @@ export function toMessage(event: RoomEvent): Message {
     body: event.body ?? '',
     createdAt: event.createdAt,
   }
+  if (event.replyTo !== undefined && event.replyTo !== null) message.replyTo = event.replyTo
+  if (event.mentions !== undefined && event.mentions.length > 0) message.mentions = event.mentions
+  return message
 }

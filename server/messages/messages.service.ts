@@ -14,10 +14,8 @@ import type { Appender, AppendResult } from './appender.ts'
  * Validates a send and hands it to the one append path; used by HTTP and
  * WebSocket alike. The appender answers a stored clientId with the original
  * event before it looks at membership, so an outbox retry after leaving a
- * room still succeeds. A refusal for a private room the user cannot see is
- * answered as for a room that does not exist, except to someone who left or
- * was removed from it (the log says so): they know it exists, and their
- * queued messages fail with the reason, `not_member`.
+ * room still succeeds. Refusals are answered as the sender may see them
+ * (`asSeenBy`).
  */
 export async function sendMessage(
   db: Kysely<DB>,
@@ -46,11 +44,27 @@ export async function sendMessage(
     // The body's @names; the append keeps those of room members (docs/PROTOCOL.md, "Wire to columns").
     ...(body.includes('@') ? { mentionNames: mentionedUsernames(body) } : {}),
   })
+  return asSeenBy(db, session.user.id, roomId, result)
+}
+
+/**
+ * A write's answer as its author may see it, for sends and operations alike:
+ * `not_member` for a private room the user cannot read becomes `not_found`
+ * (ids cannot be probed), except for someone the log names as having left or
+ * been removed: they know the room exists, and whatever they had queued for
+ * it fails with the reason.
+ */
+export async function asSeenBy(
+  db: Kysely<DB>,
+  userId: string,
+  roomId: string,
+  result: AppendResult,
+): Promise<AppendResult> {
   if (
     !result.ok &&
     result.code === 'not_member' &&
-    !canRead(await findRoomAccess(db, session.user.id, roomId)) &&
-    !(await wasMember(db, roomId, session.user.id))
+    !canRead(await findRoomAccess(db, userId, roomId)) &&
+    !(await wasMember(db, roomId, userId))
   ) {
     return { ok: false, code: 'not_found', message: 'No such room' }
   }

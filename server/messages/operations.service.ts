@@ -3,10 +3,9 @@ import { mentionedUsernames } from '../../shared/conversation/mentions.ts'
 import { type OperationBody, operationProblem } from '../../shared/conversation/requests.ts'
 import type { Session } from '../auth/sessions.ts'
 import type { DB } from '../db/schema.ts'
-import { canRead } from '../rooms/access.ts'
-import { findRoomAccess } from '../rooms/rooms.repository.ts'
 import type { AppendRequest, WrittenKind } from './append-batch.ts'
 import type { Appender, AppendResult } from './appender.ts'
+import { asSeenBy } from './messages.service.ts'
 
 const KIND_OF = (op: OperationBody): WrittenKind => {
   if (op.type === 'edit') return 'message.edited'
@@ -19,8 +18,9 @@ const KIND_OF = (op: OperationBody): WrittenKind => {
  * HTTP and WebSocket alike: the rules a schema cannot say
  * (`operationProblem`: validation steps 1–2 of docs/PROTOCOL.md), then the
  * appender, whose transaction answers dedupe, sender order, membership and
- * the target checks (step 3). As for sends, a refusal for a private room the
- * user cannot see is answered as for a room that does not exist.
+ * the target checks (step 3). Refusals are answered as for sends (`asSeenBy`):
+ * a removed member's queued operations fail with `not_member`, not as if the
+ * room did not exist.
  */
 export async function applyOperation(
   db: Kysely<DB>,
@@ -45,9 +45,5 @@ export async function applyOperation(
     ...(op.type === 'react' ? { reaction: op.emoji } : {}),
     ...(body !== null ? { mentionNames: mentionedUsernames(body) } : {}),
   }
-  const result = await appender.append(request)
-  if (!result.ok && result.code === 'not_member' && !canRead(await findRoomAccess(db, session.user.id, roomId))) {
-    return { ok: false, code: 'not_found', message: 'No such room' }
-  }
-  return result
+  return asSeenBy(db, session.user.id, roomId, await appender.append(request))
 }

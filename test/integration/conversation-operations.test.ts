@@ -444,6 +444,27 @@ describeEachEngine('conversation operations', (engine) => {
     await socket.close()
   })
 
+  it('regression (found by the HTTP fuzz): over HTTP an operation naming itself in another letter case is validation_failed', async () => {
+    // Was: the body (a union of three objects) kept its ids as sent, so the "not itself" rules compared
+    // strings that differed in case: out_of_order (transient, resent forever) and target_not_found.
+    const { roomId } = await roomWithMessages()
+    const before = await snapshot()
+    const id = randomUUID()
+    const itselfAfter = { ...del(1), clientId: id.toUpperCase(), afterClientId: id }
+    const itselfTarget = { type: 'delete', clientId: id, targetClientId: id.toUpperCase() }
+    for (const body of [itselfAfter, itselfTarget]) {
+      expectError(await operate(ana, roomId, body), 400, 'validation_failed')
+    }
+    expect(await snapshot()).toEqual(before)
+    // The same id in any case is the same operation: stored once, then a duplicate.
+    const stored = await operate(ana, roomId, react(1, '👍', 'add', { clientId: id.toUpperCase() }))
+    expect(stored.statusCode, stored.body).toBe(201)
+    expect(stored.json().event.clientId).toBe(id)
+    const again = await operate(ana, roomId, react(1, '👍', 'add', { clientId: id }))
+    expect(again.statusCode).toBe(200)
+    expect(again.json().event).toEqual(stored.json().event)
+  })
+
   it('replies: by seq or by own clientId, to a deleted message too; the entry carries replyTo', async () => {
     const { roomId, anas } = await roomWithMessages()
     const bySeq = randomUUID()
@@ -475,6 +496,39 @@ describeEachEngine('conversation operations', (engine) => {
     await socket.close()
   })
 
+  it('a send’s ack and HTTP answer carry what was stored: replyTo (resolved from a clientId too) and only the mentions kept', async () => {
+    const { roomId, anas } = await roomWithMessages()
+    const outsider = cai.user.username
+    // Over HTTP: a reply by seq mentioning a member and a non-member (dropped: plain text).
+    const byHttp = { clientId: randomUUID(), body: `@${ben.user.username} and @${outsider}`, replyTo: 2 }
+    const created = await send(ana, roomId, byHttp)
+    expect(created.statusCode, created.body).toBe(201)
+    expect(created.json().message).toMatchObject({ seq: 3, replyTo: 2, mentions: [ben.user.id], body: byHttp.body })
+    // Over the socket: a reply by clientId (the ack names the seq the server resolved) mentioning only a non-member.
+    const socket = await connect(ctx.app, ana)
+    const byFrame = { type: 'send', roomId, clientId: randomUUID(), body: `only @${outsider}`, replyToClientId: anas }
+    const ack = (await sendFrame(socket, byFrame)) as unknown as { type: string; message: Record<string, unknown> }
+    expect(ack).toMatchObject({ type: 'ack', seq: 4, message: { seq: 4, replyTo: 1 } })
+    // Absent means none, as on a log entry.
+    expect(Object.keys(ack.message)).not.toContain('mentions')
+    // A plain message's answer is as before issue 9: neither field.
+    const plain = await send(ana, roomId, { clientId: randomUUID(), body: 'plain' })
+    expect(Object.keys(plain.json().message).sort()).toEqual(
+      ['authorId', 'authorName', 'body', 'clientId', 'createdAt', 'roomId', 'seq'].sort(),
+    )
+    // What the answers carried is what the log holds, and a resend answers the same.
+    const stored = await storedEvents(ana, roomId)
+    expect(stored[2]).toMatchObject({ replyTo: 2, mentions: [ben.user.id] })
+    expect(stored[3]).toMatchObject({ replyTo: 1 })
+    expect(stored[3]!.mentions).toBeUndefined()
+    const again = await send(ana, roomId, byHttp)
+    expect(again.statusCode).toBe(200)
+    expect(again.json().message).toEqual(created.json().message)
+    const ackAgain = (await sendFrame(socket, byFrame)) as unknown as { duplicate: boolean; message: unknown }
+    expect(ackAgain).toMatchObject({ duplicate: true, message: ack.message })
+    await socket.close()
+  })
+
   it('a reply pointing elsewhere is refused with target_not_found (or validation_failed), storing nothing', async () => {
     const { roomId, bens } = await roomWithMessages()
     const other = await roomWithMessages()
@@ -490,6 +544,10 @@ describeEachEngine('conversation operations', (engine) => {
       [{ replyTo: 0 }, 'validation_failed', 400],
       [{ replyTo: '1' }, 'validation_failed', 400],
       [{ replyToClientId: 'nope' }, 'validation_failed', 400],
+      [{ replyToClientId: `${bens}\u0000` }, 'validation_failed', 400],
+      [{ replyTo: null }, 'validation_failed', 400],
+      // The server finds the mentions; a client cannot name them.
+      [{ mentions: [ben.user.id] }, 'validation_failed', 400],
     ]
     for (const [fields, code, status] of cases) {
       const body = { clientId: randomUUID(), body: 'a reply', ...fields }

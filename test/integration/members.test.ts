@@ -358,6 +358,43 @@ describeEachEngine('members and moderation', (engine) => {
       )
       await socket.close()
     })
+
+    it('their queued edits, deletions, reactions and replies for a private room fail with not_member too (socket and HTTP), changing nothing', async () => {
+      // Was: not_found for the operations (only `send` asked the log whether the user had been a member).
+      const [alice, bob, stranger] = await Promise.all([signUp(ctx.app), signUp(ctx.app), signUp(ctx.app)])
+      const secret = await createRoom(alice, 'private')
+      expect((await addByName(alice, secret.id, bob)).statusCode).toBe(201)
+      const mine = await sendMessage(bob, secret.id, 'mine')
+      const hers = await sendMessage(alice, secret.id, 'hers')
+      expect((await remove(alice, secret.id, bob)).statusCode).toBe(204)
+      const before = await stateOf(secret.id)
+      const socket = await connect(ctx.app, bob)
+      const writes: Array<Record<string, unknown>> = [
+        { type: 'edit', targetSeq: mine.seq, body: 'changed' },
+        { type: 'edit', targetClientId: mine.clientId, body: 'changed' },
+        { type: 'delete', targetSeq: mine.seq },
+        { type: 'react', targetSeq: hers.seq, emoji: '👍', action: 'add' },
+        { type: 'send', body: 'a reply', replyTo: hers.seq },
+        { type: 'send', body: `@${alice.user.username} hello` },
+      ]
+      for (const write of writes) {
+        const { type, ...fields } = write
+        const path = type === 'send' ? 'messages' : 'operations'
+        const body = { ...(type === 'send' ? {} : { type }), clientId: randomUUID(), ...fields }
+        const what = JSON.stringify(write)
+        const answer = await bob.request('POST', `/api/rooms/${secret.id}/${path}`, body)
+        expect({ what, status: answer.statusCode }).toEqual({ what, status: 403 })
+        expectError(answer, 403, 'not_member')
+        const clientId = randomUUID()
+        socket.send({ ...write, roomId: secret.id, clientId })
+        const error = await socket.waitFor('error', (f) => f.clientId === clientId)
+        expect({ what, error }).toMatchObject({ what, error: { code: 'not_member', roomId: secret.id } })
+        // Someone who was never in the room still cannot tell it exists.
+        expectError(await stranger.request('POST', `/api/rooms/${secret.id}/${path}`, body), 404, 'not_found')
+      }
+      expect(await stateOf(secret.id)).toEqual(before)
+      await socket.close()
+    })
   })
 
   describe('the room list on every device', () => {

@@ -181,6 +181,8 @@ describeEachEngine('read receipts', (engine) => {
       { type: 'read', roomId },
       { type: 'read', roomId: 'not-a-uuid', seq: 1 },
       { type: 'read', roomId, seq: 1, extra: true },
+      { type: 'read', roomId: `${roomId}\u0000`, seq: 1 },
+      { type: 'read', roomId, seq: 1, '\u0000': 1 },
       { type: 'read', roomId, seq: Number.MAX_SAFE_INTEGER + 2 },
     ]) {
       const from = socket.frames.length
