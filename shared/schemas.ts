@@ -180,6 +180,12 @@ export const Room = Type.Object({
   /** Messages by others after the caller's read marker; 0 for non-members. */
   unreadCount: Type.Integer({ minimum: 0 }),
   lastReadSeq: Seq,
+  /**
+   * The newest message by someone else after the caller's read marker that mentions them (the
+   * room list's `@`), null when none. Optional so rows from older servers and caches stay valid.
+   * The marker shows while it is above `lastReadSeq`, so reading past it clears it anywhere.
+   */
+  unreadMentionSeq: Type.Optional(Type.Union([Seq, Type.Null()])),
 })
 export type Room = Type.Static<typeof Room>
 

@@ -132,7 +132,8 @@ export function noticeText(e: RoomEvent): string | null {
     case 'member.left':
       return `${subject} left`
     case 'member.removed':
-      return `${actor} removed ${subject}`
+      // The person it happened to first, as the other lines ("ben left", "ben joined").
+      return e.authorName ? `${subject} was removed by ${actor}` : `${subject} was removed`
     case 'room.renamed':
       return `${actor} renamed the room to “${e.body ?? ''}”`
     default:

@@ -1,13 +1,6 @@
 /** What the person can do. Each action writes IndexedDB first, then tells every tab. */
 import { batch } from '@preact/signals'
-import type {
-  HistoryResponse,
-  MembersResponse,
-  ReadResponse,
-  RoomResponse,
-  RoomsResponse,
-  UserResponse,
-} from '../../shared/api.ts'
+import type { HistoryResponse, MembersResponse, RoomResponse, RoomsResponse, UserResponse } from '../../shared/api.ts'
 import type { RoomEvent, Visibility } from '../../shared/schemas.ts'
 import { ApiError, api, isTransient } from '../api/http.ts'
 import { readFirstScreen } from '../db/first-screen.ts'
@@ -15,12 +8,9 @@ import { entriesAfter, getCursor, isStale, newestEntries, setHasOlder, storeEven
 import { getDb } from '../db/page.ts'
 import {
   clearUserData,
-  confirmRead,
-  dropReadPending,
   expireSession,
   type HeldWork,
   markSeenLocally,
-  pendingReads,
   putRoom,
   replaceRooms,
   setSessionUser,
@@ -34,7 +24,6 @@ import { holds } from '../sync/ranges.ts'
 import { onTabMessage, publish, tellOthers } from '../tabs/bus.ts'
 import { electLeader } from '../tabs/leader.ts'
 import { afterNextPaint } from './after-paint.ts'
-import { coalesced } from './coalesce.ts'
 import { reloadOutbox, reloadRooms, setRoomLoading, startFeed, TIMELINE_PAGE } from './feed.ts'
 import { boundWindow, discardQuestion, mergeEntries, sortRooms } from './reducers.ts'
 import {
@@ -462,7 +451,7 @@ async function roomShown(roomId: string, shown: number): Promise<void> {
   // With nothing unread, opening the room reads it: marked at once, posted without waiting for more.
   // With unread messages the person lands at the first of them, and reads as they scroll (markReadThrough).
   const divider = timeline.value?.roomId === roomId ? timeline.value.divider : null
-  if (room && room.role !== null && !divider) await markSeen(roomId, room.lastSeq, 0)
+  if (room && room.role !== null && !divider) await markSeen(roomId, room.lastSeq, true)
   const paged = firstPage.then(async () => {
     if (roomLoading.peek() === roomId) setRoomLoading(null)
     await reachFirstUnread(roomId)
@@ -596,51 +585,24 @@ export async function jumpToNewest(): Promise<void> {
   }
 }
 
-/** How long arrivals gather before one read marker goes out for all of them. */
-export const READ_POST_DELAY_MS = 1_500
-
-let readTimer: ReturnType<typeof setTimeout> | null = null
-
-/** The person has seen `roomId` up to `seq`: mark it here at once, tell the server after `delayMs`. */
-async function markSeen(roomId: string, seq: number, delayMs = READ_POST_DELAY_MS): Promise<void> {
+/**
+ * The person has seen `roomId` up to `seq`: marked here at once (the row's `readPending`, kept in
+ * IndexedDB until the server confirms it, so it survives a reload offline and only the highest
+ * per room is kept), and the leader tab is asked to send it (sync/reads.ts: a `read` frame at most
+ * once per room per second, POST without a socket). `now`: the room is being hidden or left.
+ */
+async function markSeen(roomId: string, seq: number, now = false): Promise<void> {
   const db = await getDb()
   if (!(await markSeenLocally(db, roomId, seq))) return
   publish({ type: 'rooms-changed' })
-  if (delayMs === 0) void postReads().catch(warn('posting read markers'))
-  else
-    readTimer ??= setTimeout(() => {
-      readTimer = null
-      void postReads().catch(warn('posting read markers'))
-    }, delayMs)
+  publish({ type: 'read', roomId, now })
 }
 
-/**
- * Posts every read marker the server has not confirmed (one request per room,
- * however many messages were read). Offline or a busy server: the markers stay
- * on the room rows and go out at the next chance (back online, a new socket,
- * the next read). Coalesced: a call during a run gets one more run after it.
- */
-const postReads = coalesced(async (): Promise<void> => {
-  const db = await getDb()
-  let changed = false
-  for (const { roomId, seq } of await pendingReads(db)) {
-    try {
-      const answer = await api<ReadResponse>('POST', `/api/rooms/${roomId}/read`, { seq })
-      await confirmRead(db, roomId, seq, answer)
-      changed = true
-    } catch (error) {
-      // Offline, timed out or busy: expected on a flaky link; the marker waits on the row for the next chance.
-      if (isTransient(error)) break
-      // Signed out: the session code shows that; the marker is for the same person's next session.
-      if (error instanceof ApiError && error.status === 401) break
-      // Refused for this room (left it, gone): asking again would not help.
-      console.warn(`read marker for room ${roomId} refused; dropped`, error)
-      await dropReadPending(db, roomId)
-      changed = true
-    }
-  }
-  if (changed) publish({ type: 'rooms-changed' })
-})
+/** The room is hidden or left: a marker still waiting goes out without waiting for its second. */
+function sendReadNow(roomId: string): void {
+  // The leader reads the row: with nothing waiting on it, nothing is sent.
+  publish({ type: 'read', roomId, now: true })
+}
 
 /** The newest seq the open room shows, when the person can see it (visible page, at the live end). */
 function seenInOpenRoom(roomId: string): number | null {
@@ -661,29 +623,31 @@ function seenInOpenRoom(roomId: string): number | null {
  */
 export function startReadMarkers(): () => void {
   const stopListening = onTabMessage((message) => {
-    if (message.type === 'events') {
-      const others = message.events.some((e) => e.authorId !== user.value?.id)
-      const seen = others ? seenInOpenRoom(message.roomId) : null
-      const newest = Math.max(...message.events.map((e) => e.seq))
-      if (seen !== null) void markSeen(message.roomId, Math.max(seen, newest)).catch(warn('marking read'))
-    } else if (message.type === 'status' && message.status.socket === 'open') {
-      void postReads().catch(warn('posting read markers'))
-    }
+    if (message.type !== 'events') return
+    const others = message.events.some((e) => e.authorId !== user.value?.id)
+    const seen = others ? seenInOpenRoom(message.roomId) : null
+    const newest = Math.max(...message.events.map((e) => e.seq))
+    if (seen !== null) void markSeen(message.roomId, Math.max(seen, newest)).catch(warn('marking read'))
   })
-  const onVisible = () => {
+  const onVisibility = () => {
     const roomId = currentRoomId()
-    const seen = roomId ? seenInOpenRoom(roomId) : null
-    if (roomId && seen !== null) void markSeen(roomId, seen).catch(warn('marking read'))
+    if (!roomId) return
+    if (document.visibilityState !== 'visible') return sendReadNow(roomId)
+    const seen = seenInOpenRoom(roomId)
+    if (seen !== null) void markSeen(roomId, seen).catch(warn('marking read'))
   }
-  const onOnline = () => void postReads().catch(warn('posting read markers'))
-  document.addEventListener('visibilitychange', onVisible)
-  window.addEventListener('online', onOnline)
+  // Leaving a room sends what was read in it at once.
+  let openRoomId = currentRoomId()
+  const stopRoute = route.subscribe((next) => {
+    const roomId = next.name === 'room' ? next.roomId : null
+    if (openRoomId !== null && openRoomId !== roomId) sendReadNow(openRoomId)
+    openRoomId = roomId
+  })
+  document.addEventListener('visibilitychange', onVisibility)
   return () => {
     stopListening()
-    document.removeEventListener('visibilitychange', onVisible)
-    window.removeEventListener('online', onOnline)
-    if (readTimer !== null) clearTimeout(readTimer)
-    readTimer = null
+    stopRoute()
+    document.removeEventListener('visibilitychange', onVisibility)
   }
 }
 

@@ -25,6 +25,7 @@ import {
   heldFor,
   outbox,
   presence,
+  receipts,
   roomLoading,
   rooms,
   status,
@@ -154,6 +155,10 @@ export function applyTabMessage(db: FerryDatabase, message: TabMessage): void {
         [message.roomId]: presenceLeave(presence.value[message.roomId] ?? [], message.userId),
       }
       break
+    case 'receipts':
+      // The engine sends everything it knows of the room each time (highest per reader).
+      receipts.value = { ...receipts.value, [message.roomId]: message.readers }
+      break
     case 'typing':
       typists.value = {
         ...typists.value,
@@ -175,6 +180,7 @@ export function applyTabMessage(db: FerryDatabase, message: TabMessage): void {
         visiting.value = null
         timeline.value = null
         heldFor.value = null
+        receipts.value = {}
       })
       break
     case 'session-ended':
@@ -184,6 +190,7 @@ export function applyTabMessage(db: FerryDatabase, message: TabMessage): void {
         user.value = null
         rooms.value = []
         timeline.value = null
+        receipts.value = {}
       })
       void heldWork(db).then((held) => {
         heldFor.value = held

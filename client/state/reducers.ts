@@ -131,7 +131,11 @@ export function applyEventsToRoom(room: Room, events: readonly RoomEvent[], meId
       },
     }
     if (viewing || e.authorId === meId) next = { ...next, lastReadSeq: Math.max(next.lastReadSeq, e.seq) }
-    else if (e.seq > next.lastReadSeq) next = { ...next, unreadCount: next.unreadCount + 1 }
+    else if (e.seq > next.lastReadSeq) {
+      next = { ...next, unreadCount: next.unreadCount + 1 }
+      // The room list's @ (issue 9 item 2): it shows while this seq is above the read marker.
+      if (e.mentions?.includes(meId)) next = { ...next, unreadMentionSeq: e.seq }
+    }
   }
   if (viewing) next = { ...next, unreadCount: 0 }
   return next

@@ -71,6 +71,8 @@ export function markMissing(roomId: string): void {
   if (!missingRooms.peek().has(roomId)) missingRooms.value = new Set([...missingRooms.peek(), roomId])
 }
 export const presence = signal<Record<string, PresenceUser[]>>({})
+/** Room → reader → the highest seq they have read (receipts, from the leader's engine). */
+export const receipts = signal<Record<string, Readonly<Record<string, number>>>>({})
 export const typists = signal<Record<string, Typist[]>>({})
 export const members = signal<Record<string, Member[]>>({})
 /** Set when a new service worker waits; calling it activates the update and reloads. */

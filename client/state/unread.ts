@@ -32,6 +32,11 @@ export function dividerAtOpen(room: Room | undefined): Divider | null {
   return { id: openings, afterSeq: room.lastReadSeq, count: room.unreadCount, ready: false, short: false }
 }
 
+/** The room list's `@`: someone mentioned the person in a message they have not read yet. */
+export function mentionedUnread(room: Room): boolean {
+  return room.role !== null && (room.unreadMentionSeq ?? 0) > room.lastReadSeq
+}
+
 /** The badge's cap: past it the exact number helps nobody. */
 export const UNREAD_DISPLAY_MAX = 999
 

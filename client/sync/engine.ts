@@ -53,6 +53,7 @@ import type { ConnStatus } from '../tabs/messages.ts'
 import { retrying } from './backoff.ts'
 import { Connection, type ConnectionOptions, type SocketState } from './connection.ts'
 import { SubscribePacer } from './pacing.ts'
+import { ReadSender } from './reads.ts'
 
 const ACK_TIMEOUT_MS = 20_000
 const WATCHDOG_MS = 5_000
@@ -89,6 +90,7 @@ export function warn(context: string, error?: unknown): void {
 export class SyncEngine {
   private readonly conn: Connection
   private readonly flusher: OutboxFlusher
+  private readonly reads: ReadSender
   private readonly subscribed = new Set<string>()
   /** Subscribed, `caught_up` not heard yet. */
   private readonly replaying = new Set<string>()
@@ -149,6 +151,13 @@ export class SyncEngine {
           this.storeFailed(`updating room ${roomId} after an ack`, error),
         ),
     })
+    this.reads = new ReadSender({
+      db,
+      send: (frame) => this.greeted && this.conn.send(frame),
+      greeted: () => this.greeted,
+      changed: () => publish({ type: 'rooms-changed' }),
+      warn: (context, error) => warn(context, error),
+    })
   }
 
   start(): void {
@@ -159,6 +168,7 @@ export class SyncEngine {
     listen(window, 'online', () => {
       this.pushStatus()
       this.conn.check()
+      this.reads.sendWaiting()
     })
     listen(window, 'offline', () => {
       // The socket is most likely dead; do not wait for TCP to notice.
@@ -177,6 +187,9 @@ export class SyncEngine {
           case 'outbox-changed':
             this.pump()
             break
+          case 'read':
+            this.reads.want(message.roomId, message.now === true)
+            break
           case 'send-typing':
             // Only in a live room: the server refuses typing before the replay ends (bad_request for the room).
             if (this.subscribed.has(message.roomId) && !this.replaying.has(message.roomId)) {
@@ -189,6 +202,9 @@ export class SyncEngine {
           case 'who-leads':
             this.pushStatus()
             for (const [roomId, users] of this.presence) publish({ type: 'presence', roomId, users })
+            for (const [roomId, known] of this.receipts) {
+              publish({ type: 'receipts', roomId, readers: Object.fromEntries(known) })
+            }
             break
         }
       }),
@@ -205,6 +221,7 @@ export class SyncEngine {
     this.stopped = true
     for (const cleanup of this.cleanups.splice(0)) cleanup()
     this.flusher.disconnected()
+    this.reads.stop()
     this.conn.stop()
     this.forgetSubscribes()
   }
@@ -223,6 +240,7 @@ export class SyncEngine {
       this.listing = 0
       this.heldListFrames = []
       this.flusher.disconnected()
+      this.reads.socketLost()
       this.subscribed.clear()
       this.replaying.clear()
       this.forgetSubscribes()
@@ -252,6 +270,7 @@ export class SyncEngine {
         this.flusher.setRate(frame.limits.sendRatePerSecond, frame.limits.sendBurst)
         this.flusher.connected((f) => this.conn.send(f))
         this.resume()
+        this.reads.greetedSocket()
         this.pushStatus()
         break
       case 'events':
@@ -439,6 +458,7 @@ export class SyncEngine {
 
   /** A control frame was refused (`rate_limited` naming no room): if it could have been a subscribe, send its rooms again later. */
   private controlFrameRefused(retryAfterMs: number | undefined): void {
+    this.reads.frameRefused(retryAfterMs ?? 0)
     // Typing or ping frames are refused the same way; with no subscribe unanswered there is nothing to redo.
     if (this.unheard.size === 0) return
     warn(`a subscribe was refused (rate_limited); retrying ${this.unheard.size} rooms`)
@@ -477,6 +497,8 @@ export class SyncEngine {
 
   /** An error about one room that is not about a send of ours. */
   private roomError(roomId: string, code: string, message: string, retryAfterMs: number | undefined): void {
+    // A read marker for a room we may not mark (left, removed, gone) is dropped, not sent forever.
+    if (code === 'not_found' || code === 'not_member') this.reads.refused(roomId)
     const resuming = this.subscribed.has(roomId) && this.replaying.has(roomId)
     if (resuming && (code === 'internal' || code === 'rate_limited' || code === 'unavailable')) {
       warn(`subscribing room ${roomId} failed (${code}: ${message}); retrying`)

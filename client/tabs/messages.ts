@@ -32,6 +32,8 @@ export type TabMessage =
   // follower → leader
   | { type: 'flush' }
   | { type: 'send-typing'; roomId: string }
+  /** A read marker waits on the room's row (`readPending`); `now`: the room was hidden or closed. */
+  | { type: 'read'; roomId: string; now?: boolean }
   | { type: 'resubscribe' }
   | { type: 'who-leads' }
   // leader → followers

@@ -1,6 +1,7 @@
 import { useLayoutEffect, useRef } from 'preact/hooks'
 import type { OutboxItem } from '../db/schema.ts'
 import type { ShownEntry } from '../log/timeline.ts'
+import type { SeenLine } from '../state/receipts.ts'
 import { type Arrivals, arrivalsText, type Divider, dividerIndex, dividerText, readThrough } from '../state/unread.ts'
 import { now } from '../time/clock.ts'
 import { dayKey, dayLabel } from '../time/format.ts'
@@ -43,6 +44,8 @@ interface Props {
   onRead?: (seq: number) => void
   /** Back to the live end when the window stops short of it ("↓ N new", one's own message sent). */
   onJumpToNewest?: () => void
+  /** "Seen by …" under the newest message each other member has read, by seq (state/receipts.ts). */
+  seen?: ReadonlyMap<number, SeenLine>
 }
 
 interface Anchor {
@@ -109,6 +112,7 @@ export function MessageList({
   arrivals = null,
   onRead,
   onJumpToNewest,
+  seen,
 }: Props) {
   const ref = useRef<HTMLDivElement>(null)
   const stick = useRef(true)
@@ -231,7 +235,8 @@ export function MessageList({
     }
     if (entry.kind === 'notice') {
       rows.push(
-        <li key={entry.key} data-key={entry.key} class="notice-row">
+        // A quiet system line, not a bubble: no author, no menu; dir auto for names in any script.
+        <li key={entry.key} data-key={entry.key} class="notice-row" dir="auto">
           {entry.text}
         </li>,
       )
@@ -241,6 +246,7 @@ export function MessageList({
     const own = entry.authorId === meId
     const showAuthor = !own && previousAuthor !== entry.authorId
     previousAuthor = entry.authorId
+    const seenLine = seen?.get(entry.seq)
     rows.push(
       <li
         key={entry.key}
@@ -251,6 +257,12 @@ export function MessageList({
         data-waiting={entry.waiting ? 'true' : undefined}
       >
         <SentMessage entry={entry} roomId={roomId} own={own} moderator={moderator} showAuthor={showAuthor} />
+        {seenLine && (
+          // Plain text, nothing to tap: read by screen readers as it reads to everyone else.
+          <p class="msg__seen" data-readers={seenLine.readers.length}>
+            {seenLine.text}
+          </p>
+        )}
       </li>,
     )
   }

@@ -7,7 +7,7 @@ import { reloadDrafts } from '../state/feed.ts'
 import { createNamedRoom } from '../state/membership.ts'
 import { type RoomRow, roomRows } from '../state/room-list.ts'
 import { drafts, outbox, rooms, route, user } from '../state/store.ts'
-import { unreadNumber } from '../state/unread.ts'
+import { mentionedUnread, unreadNumber } from '../state/unread.ts'
 import { now } from '../time/clock.ts'
 import { relativeTime } from '../time/format.ts'
 import { avatarColour, initials } from './avatar.ts'
@@ -84,7 +84,9 @@ function linkLabel(row: RoomRow, shortId: string | null, time: string | null): s
   const id = shortId ? ` #${shortId}` : ''
   const kind = room.visibility === 'private' ? ', private' : ''
   const unread = room.unreadCount > 0 ? unreadLabel(room.unreadCount) : ''
-  return [`${room.name}${id}${kind}`, time, row.preview, unread].filter(Boolean).join('. ')
+  // The visible "@" first, then what it means (label in name).
+  const mention = mentionedUnread(room) ? MENTION_LABEL : ''
+  return [`${room.name}${id}${kind}`, time, row.preview, mention, unread].filter(Boolean).join('. ')
 }
 
 /**
@@ -95,6 +97,8 @@ function unreadLabel(count: number): string {
   const shown = unreadNumber(count)
   return shown === String(count) ? `${count} unread` : `${shown} unread (${count})`
 }
+
+const MENTION_LABEL = '@ mentioned you'
 
 /** Relative times ("5 min") move on by themselves: the list re-renders on this coarse tick. */
 const TICK_MS = 30_000
@@ -198,6 +202,14 @@ export function RoomList() {
                         row.preview
                       )}
                     </span>{' '}
+                    {mentionedUnread(room) && (
+                      // Until the person reads past the message that mentions them, on any device.
+                      <>
+                        <span class="badge badge--mention" role="img" aria-label={MENTION_LABEL}>
+                          @
+                        </span>{' '}
+                      </>
+                    )}
                     {room.unreadCount > 0 && (
                       <span class="badge" role="img" aria-label={`${room.unreadCount} unread`}>
                         {unreadNumber(room.unreadCount)}

@@ -6,6 +6,7 @@ import { isSend } from '../outbox/operations.ts'
 import {
   joinRoom,
   jumpToNewest,
+  loadMembers,
   loadNewer,
   loadOlder,
   markReadThrough,
@@ -13,11 +14,14 @@ import {
   setFollowing,
 } from '../state/actions.ts'
 import { checkRoomExists, leaveRoom } from '../state/membership.ts'
+import { readerNames, seenLines } from '../state/receipts.ts'
 import { activeTypists, pendingFor, typingText } from '../state/reducers.ts'
 import {
+  members,
   missingRooms,
   outbox,
   presence,
+  receipts,
   roomLoading,
   rooms,
   route,
@@ -158,6 +162,32 @@ export function RoomView({ roomId }: { roomId: string }) {
     const entries = timeline.value?.roomId === roomId ? timeline.value.entries : []
     return foldTimeline(entries, user.value?.id, pendingFor(roomId, outbox.value, entries))
   })
+  // "Seen by …": each other member's receipt under the newest shown message they have read.
+  const seen = useComputed(() => {
+    const meId = user.value?.id
+    const readers = receipts.value[roomId]
+    if (!meId || !readers) return undefined
+    const listed = rooms.value.find((r) => r.id === roomId) ?? visiting.value
+    return seenLines(
+      shown.value,
+      readers,
+      meId,
+      readerNames(members.value[roomId], presence.value[roomId], shown.value),
+      listed?.memberCount ?? 0,
+    )
+  })
+  // A reader the member list does not name (joined since it was loaded): load it again, once per reader.
+  const askedAbout = useRef(new Set<string>())
+  const roomReaders = receipts.value[roomId]
+  const roomMembers = members.value[roomId]
+  useEffect(() => {
+    if (!roomReaders || !roomMembers) return
+    const known = new Set(roomMembers.map((m) => m.userId))
+    const unknown = Object.keys(roomReaders).filter((id) => !known.has(id) && !askedAbout.current.has(id))
+    if (unknown.length === 0) return
+    for (const id of unknown) askedAbout.current.add(id)
+    void loadMembers(roomId) // never rejects
+  }, [roomId, roomReaders, roomMembers])
   // The list's row when it has one (it is kept up to date); else a public room opened from a link.
   const room = rooms.value.find((r) => r.id === roomId) ?? (visiting.value?.id === roomId ? visiting.value : undefined)
   const missing = !room && missingRooms.value.has(roomId)
@@ -234,6 +264,7 @@ export function RoomView({ roomId }: { roomId: string }) {
         arrivals={current && !current.following ? (current.arrivals ?? null) : null}
         onRead={(seq) => markReadThrough(roomId, seq)}
         onJumpToNewest={() => void jumpToNewest()}
+        seen={seen.value}
       />
       <TypingIndicator roomId={roomId} />
       <QueueBar roomId={roomId} pending={queued} />

@@ -14,6 +14,7 @@ export function toRoom(row: RoomListRow): Room {
     memberCount: Number(row.member_count),
     unreadCount: Number(row.unread_count),
     lastReadSeq: Number(row.last_read_seq ?? 0),
+    unreadMentionSeq: row.unread_mention_seq === null ? null : Number(row.unread_mention_seq),
     lastMessage:
       row.lm_seq === null
         ? null

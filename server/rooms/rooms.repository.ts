@@ -17,6 +17,7 @@ export interface RoomListRow {
   last_read_seq: string | null
   member_count: string
   unread_count: string
+  unread_mention_seq: string | null
   lm_seq: string | null
   lm_client_id: string | null
   lm_author_id: string | null
@@ -79,6 +80,16 @@ function roomsQuery(db: Kysely<DB>, userId: string) {
           LIMIT ${UNREAD_CAP}
         ) unread
       ) END`.as('unread_count'),
+      // The room list's @ (issue 9 item 2): the newest message by someone else after the marker
+      // that mentions the caller. Deleting a message scrubs its mentions, so it stops counting.
+      // The kind and mentions conditions match room_events_mentions_idx's, which holds only such rows.
+      sql<string | null>`CASE WHEN m.user_id IS NULL THEN NULL ELSE (
+        SELECT me.seq FROM room_events me
+        WHERE me.room_id = r.id AND me.seq > m.last_read_seq
+          AND me.kind = 'message.created' AND me.mentions <> '{}'
+          AND me.mentions @> ARRAY[m.user_id] AND me.author_id IS DISTINCT FROM m.user_id
+        ORDER BY me.seq DESC LIMIT 1
+      ) END`.as('unread_mention_seq'),
     ])
 }
 

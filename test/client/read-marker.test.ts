@@ -1,26 +1,22 @@
 /**
- * Issue 7 item 12: the read marker follows what the person reads while a room
- * stays open, not only the moment it opens. Arrivals in the open, visible room
- * are posted once per burst; the open room's unread count stays 0 (whatever the
- * leader tab's engine counted); offline, the highest seq read is kept on the
- * room's row and posted at the next chance, and a room-list refresh in between
- * does not bring the read messages back as unread.
+ * Issue 7 item 12 and issue 9 item 3: the read marker follows what the person
+ * reads while a room stays open, not only the moment it opens. The tab marks
+ * the room read at once (the open room's unread count stays 0, whatever the
+ * leader tab's engine counted), keeps the highest seq read on the room's row
+ * (`readPending`, so a room-list refresh does not bring read messages back as
+ * unread, and a reload offline loses nothing) and asks the leader to send it
+ * (a `read` tab message; hidden or left: `now`). How the leader sends it is
+ * test/client/read-sending.test.ts. Nothing is posted from here any more.
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { getCursor, setHasOlder, storeEvents } from '../../client/db/messages.ts'
 import { getDb } from '../../client/db/page.ts'
 import { clearUserData, getCachedRoom, replaceRooms, updateRoom } from '../../client/db/rooms.ts'
-import {
-  markReadThrough,
-  openRoom,
-  READ_POST_DELAY_MS,
-  setFollowing,
-  startReadMarkers,
-} from '../../client/state/actions.ts'
+import { markReadThrough, navigate, openRoom, setFollowing, startReadMarkers } from '../../client/state/actions.ts'
 import { startFeed } from '../../client/state/feed.ts'
 import { applyEventsToRoom } from '../../client/state/reducers.ts'
 import { rooms, route, timeline, user } from '../../client/state/store.ts'
-import { publish } from '../../client/tabs/bus.ts'
+import { onTabMessage, publish } from '../../client/tabs/bus.ts'
 import type { HistoryResponse } from '../../shared/api.ts'
 import type { Room, RoomEvent } from '../../shared/schemas.ts'
 import { ALICE, BOB, event, FIXTURE_TIME, ROOM_A } from './support.ts'
@@ -40,6 +36,10 @@ const room: Room = {
 }
 
 let posted: number[] = []
+/** The leader was asked to send a room's marker (`read` tab messages). */
+let asked: Array<{ roomId: string; now: boolean }> = []
+/** The leader's wait before sending; no tab waits for it any more (kept to show nothing happens later). */
+const A_WHILE_MS = 5_000
 let online = true
 let visibility: DocumentVisibilityState = 'visible'
 let stop: () => void = () => undefined
@@ -83,6 +83,7 @@ beforeAll(async () => {
 beforeEach(async () => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
   posted = []
+  asked = []
   history = null
   online = true
   visibility = 'visible'
@@ -121,7 +122,11 @@ beforeEach(async () => {
   // As boot does: the feed first (it moves the timeline and the room list), then the read markers.
   const stopFeed = startFeed(db)
   const stopMarkers = startReadMarkers()
+  const stopAsked = onTabMessage((m) => {
+    if (m.type === 'read') asked.push({ roomId: m.roomId, now: m.now === true })
+  })
   stop = () => {
+    stopAsked()
     stopMarkers()
     stopFeed()
   }
@@ -134,74 +139,76 @@ afterEach(() => {
 })
 
 describe('the read marker while a room stays open', () => {
-  it('posts once for a burst of arrivals, with the highest seq, and keeps the open room at 0 unread', async () => {
+  it('marks a burst of arrivals read at once, keeps the highest on the row and asks the leader to send it', async () => {
     for (let seq = 3; seq <= 22; seq += 1) await arrive([event(ROOM_A, seq, { authorId: BOB })])
     const db = await getDb()
+    expect(await getCachedRoom(db, ROOM_A)).toMatchObject({ lastReadSeq: 22, unreadCount: 0, readPending: 22 })
+    expect(asked.length).toBeGreaterThan(0)
+    expect(asked.every((a) => a.roomId === ROOM_A && !a.now)).toBe(true)
+    // No tab posts: the leader's engine sends (a read frame, or POST without a socket).
+    await vi.advanceTimersByTimeAsync(A_WHILE_MS)
+    await settle()
     expect(posted).toEqual([])
-    expect((await getCachedRoom(db, ROOM_A))?.unreadCount).toBe(0)
-
-    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
-    await until(async () => (await pendingOf()) === undefined)
-    expect(posted).toEqual([22])
-    const row = await getCachedRoom(db, ROOM_A)
-    expect(row).toMatchObject({ lastReadSeq: 22, unreadCount: 0, lastSeq: 22 })
-    expect(row?.readPending).toBeUndefined()
   })
 
-  it('posts too when this tab leads and its engine already counted the room as viewed (lastReadSeq moved locally)', async () => {
+  it('asks too when this tab leads and its engine already counted the room as viewed (lastReadSeq moved locally)', async () => {
     await arrive([event(ROOM_A, 3, { authorId: BOB })], true)
-    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
-    await until(() => posted.length > 0)
-    expect(posted).toEqual([3])
+    await until(async () => (await pendingOf()) === 3)
+    expect(asked).toContainEqual({ roomId: ROOM_A, now: false })
   })
 
   it('does not count arrivals as read while the page is hidden, and marks them once it is visible again', async () => {
     visibility = 'hidden'
     await arrive([event(ROOM_A, 3, { authorId: BOB }), event(ROOM_A, 4, { authorId: BOB })])
-    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
     await settle()
     const db = await getDb()
-    expect(posted).toEqual([])
-    expect((await getCachedRoom(db, ROOM_A))?.unreadCount).toBe(2)
+    expect(asked).toEqual([])
+    expect(await getCachedRoom(db, ROOM_A)).toMatchObject({ unreadCount: 2 })
+    expect(await pendingOf()).toBeUndefined()
 
     visibility = 'visible'
     document.dispatchEvent(new Event('visibilitychange'))
-    await settle()
-    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
-    await until(async () => posted.length > 0 && (await pendingOf()) === undefined)
-    expect(posted).toEqual([4])
+    await until(async () => (await pendingOf()) === 4)
     expect((await getCachedRoom(db, ROOM_A))?.unreadCount).toBe(0)
+    expect(asked).toContainEqual({ roomId: ROOM_A, now: false })
   })
 
-  it('needs no post for the person’s own messages: they count as read already', async () => {
+  it('hiding the page or leaving the room asks the leader to send at once', async () => {
+    await arrive([event(ROOM_A, 3, { authorId: BOB })])
+    await until(async () => (await pendingOf()) === 3)
+    asked = []
+    visibility = 'hidden'
+    document.dispatchEvent(new Event('visibilitychange'))
+    expect(asked).toEqual([{ roomId: ROOM_A, now: true }])
+
+    visibility = 'visible'
+    asked = []
+    navigate({ name: 'rooms' })
+    expect(asked).toContainEqual({ roomId: ROOM_A, now: true })
+  })
+
+  it('needs no marker for the person’s own messages: they count as read already', async () => {
     await arrive([event(ROOM_A, 3, { authorId: ALICE, authorName: 'alice' })])
-    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
     await settle()
-    expect(posted).toEqual([])
+    expect(asked).toEqual([])
+    expect(await pendingOf()).toBeUndefined()
     expect((await getCachedRoom(await getDb(), ROOM_A))?.unreadCount).toBe(0)
   })
 
-  it('offline: keeps the highest seq read on the room row, survives a room-list refresh, posts it once back online', async () => {
+  it('offline: keeps the highest seq read on the room row, and a room-list refresh does not undo it', async () => {
     online = false
     await arrive([event(ROOM_A, 3, { authorId: BOB })])
     await arrive([event(ROOM_A, 4, { authorId: BOB })])
-    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
-    await settle()
     const db = await getDb()
-    expect(posted).toEqual([])
     expect(await pendingOf()).toBe(4)
 
     // The server's list still has the old marker (it never heard): the read messages stay read here.
     await replaceRooms(db, [{ ...room, lastSeq: 4, unreadCount: 2, lastReadSeq: 2 }])
     expect(await getCachedRoom(db, ROOM_A)).toMatchObject({ lastReadSeq: 4, unreadCount: 0, readPending: 4 })
-
-    online = true
-    window.dispatchEvent(new Event('online'))
-    await until(async () => (await pendingOf()) === undefined)
-    expect(posted).toEqual([4])
     // Once the server has it, a refresh that carries it changes nothing.
     await replaceRooms(db, [{ ...room, lastSeq: 4, unreadCount: 0, lastReadSeq: 4 }])
     expect(await getCachedRoom(db, ROOM_A)).toMatchObject({ lastReadSeq: 4, unreadCount: 0 })
+    expect(posted).toEqual([])
   })
 })
 
@@ -226,45 +233,41 @@ describe('reading a room with unread messages (issue 8 item 6)', () => {
     expect(timeline.value?.divider).toMatchObject({ afterSeq: 2, count: 38, ready: true, short: false })
     // The whole unread span is in the window, with the first unread one.
     expect(timeline.value?.entries[0]?.seq).toBe(1)
-    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
+    await vi.advanceTimersByTimeAsync(A_WHILE_MS)
     await settle()
-    expect(posted).toEqual([])
+    expect(asked).toEqual([])
     expect(await getCachedRoom(await getDb(), ROOM_A)).toMatchObject({ unreadCount: 38, lastReadSeq: 2 })
 
     // Arrivals while above the live end are not read, and count for "↓ N new".
     await arrive([event(ROOM_A, 41)])
     expect(timeline.value?.arrivals).toEqual({ firstSeq: 41, count: 1, upTo: 41 })
 
-    // Scrolling down: each report moves the marker; one post per burst, with the furthest.
+    // Scrolling down: each report moves the marker (the leader sends the furthest, at most once a second).
     markReadThrough(ROOM_A, 9)
     await settle()
     markReadThrough(ROOM_A, 15)
     await settle()
     expect(await getCachedRoom(await getDb(), ROOM_A)).toMatchObject({ lastReadSeq: 15, readPending: 15 })
+    expect(asked.length).toBe(2)
     // Not at the end yet: the count is not zeroed (the server's answer gives the exact one).
     expect((await getCachedRoom(await getDb(), ROOM_A))?.unreadCount).toBeGreaterThan(0)
-    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
-    await until(async () => (await pendingOf()) === undefined)
-    expect(posted).toEqual([15])
 
     // At the live end everything is read, and the "↓ N new" count ends; the divider stays where it was.
     setFollowing(true)
     await settle()
     expect(timeline.value?.arrivals).toBeNull()
     expect(timeline.value?.divider?.afterSeq).toBe(2)
-    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
-    await until(async () => (await pendingOf()) === undefined && posted.length === 2)
-    expect(posted).toEqual([15, 41])
+    await until(async () => (await pendingOf()) === 41)
     expect((await getCachedRoom(await getDb(), ROOM_A))?.unreadCount).toBe(0)
   })
 
   it('the first unread older than the device holds: pages it in from the server, the held ranges stay true', async () => {
     await away(seqs(31, 40), true)
-    const asked: string[] = []
+    const pages: string[] = []
     history = (url) => {
       const match = /^\/api\/rooms\/[^/]+\/messages\?before=(\d+)&limit=(\d+)$/.exec(url)
       if (!match) return null
-      asked.push(url)
+      pages.push(url)
       const before = Number(match[1])
       const from = Math.max(1, before - Number(match[2]))
       const messages = seqs(from, before - 1).map((e) => ({
@@ -280,15 +283,15 @@ describe('reading a room with unread messages (issue 8 item 6)', () => {
     }
     await openRoom(ROOM_A)
     await until(() => timeline.value?.divider?.ready === true)
-    expect(asked).toEqual([`/api/rooms/${ROOM_A}/messages?before=31&limit=50`])
+    expect(pages).toEqual([`/api/rooms/${ROOM_A}/messages?before=31&limit=50`])
     expect(timeline.value?.divider).toMatchObject({ afterSeq: 2, short: false })
     expect(timeline.value?.entries.map((e) => e.seq)).toEqual(seqs(1, 40).map((e) => e.seq))
     expect(timeline.value).toMatchObject({ hasOlder: false, hasNewer: false, following: false })
     // One gap-free range: the landing stored the page as any paging does.
     expect(await getCursor(await getDb(), ROOM_A)).toMatchObject({ ranges: [[1, 40]], lastSeq: 40, hasOlder: false })
-    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
+    await vi.advanceTimersByTimeAsync(A_WHILE_MS)
     await settle()
-    expect(posted).toEqual([])
+    expect(asked).toEqual([])
   })
 
   it('offline with the first unread not on the device: lands at the oldest unread one held, and says so', async () => {
@@ -299,9 +302,9 @@ describe('reading a room with unread messages (issue 8 item 6)', () => {
     expect(timeline.value?.entries.map((e) => e.seq)).toEqual(seqs(30, 40).map((e) => e.seq))
     expect(timeline.value?.hasOlder).toBe(true)
     expect(timeline.value?.loadingOlder).toBe(false)
-    await vi.advanceTimersByTimeAsync(READ_POST_DELAY_MS)
+    await vi.advanceTimersByTimeAsync(A_WHILE_MS)
     await settle()
-    expect(posted).toEqual([])
+    expect(asked).toEqual([])
   })
 
   it('with nothing unread the room opens at the live end and is read at once', async () => {

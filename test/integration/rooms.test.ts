@@ -39,6 +39,7 @@ describeEachEngine('rooms', (engine) => {
         lastMessage: null,
         unreadCount: 0,
         lastReadSeq: 0,
+        unreadMentionSeq: null,
       })
       expect(await roomOf(alice, room.id)).toEqual(room)
       const members = await alice.request('GET', `/api/rooms/${room.id}/members`)
