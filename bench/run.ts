@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { type CatchUpResult, runCatchUp } from './catch-up.ts'
 import { type ClientResult, runClient } from './client.ts'
 import { type HttpResult, runHttp } from './http.ts'
 import { type IdleResult, runIdle } from './idle.ts'
@@ -22,7 +23,7 @@ import { runWs, type WsResult } from './ws.ts'
 import { wsReport } from './ws-report.ts'
 import { TARGETS, type TargetName } from './ws-targets.ts'
 
-const PARTS = ['startup', 'http', 'ws', 'rooms', 'pg-append', 'client', 'idle', 'receipts'] as const
+const PARTS = ['startup', 'http', 'ws', 'rooms', 'pg-append', 'client', 'idle', 'receipts', 'catch-up'] as const
 type Part = (typeof PARTS)[number]
 
 function envNumber(name: string, fallback: number): number {
@@ -58,6 +59,7 @@ const results: {
   pgAppend?: { rows: PgAppendRow[]; skipped?: string } | { error: string }
   idle?: IdleResult[] | { error: string }
   receipts?: ReceiptsResult[] | { error: string }
+  catchUp?: CatchUpResult | { error: string }
   client?: ClientResult | { error: string }
 } = {
   startedAt: new Date().toISOString(),
@@ -184,6 +186,10 @@ if (selected.includes('receipts')) {
       log,
     }),
   )
+}
+
+if (selected.includes('catch-up')) {
+  results.catchUp = await part('catch-up', () => runCatchUp({ runs: envNumber('BENCH_CATCHUP_RUNS', 3), log }))
 }
 
 // ---- report -----------------------------------------------------------------
@@ -435,6 +441,20 @@ if (receipts) {
     )
     for (const r of receipts)
       if (r.skipped || r.error) out.push(`  ${r.engine} ${r.skipped ? 'skipped' : 'FAILED'}: ${r.skipped ?? r.error}`)
+  }
+}
+const catchUp = results.catchUp
+if (catchUp) {
+  out.push('', 'Catch-up: a client that missed 1,000 mixed entries of one room shows their current state')
+  if ('error' in catchUp) out.push(`  failed: ${catchUp.error}`)
+  else {
+    const m = catchUp.missed
+    out.push(
+      `  missed ${m.messages} messages, ${m.reactions} reactions, ${m.edits} edits, ${m.deletes} deletes (reset path, ${catchUp.engine})`,
+      `  reconnect → correct state on screen: median ${catchUp.medianMs} ms, runs ${catchUp.ms.join(' / ')} ms`,
+      `  checked: ${catchUp.checkedMessages} messages on screen (${catchUp.checkedKinds.edited} edited, ${catchUp.checkedKinds.deleted} deleted, ${catchUp.checkedKinds.reacted} with reactions)`,
+      `  load average before ${catchUp.loadavgBefore.join(' ')}, after ${catchUp.loadavgAfter.join(' ')}`,
+    )
   }
 }
 console.log(out.join('\n'))
