@@ -6,6 +6,7 @@ import { registerServiceWorker } from './pwa/register.ts'
 import { boot, navigate, routeFromPath } from './state/actions.ts'
 import { afterNextPaint } from './state/after-paint.ts'
 import { keepFirstScreen } from './state/first-screen.ts'
+import { startMemberRefresh } from './state/members.ts'
 import { applyUpdate, notice, route, user } from './state/store.ts'
 import { App } from './ui/App.tsx'
 import { followDocumentTitle } from './ui/document-title.ts'
@@ -29,6 +30,8 @@ window.addEventListener('popstate', () => navigate(routeFromPath(location.pathna
 document.documentElement.dataset.build = __FERRY_BUILD__
 render(<App />, document.getElementById('app')!)
 followDocumentTitle()
+// Open member lists follow role changes and member notices as they arrive (state/members.ts).
+startMemberRefresh()
 // The next cold start paints from one saved record of what is shown (db/first-screen.ts).
 opening.then(keepFirstScreen, () => {
   // Nothing to save into: boot reports the failed open.

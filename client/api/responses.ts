@@ -19,7 +19,7 @@ import {
   UserResponse,
 } from '../../shared/api.ts'
 
-export type Method = 'GET' | 'POST' | 'DELETE'
+export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
 
 const ROOM = '/api/rooms/[^/?]+'
 
@@ -32,11 +32,13 @@ const ROUTES: ReadonlyArray<readonly [Method, RegExp, TSchema]> = [
   // Before the room route below, whose pattern would take "discover" for a room id.
   ['GET', /^\/api\/rooms\/discover$/, DiscoverResponse],
   ['GET', new RegExp(`^${ROOM}$`), RoomResponse],
+  ['PATCH', new RegExp(`^${ROOM}$`), RoomResponse],
   ['POST', new RegExp(`^${ROOM}/join$`), RoomResponse],
   ['POST', new RegExp(`^${ROOM}/leave$`), NoContent],
   ['GET', new RegExp(`^${ROOM}/members$`), MembersResponse],
   ['POST', new RegExp(`^${ROOM}/members$`), MemberResponse],
   ['DELETE', new RegExp(`^${ROOM}/members/[^/?]+$`), NoContent],
+  ['PATCH', new RegExp(`^${ROOM}/members/[^/?]+$`), MemberResponse],
   ['POST', new RegExp(`^${ROOM}/read$`), ReadResponse],
   ['GET', new RegExp(`^${ROOM}/messages$`), HistoryResponse],
   ['POST', new RegExp(`^${ROOM}/messages$`), MessageResponse],

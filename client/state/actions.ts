@@ -713,27 +713,4 @@ export async function joinRoom(roomId: string): Promise<boolean> {
   }
 }
 
-export async function addMember(roomId: string, username: string): Promise<string | null> {
-  try {
-    await api('POST', `/api/rooms/${roomId}/members`, { username })
-    await loadMembers(roomId)
-    return null
-  } catch (error) {
-    return error instanceof ApiError ? error.message : 'Could not add that person.'
-  }
-}
-
-/** The owner removes a member (their devices drop the room through the room-list stream); null when done, else why not. */
-export async function removeMember(roomId: string, userId: string): Promise<string | null> {
-  try {
-    await api('DELETE', `/api/rooms/${roomId}/members/${userId}`, {})
-    await loadMembers(roomId)
-    return null
-  } catch (error) {
-    if (error instanceof ApiError && error.code === 'network')
-      return 'You are offline: removing someone needs the server.'
-    return error instanceof ApiError ? error.message : 'Could not remove that person.'
-  }
-}
-
 export { reloadRooms }

@@ -44,17 +44,22 @@ export async function createNamedRoom(name: string, visibility: Visibility): Pro
   return refusal === null ? null : friendlyRoomProblem(refusal)
 }
 
+/** What an owner who is not the room's last member is told when they try to leave. */
+export const OWNER_MUST_TRANSFER =
+  'You own this room. Make another member the owner first (Members, then “Make owner”), then leave.'
+
 const LEAVE_REFUSALS: Record<string, string> = {
-  owner_cannot_leave: 'You own this room, so you cannot leave it.',
+  owner_cannot_leave: OWNER_MUST_TRANSFER,
   network: 'You are offline: leaving a room needs the server. Try again when connected.',
 }
 
 /**
  * Leaves the room on the server, then forgets it here: a public room stays listed (with Join),
- * a private one is gone with its history, as the server no longer lets this person read it.
+ * a private one is gone with its history, as the server no longer lets this person read it. An
+ * owner who is the last member deletes the room by leaving (`deleting`): gone here too, public or not.
  * Null when left, else why not.
  */
-export async function leaveRoom(room: Room): Promise<string | null> {
+export async function leaveRoom(room: Room, deleting = false): Promise<string | null> {
   try {
     await api('POST', `/api/rooms/${room.id}/leave`, {})
   } catch (error) {
@@ -68,7 +73,7 @@ export async function leaveRoom(room: Room): Promise<string | null> {
   }
   try {
     // The same end as the socket's room_removed (idempotent, so both arriving is fine).
-    await dropMembership(await getDb(), room.id, room.visibility)
+    await dropMembership(await getDb(), room.id, deleting ? 'private' : room.visibility)
     publish({ type: 'rooms-changed' })
   } catch (error) {
     // Left on the server; the list is corrected by the refresh below (or the next one).

@@ -617,6 +617,7 @@ export class SyncEngine {
       case 'room_added':
         await mergeRoom(this.db, frame.room)
         publish({ type: 'rooms-changed' })
+        publish({ type: 'room-changed', roomId: frame.room.id })
         if (this.greeted && !this.subscribed.has(frame.room.id) && this.subscribed.size < LIMITS.wsMaxRoomsPerSocket) {
           this.queueSubscribe([frame.room.id])
         }

@@ -17,6 +17,8 @@ export type TabMessage =
   | { type: 'events'; roomId: string; events: RoomEvent[] }
   | { type: 'room-reset'; roomId: string }
   | { type: 'rooms-changed' }
+  /** The room-list stream sent the room again (room_added: a rename, a role change, a hand-over): an open member list reloads. */
+  | { type: 'room-changed'; roomId: string }
   /** A public room was just created (room_created): an open Discover lists it. */
   | { type: 'room-created'; room: Room }
   | { type: 'outbox-changed' }

@@ -1,7 +1,12 @@
 import type { RefObject } from 'preact'
-import { useLayoutEffect, useRef } from 'preact/hooks'
+import { useEffect, useLayoutEffect, useRef } from 'preact/hooks'
 import type { Room } from '../../shared/schemas.ts'
+import { loadMembers } from '../state/actions.ts'
+import { moderates } from '../state/members.ts'
+import { status } from '../state/store.ts'
+import { InviteMember } from './InviteMember.tsx'
 import { MemberList } from './MemberList.tsx'
+import { RoomAbout } from './RoomAbout.tsx'
 
 interface Props {
   room: Room
@@ -13,8 +18,9 @@ interface Props {
 }
 
 /**
- * The member list over the messages (a bottom sheet on phones, a side panel at desktop width), so
- * opening it never moves the timeline. A native modal <dialog>: it keeps focus inside, makes the
+ * The room's details over the messages (a bottom sheet on phones, a side panel at desktop width), so
+ * opening it never moves the timeline: its name and topic (renamed here by the owner and admins),
+ * who is in it with their roles and what the viewer may do to each, and inviting by username. A native modal <dialog>: it keeps focus inside, makes the
  * rest of the page inert and closes on Escape; its title labels it. Closing (Escape, the close
  * button, a tap on the backdrop) puts focus back on the Members button.
  */
@@ -33,6 +39,10 @@ export function MembersSheet({ room, online, opener, onClose }: Props) {
     el.addEventListener('close', closed)
     return () => el.removeEventListener('close', closed)
   }, [])
+  // Opened: the list as the server has it now (roles may have changed while it was closed).
+  useEffect(() => {
+    void loadMembers(room.id) // never rejects
+  }, [room.id])
   const count = `${room.memberCount} member${room.memberCount === 1 ? '' : 's'}`
   return (
     // biome-ignore lint/a11y/useKeyWithClickEvents: the click is a tap on the backdrop; from the keyboard, Escape (native to a modal dialog) and the Close button do the same
@@ -60,7 +70,14 @@ export function MembersSheet({ room, online, opener, onClose }: Props) {
           </button>
         </header>
         <div class="sheet__body">
+          {status.value.offline && (
+            <p class="sheet__offline muted">
+              You are offline: this is the list as last seen, and changes need a connection.
+            </p>
+          )}
+          <RoomAbout room={room} />
           <MemberList room={room} />
+          {moderates(room.role) && <InviteMember room={room} />}
         </div>
       </div>
     </dialog>

@@ -13,7 +13,8 @@ import {
   navigate,
   setFollowing,
 } from '../state/actions.ts'
-import { checkRoomExists, leaveRoom } from '../state/membership.ts'
+import { moderates } from '../state/members.ts'
+import { checkRoomExists } from '../state/membership.ts'
 import { readerNames, seenLines } from '../state/receipts.ts'
 import { activeTypists, pendingFor, typingText } from '../state/reducers.ts'
 import {
@@ -32,6 +33,7 @@ import {
   visiting,
 } from '../state/store.ts'
 import { Composer } from './Composer.tsx'
+import { LeaveRoom } from './LeaveRoom.tsx'
 import { MembersSheet } from './MembersSheet.tsx'
 import { MessageList } from './MessageList.tsx'
 import { Popover } from './Popover.tsx'
@@ -73,14 +75,8 @@ function RoomNotFound() {
   )
 }
 
-/** The room header's menu: leaving (a private room only after a yes, as coming back needs the owner). */
+/** The room header's menu: leaving, after a yes (ui/LeaveRoom.tsx). */
 function RoomMenu({ room }: { room: Room }) {
-  const [problem, setProblem] = useState<string | null>(null)
-  const leave = async () => {
-    if (room.visibility === 'private' && !window.confirm(`Leave ${room.name}? Only its owner can add you again.`))
-      return
-    setProblem(await leaveRoom(room))
-  }
   return (
     <Popover
       id="room-menu"
@@ -91,18 +87,7 @@ function RoomMenu({ room }: { room: Room }) {
         </>
       }
     >
-      {room.role === 'owner' ? (
-        <p class="popover__text">You own this room, so you cannot leave it.</p>
-      ) : (
-        <button type="button" class="secondary" onClick={() => void leave()}>
-          Leave room
-        </button>
-      )}
-      {problem && (
-        <p class="form-error" role="alert">
-          {problem}
-        </p>
-      )}
+      <LeaveRoom room={room} />
     </Popover>
   )
 }
@@ -250,7 +235,7 @@ export function RoomView({ roomId }: { roomId: string }) {
         pending={pending}
         meId={me.id}
         roomId={roomId}
-        moderator={room?.role === 'owner' || (room?.role as string | null | undefined) === 'admin'}
+        moderator={moderates(room?.role)}
         empty={empty && !loading}
         canWrite={room !== undefined && room.role !== null}
         loading={loading}

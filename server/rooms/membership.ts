@@ -127,9 +127,11 @@ export function removeMember(writer: RoomWriter, roomId: string, actorId: string
 
 /**
  * The owner sets a member's role. `owner` transfers the ownership: the member
- * becomes the owner and the previous owner an admin. Returns the users whose
- * role changed (empty: nothing did). No log entry: roles are not part of the
- * conversation; the members list and the room-list stream carry them.
+ * becomes the owner and the previous owner an admin. Returns every member to
+ * tell (empty: nothing changed): not only those whose role changed, as every
+ * member's list shows roles and an open member screen refreshes on the room's
+ * `room_added`. No log entry: roles are not part of the conversation; the
+ * members list and the room-list stream carry them.
  */
 export function setRole(
   writer: RoomWriter,
@@ -153,10 +155,12 @@ export function setRole(
         .where('user_id', '=', user)
         .execute()
     await set(userId, role)
-    if (role !== 'owner') return [userId]
-    await set(actorId, 'admin')
-    await trx.updateTable('rooms').set({ owner_id: userId }).where('id', '=', roomId).execute()
-    return [userId, actorId]
+    if (role === 'owner') {
+      await set(actorId, 'admin')
+      await trx.updateTable('rooms').set({ owner_id: userId }).where('id', '=', roomId).execute()
+    }
+    const members = await trx.selectFrom('room_members').select('user_id').where('room_id', '=', roomId).execute()
+    return members.map((member) => member.user_id)
   })
 }
 

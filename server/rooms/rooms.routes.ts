@@ -175,7 +175,7 @@ const roomsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   )
 
-  // The owner sets a member's role; `owner` hands the room over. Both users' devices get the room again.
+  // The owner sets a member's role; `owner` hands the room over. Every member's devices get the room again.
   app.patch(
     '/:roomId/members/:userId',
     { schema: { params: MemberParams, body: SetRoleBody, response: { 200: MemberResponse, ...errors } } },
@@ -183,8 +183,8 @@ const roomsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { user } = await requireSession(request)
       const room = await requireMember(db, user.id, request.params.roomId)
       const { userId } = request.params
-      const changed = await setRole(writer, room.id, user.id, userId, request.body.role)
-      for (const changedId of changed) bus.publishRoomList({ kind: 'changed', userId: changedId, roomId: room.id })
+      const told = await setRole(writer, room.id, user.id, userId, request.body.role)
+      for (const memberId of told) bus.publishRoomList({ kind: 'changed', userId: memberId, roomId: room.id })
       return { member: toMember(await findMember(db, room.id, userId)) }
     },
   )

@@ -138,7 +138,10 @@ describe('the room screen', () => {
     expect(sheet.getAttribute('aria-modal')).toBe('true')
     expect(button.getAttribute('aria-expanded')).toBe('true')
     expect(sheet.textContent).toContain('12 members · 2 online')
-    expect([...sheet.querySelectorAll('li')].map((li) => li.textContent)).toEqual(['aliceowner', 'bob'])
+    expect([...sheet.querySelectorAll('li .member__who')].map((li) => li.textContent)).toEqual([
+      'alice (you)owner',
+      'bob',
+    ])
     fireEvent.click(screen.getByRole('button', { name: 'Close' }))
     expect(screen.queryByRole('dialog')).toBeNull()
     expect(document.activeElement).toBe(button)

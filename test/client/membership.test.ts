@@ -4,7 +4,7 @@ import { getCursor, storeEvents } from '../../client/db/messages.ts'
 import { getDb } from '../../client/db/page.ts'
 import { listCachedRooms, putRoom } from '../../client/db/rooms.ts'
 import { openRoom } from '../../client/state/actions.ts'
-import { checkRoomExists, leaveRoom } from '../../client/state/membership.ts'
+import { checkRoomExists, leaveRoom, OWNER_MUST_TRANSFER } from '../../client/state/membership.ts'
 import { missingRooms, notice, roomLoading, route } from '../../client/state/store.ts'
 import type { Room } from '../../shared/schemas.ts'
 import { ALICE, event, ROOM_A, ROOM_B, roomFixture } from './support.ts'
@@ -65,7 +65,7 @@ describe('leaving a room', () => {
     const db = await getDb()
     await putRoom(db, room(ROOM_A, { role: 'owner' }))
     server(() => json({ error: { code: 'owner_cannot_leave', message: 'The owner cannot leave' } }, 409), [])
-    expect(await leaveRoom(room(ROOM_A, { role: 'owner' }))).toBe('You own this room, so you cannot leave it.')
+    expect(await leaveRoom(room(ROOM_A, { role: 'owner' }))).toBe(OWNER_MUST_TRANSFER)
     expect((await listCachedRooms(db)).map((r) => r.role)).toEqual(['owner'])
   })
 })

@@ -83,6 +83,8 @@ describe('room-list frames', () => {
       }),
     )
     expect(h.published.some((m) => m.type === 'rooms-changed')).toBe(true)
+    // Named, so an open member list of that room reloads (a role change is heard only this way).
+    expect(h.published).toContainEqual({ type: 'room-changed', roomId: ROOM_B })
   })
 
   it('room_removed of a private room: the row, its history, cursor and draft leave the device; no longer followed', async () => {

@@ -414,6 +414,48 @@ describeEachEngine('members and moderation', (engine) => {
       await bobSocket.waitFor('room_added', (f) => f.room.id === room.id && f.room.role === 'admin')
       await Promise.all([bobSocket.close(), aliceSocket.close()])
     })
+
+    it('a role change reaches every member’s sockets (an open member list refreshes on it); the same role again tells nobody', async () => {
+      const [alice, bob, carol] = await Promise.all([signUp(ctx.app), signUp(ctx.app), signUp(ctx.app)])
+      const room = await createRoom(alice, 'private')
+      for (const who of [bob, carol]) expect((await addByName(alice, room.id, who)).statusCode).toBe(201)
+      const sockets = await Promise.all([connect(ctx.app, alice), connect(ctx.app, bob), connect(ctx.app, carol)])
+      const [aliceSocket, bobSocket, carolSocket] = sockets as [TestSocket, TestSocket, TestSocket]
+      const marks = () => sockets.map((s) => s.frames.length)
+      const heardSince = (mark: number[]) =>
+        sockets.map((s, i) => s.frames.slice(mark[i]).filter((f) => f.type === 'room_added').length)
+
+      const before = marks()
+      expect((await setRole(alice, room.id, bob, 'admin')).statusCode).toBe(200)
+      const promoted = await bobSocket.waitFor('room_added', (f) => f.room.id === room.id, { from: before[1] })
+      expect(promoted.room.role).toBe('admin')
+      // Carol's role did not change, yet she hears the room again: her member list shows Bob's new role.
+      const forCarol = await carolSocket.waitFor('room_added', (f) => f.room.id === room.id, { from: before[2] })
+      expect(forCarol.room).toMatchObject({ role: 'member', ownerId: alice.user.id })
+      await aliceSocket.waitFor('room_added', (f) => f.room.id === room.id, { from: before[0] })
+
+      // A transfer: every member hears the new owner.
+      const mid = marks()
+      expect((await setRole(alice, room.id, carol, 'owner')).statusCode).toBe(200)
+      for (const [i, socket] of sockets.entries()) {
+        const frame = await socket.waitFor('room_added', (f) => f.room.id === room.id, { from: mid[i] })
+        expect(frame.room.ownerId).toBe(carol.user.id)
+      }
+
+      // The role Bob has already: nothing changes and nobody is told. A real change after it is each
+      // user's next frame (one user's changes arrive in order), so one frame each proves the no-op sent none.
+      const after = marks()
+      expect((await setRole(carol, room.id, bob, 'admin')).statusCode).toBe(200)
+      expect((await setRole(carol, room.id, bob, 'member')).statusCode).toBe(200)
+      await bobSocket.waitFor('room_added', (f) => f.room.id === room.id && f.room.role === 'member', {
+        from: after[1],
+      })
+      for (const [i, socket] of sockets.entries()) {
+        await socket.waitFor('room_added', (f) => f.room.id === room.id, { from: after[i] })
+      }
+      expect(heardSince(after)).toEqual([1, 1, 1])
+      await Promise.all(sockets.map((s) => s.close()))
+    })
   })
 
   describe('bad input', () => {
