@@ -84,9 +84,10 @@ function linkLabel(row: RoomRow, shortId: string | null, time: string | null): s
   const id = shortId ? ` #${shortId}` : ''
   const kind = room.visibility === 'private' ? ', private' : ''
   const unread = room.unreadCount > 0 ? unreadLabel(room.unreadCount) : ''
-  // The visible "@" first, then what it means (label in name).
+  // After the count, as on screen (label in name: a name that put words between the preview and
+  // the count would not hold the visible text in order, axe's label-content-name-mismatch).
   const mention = mentionedUnread(room) ? MENTION_LABEL : ''
-  return [`${room.name}${id}${kind}`, time, row.preview, mention, unread].filter(Boolean).join('. ')
+  return [`${room.name}${id}${kind}`, time, row.preview, unread, mention].filter(Boolean).join('. ')
 }
 
 /**
@@ -202,18 +203,19 @@ export function RoomList() {
                         row.preview
                       )}
                     </span>{' '}
-                    {mentionedUnread(room) && (
-                      // Until the person reads past the message that mentions them, on any device.
-                      <>
-                        <span class="badge badge--mention" role="img" aria-label={MENTION_LABEL}>
-                          @
-                        </span>{' '}
-                      </>
-                    )}
                     {room.unreadCount > 0 && (
                       <span class="badge" role="img" aria-label={`${room.unreadCount} unread`}>
                         {unreadNumber(room.unreadCount)}
                       </span>
+                    )}
+                    {mentionedUnread(room) && (
+                      // Until the person reads past the message that mentions them, on any device.
+                      <>
+                        {' '}
+                        <span class="badge badge--mention" role="img" aria-label={MENTION_LABEL}>
+                          @
+                        </span>
+                      </>
                     )}
                   </span>
                 </span>

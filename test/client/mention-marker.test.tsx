@@ -83,7 +83,7 @@ describe('the @ marker in the room list', () => {
     setTimeSettings({})
   })
 
-  it('shows an @ before the unread badge, named for screen readers, in the link’s name too; gone once read', async () => {
+  it('shows an @ after the unread badge, named for screen readers, in the link’s name in the same order; gone once read', async () => {
     rooms.value = [{ ...base, lastSeq: 9, unreadCount: 7, unreadMentionSeq: 6 }]
     render(<RoomList />)
     const link = screen.getByRole('link')
@@ -91,8 +91,8 @@ describe('the @ marker in the room list', () => {
     expect(marker.textContent).toBe('@')
     expect(marker.getAttribute('role')).toBe('img')
     expect(marker.getAttribute('aria-label')).toBe('@ mentioned you')
-    expect([...link.querySelectorAll('.badge')].map((b) => b.textContent)).toEqual(['@', '7'])
-    expect(link.getAttribute('aria-label')).toBe('Harbour, private. No messages yet. @ mentioned you. 7 unread')
+    expect([...link.querySelectorAll('.badge')].map((b) => b.textContent)).toEqual(['7', '@'])
+    expect(link.getAttribute('aria-label')).toBe('Harbour, private. No messages yet. 7 unread. @ mentioned you')
 
     rooms.value = [{ ...base, lastSeq: 9, lastReadSeq: 6, unreadCount: 3, unreadMentionSeq: 6 }]
     await waitFor(() => expect(link.querySelector('.badge--mention')).toBeNull())

@@ -1,7 +1,8 @@
 /**
  * Issue 8, item 10: axe-core on every screen, light and dark, at 390×844 (a phone: touch, mobile)
  * and 1280×800 (a desktop with a mouse): no serious or critical violation of WCAG 2.1 A/AA. The
- * room list is audited with every kind of row: a draft, an unread badge, rooms of one name (short ids).
+ * room list is audited with every kind of row: a draft, an unread badge, the @ of an unread mention,
+ * rooms of one name (short ids); a room with a notice line and "Seen by".
  * One server; one browser context per viewport; the colour scheme switches with emulateMedia.
  * Every screen is saved to docs/screenshots/ in both schemes (the set a reviewer looks at).
  * Findings are gathered over all screens and reported together (rule, impact, screen, targets),
@@ -90,8 +91,9 @@ beforeAll(async () => {
 })
 
 /**
- * Ben adds Ann to a private room also called "Quay" and writes twice: her list then has a row with
- * an unread badge, and two rows of one name, told apart by their short ids.
+ * Ben adds Ann to a private room also called "Quay" and writes twice, mentioning her: her list then
+ * has a row with an unread badge and the @ of an unread mention, and two rows of one name, told
+ * apart by their short ids.
  */
 async function benWritesTo(username: string): Promise<void> {
   const { room } = await apiCall<{ room: { id: string } }>(server.url, ben, 'POST', '/api/rooms', {
@@ -99,7 +101,7 @@ async function benWritesTo(username: string): Promise<void> {
     visibility: 'private',
   })
   await apiCall(server.url, ben, 'POST', `/api/rooms/${room.id}/members`, { username })
-  for (const body of ['Tide turns at six', 'Bring the charts']) {
+  for (const body of ['Tide turns at six', `@${username} bring the charts`]) {
     await apiCall(server.url, ben, 'POST', `/api/rooms/${room.id}/messages`, { clientId: crypto.randomUUID(), body })
   }
 }
@@ -157,6 +159,7 @@ async function walk(page: Page): Promise<string[]> {
   const list = page.locator('.room-list')
   await list.locator('.room__draft').waitFor({ timeout: LONG })
   await list.getByRole('img', { name: '2 unread' }).waitFor({ timeout: LONG })
+  await list.getByRole('img', { name: '@ mentioned you' }).waitFor({ timeout: LONG })
   await expect.poll(() => list.locator('.room__id').count(), { timeout: LONG }).toBe(2)
   found.push(...(await audit(page, 'room list')))
 
@@ -167,8 +170,13 @@ async function walk(page: Page): Promise<string[]> {
   await page.getByRole('button', { name: 'Join Harbour' }).click()
   await page.getByRole('button', { name: 'Join Harbour' }).waitFor({ state: 'detached', timeout: LONG })
 
+  // Ben joins Ann's room and reads it: a notice line ("… joined") and "Seen by …" under her message.
+  await apiCall(server.url, ben, 'POST', `/api/rooms/${roomId}/join`)
+  await apiCall(server.url, ben, 'POST', `/api/rooms/${roomId}/read`, { seq: 1_000 })
   await page.goto(`${server.url}/rooms/${roomId}`)
   await waitForStatus(page, /^Up to date$/)
+  await page.locator('[role=log] .notice-row').waitFor({ timeout: LONG })
+  await page.locator('[role=log] .msg__seen').waitFor({ timeout: LONG })
   await page.context().setOffline(true)
   try {
     await waitForStatus(page, 'Offline')
