@@ -38,6 +38,7 @@ import { MembersSheet } from './MembersSheet.tsx'
 import { MessageList } from './MessageList.tsx'
 import { Popover } from './Popover.tsx'
 import { QueueBar } from './QueueBar.tsx'
+import { useBackToListWhenGone } from './room-gone.ts'
 import { onlineCount, subtitleParts } from './room-subtitle.ts'
 
 function TypingIndicator({ roomId }: { roomId: string }) {
@@ -176,6 +177,7 @@ export function RoomView({ roomId }: { roomId: string }) {
   // The list's row when it has one (it is kept up to date); else a public room opened from a link.
   const room = rooms.value.find((r) => r.id === roomId) ?? (visiting.value?.id === roomId ? visiting.value : undefined)
   const missing = !room && missingRooms.value.has(roomId)
+  useBackToListWhenGone(room)
   useEffect(() => {
     // Not in the list: ask whether it exists at all, so a made-up link is not shown as an empty room.
     if (!room) void checkRoomExists(roomId) // never rejects

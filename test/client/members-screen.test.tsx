@@ -7,11 +7,11 @@
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/preact'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { getDb } from '../../client/db/page.ts'
-import { listCachedRooms, putRoom } from '../../client/db/rooms.ts'
+import { dropMembership, listCachedRooms, putRoom } from '../../client/db/rooms.ts'
 import { startFeed } from '../../client/state/feed.ts'
 import { memberActions, startMemberRefresh } from '../../client/state/members.ts'
 import { OWNER_MUST_TRANSFER } from '../../client/state/membership.ts'
-import { members, outbox, presence, rooms, route, status, timeline, user } from '../../client/state/store.ts'
+import { members, notice, outbox, presence, rooms, route, status, timeline, user } from '../../client/state/store.ts'
 import { publish } from '../../client/tabs/bus.ts'
 import { RoomView } from '../../client/ui/RoomView.tsx'
 import type { Member, Role, Room } from '../../shared/schemas.ts'
@@ -375,10 +375,13 @@ describe('leaving', () => {
       screen.getByRole('group', { name: /^Leave Cabin\? It goes from your rooms on all your devices/ }),
     ).toBeTruthy()
     expect(writes(calls)).toEqual([])
+    notice.value = null
     fireEvent.click(screen.getByRole('button', { name: 'Leave' }))
     await waitFor(() => expect(route.value.name).toBe('rooms'))
     expect(writes(calls).map((c) => c.url)).toEqual([`/api/rooms/${ROOM_A}/leave`])
     expect(await listCachedRooms(await getDb())).toEqual([])
+    // Left from here: no "no longer a member" notice for what the person just did.
+    expect(notice.value).toBeNull()
   })
 
   it('an owner with others in the room is told to hand it over first, and nothing is asked to leave', async () => {
@@ -416,6 +419,33 @@ describe('leaving', () => {
     await waitFor(() => expect(route.value.name).toBe('rooms'))
     expect(writes(calls).map((c) => c.url)).toEqual([`/api/rooms/${ROOM_A}/leave`])
     expect(await listCachedRooms(await getDb())).toEqual([])
+  })
+})
+
+describe('removed while looking at the room', () => {
+  it('the row dropped by the room-list stream sends the view back to the list, saying why', async () => {
+    server({ 'GET /api/rooms': () => json({ rooms: [] }) })
+    notice.value = null
+    await openAs('member', [member(BOB, 'bob', 'owner'), member(ALICE, 'alice', 'member')])
+    render(<RoomView roomId={ROOM_A} />)
+    expect(route.value.name).toBe('room')
+    // room_removed, as the engine applies it: the row goes, the tabs are told.
+    await dropMembership(await getDb(), ROOM_A, 'private')
+    publish({ type: 'rooms-changed' })
+    await waitFor(() => expect(route.value.name).toBe('rooms'))
+    expect(notice.value).toBe('You are no longer a member of Cabin.')
+  })
+
+  it('a public room keeps its row (unjoined), so its screen stays, with Join', async () => {
+    server({})
+    notice.value = null
+    await openAs('member', [], { visibility: 'public' })
+    render(<RoomView roomId={ROOM_A} />)
+    await dropMembership(await getDb(), ROOM_A, 'public')
+    publish({ type: 'rooms-changed' })
+    await screen.findByRole('button', { name: 'Join this room' })
+    expect(route.value.name).toBe('room')
+    expect(notice.value).toBeNull()
   })
 })
 

@@ -97,11 +97,18 @@ describe('members and moderation, live on every screen', () => {
     expect(await sheet.getByRole('button', { name: `Remove ${annName}` }).count()).toBe(0)
   })
 
-  it('Ben removes Cara after a yes: the room leaves her list, and Ann’s open list follows', async () => {
+  it('Ben removes Cara after a yes: her open room goes back to the list, which no longer has it; Ann’s open list follows', async () => {
+    await cara.page.getByRole('link', { name: /^Lagoon/ }).click()
+    await cara.page.getByRole('heading', { name: 'Lagoon' }).waitFor({ timeout: LONG })
     const sheet = ben.page.getByRole('dialog', { name: 'Members' })
     await sheet.getByRole('button', { name: `Remove ${caraName}`, exact: true }).click()
     await sheet.getByRole('button', { name: `Remove ${caraName} from the room` }).click()
     await expect.poll(() => rows(sheet), { timeout: LONG }).toHaveLength(2)
+    await cara.page.waitForURL(`${server.url}/`, { timeout: LONG })
+    await cara.page
+      .getByRole('alert')
+      .filter({ hasText: 'You are no longer a member of Lagoon.' })
+      .waitFor({ timeout: LONG })
     await expect.poll(() => listedNames(cara.page), { timeout: LONG }).not.toContain('Lagoon')
     const annSheet = ann.page.getByRole('dialog', { name: 'Members' })
     await expect.poll(() => rows(annSheet), { timeout: LONG }).toEqual([`${annName} (you)owner`, `${benName}admin`])
