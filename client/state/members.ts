@@ -72,7 +72,8 @@ export async function inviteMember(roomId: string, username: string): Promise<st
     const { member } = await api<{ member: Member }>('POST', `/api/rooms/${roomId}/members`, { username: name })
     // 200 (not 201): a member already, whom the list here did not show yet.
     const wasMember = known.some((m) => m.userId === member.userId)
-    await loadMembers(roomId)
+    // The header's member count is the room row's: refreshed with the list.
+    await Promise.all([loadMembers(roomId), refreshRoomRow(roomId)])
     return wasMember ? already(member.username) : null
   } catch (error) {
     if (error instanceof ApiError && error.code === 'not_found' && /^No user/.test(error.message))
@@ -102,7 +103,7 @@ export async function removeFromRoom(roomId: string, member: Member): Promise<st
     if (!(error instanceof ApiError && error.code === 'not_found' && /member/i.test(error.message)))
       return refusal(error, 'removing someone')
   }
-  await loadMembers(roomId)
+  await Promise.all([loadMembers(roomId), refreshRoomRow(roomId)])
   return null
 }
 
@@ -163,7 +164,7 @@ async function refreshRoomRow(roomId: string): Promise<void> {
     const { room } = await api<RoomResponse>('GET', `/api/rooms/${roomId}`)
     await storeRoomRow(room)
   } catch (error) {
-    console.warn(`[ferry] refreshing room ${roomId} after a role change failed`, error)
+    console.warn(`[ferry] refreshing room ${roomId} after a membership change failed`, error)
   }
 }
 

@@ -19,6 +19,7 @@ export function InviteMember({ room }: { room: Room }) {
         const username = String(new FormData(form).get('username') ?? '')
         setBusy(true)
         setDone(null)
+        setProblem(null)
         const why = await inviteMember(room.id, username)
         setBusy(false)
         setProblem(why)

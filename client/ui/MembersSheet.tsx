@@ -3,7 +3,7 @@ import { useEffect, useLayoutEffect, useRef } from 'preact/hooks'
 import type { Room } from '../../shared/schemas.ts'
 import { loadMembers } from '../state/actions.ts'
 import { moderates } from '../state/members.ts'
-import { status } from '../state/store.ts'
+import { members, status } from '../state/store.ts'
 import { InviteMember } from './InviteMember.tsx'
 import { MemberList } from './MemberList.tsx'
 import { RoomAbout } from './RoomAbout.tsx'
@@ -43,7 +43,9 @@ export function MembersSheet({ room, online, opener, onClose }: Props) {
   useEffect(() => {
     void loadMembers(room.id) // never rejects
   }, [room.id])
-  const count = `${room.memberCount} member${room.memberCount === 1 ? '' : 's'}`
+  // The list when loaded (it follows removals and invites at once); the room row's count until then.
+  const many = members.value[room.id]?.length ?? room.memberCount
+  const count = `${many} member${many === 1 ? '' : 's'}`
   return (
     // biome-ignore lint/a11y/useKeyWithClickEvents: the click is a tap on the backdrop; from the keyboard, Escape (native to a modal dialog) and the Close button do the same
     <dialog

@@ -214,6 +214,8 @@ describe('removing and handing over, after a yes', () => {
         list.pop()
         return new Response(null, { status: 204 })
       },
+      [`GET /api/rooms/${ROOM_A}`]: () =>
+        json({ room: roomFixture(ROOM_A, { role: 'owner', ownerId: ALICE, memberCount: list.length }) }),
     })
     await openAs('owner', list, { ownerId: ALICE })
     const sheet = openSheet()
@@ -227,6 +229,9 @@ describe('removing and handing over, after a yes', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Remove bob from the room' }))
     await waitFor(() => expect(sheet.querySelectorAll('li')).toHaveLength(1))
     expect(writes(calls).map((c) => `${c.method} ${c.url}`)).toEqual([`DELETE /api/rooms/${ROOM_A}/members/${BOB}`])
+    // The counts follow: the sheet's from the list, the header's from the room row asked again.
+    expect(sheet.querySelector('.sheet__subtitle')?.textContent).toBe('1 member')
+    await waitFor(() => expect(document.querySelector('.room-view__subtitle')?.textContent).toContain('1 member'))
     expect(sheet.querySelector('.members [role="status"]')?.textContent).toBe('bob was removed from the room.')
   })
 
@@ -313,9 +318,9 @@ describe('inviting by username', () => {
     await invite('mallory')
     await waitFor(() => expect(screen.getByRole('alert').textContent).toContain('You are not allowed to do that'))
     await invite('@carol')
-    await waitFor(() => expect(sheet.querySelectorAll('li')).toHaveLength(3))
+    await waitFor(() => expect(sheet.querySelector('.invite__done')?.textContent).toBe('carol was added to Cabin.'))
+    expect(sheet.querySelectorAll('li')).toHaveLength(3)
     expect(screen.queryByRole('alert')).toBeNull()
-    expect(sheet.querySelector('.invite__done')?.textContent).toBe('carol was added to Cabin.')
     expect(writes(calls).map((c) => c.body)).toEqual([
       { username: 'zed' },
       { username: 'mallory' },

@@ -97,6 +97,29 @@ describe('members and moderation, live on every screen', () => {
     expect(await sheet.getByRole('button', { name: `Remove ${annName}` }).count()).toBe(0)
   })
 
+  it('on the 390 px phone every control of the owner’s sheet is at least 44 px, and nothing runs off the side', async () => {
+    const sheet = ann.page.getByRole('dialog', { name: 'Members' })
+    await sheet.getByRole('button', { name: `Make owner: ${caraName}` }).waitFor({ timeout: LONG })
+    const sizes = await sheet.locator('button, input').evaluateAll((els) =>
+      els.map((el) => {
+        const r = el.getBoundingClientRect()
+        return {
+          name: el.getAttribute('aria-label') ?? el.textContent,
+          width: r.width,
+          height: r.height,
+          right: r.right,
+        }
+      }),
+    )
+    expect(sizes.length).toBeGreaterThan(8)
+    for (const size of sizes) {
+      expect({ ...size, fits: size.width >= 44 && size.height >= 44 && size.right <= 390 }).toMatchObject({
+        fits: true,
+      })
+    }
+    expect(await sheet.locator('.sheet__body').evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true)
+  })
+
   it('Ben removes Cara after a yes: her open room goes back to the list, which no longer has it; Ann’s open list follows', async () => {
     await cara.page.getByRole('link', { name: /^Lagoon/ }).click()
     await cara.page.getByRole('heading', { name: 'Lagoon' }).waitFor({ timeout: LONG })
