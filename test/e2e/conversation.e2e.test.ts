@@ -7,10 +7,11 @@
  * the room's log holds them once each in the order Ann made them. Cai, offline
  * throughout, catches up by the socket's replay; Dia, away past the reset
  * bound (RESUME_MAX_EVENTS, lowered for the test), by a reset and the history
- * page's folded state: both end with Ben's screen. The read receipt of Ann's
- * reading reaches Ben's device. Dan, removed from a private room while
- * offline with a message queued for it, loses the room and the message fails
- * with the reason `not_member`.
+ * page's folded state: both end with Ben's screen. Ann's offline reading
+ * reaches Ben's device as a read receipt, and his screen says "Seen by" her
+ * under his newest message once she has read it. Dan, removed from a private
+ * room while offline with a message queued for it, loses the room and the
+ * message fails with the reason `not_member`.
  */
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -243,7 +244,9 @@ describe('the whole conversation through the room log, offline (issue 9)', () =>
     expect((await rows(ben)).filter((r) => r.body === 'echo')).toHaveLength(1)
   })
 
-  it('Ann’s reading reaches Ben’s device as a read receipt', async () => {
+  it('Ann’s offline reading reaches Ben’s device as a read receipt', async () => {
+    const ben = people.ben.page
+    const foxtrot = Number(await row(ben, 'foxtrot').getAttribute('data-seq'))
     const annId = (
       await call<{ members: Array<{ userId: string; username: string }> }>(
         'ben',
@@ -251,12 +254,12 @@ describe('the whole conversation through the room log, offline (issue 9)', () =>
         `/api/rooms/${room.id}/members`,
       )
     ).members.find((m) => m.username === names.ann)!.userId
-    const foxtrot = Number(await row(people.ben.page, 'foxtrot').getAttribute('data-seq'))
-    // The "Seen by" line is another change (issue 9 item 3); its data is what the engine publishes to the screens.
+    // What Ben's engine heard (the "Seen by" line's data). Ann's newest read message is her own reply,
+    // under which the line does not name her; the line itself is checked at the end.
     await expect
       .poll(
         () =>
-          people.ben.page.evaluate(
+          ben.evaluate(
             ({ roomId, annId }) =>
               Math.max(
                 0,
@@ -341,5 +344,15 @@ describe('the whole conversation through the room log, offline (issue 9)', () =>
     await dan.goto(server.url)
     await dan.getByRole('heading', { name: 'Rooms' }).waitFor({ timeout: LONG })
     await waitUntil(async () => (await dan.getByRole('link', { name: /^Backroom/ }).count()) === 0, 'Backroom to go')
+  })
+
+  it('Ben’s screen says “Seen by” Ann under his newest message once she has read it', async () => {
+    const ben = people.ben.page
+    await sendMessage(ben, 'golf')
+    // Ann still has the room open at its newest message: she reads it as it arrives.
+    await expect
+      .poll(async () => (await row(ben, 'golf').locator('.msg__seen').allTextContents()).join(' '), { timeout: LONG })
+      .toContain(names.ann)
+    expect(await ben.locator('[role=log] .msg__seen').filter({ hasText: names.ann }).count()).toBe(1)
   })
 })
