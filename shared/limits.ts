@@ -84,10 +84,12 @@ export const LIMITS = {
   /**
    * Read markers (docs/PROTOCOL.md, "Read receipts"): a client sends the
    * highest seq it has seen at most this often per room while the room is open.
+   * With readMarkerFlushMs it sets how soon a person's other devices hear of a
+   * read: the two add up to the one second issue 9 allows.
    */
-  readReceiptIntervalMs: 1_000,
+  readReceiptIntervalMs: 500,
   /** The server writes the markers raised meanwhile in one statement this often, then broadcasts them. */
-  readMarkerFlushMs: 1_000,
+  readMarkerFlushMs: 500,
   /** Raised markers held between flushes; past it the server flushes at once (bounded memory). */
   readMarkersPendingMax: 10_000,
   /** Readers in the `receipts` snapshot a socket gets when it subscribes (the most advanced first). */
