@@ -21,7 +21,8 @@ export interface SeenLine {
  * Each reader (not the person) goes under the newest message they have read, among those shown:
  * the newest with seq ≤ their marker. A person has seen what they wrote, so their own newest
  * message counts as read too. A reader is not listed under their own message (that says
- * nothing); readers whose marker is older than every message shown are left out.
+ * nothing) but under the newest one before it by someone else; readers whose marker is older
+ * than every message shown (or who read only their own) are left out.
  */
 export function seenLines(
   entries: readonly ShownEntry[],
@@ -37,10 +38,12 @@ export function seenLines(
   for (const [userId, marker] of Object.entries(readers)) {
     if (userId === meId) continue
     const read = Math.max(marker, ownNewest.get(userId) ?? 0)
-    const index = newestAtOrBelow(messages, read)
+    let index = newestAtOrBelow(messages, read)
+    // Under their own message a receipt says nothing; under the newest one before it that is not
+    // theirs it says what the writer wants to know: the reader saw it (they answered after it).
+    while (index >= 0 && messages[index]!.authorId === userId) index--
     if (index < 0) continue
     const message = messages[index]!
-    if (message.authorId === userId) continue
     const list = at.get(message.seq) ?? []
     list.push(userId)
     at.set(message.seq, list)

@@ -43,10 +43,20 @@ describe('where receipts go', () => {
     ])
   })
 
-  it('a person has seen what they wrote: Bob, marker at 1, counts as having read his message 4, where nothing is said', () => {
-    expect(seenLines(entries, { [BOB]: 1 }, ALICE, names, 4).size).toBe(0)
-    // Bob's marker past Alice's 3 but his own newest is 4: nothing under 3, nothing under his own.
-    expect(seenLines(entries, { [BOB]: 3 }, ALICE, names, 4).size).toBe(0)
+  it('a person has seen what they wrote: Bob, who answered with 4, has seen Alice’s 3 before it, whatever his marker says', () => {
+    // Bob's own newest is 4, so he has read through 4; under his own message nothing is said,
+    // so his receipt goes under the newest message before it that is not his: Alice's 3.
+    expect([...seenLines(entries, { [BOB]: 1 }, ALICE, names, 4).entries()]).toEqual([
+      [3, { text: 'Seen by bob', readers: [BOB] }],
+    ])
+    expect([...seenLines(entries, { [BOB]: 3 }, ALICE, names, 4).entries()]).toEqual([
+      [3, { text: 'Seen by bob', readers: [BOB] }],
+    ])
+  })
+
+  it('a reader who has read only their own messages shown is left out', () => {
+    const bobsOnly = entries.filter((e) => e.seq === 2 || e.seq === 4)
+    expect(seenLines(bobsOnly, { [BOB]: 4 }, ALICE, names, 4).size).toBe(0)
   })
 
   it('a reader whose marker is older than every message shown is left out', () => {

@@ -255,7 +255,7 @@ describe('the whole conversation through the room log, offline (issue 9)', () =>
       )
     ).members.find((m) => m.username === names.ann)!.userId
     // What Ben's engine heard (the "Seen by" line's data). Ann's newest read message is her own reply,
-    // under which the line does not name her; the line itself is checked at the end.
+    // so the line names her under the message before it instead; the line itself is checked at the end.
     await expect
       .poll(
         () =>
