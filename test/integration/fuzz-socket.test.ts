@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import fc from 'fast-check'
+import { sql } from 'kysely'
 import { Compile } from 'typebox/compile'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createSession, SESSION_COOKIE } from '../../server/auth/sessions.ts'
@@ -9,7 +10,6 @@ import { OperationAckFrame } from '../../shared/conversation/requests.ts'
 import { CLOSE_CODES, ERROR_CODES, type ErrorCode } from '../../shared/errors.ts'
 import { LIMITS } from '../../shared/limits.ts'
 import { ClientFrame, type ServerFrame, ServerFrame as ServerFrameSchema } from '../../shared/protocol.ts'
-import { messageBodyProblem } from '../../shared/validation.ts'
 import { type Agent, signUp, uniqueName, useTestApp } from '../support/app.ts'
 import { describeEachEngine } from '../support/databases.ts'
 import {
@@ -22,6 +22,7 @@ import {
   nastyString,
   typedText,
 } from '../support/fuzz.ts'
+import { judgeWrite, kindOf, type LogRow, type Standing, type Write } from '../support/write-model.ts'
 import { connect, createRoom, postMessage, realtimeConfig, type TestSocket } from '../support/ws.ts'
 
 /**
@@ -36,6 +37,11 @@ import { connect, createRoom, postMessage, realtimeConfig, type TestSocket } fro
  * rate-limited control frame in a row, 1009 over 64 KiB, 1003 binary, 1007
  * not UTF-8), and a healthy socket in the same room keeps receiving every
  * message. A close is an answer like any other: the waiting never throws on it.
+ * Writes (`send` with replies and mentions, `edit`, `delete`, `react`, issue 9)
+ * are judged by the shared write model (test/support/write-model.ts) against
+ * the room's log as it is: a refused one leaves the room exactly as it was, a
+ * stored one is acked with what was stored, and the log stays gap-free.
+ * Receipts are not asked for (no `?v=2`), so a member's `read` has no answer.
  *
  * Reproduce a failure with the FUZZ_SEED it prints (FUZZ_SEED=123 npx vitest run …);
  * FUZZ_SHRINK=0 reports the first failing case as found, without shrinking it.
@@ -53,6 +59,9 @@ const WAIT_MS = 10_000
 const fuzz = <T>(arbitrary: fc.Arbitrary<T>, numRuns: number, run: (value: T) => Promise<void>) =>
   fuzzAsync('socket fuzz', arbitrary, numRuns, run)
 
+/** Frames that write to a room's log (answered by `ack` or `error` with the clientId). */
+const WRITES = new Set<string>(['send', 'edit', 'delete', 'react'])
+
 type Judged = { valid: true; frame: ClientFrame } | { valid: false; code: ErrorCode }
 
 /** The answer docs/PROTOCOL.md gives a text frame, from the shared schema alone; `wire` is the text as the server decodes it. */
@@ -66,7 +75,8 @@ function judge(wire: string): Judged {
   if (holdsForbiddenKey(value)) return { valid: false, code: 'bad_request' }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { valid: false, code: 'bad_request' }
   const type = (value as { type?: unknown }).type
-  if (typeof type !== 'string' || !['subscribe', 'unsubscribe', 'send', 'typing', 'ping', 'read'].includes(type)) {
+  const types = ['subscribe', 'unsubscribe', 'send', 'typing', 'ping', 'read', 'edit', 'delete', 'react']
+  if (typeof type !== 'string' || !types.includes(type)) {
     return { valid: false, code: 'unknown_frame' }
   }
   return clientFrame.Check(value)
@@ -81,6 +91,21 @@ type RoomChoice = 'R' | 'R upper case' | 'Q' | 'P' | 'unknown'
 const roomChoice = fc.constantFrom<RoomChoice>('R', 'R', 'R upper case', 'Q', 'P', 'unknown')
 const seq = fc.oneof(fc.nat({ max: 40 }), fc.nat({ max: 700 }), fc.constant(Number.MAX_SAFE_INTEGER))
 
+/**
+ * The message a write names (an operation's target, a send's reply), resolved against R's log when
+ * the frame is built: a message's seq (any author's, or the socket user's own), a seq that holds
+ * another kind or nothing, one's own message by clientId (or someone else's, or the write itself,
+ * or one never stored), or both ways at once, or neither.
+ */
+type Target =
+  | { seqOf: 'message' | 'mine' | 'other' | 'beyond'; pick: number }
+  | { clientIdOf: 'mine' | 'theirs' | 'itself' | 'unknown'; pick: number }
+  | { both: true }
+  | { neither: true }
+
+type ClientIdPlan = { fresh: string } | { existing: number }
+type AfterPlan = 'none' | 'latest' | 'unknown' | 'itself'
+
 type Plan =
   | { type: 'ping'; id: number }
   | { type: 'subscribe'; rooms: Array<{ room: RoomChoice; after: number }> }
@@ -90,14 +115,29 @@ type Plan =
   | {
       type: 'send'
       room: RoomChoice
-      clientId: { fresh: string } | { existing: number }
+      clientId: ClientIdPlan
       body: string
-      after: 'none' | 'latest' | 'unknown' | 'itself'
+      after: AfterPlan
+      /** 'none': not a reply. */
+      reply: Target | 'none'
+    }
+  | {
+      type: 'edit' | 'delete' | 'react'
+      room: RoomChoice
+      clientId: ClientIdPlan
+      target: Target
+      body: string
+      emoji: string
+      action: 'add' | 'remove'
+      after: AfterPlan
     }
 
+/** MENTION stands for a text naming R's owner (a member) and a stranger (not one): only the owner is mentioned. */
+const MENTION = '@@mention@@'
 const messageText = fc.oneof(
   { weight: 6, arbitrary: typedText(1, 120) },
   { weight: 1, arbitrary: fc.constantFrom('', ' ', '\n\t ', '\u2028') },
+  { weight: 1, arbitrary: fc.constant(MENTION) },
   {
     weight: 1,
     arbitrary: fc.constantFrom(
@@ -108,25 +148,81 @@ const messageText = fc.oneof(
   },
 )
 
+const target: fc.Arbitrary<Target> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      seqOf: fc.constantFrom('message', 'mine', 'mine', 'mine', 'other', 'beyond'),
+      pick: fc.nat(),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      clientIdOf: fc.constantFrom('mine', 'mine', 'mine', 'theirs', 'itself', 'unknown'),
+      pick: fc.nat(),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constantFrom<Target>({ both: true }, { neither: true }) },
+)
+const clientIdPlan: fc.Arbitrary<ClientIdPlan> = fc.oneof(
+  { weight: 3, arbitrary: fc.uuid().map((id) => ({ fresh: id })) },
+  { weight: 1, arbitrary: fc.nat().map((n) => ({ existing: n })) },
+)
+const afterPlan = fc.constantFrom<AfterPlan>('none', 'none', 'none', 'latest', 'latest', 'unknown', 'itself')
+const emoji = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom('👍', '❤️', '🎉', '🇫🇷', '👩🏽‍💻') },
+  { weight: 1, arbitrary: fc.constantFrom('a', '👍👍', ' ', '\u200d', '👩🏽‍👩🏽‍👧🏽‍👦🏽', '\u0000') },
+)
+
 const plan: fc.Arbitrary<Plan> = fc.oneof(
-  fc.record({ type: fc.constant('ping' as const), id: fc.oneof(fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER)) }),
-  fc.record({
-    type: fc.constant('subscribe' as const),
-    rooms: fc.array(fc.record({ room: roomChoice, after: seq }), { minLength: 1, maxLength: 4 }),
-  }),
-  fc.record({ type: fc.constant('unsubscribe' as const), rooms: fc.array(roomChoice, { minLength: 1, maxLength: 3 }) }),
-  fc.record({ type: fc.constant('typing' as const), room: roomChoice }),
-  fc.record({ type: fc.constant('read' as const), room: roomChoice, seq }),
-  fc.record({
-    type: fc.constant('send' as const),
-    room: roomChoice,
-    clientId: fc.oneof(
-      { weight: 3, arbitrary: fc.uuid().map((id) => ({ fresh: id })) },
-      { weight: 1, arbitrary: fc.nat().map((n) => ({ existing: n })) },
-    ),
-    body: messageText,
-    after: fc.constantFrom('none', 'none', 'latest', 'unknown', 'itself'),
-  }),
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      type: fc.constant('ping' as const),
+      id: fc.oneof(fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER)),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      type: fc.constant('subscribe' as const),
+      rooms: fc.array(fc.record({ room: roomChoice, after: seq }), { minLength: 1, maxLength: 4 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      type: fc.constant('unsubscribe' as const),
+      rooms: fc.array(roomChoice, { minLength: 1, maxLength: 3 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('typing' as const), room: roomChoice }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('read' as const), room: roomChoice, seq }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      type: fc.constant('send' as const),
+      room: roomChoice,
+      clientId: clientIdPlan,
+      body: messageText,
+      after: afterPlan,
+      reply: fc.oneof({ weight: 3, arbitrary: fc.constant('none' as const) }, { weight: 1, arbitrary: target }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      type: fc.constantFrom('edit' as const, 'delete' as const, 'react' as const),
+      room: roomChoice,
+      clientId: clientIdPlan,
+      target,
+      body: messageText,
+      emoji,
+      action: fc.constantFrom('add' as const, 'remove' as const),
+      after: afterPlan,
+    }),
+  },
 )
 
 /** How one frame travels. */
@@ -231,6 +327,8 @@ function expectWellFormed(frame: ServerFrame, context: string, echoes: readonly 
 describeEachEngine('WebSocket fuzz', (engine) => {
   const ctx = useTestApp(engine, { realtime: realtimeConfig({ sendRatePerSecond: 1_000_000, sendBurst: 1_000_000 }) })
   let owner: Agent
+  /** Not a member of R: a mention of them stays plain text. */
+  let other: Agent
   let roomR: string
   let roomQ: string
   let roomP: string
@@ -240,7 +338,7 @@ describeEachEngine('WebSocket fuzz', (engine) => {
   beforeAll(async () => {
     await ctx.app.listen({ port: 0, host: '127.0.0.1' })
     owner = await signUp(ctx.app)
-    const other = await signUp(ctx.app)
+    other = await signUp(ctx.app)
     roomR = await createRoom(owner, 'public')
     roomQ = await createRoom(other, 'public')
     roomP = await createRoom(other, 'private')
@@ -282,6 +380,7 @@ describeEachEngine('WebSocket fuzz', (engine) => {
     }
     const health = await ctx.app.inject({ method: 'GET', url: '/healthz' })
     expect(health.statusCode).toBe(200)
+    await expectGapFree()
   }
 
   // ---- one fuzzed socket and its model ----
@@ -293,8 +392,11 @@ describeEachEngine('WebSocket fuzz', (engine) => {
     live: Set<string>
     /** Rooms ever named in a subscribe: their events may still be on the way after an unsubscribe. */
     everSubscribed: Set<string>
-    /** This user's messages in R: lower-case clientId → seq. */
+    username: string
+    /** This user's writes in R (messages and operations): lower-case clientId → seq. */
     sent: Map<string, number>
+    /** R's log as last read: targets and replies are picked from it. */
+    room: LogRow[]
     /** Frames matched as answers. */
     consumed: Set<ServerFrame>
     invalidInARow: number
@@ -302,17 +404,34 @@ describeEachEngine('WebSocket fuzz', (engine) => {
     log: string[]
   }
 
-  async function openFuzzed(): Promise<Fuzzed> {
+  /** A new member of R and their socket; `messages`: theirs already in R, for their writes to name. */
+  async function openFuzzed(messages = 0): Promise<Fuzzed> {
     const user = (await insertUser(ctx.app.db, uniqueName('fz'), 'no password'))!
     const { token } = await createSession(ctx.app.db, user.id, 3_600_000)
     await admitMember(ctx.app, roomR, user.id, user.id)
+    const sent = new Map<string, number>()
+    for (let i = 0; i < messages; i++) {
+      const clientId = randomUUID()
+      const body = `mine ${i}`
+      const stored = await ctx.app.appender.append({
+        roomId: roomR,
+        authorId: user.id,
+        authorName: user.username,
+        clientId,
+        body,
+      })
+      if (!stored.ok) throw new Error(`seeding ${user.username}: ${stored.code}`)
+      sent.set(clientId, stored.event.seq)
+    }
     const socket = await connect(ctx.app, null, { cookie: `${SESSION_COOKIE}=${token}` })
     return {
       watched: watch(socket),
       userId: user.id,
+      username: user.username,
       live: new Set(),
       everSubscribed: new Set(),
-      sent: new Map(),
+      sent,
+      room: [],
       consumed: new Set([socket.frames[0]!]),
       invalidInARow: 0,
       controlFrames: 0,
@@ -337,30 +456,121 @@ describeEachEngine('WebSocket fuzz', (engine) => {
       case 'read':
         return { type: 'read', roomId: idOf(p.room, unknown), seq: p.seq }
       case 'send': {
-        const stored = [...f.sent.keys()]
-        const clientId =
-          'fresh' in p.clientId || stored.length === 0
-            ? 'fresh' in p.clientId
-              ? p.clientId.fresh
-              : randomUUID()
-            : stored[p.clientId.existing % stored.length]!.toUpperCase()
-        const after =
-          p.after === 'latest'
-            ? stored.at(-1)
-            : p.after === 'unknown'
-              ? randomUUID()
-              : p.after === 'itself'
-                ? clientId.toLowerCase()
-                : undefined
+        const { clientId, after } = idsOf(f, p.clientId, p.after)
+        const reply = p.reply === 'none' ? {} : resolveTarget(f, p.reply, clientId)
         return {
           type: 'send',
           roomId: idOf(p.room, unknown),
           clientId,
-          body: p.body,
+          body: textOf(p.body),
           ...(after === undefined ? {} : { afterClientId: after }),
+          ...(reply.seq === undefined ? {} : { replyTo: reply.seq }),
+          ...(reply.clientId === undefined ? {} : { replyToClientId: reply.clientId }),
         }
       }
+      case 'edit':
+      case 'delete':
+      case 'react': {
+        const { clientId, after } = idsOf(f, p.clientId, p.after)
+        const named = resolveTarget(f, p.target, clientId)
+        const common = {
+          roomId: idOf(p.room, unknown),
+          clientId,
+          ...(after === undefined ? {} : { afterClientId: after }),
+          ...(named.seq === undefined ? {} : { targetSeq: named.seq }),
+          ...(named.clientId === undefined ? {} : { targetClientId: named.clientId }),
+        }
+        if (p.type === 'edit') return { type: 'edit', ...common, body: textOf(p.body) }
+        if (p.type === 'delete') return { type: 'delete', ...common }
+        return { type: 'react', ...common, emoji: p.emoji, action: p.action }
+      }
     }
+  }
+
+  /** A write's clientId (new, or one of this user's stored ones in upper case) and its afterClientId. */
+  function idsOf(f: Fuzzed, plan: ClientIdPlan, afterPlan: AfterPlan): { clientId: string; after: string | undefined } {
+    const stored = [...f.sent.keys()]
+    const clientId =
+      'fresh' in plan || stored.length === 0
+        ? 'fresh' in plan
+          ? plan.fresh
+          : randomUUID()
+        : stored[plan.existing % stored.length]!.toUpperCase()
+    const after =
+      afterPlan === 'latest'
+        ? stored.at(-1)
+        : afterPlan === 'unknown'
+          ? randomUUID()
+          : afterPlan === 'itself'
+            ? clientId.toLowerCase()
+            : undefined
+    return { clientId, after }
+  }
+
+  /** The seq or clientId a target plan names in R's log as last read (`self`: the write's own clientId). */
+  function resolveTarget(f: Fuzzed, t: Target, self: string): { seq?: number; clientId?: string } {
+    if ('both' in t) return { seq: 1, clientId: randomUUID() }
+    if ('neither' in t) return {}
+    const messages = f.room.filter((row) => row.kind === 'message.created')
+    const mine = messages.filter((row) => row.author_id === f.userId)
+    if ('seqOf' in t) {
+      const others = f.room.filter((row) => row.kind !== 'message.created')
+      const from = t.seqOf === 'message' ? messages : t.seqOf === 'mine' ? mine : t.seqOf === 'other' ? others : []
+      if (from.length > 0) return { seq: Number(from[t.pick % from.length]!.seq) }
+      return { seq: Number(f.room.at(-1)?.seq ?? 0) + 1 + (t.pick % 1000) }
+    }
+    const from =
+      t.clientIdOf === 'mine' ? mine : t.clientIdOf === 'theirs' ? messages.filter((row) => !mine.includes(row)) : []
+    if (from.length > 0) return { clientId: from[t.pick % from.length]!.client_id! }
+    return { clientId: t.clientIdOf === 'itself' ? self : randomUUID() }
+  }
+
+  /** A body as sent: MENTION names R's owner and someone who is not in R. */
+  const textOf = (body: string) =>
+    body === MENTION ? `hi @${owner.user.username}, and @${other.user.username} who is not here` : body
+
+  /** R's log, as the model reads it. */
+  const logRows = (roomId: string): Promise<LogRow[]> =>
+    ctx.app.db
+      .selectFrom('room_events')
+      .select(['seq', 'kind', 'author_id', 'client_id', 'deleted_seq', 'edited_seq'])
+      .where('room_id', '=', roomId)
+      .orderBy('seq')
+      .execute()
+
+  /** R's members by lower-case username: the names a mention resolves. */
+  async function membersOf(roomId: string): Promise<Map<string, string>> {
+    const rows = await ctx.app.db
+      .selectFrom('room_members')
+      .innerJoin('users', 'users.id', 'room_members.user_id')
+      .select(['users.id', 'users.username'])
+      .where('room_members.room_id', '=', roomId)
+      .execute()
+    return new Map(rows.map((row) => [row.username.toLowerCase(), row.id]))
+  }
+
+  /** Everything about R a write may change: a refused frame must leave all of it as it was. */
+  async function stateOfR() {
+    const { rows } = await sql<Record<string, string>>`
+      SELECT (SELECT last_seq FROM rooms WHERE id = ${roomR}) AS last_seq,
+             (SELECT count(*) FROM room_events WHERE room_id = ${roomR}) AS events,
+             (SELECT max(seq) FROM room_events WHERE room_id = ${roomR}) AS max_seq,
+             (SELECT count(*) FROM message_reactions WHERE room_id = ${roomR}) AS reactions,
+             (SELECT count(*) FROM room_events WHERE room_id = ${roomR} AND deleted_seq IS NOT NULL) AS deleted,
+             (SELECT count(*) FROM room_events WHERE room_id = ${roomR} AND edited_seq IS NOT NULL) AS edited,
+             (SELECT count(*) FROM room_events WHERE room_id = ${roomR} AND body IS NULL) AS bodiless`.execute(
+      ctx.app.db,
+    )
+    return Object.fromEntries(Object.entries(rows[0]!).map(([key, value]) => [key, Number(value ?? 0)]))
+  }
+
+  /** R's log is gap-free: seqs 1…last_seq, each once. */
+  async function expectGapFree(): Promise<void> {
+    const state = await stateOfR()
+    expect({ events: state.events, maxSeq: state.max_seq }, 'R is gap-free').toEqual({
+      events: state.last_seq,
+      maxSeq: state.last_seq,
+    })
   }
 
   const kindOfRoom = (roomId: string): 'R' | 'Q' | 'P' | 'unknown' => {
@@ -378,6 +588,8 @@ describeEachEngine('WebSocket fuzz', (engine) => {
    */
   async function step(f: Fuzzed, c: Case, unknown: string): Promise<boolean> {
     const { socket } = f.watched
+    // A write's target is picked from R's log as it is now.
+    if ('plan' in c && WRITES.has(c.plan.type)) f.room = await logRows(roomR)
     const from = socket.frames.length
     let text: string | undefined
     let bytes: Buffer | undefined
@@ -456,7 +668,8 @@ describeEachEngine('WebSocket fuzz', (engine) => {
     }
     f.invalidInARow = 0
     const frame = verdict.frame
-    if (frame.type !== 'send') f.controlFrames++
+    // Writes spend the user's send bucket, everything else the socket's control-frame budget.
+    if (!WRITES.has(frame.type)) f.controlFrames++
     return answerValid(f, frame, from, send, what)
   }
 
@@ -513,69 +726,11 @@ describeEachEngine('WebSocket fuzz', (engine) => {
         const expected: ErrorCode | null = kind === 'R' ? null : kind === 'Q' ? 'not_member' : 'not_found'
         return expected === null || expectRoomError(roomId, expected)
       }
-      case 'send': {
-        const clientId = frame.clientId.toLowerCase()
-        const after = frame.afterClientId?.toLowerCase()
-        const kind = kindOfRoom(frame.roomId)
-        const lastSeq = await lastSeqOf(roomR)
-        const problem = messageBodyProblem(frame.body)
-        const expected: { error: ErrorCode } | { seq: number; duplicate: boolean } = problem
-          ? { error: problem.code }
-          : after === clientId
-            ? { error: 'validation_failed' }
-            : kind === 'Q'
-              ? { error: 'not_member' }
-              : kind !== 'R'
-                ? { error: 'not_found' }
-                : f.sent.has(clientId)
-                  ? { seq: f.sent.get(clientId)!, duplicate: true }
-                  : after !== undefined && !f.sent.has(after)
-                    ? { error: 'out_of_order' }
-                    : { seq: lastSeq + 1, duplicate: false }
-        send()
-        const isAnswer = (x: ServerFrame) =>
-          (x.type === 'ack' || x.type === 'error') && x.clientId?.toLowerCase() === clientId
-        await wait(() => take(isAnswer) !== undefined)
-        const answer = take(isAnswer)!
-        expectWellFormed(answer, what())
-        if ('error' in expected) {
-          expect(answer, what()).toMatchObject({ type: 'error', code: expected.error })
-        } else {
-          expect(answer, what()).toMatchObject({ type: 'ack', seq: expected.seq, duplicate: expected.duplicate })
-          // A send's ack carries the message (an operation's would carry `event`).
-          if (answer.type === 'ack') expect('message' in answer, what()).toBe(true)
-          if (answer.type === 'ack' && 'message' in answer) {
-            expect(answer.message, what()).toMatchObject({
-              roomId: roomR,
-              seq: expected.seq,
-              clientId,
-              authorId: f.userId,
-              body: expected.duplicate ? expect.any(String) : frame.body.trim(),
-            })
-          }
-          f.sent.set(clientId, expected.seq)
-        }
-        f.consumed.add(answer)
-        return true
-      }
+      case 'send':
       case 'edit':
       case 'delete':
-      case 'react': {
-        // Operations (issue 9) are checked in detail by conversation-operations.test.ts; here: one
-        // well-formed answer with the clientId, and a stored one is remembered for dedupe.
-        const clientId = frame.clientId.toLowerCase()
-        send()
-        const isAnswer = (x: ServerFrame) =>
-          (x.type === 'ack' || x.type === 'error') && x.clientId?.toLowerCase() === clientId
-        await wait(() => take(isAnswer) !== undefined)
-        const answer = take(isAnswer)!
-        if (answer.type === 'ack') {
-          expect(operationAck.Check(answer), what()).toBe(true)
-          f.sent.set(clientId, answer.seq)
-        } else expectWellFormed(answer, what())
-        f.consumed.add(answer)
-        return true
-      }
+      case 'react':
+        return answerWrite(f, frame, send, take, wait, what)
       case 'subscribe': {
         const rooms = new Map<string, number>()
         for (const { roomId, after } of frame.rooms) {
@@ -627,6 +782,90 @@ describeEachEngine('WebSocket fuzz', (engine) => {
         return true
       }
     }
+  }
+
+  /**
+   * A write (`send`, `edit`, `delete`, `react`): the one answer docs/PROTOCOL.md gives it, judged by
+   * the shared write model against R's log as it is now. A refusal is an error frame with the code
+   * and the clientId, and leaves R exactly as it was; a resend is a duplicate ack with the stored
+   * seq; a new write is acked at R's next seq with what was stored (a send's `message` carries the
+   * reply and the members mentioned, an operation's ack the entry), and R stays gap-free.
+   */
+  async function answerWrite(
+    f: Fuzzed,
+    frame: Extract<ClientFrame, { type: 'send' | 'edit' | 'delete' | 'react' }>,
+    send: () => void,
+    take: (match: (x: ServerFrame) => boolean) => ServerFrame | undefined,
+    wait: (done: () => boolean) => Promise<void>,
+    what: () => string,
+  ): Promise<boolean> {
+    const clientId = frame.clientId.toLowerCase()
+    const kind = kindOfRoom(frame.roomId)
+    const rows = kind === 'R' ? await logRows(roomR) : []
+    const before = await stateOfR()
+    const text = frame.type === 'send' || frame.type === 'edit' ? frame.body : ''
+    const members = text.includes('@') ? await membersOf(roomR) : new Map<string, string>()
+    const standing: Standing = kind === 'R' ? 'member' : kind === 'Q' ? 'notMember' : 'hidden'
+    const { roomId: _, ...write } = frame
+    const verdict = judgeWrite(write as Write, f.userId, standing, rows, members)
+    send()
+    const isAnswer = (x: ServerFrame) =>
+      (x.type === 'ack' || x.type === 'error') && x.clientId?.toLowerCase() === clientId
+    await wait(() => take(isAnswer) !== undefined)
+    const answer = take(isAnswer)!
+    f.consumed.add(answer)
+    expectWellFormed(answer, what())
+    if ('refused' in verdict) {
+      expect(answer, what()).toMatchObject({ type: 'error', code: verdict.refused, clientId })
+      expect(await stateOfR(), `R after the refusal of ${what()}`).toEqual(before)
+      return true
+    }
+    expect(answer.type, what()).toBe('ack')
+    if (answer.type !== 'ack') return true
+    const seq = 'duplicate' in verdict ? Number(verdict.duplicate.seq) : before.last_seq! + 1
+    expect(answer, what()).toMatchObject({ seq, duplicate: 'duplicate' in verdict, roomId: roomR })
+    // A send's ack carries a message, an operation's the entry: by the frame, even for a resend of another kind.
+    expect('message' in answer, what()).toBe(frame.type === 'send')
+    if ('event' in answer) expect(operationAck.Check(answer), what()).toBe(true)
+    if ('duplicate' in verdict) {
+      if ('event' in answer) expect(answer.event, what()).toMatchObject({ seq, kind: verdict.duplicate.kind })
+      expect(await stateOfR(), `R after the resend ${what()}`).toEqual(before)
+    } else {
+      const { target, mentions } = verdict.stored
+      if ('message' in answer) {
+        // Exactly what was stored, replyTo and mentions (members only) included, as the log entry holds them.
+        expect(answer.message, what()).toEqual({
+          roomId: roomR,
+          seq,
+          clientId,
+          authorId: f.userId,
+          authorName: f.username,
+          body: text.trim(),
+          createdAt: expect.any(String),
+          ...(target ? { replyTo: Number(target.seq) } : {}),
+          ...(mentions.length > 0 ? { mentions } : {}),
+        })
+      } else {
+        expect(answer.event, what()).toMatchObject({
+          roomId: roomR,
+          seq,
+          kind: kindOf(write as Write),
+          authorId: f.userId,
+          clientId,
+          targetSeq: Number(target!.seq),
+          body: frame.type === 'edit' ? frame.body.trim() : null,
+          reaction: frame.type === 'react' ? frame.emoji : null,
+        })
+        expect(answer.event.mentions ?? [], what()).toEqual(mentions)
+      }
+      const after = await stateOfR()
+      expect({ lastSeq: after.last_seq, events: after.events }, what()).toEqual({
+        lastSeq: before.last_seq! + 1,
+        events: before.events! + 1,
+      })
+    }
+    f.sent.set(clientId, seq)
+    return true
   }
 
   /** Everything not consumed since `from` is what a socket gets unasked: events, presence and typing of rooms it subscribed. */
@@ -695,8 +934,8 @@ describeEachEngine('WebSocket fuzz', (engine) => {
   })
 
   it('answers valid frames about real rooms with the documented success or refusal', async () => {
-    await fuzz(fc.tuple(fc.array(plan, { minLength: 1, maxLength: 5 }), fc.uuid()), 100, async ([plans, unknown]) => {
-      const f = await openFuzzed()
+    await fuzz(fc.tuple(fc.array(plan, { minLength: 1, maxLength: 5 }), fc.uuid()), 60, async ([plans, unknown]) => {
+      const f = await openFuzzed(2)
       try {
         for (const p of plans) {
           const open = await step(f, { kind: 'valid', plan: p }, unknown)
@@ -725,12 +964,12 @@ describeEachEngine('WebSocket fuzz', (engine) => {
           ),
         },
       )
-      await fuzz(fc.tuple(cases, fc.uuid()), 150, async ([cases, unknown]) => {
+      await fuzz(fc.tuple(cases, fc.uuid()), 100, async ([cases, unknown]) => {
         for (const c of cases) {
           if (!f || f.watched.close !== null || f.controlFrames >= CONTROL_FRAMES_PER_SOCKET) {
             if (f?.watched.close) closes.set(f.watched.close.code, (closes.get(f.watched.close.code) ?? 0) + 1)
             if (f && f.watched.close === null) await f.watched.socket.close()
-            f = await openFuzzed()
+            f = await openFuzzed(2)
           }
           if (!(await step(f, c, unknown))) break
         }
@@ -753,7 +992,7 @@ describeEachEngine('WebSocket fuzz', (engine) => {
       { minLength: 30, maxLength: 150 },
     )
     const closes = new Map<string, number>()
-    await fuzz(flood, 15, async (frames) => {
+    await fuzz(flood, 12, async (frames) => {
       const f = await openFuzzed()
       const socket = f.watched.socket
       const texts = frames.map((x) => ('ping' in x ? JSON.stringify({ type: 'ping', id: x.ping }) : x.text))

@@ -43,9 +43,39 @@ export const unsubscribeFrame = fc.record({
   roomIds: fc.array(uuid, { minLength: 1, maxLength: 5 }),
 })
 export const sendFrame = fc.record(
-  { type: fc.constant('send' as const), roomId: uuid, clientId: uuid, body: text, afterClientId: uuid },
+  {
+    type: fc.constant('send' as const),
+    roomId: uuid,
+    clientId: uuid,
+    body: text,
+    afterClientId: uuid,
+    replyTo: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+    replyToClientId: uuid,
+  },
   { requiredKeys: ['type', 'roomId', 'clientId', 'body'] },
 )
+/** Issue 9's frames: a target by seq or clientId (the schema allows both or neither; the server refuses them). */
+const messageSeq = fc.oneof(fc.integer({ min: 1, max: 50 }), fc.constant(Number.MAX_SAFE_INTEGER))
+const operation = { roomId: uuid, clientId: uuid, afterClientId: uuid, targetSeq: messageSeq, targetClientId: uuid }
+const operationKeys = ['type', 'roomId', 'clientId'] as const
+export const editFrame = fc.record(
+  { type: fc.constant('edit' as const), ...operation, body: text },
+  { requiredKeys: [...operationKeys, 'body'] },
+)
+export const deleteFrame = fc.record(
+  { type: fc.constant('delete' as const), ...operation },
+  { requiredKeys: [...operationKeys] },
+)
+export const reactFrame = fc.record(
+  {
+    type: fc.constant('react' as const),
+    ...operation,
+    emoji: fc.constantFrom('👍', '❤️', '🎉', '🇫🇷', 'a', '👍👍'),
+    action: fc.constantFrom('add' as const, 'remove' as const),
+  },
+  { requiredKeys: [...operationKeys, 'emoji', 'action'] },
+)
+export const readFrame = fc.record({ type: fc.constant('read' as const), roomId: uuid, seq })
 export const typingFrame = fc.record({ type: fc.constant('typing' as const), roomId: uuid })
 export const pingFrame = fc.record({
   type: fc.constant('ping' as const),
@@ -53,7 +83,17 @@ export const pingFrame = fc.record({
 })
 
 /** Every client → server frame type of shared/protocol.ts, valid by its schema. */
-export const validClientFrame = fc.oneof(subscribeFrame, unsubscribeFrame, sendFrame, typingFrame, pingFrame)
+export const validClientFrame = fc.oneof(
+  subscribeFrame,
+  unsubscribeFrame,
+  sendFrame,
+  typingFrame,
+  pingFrame,
+  readFrame,
+  editFrame,
+  deleteFrame,
+  reactFrame,
+)
 
 /** Numbers that overflow, lose precision or are out of every range (written as JSON text). */
 const RAW_NUMBERS = [
@@ -123,12 +163,35 @@ const extraKey = fc.oneof(
     'visibility',
     'seq',
     'afterClientId',
+    'targetSeq',
+    'targetClientId',
+    'replyTo',
+    'replyToClientId',
+    'emoji',
+    'action',
   ),
   nastyString(12),
 )
 
 const frameTypeName = fc.oneof(
-  fc.constantFrom('send', 'subscribe', 'unsubscribe', 'typing', 'ping', 'pong', 'ack', 'hello', 'SEND', 'send ', ''),
+  fc.constantFrom(
+    'send',
+    'subscribe',
+    'unsubscribe',
+    'typing',
+    'ping',
+    'read',
+    'edit',
+    'delete',
+    'react',
+    'pong',
+    'ack',
+    'hello',
+    'SEND',
+    'send ',
+    'rename',
+    '',
+  ),
   nastyString(12),
 )
 

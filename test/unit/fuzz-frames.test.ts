@@ -44,7 +44,8 @@ function expectWellFormedAnswer(text: string): ReturnType<typeof parseClientFram
 function withLowerCaseIds(frame: unknown): unknown {
   const lower = (id: unknown) => (typeof id === 'string' ? id.toLowerCase() : id)
   const f = structuredClone(frame) as Record<string, any>
-  for (const key of ['roomId', 'clientId', 'afterClientId']) if (key in f) f[key] = lower(f[key])
+  for (const key of ['roomId', 'clientId', 'afterClientId', 'targetClientId', 'replyToClientId'])
+    if (key in f) f[key] = lower(f[key])
   if (Array.isArray(f.roomIds)) f.roomIds = f.roomIds.map(lower)
   if (Array.isArray(f.rooms)) for (const room of f.rooms) room.roomId = lower(room.roomId)
   return f
