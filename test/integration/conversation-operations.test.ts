@@ -294,6 +294,40 @@ describeEachEngine('conversation operations', (engine) => {
     }
   })
 
+  it('concurrent deletions of one message (its author and the owner, two sessions): exactly one wins, the other is target_deleted, the log gap-free', async () => {
+    // The edit above may land before the deletion (then both are right to succeed); two deletions
+    // can never both: this race always has a loser, and it must be typed and change nothing.
+    for (let round = 0; round < 3; round++) {
+      const { roomId } = await roomWithMessages()
+      const [owner, author] = [await connect(ctx.app, ana), await connect(ctx.app, ben)]
+      const byOwner = { ...del(2), roomId }
+      const byAuthor = { ...del(2), roomId }
+      const [fromOwner, fromAuthor] = [owner.frames.length, author.frames.length]
+      owner.send(byOwner)
+      author.send(byAuthor)
+      const answers = [
+        await answerTo(owner, byOwner.clientId, fromOwner),
+        await answerTo(author, byAuthor.clientId, fromAuthor),
+      ]
+      expect(answers.filter((a) => a.type === 'ack')).toHaveLength(1)
+      expect(answers.filter((a) => a.type === 'error')).toEqual([
+        expect.objectContaining({ type: 'error', code: 'target_deleted' }),
+      ])
+      const winner = answers.find((a) => a.type === 'ack') as OperationAckFrame
+      const events = await storedEvents(cai, roomId)
+      expect(
+        isGapFree(
+          events.map((e) => e.seq),
+          1,
+          3,
+        ),
+      ).toBe(true)
+      expect(events.map((e) => e.kind)).toEqual(['message.created', 'message.created', 'message.deleted'])
+      expect(events[2]).toMatchObject({ targetSeq: 2, authorId: winner.event.authorId, seq: winner.seq })
+      await Promise.all([owner.close(), author.close()])
+    }
+  })
+
   it('rights: edit is the author only, delete the author or the owner, react any member', async () => {
     const { roomId } = await roomWithMessages()
     const before = await snapshot()

@@ -934,7 +934,7 @@ describeEachEngine('WebSocket fuzz', (engine) => {
   })
 
   it('answers valid frames about real rooms with the documented success or refusal', async () => {
-    await fuzz(fc.tuple(fc.array(plan, { minLength: 1, maxLength: 5 }), fc.uuid()), 60, async ([plans, unknown]) => {
+    await fuzz(fc.tuple(fc.array(plan, { minLength: 1, maxLength: 5 }), fc.uuid()), 80, async ([plans, unknown]) => {
       const f = await openFuzzed(2)
       try {
         for (const p of plans) {
@@ -964,7 +964,7 @@ describeEachEngine('WebSocket fuzz', (engine) => {
           ),
         },
       )
-      await fuzz(fc.tuple(cases, fc.uuid()), 100, async ([cases, unknown]) => {
+      await fuzz(fc.tuple(cases, fc.uuid()), 120, async ([cases, unknown]) => {
         for (const c of cases) {
           if (!f || f.watched.close !== null || f.controlFrames >= CONTROL_FRAMES_PER_SOCKET) {
             if (f?.watched.close) closes.set(f.watched.close.code, (closes.get(f.watched.close.code) ?? 0) + 1)
