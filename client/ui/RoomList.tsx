@@ -12,6 +12,7 @@ import { now } from '../time/clock.ts'
 import { relativeTime } from '../time/format.ts'
 import { avatarColour, initials } from './avatar.ts'
 import { NoRooms } from './EmptyStates.tsx'
+import { Unsendable } from './Unsendable.tsx'
 
 function CreateRoom() {
   const [open, setOpen] = useState(false)
@@ -224,6 +225,7 @@ export function RoomList() {
           )
         })}
       </ul>
+      <Unsendable />
     </section>
   )
 }

@@ -11,7 +11,8 @@
  * reaches Ben's device as a read receipt, and his screen says "Seen by" her
  * under his newest message once she has read it. Dan, removed from a private
  * room while offline with a message queued for it, loses the room and the
- * message fails with the reason `not_member`.
+ * message fails with the reason `not_member`, kept on his room list ("Not
+ * sent") with its text.
  */
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -344,6 +345,10 @@ describe('the whole conversation through the room log, offline (issue 9)', () =>
     await dan.goto(server.url)
     await dan.getByRole('heading', { name: 'Rooms' }).waitFor({ timeout: LONG })
     await waitUntil(async () => (await dan.getByRole('link', { name: /^Backroom/ }).count()) === 0, 'Backroom to go')
+    // Its room has no screen left: the room list keeps the text, with the reason, to copy or discard.
+    const notSent = dan.getByRole('region', { name: 'Not sent' })
+    await notSent.getByText('for the backroom').waitFor({ timeout: LONG })
+    expect(await notSent.textContent()).toMatch(/member/i)
   })
 
   it('Ben’s screen says “Seen by” Ann under his newest message once she has read it', async () => {
