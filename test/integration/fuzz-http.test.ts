@@ -27,7 +27,8 @@ import {
   SetRoleBody,
   UserResponse,
 } from '../../shared/api.ts'
-import { OperationBody, RenameRoomBody } from '../../shared/conversation/requests.ts'
+import { mentionedUsernames } from '../../shared/conversation/mentions.ts'
+import { OperationBody, RenameRoomBody, replyProblem } from '../../shared/conversation/requests.ts'
 import { ERROR_CODES, type ErrorCode } from '../../shared/errors.ts'
 import { LIMITS } from '../../shared/limits.ts'
 import type { Message, Role, RoomEvent } from '../../shared/schemas.ts'
@@ -918,7 +919,12 @@ describeEachEngine('HTTP fuzz', (engine) => {
           'z'.repeat(LIMITS.messageBodyMax * 2),
         ),
       },
+      // Names Bob (a member of R) and someone who is not: only Bob is mentioned (issue 9).
+      { weight: 1, arbitrary: fc.constant('@@mention@@') },
     )
+    const outsider = (await signUp(ctx.app)).user.username
+    /** R's messages when the request is built: what a reply names (issue 9). */
+    let messagesOfR: Array<{ seq: number; clientId: string | null; alices: boolean }> = []
     const plan = fc.record(
       {
         clientId: fc.oneof(
@@ -927,9 +933,32 @@ describeEachEngine('HTTP fuzz', (engine) => {
         ),
         body: messageText,
         afterClientId: fc.constantFrom('latest', 'unknown', 'itself'),
+        reply: fc.record({
+          to: fc.constantFrom('seq', 'seq', 'notMessage', 'clientId', 'bobsClientId', 'itself', 'both'),
+          pick: fc.nat(),
+        }),
       },
       { requiredKeys: ['clientId', 'body'] },
     )
+    const replyFields = (reply: PlanOf<typeof plan>['reply'], clientId: string) => {
+      if (reply === undefined) return {}
+      const mine = messagesOfR.filter((m) => m.alices)
+      const bobs = messagesOfR.filter((m) => !m.alices)
+      switch (reply.to) {
+        case 'seq':
+          return { replyTo: pick(messagesOfR, reply.pick).seq }
+        case 'notMessage':
+          return { replyTo: messagesOfR.at(-1)!.seq + 1 + (reply.pick % 50) }
+        case 'clientId':
+          return { replyToClientId: pick(mine, reply.pick).clientId! }
+        case 'bobsClientId':
+          return { replyToClientId: pick(bobs, reply.pick).clientId! }
+        case 'itself':
+          return { replyToClientId: clientId.toUpperCase() }
+        default:
+          return { replyTo: pick(messagesOfR, reply.pick).seq, replyToClientId: pick(mine, reply.pick).clientId! }
+      }
+    }
     const resolve = (p: PlanOf<typeof plan>) => {
       const stored = [...aliceSent.values()]
       const clientId =
@@ -942,7 +971,13 @@ describeEachEngine('HTTP fuzz', (engine) => {
             : p.afterClientId === 'itself'
               ? clientId.toUpperCase()
               : undefined
-      return { clientId, body: p.body, ...(after === undefined ? {} : { afterClientId: after }) }
+      const text = p.body === '@@mention@@' ? `hi @${bob.user.username} and @${outsider}` : p.body
+      return {
+        clientId,
+        body: text,
+        ...(after === undefined ? {} : { afterClientId: after }),
+        ...replyFields(p.reply, clientId),
+      }
     }
     const room = fc.oneof(
       { weight: 6, arbitrary: fc.constantFrom('R', 'R upper case') },
@@ -952,7 +987,15 @@ describeEachEngine('HTTP fuzz', (engine) => {
       const roomId = { R: roomR, 'R upper case': roomR.toUpperCase(), bobPublic, bobPrivate, unknown: randomUUID() }[
         which
       ]
+      const log = await logOf(roomR)
+      messagesOfR = log.messages.map((m) => ({
+        seq: Number(m.seq),
+        clientId: m.client_id,
+        alices: m.author_id === alice.user.id,
+      }))
       let expectedSeq = 0
+      let expectedReply: number | undefined
+      let expectedMentions: string[] = []
       await exchange(post(`/api/rooms/${roomId}/messages`, env, payloadOf(body, resolve)), {
         what: `send to ${which}`,
         body: SendMessageBody,
@@ -966,13 +1009,36 @@ describeEachEngine('HTTP fuzz', (engine) => {
             body: string
             afterClientId?: string
           }
-          const problem = messageBodyProblem(text)
+          const send = value as SendMessageBody
+          // The body, then the reply fields (docs/PROTOCOL.md, "Validation, in this order"), ids in any case.
+          const problem =
+            messageBodyProblem(text) ??
+            replyProblem({
+              clientId: clientId.toLowerCase(),
+              ...(send.replyTo === undefined ? {} : { replyTo: send.replyTo }),
+              ...(send.replyToClientId === undefined ? {} : { replyToClientId: send.replyToClientId.toLowerCase() }),
+            })
           if (problem) return { expected: refused(problem.code) }
           if (afterClientId?.toLowerCase() === clientId.toLowerCase()) return { expected: refused('validation_failed') }
           if (which === 'bobPublic') return { expected: refused('not_member') }
           if (which !== 'R' && which !== 'R upper case') return { expected: refused('not_found') }
           if (aliceSent.has(clientId.toLowerCase())) return { expected: ok(200), schema: MessageResponse }
           if (afterClientId && !aliceSent.has(afterClientId.toLowerCase())) return { expected: refused('out_of_order') }
+          // A reply names a message of R: any author's by seq, one's own by clientId; a deleted one is fine.
+          const replied =
+            send.replyTo !== undefined
+              ? messagesOfR.find((m) => m.seq === send.replyTo)
+              : send.replyToClientId !== undefined
+                ? messagesOfR.find((m) => m.alices && m.clientId === send.replyToClientId!.toLowerCase())
+                : undefined
+          if ((send.replyTo !== undefined || send.replyToClientId !== undefined) && !replied) {
+            return { expected: refused('target_not_found') }
+          }
+          expectedReply = replied?.seq
+          const members = new Map([alice, bob].map((a) => [a.user.username.toLowerCase(), a.user.id]))
+          expectedMentions = mentionedUsernames(text.trim()).flatMap((name) =>
+            members.has(name) ? [members.get(name)!] : [],
+          )
           const room = await ctx.app.db
             .selectFrom('rooms')
             .select('last_seq')
@@ -990,12 +1056,17 @@ describeEachEngine('HTTP fuzz', (engine) => {
             expect(message).toEqual(original)
             return
           }
-          expect(message).toMatchObject({
+          // Exactly what was stored: the reply's seq and the members mentioned, absent when none.
+          expect(message).toEqual({
             roomId: roomR,
             seq: expectedSeq,
             clientId: clientId.toLowerCase(),
             authorId: alice.user.id,
+            authorName: alice.user.username,
             body: text.trim(),
+            createdAt: expect.any(String),
+            ...(expectedReply === undefined ? {} : { replyTo: expectedReply }),
+            ...(expectedMentions.length === 0 ? {} : { mentions: expectedMentions }),
           })
           aliceSent.set(message.clientId, message)
         },
