@@ -1,7 +1,7 @@
 /**
  * Members and moderation from the room's Members screen (issue 9 items 4 and 5): who may do what
- * to whom, inviting, roles and ownership, removing, renaming, and what leaving will mean. Like
- * actions.ts, nothing here rejects: a refusal comes back as text for the screen to show.
+ * to whom, inviting, roles and ownership, removing, renaming, and what leaving will mean. Nothing
+ * here rejects: a refusal comes back as text for the screen to show.
  *
  * Online only (docs/CLIENT.md, "Members and moderation"): these change who may read a room, not
  * what is said in it, so they are not queued in the outbox. Offline they are refused at once with
@@ -10,11 +10,10 @@
 import type { MembersResponse, RoomResponse } from '../../shared/api.ts'
 import { LIMITS } from '../../shared/limits.ts'
 import type { Member, Role, Room } from '../../shared/schemas.ts'
-import { ApiError, api } from '../api/http.ts'
+import { ApiError, api, isTransient } from '../api/http.ts'
 import { getDb } from '../db/page.ts'
 import { mergeRoom } from '../db/rooms.ts'
 import { onTabMessage, publish } from '../tabs/bus.ts'
-import { loadMembers } from './actions.ts'
 import { OWNER_MUST_TRANSFER, roomNameProblem } from './membership.ts'
 import { members, route } from './store.ts'
 
@@ -190,4 +189,14 @@ export function startMemberRefresh(): () => void {
       members.value = rest
     }
   })
+}
+
+export async function loadMembers(roomId: string): Promise<void> {
+  try {
+    const res = await api<MembersResponse>('GET', `/api/rooms/${roomId}/members`)
+    members.value = { ...members.value, [roomId]: res.members }
+  } catch (error) {
+    // Offline (expected): the list stays as last seen in this session ("Connect to see who is here").
+    if (!isTransient(error)) console.warn(`[ferry] loading the members of room ${roomId} failed`, error)
+  }
 }

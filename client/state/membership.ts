@@ -1,18 +1,15 @@
-/**
- * Rooms the person belongs to, from the room screens: leaving one, creating one
- * with a name checked here first, and telling an unknown room link from one that
- * does not exist. Like actions.ts, nothing here rejects: failures come back as text.
- */
-import type { DiscoverResponse, RoomResponse } from '../../shared/api.ts'
+import type { DiscoverResponse, RoomResponse, RoomsResponse } from '../../shared/api.ts'
 import { LIMITS } from '../../shared/limits.ts'
 import type { Room, Visibility } from '../../shared/schemas.ts'
-import { ApiError, api } from '../api/http.ts'
+import { ApiError, api, isTransient } from '../api/http.ts'
 import { getDb } from '../db/page.ts'
-import { dropMembership } from '../db/rooms.ts'
+import { dropMembership, putRoom, replaceRooms } from '../db/rooms.ts'
+import { requestPersistence } from '../pwa/persist.ts'
 import { publish } from '../tabs/bus.ts'
-import { createRoom, navigate, type Refusal } from './actions.ts'
 import { DISCOVER_PAGE } from './discover.ts'
-import { markMissing, visiting } from './store.ts'
+import { navigate } from './navigation.ts'
+import { say } from './notify.ts'
+import { markMissing, notice, visiting } from './store.ts'
 
 /** Why a room name cannot be used, or null. The server's rule: 1–80 characters after trimming. */
 export function roomNameProblem(name: string): string | null {
@@ -115,5 +112,57 @@ export async function discoverRooms(search: string, before?: string): Promise<Di
     if (error instanceof ApiError) return { problem: error.message }
     console.warn('[ferry] searching public rooms failed', error)
     return { problem: 'Could not load public rooms. Try again.' }
+  }
+}
+
+/** The room list as the server has it now (new public rooms, rooms we were added to). */
+export async function refreshRooms(): Promise<void> {
+  try {
+    const res = await api<RoomsResponse>('GET', '/api/rooms')
+    await replaceRooms(await getDb(), res.rooms)
+    publish({ type: 'rooms-changed' })
+    publish({ type: 'resubscribe' })
+  } catch (error) {
+    // Offline (expected): the cached list stays. Anything else is worth a line in the console.
+    if (!isTransient(error)) console.warn('[ferry] refreshing the room list failed', error)
+  }
+}
+
+/** A refusal as the server gave it (or `network` when it could not be asked), for the form to word. */
+export interface Refusal {
+  code: string
+  message: string
+}
+
+export async function createRoom(name: string, visibility: Visibility): Promise<Refusal | null> {
+  try {
+    const { room } = await api<RoomResponse>('POST', '/api/rooms', { name, visibility })
+    await putRoom(await getDb(), room)
+    publish({ type: 'rooms-changed' })
+    publish({ type: 'resubscribe' })
+    void requestPersistence() // never rejects (pwa/persist.ts logs its own failure)
+    navigate({ name: 'room', roomId: room.id })
+    return null
+  } catch (error) {
+    if (error instanceof ApiError) return { code: error.code, message: error.message }
+    console.warn('[ferry] creating a room failed', error)
+    return { code: 'unknown', message: 'Could not create the room. Try again.' }
+  }
+}
+
+/** Joins a public room; true when the person is now a member (a failure is said in the notice). */
+export async function joinRoom(roomId: string): Promise<boolean> {
+  try {
+    const { room } = await api<RoomResponse>('POST', `/api/rooms/${roomId}/join`, {})
+    await putRoom(await getDb(), room)
+    publish({ type: 'rooms-changed' })
+    publish({ type: 'resubscribe' })
+    void requestPersistence() // never rejects (pwa/persist.ts logs its own failure)
+    return true
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'network')
+      notice.value = 'You are offline: joining a room needs the server. Try again when connected.'
+    else say(error, 'Could not join the room.')
+    return false
   }
 }

@@ -1,6 +1,6 @@
 import { useEffect } from 'preact/hooks'
 import { install, installOffer } from '../pwa/install.ts'
-import { logout } from '../state/actions.ts'
+import { logout } from '../state/session.ts'
 import { notice, rooms, route, user } from '../state/store.ts'
 import { AuthScreen } from './AuthScreen.tsx'
 import { Discover } from './Discover.tsx'

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks'
 import { LIMITS } from '../../shared/limits.ts'
-import { authenticate, discardHeld } from '../state/actions.ts'
 import { heldText } from '../state/reducers.ts'
+import { authenticate, discardHeld } from '../state/session.ts'
 import { heldFor } from '../state/store.ts'
 
 /** What an ended session left on this device, and for whom: never kept without the person knowing. discardHeld reports its own failure. */

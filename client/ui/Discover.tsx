@@ -7,9 +7,9 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { LIMITS } from '../../shared/limits.ts'
 import type { Room } from '../../shared/schemas.ts'
-import { joinRoom, navigate } from '../state/actions.ts'
 import { discoverList } from '../state/discover.ts'
-import { discoverRooms } from '../state/membership.ts'
+import { discoverRooms, joinRoom } from '../state/membership.ts'
+import { navigate } from '../state/navigation.ts'
 import { createdPublicRooms, rooms, status } from '../state/store.ts'
 import { RoomAvatar } from './RoomList.tsx'
 

@@ -1,4 +1,4 @@
-import { navigate } from '../state/actions.ts'
+import { navigate } from '../state/navigation.ts'
 
 /**
  * What a screen with nothing on it says: what it is, and what to do next. The action is a button

@@ -1,7 +1,6 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import type { Member, Role, Room } from '../../shared/schemas.ts'
-import { loadMembers } from '../state/actions.ts'
-import { type MemberAction, memberActions, removeFromRoom, setMemberRole } from '../state/members.ts'
+import { loadMembers, type MemberAction, memberActions, removeFromRoom, setMemberRole } from '../state/members.ts'
 import { members, presence, user } from '../state/store.ts'
 
 const RANK: Record<Role, number> = { owner: 0, admin: 1, member: 2 }

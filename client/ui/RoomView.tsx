@@ -3,20 +3,13 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Room } from '../../shared/schemas.ts'
 import { foldTimeline } from '../log/timeline.ts'
 import { isSend } from '../outbox/operations.ts'
-import {
-  joinRoom,
-  jumpToNewest,
-  loadMembers,
-  loadNewer,
-  loadOlder,
-  markReadThrough,
-  navigate,
-  setFollowing,
-} from '../state/actions.ts'
-import { moderates } from '../state/members.ts'
-import { checkRoomExists } from '../state/membership.ts'
+import { loadMembers, moderates } from '../state/members.ts'
+import { checkRoomExists, joinRoom } from '../state/membership.ts'
+import { navigate } from '../state/navigation.ts'
+import { markReadThrough } from '../state/reading.ts'
 import { readerNames, seenLines } from '../state/receipts.ts'
 import { activeTypists, pendingFor, typingText } from '../state/reducers.ts'
+import { jumpToNewest, loadNewer, loadOlder, setFollowing } from '../state/room-view.ts'
 import {
   members,
   missingRooms,

@@ -1,6 +1,6 @@
 import { useEffect, useRef } from 'preact/hooks'
 import type { Room } from '../../shared/schemas.ts'
-import { navigate } from '../state/actions.ts'
+import { navigate } from '../state/navigation.ts'
 import { notice } from '../state/store.ts'
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { routeFromPath } from '../../client/state/actions.ts'
+import { routeFromPath } from '../../client/state/navigation.ts'
 import { ROOM_A } from './support.ts'
 
 describe('routeFromPath', () => {

@@ -1,0 +1,240 @@
+/** The open room: shown from the cache at once, filled in from the server, paged both ways. */
+import type { HistoryResponse, RoomResponse } from '../../shared/api.ts'
+import type { RoomEvent } from '../../shared/schemas.ts'
+import { ApiError, api, isTransient } from '../api/http.ts'
+import { entriesAfter, getCursor, isStale, newestEntries, setHasOlder, storeEvents } from '../db/messages.ts'
+import { getDb } from '../db/page.ts'
+import { putRoom } from '../db/rooms.ts'
+import type { RoomCursor } from '../db/schema.ts'
+import { entryFromMessage } from '../log/entry.ts'
+import { holds } from '../sync/ranges.ts'
+import { publish } from '../tabs/bus.ts'
+import { setRoomLoading, TIMELINE_PAGE } from './feed.ts'
+import { loadMembers } from './members.ts'
+import { currentRoomId } from './navigation.ts'
+import { say, warn, warnAndSay } from './notify.ts'
+import { markSeen, seenInOpenRoom } from './reading.ts'
+import { boundWindow, mergeEntries } from './reducers.ts'
+import { markMissing, roomLoading, rooms, timeline, visiting } from './store.ts'
+import { type Divider, dividerAtOpen, landingSize, reachesFirstUnread } from './unread.ts'
+
+/** Shows the cached history at once, then fills in from the server. */
+export async function openRoom(roomId: string): Promise<void> {
+  const db = await getDb()
+  // Unread messages: the divider is fixed now, and the cache is read down to the first unread one.
+  const room = rooms.value.find((r) => r.id === roomId)
+  const divider = dividerAtOpen(room)
+  const size = landingSize(room?.lastSeq ?? 0, divider, TIMELINE_PAGE)
+  const [entries, cursor] = await Promise.all([newestEntries(db, roomId, size), getCursor(db, roomId)])
+  if (currentRoomId() !== roomId) return
+  showTimeline(roomId, entries, cursor, divider)
+  await afterRoomShown(roomId, entries.length)
+}
+
+export function showTimeline(roomId: string, entries: RoomEvent[], cursor: RoomCursor, divider: Divider | null): void {
+  const hasOlder = cursor.hasOlder && (entries[0]?.seq ?? 2) > 1
+  const lastSeq = Math.max(entries.at(-1)?.seq ?? 0, rooms.value.find((r) => r.id === roomId)?.lastSeq ?? 0)
+  timeline.value = {
+    roomId,
+    entries,
+    hasOlder,
+    loadingOlder: false,
+    hasNewer: false,
+    // Landing above the live end: nothing counts as read until the person scrolls to it (MessageList reports).
+    following: divider === null,
+    divider: divider && { ...divider, ready: entries.length > 0 && reachesFirstUnread(entries, hasOlder, divider) },
+    newSince: divider ? lastSeq : null,
+    arrivals: null,
+  }
+}
+
+/** Pages of older history the landing may load to reach the first unread message (the window's bound caps it too). */
+const LANDING_PAGES = 12
+
+/**
+ * Brings the first unread message into the window (older pages from the cache or the server),
+ * then lets the screen land at the divider. Offline with the first unread not on the device, the
+ * oldest unread one held stands in and the divider says so. Never rejects.
+ */
+async function reachFirstUnread(roomId: string): Promise<void> {
+  for (let i = 0; i < LANDING_PAGES; i += 1) {
+    const current = timeline.value
+    const divider = current?.roomId === roomId ? current.divider : null
+    if (!current || !divider || divider.ready) return
+    if (reachesFirstUnread(current.entries, current.hasOlder, divider)) break
+    const before = current.entries[0]?.seq
+    await loadOlder()
+    const after = timeline.value
+    // No progress (offline, refused) or the window is full: land at what is here.
+    if (after?.roomId !== roomId || after.entries[0]?.seq === before || after.hasNewer) break
+  }
+  const now = timeline.value
+  const divider = now?.roomId === roomId ? now.divider : null
+  if (!now || !divider || divider.ready) return
+  const short = now.entries.length > 0 && !reachesFirstUnread(now.entries, now.hasOlder, divider)
+  timeline.value = { ...now, divider: { ...divider, ready: true, short } }
+}
+
+/**
+ * After the cached history is on screen: learn about an unknown room, fill an empty one from the
+ * server's latest page, mark read. With nothing on screen the room counts as loading (the status
+ * is not "Up to date") until that page is stored, or known not to come (offline, refused, empty).
+ */
+export async function afterRoomShown(roomId: string, shown: number): Promise<void> {
+  if (shown > 0) {
+    if (roomLoading.peek() !== null) setRoomLoading(null)
+    return roomShown(roomId, shown)
+  }
+  setRoomLoading(roomId)
+  try {
+    await roomShown(roomId, shown)
+  } finally {
+    if (roomLoading.peek() === roomId) setRoomLoading(null)
+  }
+}
+
+async function roomShown(roomId: string, shown: number): Promise<void> {
+  const db = await getDb()
+  let room = rooms.value.find((r) => r.id === roomId)
+  if (!room) {
+    // A link to a room we have not seen (e.g. shared by someone): ask the server about it.
+    try {
+      room = (await api<RoomResponse>('GET', `/api/rooms/${roomId}`)).room
+      visiting.value = room
+      await putRoom(db, room)
+      publish({ type: 'rooms-changed' })
+    } catch (error) {
+      // No such room (or private to others): the screen says "Room not found"; there is no page,
+      // no member list and nothing to mark read, so nothing more is asked of the server.
+      if (error instanceof ApiError && error.status === 404) return markMissing(roomId)
+      say(error, 'Could not open that room.')
+    }
+  }
+  // Nothing cached: the latest page from the server. A room we follow and know to be empty needs
+  // none (its subscription brings what comes); any other row's lastSeq may be stale, e.g. a public
+  // room listed when it was new and not followed since.
+  const knownEmpty = room !== undefined && room.role !== null && room.lastSeq === 0
+  const firstPage = shown === 0 && !knownEmpty ? loadLatest(roomId) : Promise.resolve()
+  // With nothing unread, opening the room reads it: marked at once, posted without waiting for more.
+  // With unread messages the person lands at the first of them, and reads as they scroll (markReadThrough).
+  const divider = timeline.value?.roomId === roomId ? timeline.value.divider : null
+  if (room && room.role !== null && !divider) await markSeen(roomId, room.lastSeq, true)
+  const paged = firstPage.then(async () => {
+    if (roomLoading.peek() === roomId) setRoomLoading(null)
+    await reachFirstUnread(roomId)
+  })
+  await Promise.all([paged, loadMembers(roomId)])
+}
+
+/** The newest page into a window that holds nothing of the room yet. Never rejects. */
+function loadLatest(roomId: string): Promise<void> {
+  const current = timeline.value
+  if (current?.roomId !== roomId || current.entries.length > 0) return Promise.resolve()
+  // The cursor's "nothing older" says nothing about what came after it: ask anyway.
+  if (!current.hasOlder) timeline.value = { ...current, hasOlder: true }
+  return loadOlder()
+}
+
+/** The load of older history under way, so a second caller can wait for it instead of starting one. */
+let olderLoad: Promise<void> = Promise.resolve()
+
+/** Older history: from the cache when it holds the seqs just before, else from the server. Never rejects. */
+export function loadOlder(): Promise<void> {
+  const current = timeline.value
+  if (!current?.hasOlder) return Promise.resolve()
+  if (current.loadingOlder) return olderLoad
+  const { roomId } = current
+  timeline.value = { ...current, loadingOlder: true }
+  olderLoad = loadOlderInto(roomId, current.entries[0]?.seq ?? Number.MAX_SAFE_INTEGER).catch((error: unknown) => {
+    warnAndSay('loading older messages', 'Could not load older messages.')(error)
+    const now = timeline.value
+    if (now?.roomId === roomId && now.loadingOlder) timeline.value = { ...now, loadingOlder: false }
+  })
+  return olderLoad
+}
+
+async function loadOlderInto(roomId: string, oldest: number): Promise<void> {
+  const db = await getDb()
+  const page = 50
+  let older = await newestEntries(db, roomId, page, oldest)
+  const cursor = await getCursor(db, roomId)
+  const contiguous = older.length === page || (older.length > 0 && older[0]!.seq === 1)
+  let hasOlder = (older[0]?.seq ?? oldest) > 1 && cursor.hasOlder
+  // Messages held from before a reset may lack what the reset skipped: the server's page brings their state.
+  const stale = older.some((e) => isStale(e, cursor))
+  if (!contiguous || stale || (oldest !== Number.MAX_SAFE_INTEGER && !holds(cursor.ranges, oldest - 1))) {
+    try {
+      const before = oldest === Number.MAX_SAFE_INTEGER ? '' : `before=${oldest}&`
+      const res = await api<HistoryResponse>('GET', `/api/rooms/${roomId}/messages?${before}limit=${page}`)
+      await storeEvents(db, roomId, res.messages.map(entryFromMessage))
+      if (!res.hasMore) await setHasOlder(db, roomId, false)
+      hasOlder = res.hasMore
+      older = await newestEntries(db, roomId, page, oldest)
+    } catch (error) {
+      // Offline (the expected path on a flaky link): show what the cache has; scrolling again retries.
+      if (!isTransient(error))
+        warnAndSay('loading older messages from the server', 'Could not load older messages.')(error)
+    }
+  }
+  const now = timeline.value
+  if (now?.roomId !== roomId) return
+  // The person is at the top: a window grown past its bound loses its newest end (paged in again on scroll).
+  timeline.value = boundWindow(
+    { ...now, entries: mergeEntries(now.entries, older), hasOlder, loadingOlder: false },
+    'oldest',
+  )
+}
+
+let loadingNewer = false
+
+/** Newer history into a window that stopped short of the live end (the person scrolls back down). Never rejects. */
+export async function loadNewer(): Promise<void> {
+  const current = timeline.value
+  if (!current?.hasNewer || loadingNewer) return
+  loadingNewer = true
+  try {
+    const { roomId } = current
+    const last = current.entries.at(-1)?.seq ?? 0
+    const newer = await entriesAfter(await getDb(), roomId, last, TIMELINE_PAGE)
+    const now = timeline.value
+    if (now?.roomId !== roomId || !now.hasNewer) return
+    const hasNewer = newer.length === TIMELINE_PAGE
+    timeline.value = boundWindow({ ...now, entries: mergeEntries(now.entries, newer), hasNewer }, 'newest')
+  } catch (error) {
+    warnAndSay('loading newer messages', 'Could not load newer messages.')(error)
+  } finally {
+    loadingNewer = false
+  }
+}
+
+/**
+ * MessageList tells whether the person is at the live end; only a change is written. Reaching it
+ * reads everything there (and ends the "↓ N new" count); leaving it starts that count.
+ */
+export function setFollowing(following: boolean): void {
+  const current = timeline.value
+  if (!current) return
+  const value = following && !current.hasNewer
+  if (current.following === value) return
+  const newSince = value ? null : (current.newSince ?? current.entries.at(-1)?.seq ?? 0)
+  timeline.value = { ...current, following: value, newSince, arrivals: value ? null : (current.arrivals ?? null) }
+  const seen = value ? seenInOpenRoom(current.roomId) : null
+  if (seen !== null) void markSeen(current.roomId, seen).catch(warn('marking read'))
+}
+
+/**
+ * "↓ N new" or one's own message sent from further up: the window goes back to the live end
+ * (the newest page from the cache when it stops short of it); MessageList scrolls. Never rejects.
+ */
+export async function jumpToNewest(): Promise<void> {
+  const current = timeline.value
+  if (!current?.hasNewer) return
+  try {
+    const entries = await newestEntries(await getDb(), current.roomId, TIMELINE_PAGE)
+    const now = timeline.value
+    if (now?.roomId !== current.roomId || !now.hasNewer) return
+    timeline.value = { ...now, entries, hasOlder: (entries[0]?.seq ?? 2) > 1, hasNewer: false }
+  } catch (error) {
+    warnAndSay('loading the newest messages', 'Could not load the newest messages.')(error)
+  }
+}
