@@ -1,3 +1,9 @@
+/**
+ * Rooms the person belongs to, from the room screens: the room list as the server
+ * has it, joining a public room, leaving one, creating one with a name checked
+ * here first, and telling an unknown room link from one that does not exist.
+ * Nothing here rejects: failures come back as text (or go to the notice).
+ */
 import type { DiscoverResponse, RoomResponse, RoomsResponse } from '../../shared/api.ts'
 import { LIMITS } from '../../shared/limits.ts'
 import type { Room, Visibility } from '../../shared/schemas.ts'
