@@ -185,6 +185,28 @@ async function loadOlderInto(roomId: string, oldest: number): Promise<void> {
   )
 }
 
+/** Pages of older history loadThrough may load to reach a reply's original (as for the first unread). */
+const REVEAL_PAGES = 12
+
+/**
+ * Brings `seq` into the open room's window for a reply's quote (issue 9: "tapping it scrolls to
+ * the original, loading it from cache or server if needed"): older pages, as scrolling up loads
+ * them, until the original is in, at most REVEAL_PAGES. False when it cannot be reached (not in the
+ * cache and no server, or further back than the bound); the screen says so. Never rejects.
+ */
+export async function loadThrough(roomId: string, seq: number): Promise<boolean> {
+  for (let page = 0; ; page++) {
+    const current = timeline.value
+    if (current?.roomId !== roomId) return false
+    if (current.entries.some((e) => e.seq === seq)) return true
+    const oldest = current.entries[0]?.seq
+    if (oldest === undefined || oldest < seq || !current.hasOlder || page >= REVEAL_PAGES) return false
+    await loadOlder()
+    // No progress (offline with nothing cached, or a refusal): stop rather than ask again.
+    if (timeline.value?.roomId === roomId && timeline.value.entries[0]?.seq === oldest) return false
+  }
+}
+
 let loadingNewer = false
 
 /** Newer history into a window that stopped short of the live end (the person scrolls back down). Never rejects. */

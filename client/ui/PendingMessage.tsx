@@ -4,6 +4,7 @@ import { type PendingReply, pendingView } from '../log/pending.ts'
 import { firstLine } from '../log/timeline.ts'
 import { bodyProblem, discardMessage, retryMessage } from '../state/compose.ts'
 import { deleteMessage, editMessageText, failureText, toggleReaction } from '../state/operations.ts'
+import { loadThrough } from '../state/room-view.ts'
 import { outbox, replyingTo, timeline, user } from '../state/store.ts'
 import { formatTime } from '../time/format.ts'
 import { charactersLeft, LengthCounter } from './LengthCounter.tsx'
@@ -266,7 +267,17 @@ export function PendingMessage({ item }: { item: OutboxItem }) {
               type="button"
               class="msg__quote"
               onClick={() => {
-                if (!showQuoted(quoted)) setInfo('The original is not loaded: scroll up to load older messages.')
+                if (showQuoted(quoted)) return
+                const { seq } = quoted
+                // A queued original is always on screen; a stored one may be older than the window.
+                if (seq === null) return setInfo('The original is not shown here.')
+                setInfo('Loading the original…')
+                void loadThrough(item.roomId, seq).then((found) =>
+                  requestAnimationFrame(() => {
+                    if (found && showQuoted(quoted)) setInfo(null)
+                    else setInfo('The original could not be loaded: connect, or scroll up to look for it.')
+                  }),
+                )
               }}
             >
               <span class="visually-hidden">In reply to </span>

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import type { ShownMessage } from '../log/timeline.ts'
 import { bodyProblem, discardMessage, retryMessage } from '../state/compose.ts'
 import { deleteMessage, editMessageText, failureText, toggleReaction } from '../state/operations.ts'
+import { loadThrough } from '../state/room-view.ts'
 import { replyingTo } from '../state/store.ts'
 import { formatTime } from '../time/format.ts'
 import { charactersLeft, LengthCounter } from './LengthCounter.tsx'
@@ -211,7 +212,15 @@ export function SentMessage({ entry, roomId, own, moderator, showAuthor }: Props
               type="button"
               class="msg__quote"
               onClick={() => {
-                if (!showOriginal(quoted.seq)) setInfo('The original is not loaded: scroll up to load older messages.')
+                if (showOriginal(quoted.seq)) return
+                // Not in the window: older pages come in (cache, else server) until it is, then it is shown.
+                setInfo('Loading the original…')
+                void loadThrough(roomId, quoted.seq).then((found) =>
+                  requestAnimationFrame(() => {
+                    if (found && showOriginal(quoted.seq)) setInfo(null)
+                    else setInfo('The original could not be loaded: connect, or scroll up to look for it.')
+                  }),
+                )
               }}
             >
               <span class="visually-hidden">In reply to </span>

@@ -69,6 +69,22 @@ describe('sent messages (issue 9)', () => {
     expect(document.activeElement).toBe(row(1))
   })
 
+  it('a quote whose original is not in the window loads it, and says so when it cannot (no window to page here)', async () => {
+    render(
+      <MessageList
+        entries={foldTimeline(log, ALICE).filter((e) => e.seq !== 1)}
+        pending={[]}
+        meId={ALICE}
+        roomId={ROOM_A}
+        hasOlder={true}
+        loadingOlder={false}
+        onNearTop={() => undefined}
+      />,
+    )
+    fireEvent.click(within(row(8)).getByRole('button', { name: /In reply to/ }))
+    await waitFor(() => expect(row(8).textContent).toContain('The original could not be loaded'))
+  })
+
   it('the keyboard button opens the menu: six reactions, Reply, More emoji, Copy, and Edit/Delete only when allowed', () => {
     list()
     fireEvent.click(within(row(1)).getByRole('button', { name: 'Actions for the message by bob' }))
