@@ -128,7 +128,38 @@ export async function appendBatch(
       ${sql`${requests.map((r) => (r.mentionNames?.length ? r.mentionNames.join(' ') : null))}::text[]`},
       ${LIMITS.mentionsMax})`.execute(db)
   const { rows } = profile ? await profile.time('sql.append', call) : await call()
+  if (requests.every(isPlainSend)) await withIssue9Fields(db, requests, rows)
   return decide(requests, rows)
+}
+
+/**
+ * `ferry_append_batch` returns no `reply_to`/`mentions` (a plain send has
+ * none), but a resend answers the entry stored first, which may be a reply or
+ * mention someone whatever the resend's body says: for a duplicate, they are
+ * read from its row (after the commit; a reply never changes, mentions only go
+ * with a deletion, which the answer then shows as it shows the scrubbed body).
+ * Duplicates are rare, so the hot path keeps its one statement.
+ */
+async function withIssue9Fields(db: Kysely<DB>, requests: readonly AppendRequest[], rows: AppendRow[]): Promise<void> {
+  const duplicates = rows.filter((row) => row.outcome === 'duplicate' && row.seq !== null)
+  if (duplicates.length === 0) return
+  const stored = await db
+    .selectFrom('room_events')
+    .select(['room_id', 'seq', 'reply_to', 'mentions'])
+    .where((eb) =>
+      eb.or(
+        duplicates.map((row) =>
+          eb.and([eb('room_id', '=', requests[Number(row.idx)]!.roomId), eb('seq', '=', row.seq!)]),
+        ),
+      ),
+    )
+    .execute()
+  for (const row of duplicates) {
+    const roomId = requests[Number(row.idx)]!.roomId
+    const found = stored.find((s) => s.room_id === roomId && String(s.seq) === String(row.seq))
+    row.reply_to = found?.reply_to ?? null
+    row.mentions = found?.mentions ?? []
+  }
 }
 
 /**

@@ -560,6 +560,16 @@ describeEachEngine('conversation operations', (engine) => {
     expect(again.json().message).toEqual(created.json().message)
     const ackAgain = (await sendFrame(socket, byFrame)) as unknown as { duplicate: boolean; message: unknown }
     expect(ackAgain).toMatchObject({ duplicate: true, message: ack.message })
+    // A resend whose body says something else (here a plain one: no reply, no @name) is answered with
+    // the original as stored, its reply and mentions too. Found by the HTTP fuzz: the plain append
+    // path answered a duplicate without them.
+    const plainAgain = await send(ana, roomId, { clientId: byHttp.clientId, body: 'plain now' })
+    expect(plainAgain.statusCode).toBe(200)
+    expect(plainAgain.json().message).toEqual(created.json().message)
+    const plainAck = (await sendFrame(socket, { type: 'send', roomId, clientId: byFrame.clientId, body: 'plain' })) as {
+      message?: unknown
+    }
+    expect(plainAck).toMatchObject({ type: 'ack', duplicate: true, message: ack.message })
     await socket.close()
   })
 
