@@ -44,9 +44,10 @@ export async function dropMembership(
   visibility: 'public' | 'private',
 ): Promise<boolean> {
   if (visibility === 'private') {
-    const tx = db.transaction(['rooms', 'messages', 'cursors', 'drafts'], 'readwrite')
+    const tx = db.transaction(['rooms', 'messages', 'cursors', 'drafts', 'members'], 'readwrite')
     const known = (await tx.objectStore('rooms').getKey(roomId)) !== undefined
     await Promise.all([
+      tx.objectStore('members').delete(roomId),
       tx.objectStore('rooms').delete(roomId),
       tx.objectStore('messages').delete(roomRange(roomId)),
       tx.objectStore('cursors').delete(roomId),

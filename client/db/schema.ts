@@ -5,10 +5,10 @@
  */
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb'
 import type { ErrorCode } from '../../shared/errors.ts'
-import type { Room, RoomEvent, User } from '../../shared/schemas.ts'
+import type { Member, Room, RoomEvent, User } from '../../shared/schemas.ts'
 
 export const DB_NAME = 'ferry'
-export const DB_VERSION = 4
+export const DB_VERSION = 5
 
 /** What an outbox item asks the server for (issue 9); items from before it have no `type` and are sends. */
 export type OutboxItemType = 'send' | 'edit' | 'delete' | 'react'
@@ -127,6 +127,14 @@ export interface FerryDB extends DBSchema {
   drafts: { key: string; value: Draft }
   /** Added in version 3: the first screen as one record (key 'me'), a copy of the stores above. */
   firstScreen: { key: 'me'; value: FirstScreenRecord }
+  /** Added in version 5: each room's member list as last loaded (db/members.ts), for the Members sheet and `@` offline. */
+  members: { key: string; value: CachedMembers }
+}
+
+/** A room's member list as the server last gave it: a copy, read as unknown data and validated (db/members.ts). */
+export interface CachedMembers {
+  roomId: string
+  members: Member[]
 }
 
 export type FerryDatabase = IDBPDatabase<FerryDB>
@@ -136,7 +144,16 @@ export type FerryDatabase = IDBPDatabase<FerryDB>
  * A session that ended (rooms.ts `expireSession`) keeps outbox and drafts for
  * the same person and wipes every other store.
  */
-export const USER_STORES = ['session', 'rooms', 'messages', 'outbox', 'cursors', 'drafts', 'firstScreen'] as const
+export const USER_STORES = [
+  'session',
+  'rooms',
+  'messages',
+  'outbox',
+  'cursors',
+  'drafts',
+  'firstScreen',
+  'members',
+] as const
 
 export function upgradeSchema(
   db: FerryDatabase,
@@ -163,5 +180,9 @@ export function upgradeSchema(
   if (oldVersion < 4) {
     // A deletion removes the text of its message's edits too (issue 9): find them without scanning the room.
     tx.objectStore('messages').createIndex('by-target', ['roomId', 'targetSeq'])
+  }
+  if (oldVersion < 5) {
+    // Who is in a room, offline too: the Members sheet and `@` autocomplete (issue 9).
+    db.createObjectStore('members', { keyPath: 'roomId' })
   }
 }

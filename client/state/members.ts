@@ -11,6 +11,7 @@ import type { MembersResponse, RoomResponse } from '../../shared/api.ts'
 import { LIMITS } from '../../shared/limits.ts'
 import type { Member, Role, Room } from '../../shared/schemas.ts'
 import { ApiError, api, isTransient } from '../api/http.ts'
+import { readMembers, saveMembers } from '../db/members.ts'
 import { getDb } from '../db/page.ts'
 import { mergeRoom } from '../db/rooms.ts'
 import { onTabMessage, publish } from '../tabs/bus.ts'
@@ -191,12 +192,24 @@ export function startMemberRefresh(): () => void {
   })
 }
 
+/**
+ * Who is in the room, from the server, saved on the device (db/members.ts). Offline, a list this
+ * session already shows stays; otherwise the one saved last time is shown (the Members sheet and
+ * `@` work offline). Never rejects.
+ */
 export async function loadMembers(roomId: string): Promise<void> {
   try {
     const res = await api<MembersResponse>('GET', `/api/rooms/${roomId}/members`)
     members.value = { ...members.value, [roomId]: res.members }
+    await saveMembers(await getDb(), roomId, res.members)
   } catch (error) {
-    // Offline (expected): the list stays as last seen in this session ("Connect to see who is here").
     if (!isTransient(error)) console.warn(`[ferry] loading the members of room ${roomId} failed`, error)
+    if (members.peek()[roomId] !== undefined) return
+    try {
+      const saved = await readMembers(await getDb(), roomId)
+      if (saved && members.peek()[roomId] === undefined) members.value = { ...members.peek(), [roomId]: saved }
+    } catch (readError) {
+      console.warn(`[ferry] reading the saved members of room ${roomId} failed`, readError)
+    }
   }
 }

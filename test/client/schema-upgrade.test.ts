@@ -52,6 +52,7 @@ describe('IndexedDB schema upgrade', () => {
       'cursors',
       'drafts',
       'firstScreen',
+      'members',
       'messages',
       'outbox',
       'rooms',
