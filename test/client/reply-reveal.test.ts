@@ -41,7 +41,11 @@ function openAt(from: number, to: number) {
 
 describe('bringing a reply’s original into the window', () => {
   it('pages older history from the cache until the original is shown', async () => {
-    await storeEvents(await getDb(), ROOM_A, seqs(1, 300).map((seq) => event(ROOM_A, seq)))
+    await storeEvents(
+      await getDb(),
+      ROOM_A,
+      seqs(1, 300).map((seq) => event(ROOM_A, seq)),
+    )
     openAt(251, 300)
     expect(await loadThrough(ROOM_A, 120)).toBe(true)
     expect(timeline.value?.entries.some((e) => e.seq === 120)).toBe(true)
@@ -53,7 +57,11 @@ describe('bringing a reply’s original into the window', () => {
   })
 
   it('says no when the original is neither cached nor reachable (offline), without looping', async () => {
-    await storeEvents(await getDb(), ROOM_A, seqs(201, 300).map((seq) => event(ROOM_A, seq)))
+    await storeEvents(
+      await getDb(),
+      ROOM_A,
+      seqs(201, 300).map((seq) => event(ROOM_A, seq)),
+    )
     openAt(251, 300)
     expect(await loadThrough(ROOM_A, 20)).toBe(false)
   })
