@@ -229,15 +229,23 @@ async function walk(page: Page): Promise<string[]> {
 const WALK_LIMIT_MS = 240_000
 
 describe('axe-core: no serious or critical accessibility violation, light and dark', () => {
-  it('at 390×844 on a touch phone', async () => {
-    const page = await launch({ width: 390, height: 844 }, true)
-    const found = await walk(page)
-    expect(found, `\n${found.join('\n')}\n`).toEqual([])
-  }, WALK_LIMIT_MS)
+  it(
+    'at 390×844 on a touch phone',
+    async () => {
+      const page = await launch({ width: 390, height: 844 }, true)
+      const found = await walk(page)
+      expect(found, `\n${found.join('\n')}\n`).toEqual([])
+    },
+    WALK_LIMIT_MS,
+  )
 
-  it('at 1280×800 on a desktop', async () => {
-    const page = await launch({ width: 1280, height: 800 }, false)
-    const found = await walk(page)
-    expect(found, `\n${found.join('\n')}\n`).toEqual([])
-  }, WALK_LIMIT_MS)
+  it(
+    'at 1280×800 on a desktop',
+    async () => {
+      const page = await launch({ width: 1280, height: 800 }, false)
+      const found = await walk(page)
+      expect(found, `\n${found.join('\n')}\n`).toEqual([])
+    },
+    WALK_LIMIT_MS,
+  )
 })
