@@ -58,8 +58,16 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<v
   })
 }
 
-/** `vite build` into a fresh directory; a different buildId yields a different service worker. */
+/** Where the e2e run's one shared build is (test/e2e/support/global-setup.ts), when there is one. */
+export const SHARED_CLIENT_ENV = 'FERRY_E2E_CLIENT_DIR'
+
+/**
+ * `vite build` into a fresh directory; a different buildId yields a different service worker.
+ * The default build is made once per e2e run (global-setup.ts) and shared: it is only read.
+ */
 export async function buildClient(buildId = 'e2e-1'): Promise<string> {
+  const shared = process.env[SHARED_CLIENT_ENV]
+  if (buildId === 'e2e-1' && shared && existsSync(join(shared, 'index.html'))) return shared
   const outDir = tempDir('ferry-client-')
   await run(join(BIN, 'vite'), ['build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
     FERRY_BUILD_ID: buildId,
