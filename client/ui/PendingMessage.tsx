@@ -4,12 +4,12 @@ import { type PendingReply, pendingView } from '../log/pending.ts'
 import { firstLine } from '../log/timeline.ts'
 import { bodyProblem, discardMessage, retryMessage } from '../state/compose.ts'
 import { deleteMessage, editMessageText, failureText, toggleReaction } from '../state/operations.ts'
-import { loadThrough } from '../state/room-view.ts'
 import { outbox, replyingTo, timeline, user } from '../state/store.ts'
 import { formatTime } from '../time/format.ts'
 import { charactersLeft, LengthCounter } from './LengthCounter.tsx'
 import { type CloseReason, type MessageAction, MessageActions, type QuickAction } from './MessageActions.tsx'
 import { MessageText } from './MessageText.tsx'
+import { focusRow, goToOriginal } from './quote.ts'
 import { COMMON_REACTIONS } from './reactions.ts'
 
 const IN_FLIGHT = 'Being sent: a change now goes out after it, as its own step.'
@@ -17,13 +17,7 @@ const WHAT = { edit: 'Edit', delete: 'Deletion', react: 'Reaction' } as const
 
 /** Moves the eyes and the focus to the message a waiting reply quotes, when it is in the list. */
 function showQuoted(quoted: PendingReply): boolean {
-  const selector = quoted.seq !== null ? `li[data-seq="${quoted.seq}"]` : `li[data-client-id="${quoted.clientId}"]`
-  const row = document.querySelector<HTMLElement>(selector)
-  if (!row) return false
-  row.scrollIntoView?.({ block: 'center' })
-  if (!row.hasAttribute('tabindex')) row.tabIndex = -1
-  row.focus({ preventScroll: true })
-  return true
+  return focusRow(quoted.seq !== null ? `li[data-seq="${quoted.seq}"]` : `li[data-client-id="${quoted.clientId}"]`)
 }
 /** How long a finger rests on a message before its menu opens (where the browser sends no contextmenu). */
 const LONG_PRESS_MS = 500
@@ -267,17 +261,10 @@ export function PendingMessage({ item }: { item: OutboxItem }) {
               type="button"
               class="msg__quote"
               onClick={() => {
-                if (showQuoted(quoted)) return
-                const { seq } = quoted
                 // A queued original is always on screen; a stored one may be older than the window.
-                if (seq === null) return setInfo('The original is not shown here.')
-                setInfo('Loading the original…')
-                void loadThrough(item.roomId, seq).then((found) =>
-                  requestAnimationFrame(() => {
-                    if (found && showQuoted(quoted)) setInfo(null)
-                    else setInfo('The original could not be loaded: connect, or scroll up to look for it.')
-                  }),
-                )
+                if (quoted.seq === null) {
+                  if (!showQuoted(quoted)) setInfo('The original is not shown here.')
+                } else goToOriginal(item.roomId, quoted.seq, () => showQuoted(quoted), setInfo)
               }}
             >
               <span class="visually-hidden">In reply to </span>

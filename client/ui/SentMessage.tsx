@@ -2,12 +2,12 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import type { ShownMessage } from '../log/timeline.ts'
 import { bodyProblem, discardMessage, retryMessage } from '../state/compose.ts'
 import { deleteMessage, editMessageText, failureText, toggleReaction } from '../state/operations.ts'
-import { loadThrough } from '../state/room-view.ts'
 import { replyingTo } from '../state/store.ts'
 import { formatTime } from '../time/format.ts'
 import { charactersLeft, LengthCounter } from './LengthCounter.tsx'
 import { type CloseReason, type MessageAction, MessageActions, type QuickAction } from './MessageActions.tsx'
 import { MessageText } from './MessageText.tsx'
+import { focusRow, goToOriginal } from './quote.ts'
 import { COMMON_REACTIONS, MORE_REACTIONS } from './reactions.ts'
 
 /** How long a finger rests on a message before its menu opens (where the browser sends no contextmenu). */
@@ -26,16 +26,6 @@ interface Props {
   moderator: boolean
   /** The author's name above the bubble (first of a run, not one's own). */
   showAuthor: boolean
-}
-
-/** Moves the eyes and the focus to the message a reply quotes, when it is in the list. */
-function showOriginal(seq: number): boolean {
-  const row = document.querySelector<HTMLElement>(`li[data-seq="${seq}"]`)
-  if (!row) return false
-  row.scrollIntoView?.({ block: 'center' })
-  if (!row.hasAttribute('tabindex')) row.tabIndex = -1
-  row.focus({ preventScroll: true })
-  return true
 }
 
 /**
@@ -212,15 +202,7 @@ export function SentMessage({ entry, roomId, own, moderator, showAuthor }: Props
               type="button"
               class="msg__quote"
               onClick={() => {
-                if (showOriginal(quoted.seq)) return
-                // Not in the window: older pages come in (cache, else server) until it is, then it is shown.
-                setInfo('Loading the original…')
-                void loadThrough(roomId, quoted.seq).then((found) =>
-                  requestAnimationFrame(() => {
-                    if (found && showOriginal(quoted.seq)) setInfo(null)
-                    else setInfo('The original could not be loaded: connect, or scroll up to look for it.')
-                  }),
-                )
+                goToOriginal(roomId, quoted.seq, () => focusRow(`li[data-seq="${quoted.seq}"]`), setInfo)
               }}
             >
               <span class="visually-hidden">In reply to </span>
