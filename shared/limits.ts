@@ -94,6 +94,19 @@ export const LIMITS = {
   readMarkersPendingMax: 10_000,
   /** Readers in the `receipts` snapshot a socket gets when it subscribes (the most advanced first). */
   receiptSnapshotMax: 100,
+  // ---- Notifications (issue 10, docs/PUSH.md) ----
+  /** Characters of a message's body shown in its notification. */
+  pushPreviewMax: 140,
+  /** A push message's plaintext, bytes (the standard allows ~4 KB; issue 10 asks ≤ 3 KB). */
+  pushPayloadMax: 3072,
+  /** A push subscription's endpoint URL, characters. */
+  pushEndpointMax: 2048,
+  /** A subscription's `p256dh` key and the VAPID public key, base64url characters (a P-256 point is 87). */
+  pushKeyMax: 128,
+  /** A subscription's `auth` secret, base64url characters (16 bytes are 22). */
+  pushAuthMax: 64,
+  /** Push subscriptions one user may hold (devices); registering past it drops that user's oldest. */
+  pushSubscriptionsPerUserMax: 20,
   /** Session lifetime. */
   sessionTtlMs: 30 * 24 * 60 * 60 * 1000,
 } as const
