@@ -21,6 +21,7 @@ import { refuseUnknownQueries, registerValidation } from './http/validation.ts'
 import { AppendProfile } from './messages/append-profile.ts'
 import { Appender, type AppenderOptions } from './messages/appender.ts'
 import messagesRoutes from './messages/messages.routes.ts'
+import pushRoutes from './push/push.routes.ts'
 import { type Bus, LocalBus } from './realtime/bus.ts'
 import { SendRateLimiter } from './realtime/rate-limit.ts'
 import realtimeRoutes from './realtime/realtime.routes.ts'
@@ -134,6 +135,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(roomsRoutes, { prefix: '/api/rooms' })
   await app.register(messagesRoutes, { prefix: '/api/rooms' })
   await app.register(realtimeRoutes, { prefix: '/api' })
+  await app.register(pushRoutes, { prefix: '/api' })
   if (options.serveClient !== false) await registerClient(app, config.clientDir)
 
   app.addHook('onClose', async () => {

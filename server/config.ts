@@ -25,6 +25,7 @@ export interface Config {
   authRateLimit: { max: number; windowMs: number }
   sessionTtlMs: number
   realtime: RealtimeConfig
+  push: PushConfig
   /** Diagnostics: time every append stage and write the summary here at shutdown (FERRY_PROFILE_FILE). */
   profileFile: string | undefined
 }
@@ -48,6 +49,33 @@ export interface RealtimeConfig {
    * browser test can be away past the bound without writing 500 entries.
    */
   resumeMaxEvents?: number
+}
+
+/** Web Push (server/push/, docs/PUSH.md). Tuning defaults live here; tests shorten the timers. */
+export interface PushConfig {
+  /** VAPID_PUBLIC_KEY / VAPID_PRIVATE_KEY; absent: a pair generated at first start and kept in the database. */
+  vapidKeys: { publicKey: string; privateKey: string } | undefined
+  /** VAPID_SUBJECT: how a push service reaches the operator (`mailto:` or `https:`). */
+  vapidSubject: string
+  /**
+   * PUSH_ALLOW_PRIVATE_ENDPOINTS, for tests only: accept `http:` endpoints
+   * and endpoints on loopback or private addresses (a local push receiver).
+   * Off, such endpoints are refused at registration and again at send time (SSRF).
+   */
+  allowPrivateEndpoints: boolean
+  /** PUSH_CONCURRENCY: push requests in flight at once. */
+  concurrency: number
+  /** Deliveries waiting (queued or between retries); past it the oldest non-mention is dropped. */
+  queueMax: number
+  /** Every push request (connect, send, answer) is abandoned after this long. */
+  requestTimeoutMs: number
+  /** Tries per delivery (the first and its retries) on 429, 5xx, timeouts and network errors. */
+  maxAttempts: number
+  /** Backoff before retry n: retryBaseMs · 2^(n-1), at most retryMaxMs (Retry-After wins when given, capped too). */
+  retryBaseMs: number
+  retryMaxMs: number
+  /** How long the push service keeps a message for an offline device. */
+  ttlSeconds: number
 }
 
 export class ConfigError extends Error {
@@ -121,6 +149,45 @@ function origin(name: string, raw: string): string {
   }
 }
 
+const BASE64URL = /^[A-Za-z0-9_-]+$/
+
+/** A base64url (no padding) value of exactly `bytes` bytes, as web-push wants VAPID keys. */
+function base64UrlKey(env: NodeJS.ProcessEnv, name: string, bytes: number): string | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return undefined
+  if (!BASE64URL.test(raw) || Buffer.from(raw, 'base64url').length !== bytes) {
+    throw new ConfigError(name, `must be a base64url key of ${bytes} bytes without padding`)
+  }
+  return raw
+}
+
+function pushConfig(env: NodeJS.ProcessEnv, publicOrigin: string | undefined): PushConfig {
+  const publicKey = base64UrlKey(env, 'VAPID_PUBLIC_KEY', 65)
+  const privateKey = base64UrlKey(env, 'VAPID_PRIVATE_KEY', 32)
+  if ((publicKey === undefined) !== (privateKey === undefined)) {
+    throw new ConfigError(
+      publicKey ? 'VAPID_PRIVATE_KEY' : 'VAPID_PUBLIC_KEY',
+      'must be set with its pair, or both unset',
+    )
+  }
+  const subject = env.VAPID_SUBJECT || (publicOrigin?.startsWith('https:') ? publicOrigin : 'mailto:push@ferry.invalid')
+  if (!/^(mailto:[^\s@]+@[^\s@]+|https:\/\/[^\s]+)$/.test(subject)) {
+    throw new ConfigError('VAPID_SUBJECT', `must be a mailto: address or an https: URL, got "${subject}"`)
+  }
+  return {
+    vapidKeys: publicKey && privateKey ? { publicKey, privateKey } : undefined,
+    vapidSubject: subject,
+    allowPrivateEndpoints: boolean(env, 'PUSH_ALLOW_PRIVATE_ENDPOINTS', false),
+    concurrency: integer(env, 'PUSH_CONCURRENCY', 16, 1, 1000),
+    queueMax: 10_000,
+    requestTimeoutMs: 10_000,
+    maxAttempts: 4,
+    retryBaseMs: 1_000,
+    retryMaxMs: 60_000,
+    ttlSeconds: 24 * 3600,
+  }
+}
+
 /** Reads and validates the environment; throws ConfigError naming the bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = integer(env, 'PORT', 3000, 0, 65535)
@@ -167,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       readMarkerFlushMs: LIMITS.readMarkerFlushMs,
       resumeMaxEvents: integer(env, 'RESUME_MAX_EVENTS', LIMITS.resumeMaxEvents, 1, LIMITS.resumeMaxEvents),
     },
+    push: pushConfig(env, publicOrigin),
     profileFile: env.FERRY_PROFILE_FILE ? path.resolve(env.FERRY_PROFILE_FILE) : undefined,
   }
 }

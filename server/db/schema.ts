@@ -35,6 +35,12 @@ export interface RoomMembersTable {
   role: 'owner' | 'admin' | 'member'
   joined_at: CreatedAt
   last_read_seq: ColumnType<string, number | string | undefined, number | string>
+  /** What the member hears of the room by push (docs/PUSH.md). */
+  notify_level: ColumnType<
+    'all' | 'mentions' | 'none',
+    'all' | 'mentions' | 'none' | undefined,
+    'all' | 'mentions' | 'none'
+  >
 }
 
 export interface RoomEventsTable {
@@ -72,6 +78,27 @@ export interface MessageReactionsTable {
   seq: Int8
 }
 
+/** A device's push endpoint, owned by the session that registered it (server/push/). */
+export interface PushSubscriptionsTable {
+  id: Generated<string>
+  user_id: string
+  session_id: string
+  endpoint: string
+  p256dh: string
+  auth: string
+  created_at: CreatedAt
+  refreshed_at: ColumnType<Date, Date | string | undefined, Date | string>
+  failures: ColumnType<number, number | undefined, number>
+}
+
+/** The generated VAPID key pair (one row, id 1) when the environment gives none. */
+export interface PushVapidTable {
+  id: number
+  public_key: string
+  private_key: string
+  created_at: CreatedAt
+}
+
 export interface DB {
   users: UsersTable
   sessions: SessionsTable
@@ -79,6 +106,8 @@ export interface DB {
   room_members: RoomMembersTable
   room_events: RoomEventsTable
   message_reactions: MessageReactionsTable
+  push_subscriptions: PushSubscriptionsTable
+  push_vapid: PushVapidTable
 }
 
 export type UserRow = Selectable<UsersTable>

@@ -121,4 +121,31 @@ describe('loadConfig', () => {
     expect(error.variable).toBe('DATABASE_URL')
     expect(error.message).not.toContain('hunter2')
   })
+
+  it('push: VAPID keys from the environment as a pair, or none (generated and stored); private endpoints off', () => {
+    const publicKey = Buffer.alloc(65, 4).toString('base64url')
+    const privateKey = Buffer.alloc(32, 9).toString('base64url')
+    expect(loadConfig({}).push).toMatchObject({ vapidKeys: undefined, allowPrivateEndpoints: false })
+    expect(loadConfig({}).push.vapidSubject).toMatch(/^mailto:/)
+    expect(loadConfig({ PUBLIC_ORIGIN: 'https://chat.example.com' }).push.vapidSubject).toBe('https://chat.example.com')
+    const both = loadConfig({
+      VAPID_PUBLIC_KEY: publicKey,
+      VAPID_PRIVATE_KEY: privateKey,
+      VAPID_SUBJECT: 'mailto:ops@example.com',
+    })
+    expect(both.push).toMatchObject({ vapidKeys: { publicKey, privateKey }, vapidSubject: 'mailto:ops@example.com' })
+    expect(loadConfig({ PUSH_ALLOW_PRIVATE_ENDPOINTS: 'true' }).push.allowPrivateEndpoints).toBe(true)
+    expect(configError({ VAPID_PUBLIC_KEY: publicKey }).variable).toBe('VAPID_PRIVATE_KEY')
+    expect(configError({ VAPID_PRIVATE_KEY: privateKey }).variable).toBe('VAPID_PUBLIC_KEY')
+    expect(configError({ VAPID_PUBLIC_KEY: privateKey, VAPID_PRIVATE_KEY: privateKey }).variable).toBe(
+      'VAPID_PUBLIC_KEY',
+    )
+    expect(configError({ VAPID_PUBLIC_KEY: `${publicKey}=`, VAPID_PRIVATE_KEY: privateKey }).variable).toBe(
+      'VAPID_PUBLIC_KEY',
+    )
+    expect(configError({ VAPID_SUBJECT: 'ops@example.com' }).variable).toBe('VAPID_SUBJECT')
+    expect(configError({ VAPID_SUBJECT: 'http://example.com' }).variable).toBe('VAPID_SUBJECT')
+    expect(configError({ PUSH_ALLOW_PRIVATE_ENDPOINTS: 'sometimes' }).variable).toBe('PUSH_ALLOW_PRIVATE_ENDPOINTS')
+    expect(configError({ PUSH_CONCURRENCY: '0' }).variable).toBe('PUSH_CONCURRENCY')
+  })
 })
