@@ -157,8 +157,18 @@ describeEachEngine('migrations', (engine) => {
           WHERE table_schema = current_schema() AND table_name NOT LIKE 'kysely_%'
           ORDER BY table_name`.execute(database.db)
       ).rows.map((r) => r.table_name)
+    const TABLES = [
+      'message_reactions',
+      'push_subscriptions',
+      'push_vapid',
+      'room_events',
+      'room_members',
+      'rooms',
+      'sessions',
+      'users',
+    ]
     try {
-      expect(await tables()).toEqual(['message_reactions', 'room_events', 'room_members', 'rooms', 'sessions', 'users'])
+      expect(await tables()).toEqual(TABLES)
 
       // Down one migration at a time, newest first; down with nothing applied is a no-op, not an error.
       const downs: Array<[string, string]> = []
@@ -173,7 +183,7 @@ describeEachEngine('migrations', (engine) => {
 
       const up = await migrateToLatest(database.db)
       expect(up.results?.map((r) => [r.direction, r.status])).toEqual(downs.map(() => ['Up', 'Success']))
-      expect(await tables()).toEqual(['message_reactions', 'room_events', 'room_members', 'rooms', 'sessions', 'users'])
+      expect(await tables()).toEqual(TABLES)
       expect((await migrateToLatest(database.db)).results).toEqual([])
 
       // The restored schema works end to end, and keeps its constraints.
