@@ -9,7 +9,12 @@ import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from
 import { NavigationRoute, registerRoute } from 'workbox-routing'
 import { openFerryDb } from './db/open.ts'
 import { OUTBOX_SYNC_TAG } from './pwa/background-sync.ts'
+import { handleNotificationClick } from './sw/click.ts'
+import { fetchPushedEntry } from './sw/fetch-entry.ts'
 import { flushOutboxOverHttp } from './sw/flush.ts'
+import { handlePush } from './sw/push.ts'
+import { resubscribe } from './sw/resubscribe.ts'
+import type { TabMessage } from './tabs/messages.ts'
 
 declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: Array<{ url: string; revision: string | null }> }
 
@@ -48,5 +53,58 @@ self.addEventListener('sync', (event) => {
       console.warn('[ferry sw] background flush of the outbox failed; the browser retries later', error)
       throw error
     }),
+  )
+})
+
+// Notifications (issue 10, docs/PUSH.md): the pushed message is stored before it is announced.
+self.addEventListener('push', (event) => {
+  event.waitUntil(
+    handlePush(event.data?.text() ?? null, {
+      openDb: () => openFerryDb(),
+      fetchEntry: (roomId, seq) => fetchPushedEntry(roomId, seq),
+      online: () => self.navigator.onLine,
+      windows: () => self.clients.matchAll({ type: 'window', includeUncontrolled: true }),
+      show: (title, options) => self.registration.showNotification(title, options),
+      badge: self.navigator,
+      tell: (message: TabMessage) => {
+        const channel = new BroadcastChannel('ferry')
+        channel.postMessage(message)
+        channel.close()
+      },
+    }).catch((error: unknown) => console.warn('[ferry sw] handling a push failed', error)),
+  )
+})
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close()
+  event.waitUntil(
+    handleNotificationClick(event.notification.data, {
+      windows: () => self.clients.matchAll({ type: 'window', includeUncontrolled: true }),
+      openWindow: (url) => self.clients.openWindow(url),
+      origin: self.location.origin,
+    }),
+  )
+})
+
+interface PushSubscriptionChangeEvent extends ExtendableEvent {
+  readonly newSubscription: PushSubscription | null
+}
+
+self.addEventListener('pushsubscriptionchange', (event) => {
+  const change = event as PushSubscriptionChangeEvent
+  change.waitUntil(
+    (async () => {
+      const db = await openFerryDb()
+      try {
+        await resubscribe({
+          db,
+          newSubscription: change.newSubscription ?? null,
+          subscribe: (options) => self.registration.pushManager.subscribe(options),
+          fetch: (input, init) => fetch(input, init),
+        })
+      } finally {
+        db.close()
+      }
+    })().catch((error: unknown) => console.warn('[ferry sw] renewing the push subscription failed', error)),
   )
 })

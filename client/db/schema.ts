@@ -8,7 +8,7 @@ import type { ErrorCode } from '../../shared/errors.ts'
 import type { Member, Room, RoomEvent, User } from '../../shared/schemas.ts'
 
 export const DB_NAME = 'ferry'
-export const DB_VERSION = 5
+export const DB_VERSION = 6
 
 /** What an outbox item asks the server for (issue 9); items from before it have no `type` and are sends. */
 export type OutboxItemType = 'send' | 'edit' | 'delete' | 'react'
@@ -129,6 +129,36 @@ export interface FerryDB extends DBSchema {
   firstScreen: { key: 'me'; value: FirstScreenRecord }
   /** Added in version 5: each room's member list as last loaded (db/members.ts), for the Members sheet and `@` offline. */
   members: { key: string; value: CachedMembers }
+  /**
+   * Added in version 6 (issue 10): this device's notifications (key 'me'): whether the person
+   * wants them, the push subscription the server knows, the banner's dismissal. Read as unknown
+   * and validated (client/push/device.ts); the service worker reads it too.
+   */
+  pushDevice: { key: 'me'; value: PushDeviceRecord }
+  /**
+   * Added in version 6 (issue 10): what the person chose to hear of each room, and whether the
+   * server still has to be told (`pending`): the durable queue of that setting, last write wins.
+   * Read as unknown and validated (client/push/room-levels.ts).
+   */
+  roomNotify: { key: string; value: RoomNotifyRecord }
+}
+
+/** This device's notifications, as client/push/device.ts keeps them. */
+export interface PushDeviceRecord {
+  v: 1
+  /** The person turned notifications on here (and did not turn them off since). */
+  wanted: boolean
+  /** The subscription the server registered for this device, with the key it was made with. */
+  subscription: { id: string; endpoint: string; publicKey: string } | null
+  /** The "Get notified of new messages" banner was dismissed: it never comes back by itself. */
+  promptDismissed: boolean
+}
+
+/** A room's notification level as chosen on this device; `pending` until the server confirmed it. */
+export interface RoomNotifyRecord {
+  roomId: string
+  level: 'all' | 'mentions' | 'none'
+  pending: boolean
 }
 
 /** A room's member list as the server last gave it: a copy, read as unknown data and validated (db/members.ts). */
@@ -153,6 +183,8 @@ export const USER_STORES = [
   'drafts',
   'firstScreen',
   'members',
+  'pushDevice',
+  'roomNotify',
 ] as const
 
 export function upgradeSchema(
@@ -184,5 +216,10 @@ export function upgradeSchema(
   if (oldVersion < 5) {
     // Who is in a room, offline too: the Members sheet and `@` autocomplete (issue 9).
     db.createObjectStore('members', { keyPath: 'roomId' })
+  }
+  if (oldVersion < 6) {
+    // Notifications (issue 10): the device's push subscription and the per-room levels.
+    db.createObjectStore('pushDevice')
+    db.createObjectStore('roomNotify', { keyPath: 'roomId' })
   }
 }

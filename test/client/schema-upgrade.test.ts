@@ -55,6 +55,8 @@ describe('IndexedDB schema upgrade', () => {
       'members',
       'messages',
       'outbox',
+      'pushDevice',
+      'roomNotify',
       'rooms',
       'session',
     ])
