@@ -2,6 +2,7 @@ import { effect } from '@preact/signals'
 import { render } from 'preact'
 import './styles.css'
 import { getDb, onDbBlocked } from './db/page.ts'
+import { openMessageRequestOf } from './push/links.ts'
 import { registerServiceWorker } from './pwa/register.ts'
 import { afterNextPaint } from './state/after-paint.ts'
 import { keepFirstScreen } from './state/first-screen.ts'
@@ -26,8 +27,15 @@ window.addEventListener('unhandledrejection', (event: PromiseRejectionEvent) => 
   event.preventDefault()
 })
 
-route.value = routeFromPath(location.pathname, history.state)
-window.addEventListener('popstate', () => navigate(routeFromPath(location.pathname, history.state), true))
+route.value = routeFromPath(location.pathname, history.state, location.search)
+window.addEventListener('popstate', () =>
+  navigate(routeFromPath(location.pathname, history.state, location.search), true),
+)
+// A notification tapped while this window is open: the service worker asks it to show the message.
+navigator.serviceWorker?.addEventListener('message', (event: MessageEvent) => {
+  const request = openMessageRequestOf(event.data)
+  if (request) navigate({ name: 'room', roomId: request.roomId, at: request.seq })
+})
 document.documentElement.dataset.build = __FERRY_BUILD__
 render(<App />, document.getElementById('app')!)
 followDocumentTitle()

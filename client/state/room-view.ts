@@ -15,20 +15,39 @@ import { currentRoomId } from './navigation.ts'
 import { say, warn, warnAndSay } from './notify.ts'
 import { markSeen, seenInOpenRoom } from './reading.ts'
 import { boundWindow, mergeEntries } from './reducers.ts'
-import { markMissing, roomLoading, rooms, timeline, visiting } from './store.ts'
+import { jumpTarget, markMissing, roomLoading, rooms, timeline, visiting } from './store.ts'
 import { type Divider, dividerAtOpen, landingSize, reachesFirstUnread } from './unread.ts'
 
-/** Shows the cached history at once, then fills in from the server. */
-export async function openRoom(roomId: string): Promise<void> {
+/**
+ * Shows the cached history at once, then fills in from the server. `at`: open at that message (a
+ * notification's) rather than at the first unread one.
+ */
+export async function openRoom(roomId: string, at?: number): Promise<void> {
   const db = await getDb()
   // Unread messages: the divider is fixed now, and the cache is read down to the first unread one.
   const room = rooms.value.find((r) => r.id === roomId)
-  const divider = dividerAtOpen(room)
+  const divider = at === undefined ? dividerAtOpen(room) : null
   const size = landingSize(room?.lastSeq ?? 0, divider, TIMELINE_PAGE)
   const [entries, cursor] = await Promise.all([newestEntries(db, roomId, size), getCursor(db, roomId)])
   if (currentRoomId() !== roomId) return
   showTimeline(roomId, entries, cursor, divider)
-  await afterRoomShown(roomId, entries.length)
+  await Promise.all([afterRoomShown(roomId, entries.length), at === undefined ? null : revealMessage(roomId, at)])
+}
+
+let jumps = 0
+
+/**
+ * Opened at a message (a notification's): it is brought into the window (older pages from the
+ * cache, else the server, as for a reply's original) and MessageList lands on it. Not on the
+ * device and no server: the room shows what it has and says so. Never rejects.
+ */
+export async function revealMessage(roomId: string, seq: number): Promise<void> {
+  const found = await loadThrough(roomId, seq)
+  if (currentRoomId() !== roomId) return
+  if (found) {
+    jumps += 1
+    jumpTarget.value = { roomId, seq, id: jumps }
+  } else say(null, 'That message is not on this device yet: it shows here once Ferry is back online.')
 }
 
 export function showTimeline(roomId: string, entries: RoomEvent[], cursor: RoomCursor, divider: Divider | null): void {

@@ -12,11 +12,11 @@ import { onTabMessage, publish, tellOthers } from '../tabs/bus.ts'
 import { electLeader } from '../tabs/leader.ts'
 import { afterNextPaint } from './after-paint.ts'
 import { reloadOutbox, reloadRooms, startFeed, TIMELINE_PAGE } from './feed.ts'
-import { currentRoomId, navigate } from './navigation.ts'
+import { currentAt, currentRoomId, navigate } from './navigation.ts'
 import { warn, warnAndSay } from './notify.ts'
 import { startReadMarkers } from './reading.ts'
 import { discardQuestion, sortRooms } from './reducers.ts'
-import { afterRoomShown, openRoom, showTimeline } from './room-view.ts'
+import { afterRoomShown, openRoom, revealMessage, showTimeline } from './room-view.ts'
 import { heldFor, members, notice, outbox, rooms, timeline, user } from './store.ts'
 import { dividerAtOpen } from './unread.ts'
 
@@ -53,6 +53,9 @@ export async function boot(): Promise<void> {
     // What follows (marking read, asking the server, loading its answer checks) cannot change this paint: it waits for it.
     await afterNextPaint()
     if (roomId) void afterRoomShown(roomId, snapshot.room?.entries.length ?? 0).catch(warn('showing the room'))
+    // Opened from a notification: at its message, offline too (the service worker stored it).
+    const at = currentAt()
+    if (roomId && at !== undefined) void revealMessage(roomId, at)
   } else {
     // Signed out by another tab between the two reads: nothing of what the record showed stays.
     if (early) {
@@ -94,7 +97,8 @@ function paintCached(snapshot: Snapshot, roomId: string | null, painted: Snapsho
     if (!painted || !sameData(painted.outbox, snapshot.outbox)) outbox.value = snapshot.outbox
     if (roomId && snapshot.room) {
       const room = snapshot.rooms.find((r) => r.id === roomId)
-      const divider = dividerAtOpen(room)
+      // Opened at a message (a notification's): there, not at the first unread one.
+      const divider = currentAt() === undefined ? dividerAtOpen(room) : null
       const shown = timeline.peek()
       const same =
         painted?.room &&
@@ -167,7 +171,7 @@ async function signedIn(me: UserResponse['user']): Promise<void> {
   // A room link opened before signing in (or on a device that had nothing): open it now, from the server.
   const roomId = currentRoomId()
   if (roomId && timeline.value?.roomId !== roomId) {
-    void openRoom(roomId).catch(warnAndSay('opening a room', 'Could not open that room.'))
+    void openRoom(roomId, currentAt()).catch(warnAndSay('opening a room', 'Could not open that room.'))
   }
 }
 

@@ -11,8 +11,11 @@ import type { Arrivals, Divider } from './unread.ts'
 /** The room list, one room, or Discover (public rooms to join, searched on the server). */
 export type Route =
   | { name: 'rooms' }
-  /** `from: 'discover'`: opened by joining it in Discover, so Back returns there. */
-  | { name: 'room'; roomId: string; from?: 'discover' }
+  /**
+   * `from: 'discover'`: opened by joining it in Discover, so Back returns there. `at`: a message to
+   * open the room at (a notification's, `?at=seq`, issue 10).
+   */
+  | { name: 'room'; roomId: string; from?: 'discover'; at?: number }
   | { name: 'discover' }
 
 /**
@@ -77,6 +80,11 @@ export const typists = signal<Record<string, Typist[]>>({})
 export const members = signal<Record<string, Member[]>>({})
 /** Set when a new service worker waits; calling it activates the update and reloads. */
 export const applyUpdate = signal<(() => void) | null>(null)
+/**
+ * The message a room was opened at (a notification's): MessageList scrolls it into view, focuses
+ * and highlights it once per `id`.
+ */
+export const jumpTarget = signal<{ roomId: string; seq: number; id: number } | null>(null)
 /** A short message for the person (an action that failed and why). */
 export const notice = signal<string | null>(null)
 

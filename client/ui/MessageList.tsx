@@ -46,6 +46,8 @@ interface Props {
   onJumpToNewest?: () => void
   /** "Seen by …" under the newest message each other member has read, by seq (state/receipts.ts). */
   seen?: ReadonlyMap<number, SeenLine>
+  /** A message to land on once per `id` (a notification's): scrolled into view, focused, highlighted. */
+  target?: { seq: number; id: number } | null
 }
 
 interface Anchor {
@@ -113,12 +115,15 @@ export function MessageList({
   onRead,
   onJumpToNewest,
   seen,
+  target = null,
 }: Props) {
   const ref = useRef<HTMLDivElement>(null)
   const stick = useRef(true)
   const anchor = useRef<Anchor | null>(null)
   /** The opening (Divider.id) the list has landed at; until then scrolling reads nothing. */
   const landed = useRef<number | null>(null)
+  /** The target (Props.target id) the list has landed on. */
+  const targeted = useRef<number | null>(null)
   /** Outbox items already shown: a new one is a message the person just wrote. */
   const shownPending = useRef<Set<string> | null>(null)
 
@@ -146,6 +151,18 @@ export function MessageList({
       stick.current = true
       if (hasNewer) onJumpToNewest?.()
     }
+    const targetRow =
+      target && targeted.current !== target.id ? el.querySelector<HTMLElement>(`li[data-seq="${target.seq}"]`) : null
+    if (target && targetRow) {
+      // Opened at a message (a notification's): it is where the eyes and the focus go, once.
+      targeted.current = target.id
+      if (divider) landed.current = divider.id
+      scrollRowToTop(el, targetRow, LAND_GAP_PX)
+      focusWithoutScrolling(targetRow)
+      anchor.current = findAnchor(el)
+      report(el)
+      return
+    }
     if (divider && landed.current !== divider.id) {
       // The history down to the first unread message is still on its way: wait at the bottom, reading nothing.
       if (!divider.ready) {
@@ -166,7 +183,7 @@ export function MessageList({
       if (row) el.scrollTop += row.getBoundingClientRect().top - el.getBoundingClientRect().top - anchor.current.offset
     }
     anchor.current = findAnchor(el)
-  }, [entries, pending, hasNewer, divider])
+  }, [entries, pending, hasNewer, divider, target])
 
   const onScroll = () => {
     const el = ref.current
@@ -251,7 +268,7 @@ export function MessageList({
       <li
         key={entry.key}
         data-key={entry.key}
-        class={`${own ? 'msg msg--own' : 'msg'}${entry.mentions.includes(meId) ? ' msg--mention' : ''}`}
+        class={`${own ? 'msg msg--own' : 'msg'}${entry.mentions.includes(meId) ? ' msg--mention' : ''}${target?.seq === entry.seq ? ' msg--target' : ''}`}
         data-seq={entry.seq}
         data-state="sent"
         data-waiting={entry.waiting ? 'true' : undefined}

@@ -11,6 +11,7 @@ import { readerNames, seenLines } from '../state/receipts.ts'
 import { activeTypists, pendingFor, typingText } from '../state/reducers.ts'
 import { jumpToNewest, loadNewer, loadOlder, setFollowing } from '../state/room-view.ts'
 import {
+  jumpTarget,
   members,
   missingRooms,
   outbox,
@@ -245,6 +246,7 @@ export function RoomView({ roomId }: { roomId: string }) {
         onRead={(seq) => markReadThrough(roomId, seq)}
         onJumpToNewest={() => void jumpToNewest()}
         seen={seen.value}
+        target={jumpTarget.value?.roomId === roomId ? jumpTarget.value : null}
       />
       <TypingIndicator roomId={roomId} />
       <QueueBar roomId={roomId} pending={queued} />

@@ -8,6 +8,13 @@ describe('routeFromPath', () => {
     expect(routeFromPath(`/rooms/${ROOM_A}`)).toEqual({ name: 'room', roomId: ROOM_A })
   })
 
+  it('reads the message a notification opens the room at (?at=seq), and ignores a bad one', () => {
+    expect(routeFromPath(`/rooms/${ROOM_A}`, null, '?at=50')).toEqual({ name: 'room', roomId: ROOM_A, at: 50 })
+    for (const search of ['?at=0', '?at=x', '?at=-1', '?at=5.5'])
+      expect(routeFromPath(`/rooms/${ROOM_A}`, null, search)).toEqual({ name: 'room', roomId: ROOM_A })
+    expect(routeFromPath('/', null, '?at=50')).toEqual({ name: 'rooms' })
+  })
+
   it('anything else is the room list', () => {
     for (const path of [
       '/',

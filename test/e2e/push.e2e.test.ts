@@ -1,0 +1,158 @@
+/**
+ * Notifications on a train (issue 10): with Ferry's page closed and the phone
+ * offline, a push reaches the service worker (delivered through CDP, as the
+ * push service would); the worker stores the message, badges the icon and
+ * shows the notification. Opening the app offline at the notification's
+ * address shows the message in its room, marked. The message before it, never
+ * pushed, is not taken as held: back online, it is fetched and shown in order.
+ */
+import { randomUUID } from 'node:crypto'
+import type { CDPSession, Worker } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { PushPayload } from '../../shared/push/contract.ts'
+import type { RoomEvent } from '../../shared/schemas.ts'
+import {
+  apiCall,
+  createRoom,
+  LONG,
+  sendMessage,
+  sentTexts,
+  signUp,
+  signUpByApi,
+  uniqueName,
+  waitForServiceWorker,
+  waitForStatus,
+  waitUntil,
+} from './support/app.ts'
+import { type Browser, buildClient, cleanUp, type FerryServer, launchBrowser, startFerry } from './support/ferry.ts'
+
+let server: FerryServer
+let alice: Browser
+let bobCookie: string
+let bobName: string
+let roomId: string
+
+beforeAll(async () => {
+  server = await startFerry(await buildClient())
+  alice = await launchBrowser()
+  await alice.context.grantPermissions(['notifications'], { origin: server.url })
+  await signUp(alice.page, server.url, uniqueName('alice'))
+  roomId = await createRoom(alice.page, 'Harbour')
+  await sendMessage(alice.page, 'who is on the six o’clock?')
+  bobName = uniqueName('bob')
+  bobCookie = await signUpByApi(server.url, bobName)
+  await apiCall(server.url, bobCookie, 'POST', `/api/rooms/${roomId}/join`)
+  await waitForServiceWorker(alice.page)
+  await waitForStatus(alice.page, /^Up to date$/)
+})
+
+afterAll(cleanUp)
+
+/** Bob writes (over HTTP, his phone); returns the log entry the server stored. */
+async function bobSays(body: string): Promise<RoomEvent> {
+  await apiCall(server.url, bobCookie, 'POST', `/api/rooms/${roomId}/messages`, { clientId: randomUUID(), body })
+  const { events } = await apiCall<{ events: RoomEvent[] }>(
+    server.url,
+    bobCookie,
+    'GET',
+    `/api/rooms/${roomId}/events?after=0`,
+  )
+  return events.findLast((e) => e.kind === 'message.created' && e.body === body)!
+}
+
+/** The registration the push service would wake, through the browser's DevTools protocol. */
+async function registrationId(cdp: CDPSession): Promise<string> {
+  const found: Array<{ registrationId: string; scopeURL: string; isDeleted: boolean }> = []
+  cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => found.push(...e.registrations))
+  await cdp.send('ServiceWorker.enable')
+  await waitUntil(async () => found.some((r) => r.scopeURL === `${server.url}/` && !r.isDeleted), 'the registration')
+  return found.find((r) => r.scopeURL === `${server.url}/` && !r.isDeleted)!.registrationId
+}
+
+describe('a push while the app is closed and offline', () => {
+  it('is stored, badged and announced by the worker, and the app opens offline at that message', async () => {
+    const { context } = alice
+    const worker: Worker = context.serviceWorkers().find((w) => w.url().startsWith(server.url))!
+    expect(worker).toBeDefined()
+    // A spy where the worker calls the Badging API (the platform's own badge has no test hook).
+    await worker.evaluate(() => {
+      const calls: number[] = []
+      Object.assign(self, { badgeCalls: calls })
+      const spy = (n?: number) => {
+        calls.push(n ?? 0)
+        return Promise.resolve()
+      }
+      Object.defineProperty(WorkerNavigator.prototype, 'setAppBadge', { value: spy, configurable: true })
+    })
+    const blank = await context.newPage()
+    const cdp = await context.newCDPSession(blank)
+    const registration = await registrationId(cdp)
+
+    // The train enters the tunnel: Ferry is closed, the network gone.
+    await alice.page.close()
+    await context.setOffline(true)
+    // Two messages; only the second is pushed (the first's push was lost, or collapsed by the push service).
+    await bobSays('the ferry is late')
+    const pushed = await bobSays('the ferry leaves at seven')
+    const payload: PushPayload = {
+      v: 1,
+      roomId,
+      roomName: 'Harbour',
+      seq: pushed.seq,
+      authorName: bobName,
+      preview: pushed.body!,
+      mention: false,
+      unread: 2,
+      sentAt: pushed.createdAt,
+      event: pushed,
+    }
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: server.url,
+      registrationId: registration,
+      data: JSON.stringify(payload),
+    })
+    // Junk from anywhere changes nothing and shows nothing.
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: server.url,
+      registrationId: registration,
+      data: '{"v":1}',
+    })
+
+    const shown = () =>
+      worker.evaluate(async () =>
+        (await (self as unknown as ServiceWorkerGlobalScope).registration.getNotifications()).map((n) => ({
+          title: n.title,
+          body: n.body,
+          tag: n.tag,
+          data: n.data,
+        })),
+      )
+    await expect.poll(shown, { timeout: LONG }).toEqual([
+      {
+        title: 'Harbour',
+        body: `${bobName}: the ferry leaves at seven`,
+        tag: roomId,
+        data: { roomId, seq: pushed.seq },
+      },
+    ])
+    expect(await worker.evaluate(() => (self as unknown as { badgeCalls: number[] }).badgeCalls)).toEqual([2])
+
+    // Tapping it, offline: the address the click handler opens (its choice is unit-tested in push-click).
+    const page = await context.newPage()
+    await page.goto(`${server.url}/rooms/${roomId}?at=${pushed.seq}`)
+    const target = page.locator(`[role=log] li.msg--target[data-seq="${pushed.seq}"]`)
+    await target.waitFor({ timeout: LONG })
+    await expect.poll(() => target.locator('.msg__body').textContent()).toBe('the ferry leaves at seven')
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-seq')))
+      .toBe(String(pushed.seq))
+    // The message before it was never pushed: not on the device, and not taken as held.
+    expect(await sentTexts(page)).toEqual(['who is on the six o’clock?', 'the ferry leaves at seven'])
+
+    // Out of the tunnel: the hole is filled from the server, in order.
+    await context.setOffline(false)
+    await expect
+      .poll(() => sentTexts(page), { timeout: LONG })
+      .toEqual(['who is on the six o’clock?', 'the ferry is late', 'the ferry leaves at seven'])
+  })
+})
