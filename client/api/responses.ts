@@ -18,8 +18,14 @@ import {
   RoomsResponse,
   UserResponse,
 } from '../../shared/api.ts'
+import {
+  NotifySettingsResponse,
+  PushKeyResponse,
+  PushSubscriptionResponse,
+  RoomNotifyResponse,
+} from '../../shared/push/contract.ts'
 
-export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
+export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
 
 const ROOM = '/api/rooms/[^/?]+'
 
@@ -43,6 +49,12 @@ const ROUTES: ReadonlyArray<readonly [Method, RegExp, TSchema]> = [
   ['GET', new RegExp(`^${ROOM}/messages$`), HistoryResponse],
   ['POST', new RegExp(`^${ROOM}/messages$`), MessageResponse],
   ['GET', new RegExp(`^${ROOM}/events$`), EventsResponse],
+  // Notifications (issue 10).
+  ['GET', /^\/api\/push\/key$/, PushKeyResponse],
+  ['POST', /^\/api\/push\/subscriptions$/, PushSubscriptionResponse],
+  ['DELETE', /^\/api\/push\/subscriptions\/[^/?]+$/, NoContent],
+  ['GET', /^\/api\/notifications$/, NotifySettingsResponse],
+  ['PUT', new RegExp(`^${ROOM}/notifications$`), RoomNotifyResponse],
 ]
 
 export function responseSchema(method: Method, path: string): TSchema {

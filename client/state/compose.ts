@@ -8,6 +8,7 @@ import { requestBackgroundFlush } from '../pwa/background-sync.ts'
 import { requestPersistence } from '../pwa/persist.ts'
 import { publish } from '../tabs/bus.ts'
 import { reloadOutbox } from './feed.ts'
+import { offerAfterSend } from './notifications.ts'
 
 /**
  * Checks a message body with the server's own rule (shared/validation.ts:
@@ -66,6 +67,8 @@ export async function send(roomId: string, text: string, replyTo?: Target): Prom
   publish({ type: 'outbox-changed' })
   background('asking for persistent storage', requestPersistence)
   background('registering background sync', requestBackgroundFlush)
+  // A sensible moment to offer notifications (never on first load): the person is talking here.
+  offerAfterSend()
   return { ok: true }
 }
 

@@ -13,6 +13,7 @@ import { electLeader } from '../tabs/leader.ts'
 import { afterNextPaint } from './after-paint.ts'
 import { reloadOutbox, reloadRooms, startFeed, TIMELINE_PAGE } from './feed.ts'
 import { currentAt, currentRoomId, navigate } from './navigation.ts'
+import { forgetNotifications, startNotifications, unsubscribeHere } from './notifications.ts'
 import { warn, warnAndSay } from './notify.ts'
 import { startReadMarkers } from './reading.ts'
 import { discardQuestion, sortRooms } from './reducers.ts'
@@ -128,6 +129,9 @@ function sameSeqs(a: readonly RoomEvent[], b: readonly RoomEvent[]): boolean {
  */
 async function sessionExpired(): Promise<void> {
   endSession()
+  // The server removed the session's subscriptions with it, and the device record goes with the wipe.
+  forgetNotifications()
+  void unsubscribeHere()
   const db = await getDb()
   let held: HeldWork | null = null
   try {
@@ -168,6 +172,8 @@ async function signedIn(me: UserResponse['user']): Promise<void> {
   user.value = me
   await Promise.all([reloadRooms(db), reloadOutbox(db)])
   startSession()
+  // Notifications: the device's choice, and its subscription registered again (never rejects).
+  void startNotifications()
   // A room link opened before signing in (or on a device that had nothing): open it now, from the server.
   const roomId = currentRoomId()
   if (roomId && timeline.value?.roomId !== roomId) {
@@ -257,6 +263,9 @@ export async function logout(confirmDiscard: (question: string) => boolean): Pro
     if (!(error instanceof ApiError && error.status === 401)) console.warn('[ferry] the server refused logout', error)
   }
   endSession()
+  // The server dropped this session's subscriptions; the browser's own ends too.
+  await unsubscribeHere()
+  forgetNotifications()
   try {
     await clearUserData(await getDb())
     if (typeof caches !== 'undefined') {

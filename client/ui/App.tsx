@@ -5,6 +5,7 @@ import { notice, rooms, route, user } from '../state/store.ts'
 import { AuthScreen } from './AuthScreen.tsx'
 import { Discover } from './Discover.tsx'
 import { NoRoomOpen } from './EmptyStates.tsx'
+import { NotifyOffer, NotifySetting } from './Notifications.tsx'
 import { Popover } from './Popover.tsx'
 import { RoomList } from './RoomList.tsx'
 import { RoomView } from './RoomView.tsx'
@@ -45,6 +46,7 @@ function AccountMenu({ username }: { username: string }) {
       <p class="popover__text">
         Signed in as <strong>{username}</strong>
       </p>
+      <NotifySetting />
       {/* logout never rejects: it reports its own failures in the notice */}
       <button type="button" class="secondary" onClick={() => void logout(confirmDiscard)}>
         Log out
@@ -98,6 +100,7 @@ export function App() {
         <AccountMenu username={me.username} />
       </header>
       <StatusLine />
+      <NotifyOffer />
       <nav class="sidebar" aria-label="Rooms">
         <RoomList />
       </nav>

@@ -1,0 +1,60 @@
+/** The notifications banner and the account menu's setting (issue 10), as a person meets them. */
+import 'fake-indexeddb/auto'
+import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/preact'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { getDb } from '../../client/db/page.ts'
+import { readPushDevice } from '../../client/push/device.ts'
+import type { PushPlatform } from '../../client/push/platform.ts'
+import {
+  BLOCKED_HELP,
+  forgetNotifications,
+  offerAfterSend,
+  pushStatus,
+  setPushPlatform,
+  startNotifications,
+} from '../../client/state/notifications.ts'
+import { NotifyOffer, NotifySetting } from '../../client/ui/Notifications.tsx'
+
+const platform = (permission: NotificationPermission): PushPlatform => ({
+  supported: () => true,
+  permission: () => permission,
+  requestPermission: async () => 'denied',
+  pushManager: async () => null,
+})
+
+beforeEach(async () => {
+  await (await getDb()).clear('pushDevice')
+  forgetNotifications()
+})
+afterEach(cleanup)
+
+describe('notifications in the UI', () => {
+  it('the banner shows only after a sent message, and Dismiss removes it for good', async () => {
+    setPushPlatform(platform('default'))
+    await startNotifications()
+    render(<NotifyOffer />)
+    expect(screen.queryByRole('button', { name: 'Get notified of new messages' })).toBeNull()
+    offerAfterSend()
+    await screen.findByRole('button', { name: 'Get notified of new messages' })
+    fireEvent.click(screen.getByRole('button', { name: 'Dismiss' }))
+    await waitFor(() => expect(screen.queryByRole('region', { name: 'Notifications' })).toBeNull())
+    await waitFor(async () => expect((await readPushDevice(await getDb())).promptDismissed).toBe(true))
+  })
+
+  it('a denied prompt turns the banner into nothing and the setting into how to allow them', async () => {
+    setPushPlatform(platform('default'))
+    await startNotifications()
+    offerAfterSend()
+    render(
+      <>
+        <NotifyOffer />
+        <NotifySetting />
+      </>,
+    )
+    expect(screen.getByText('Notifications: off')).toBeTruthy()
+    fireEvent.click(screen.getByRole('button', { name: 'Get notified of new messages' }))
+    await screen.findByText(BLOCKED_HELP)
+    expect(pushStatus.value).toBe('blocked')
+    expect(screen.queryByRole('button', { name: /notif/i })).toBeNull()
+  })
+})
