@@ -6,6 +6,7 @@ import { openMessageRequestOf } from './push/links.ts'
 import { registerServiceWorker } from './pwa/register.ts'
 import { afterNextPaint } from './state/after-paint.ts'
 import { keepFirstScreen } from './state/first-screen.ts'
+import { startFocusReports } from './state/focus.ts'
 import { startMemberRefresh } from './state/members.ts'
 import { navigate, routeFromPath } from './state/navigation.ts'
 import { boot } from './state/session.ts'
@@ -41,6 +42,8 @@ render(<App />, document.getElementById('app')!)
 followDocumentTitle()
 // Open member lists follow role changes and member notices as they arrive (state/members.ts).
 startMemberRefresh()
+// The room on screen goes to the server (through the leader's socket): no push for it (issue 10).
+startFocusReports()
 // The next cold start paints from one saved record of what is shown (db/first-screen.ts).
 opening.then(keepFirstScreen, () => {
   // Nothing to save into: boot reports the failed open.

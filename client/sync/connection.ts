@@ -17,6 +17,7 @@
 import { Check } from 'typebox/schema'
 import { CLOSE_CODES } from '../../shared/errors.ts'
 import { type ClientFrame, ServerFrame } from '../../shared/protocol.ts'
+import type { FocusFrame } from '../../shared/push/contract.ts'
 import type { OutgoingFrame } from '../outbox/operations.ts'
 import { fullJitter } from './backoff.ts'
 
@@ -130,7 +131,7 @@ export class Connection {
     if (socket) this.giveUp(socket, reason)
   }
 
-  send(frame: ClientFrame | OutgoingFrame): boolean {
+  send(frame: ClientFrame | OutgoingFrame | FocusFrame): boolean {
     if (this.socket?.readyState !== OPEN) return false
     this.socket.send(JSON.stringify(frame))
     return true

@@ -52,6 +52,7 @@ import { onTabMessage, publish } from '../tabs/bus.ts'
 import type { ConnStatus } from '../tabs/messages.ts'
 import { retrying } from './backoff.ts'
 import { Connection, type ConnectionOptions, type SocketState } from './connection.ts'
+import { FocusTracker } from './focus.ts'
 import { SubscribePacer } from './pacing.ts'
 import { ReadSender } from './reads.ts'
 
@@ -91,6 +92,8 @@ export class SyncEngine {
   private readonly conn: Connection
   private readonly flusher: OutboxFlusher
   private readonly reads: ReadSender
+  /** The room the person looks at, for the server's push decisions (sync/focus.ts). */
+  private readonly focus: FocusTracker
   private readonly subscribed = new Set<string>()
   /** Subscribed, `caught_up` not heard yet. */
   private readonly replaying = new Set<string>()
@@ -158,6 +161,7 @@ export class SyncEngine {
       changed: () => publish({ type: 'rooms-changed' }),
       warn: (context, error) => warn(context, error),
     })
+    this.focus = new FocusTracker((frame) => this.greeted && this.conn.send(frame))
   }
 
   start(): void {
@@ -199,6 +203,9 @@ export class SyncEngine {
           case 'resubscribe':
             if (this.greeted) this.resume()
             break
+          case 'focus':
+            this.focus.report(message.tabId, message.roomId)
+            break
           case 'who-leads':
             this.pushStatus()
             for (const [roomId, users] of this.presence) publish({ type: 'presence', roomId, users })
@@ -214,6 +221,8 @@ export class SyncEngine {
       else this.pump()
     }, WATCHDOG_MS)
     this.cleanups.push(() => clearInterval(watchdog))
+    // A new leader: every tab (this one too) says what it shows.
+    publish({ type: 'focus-ask' })
     this.conn.start()
   }
 
@@ -236,6 +245,7 @@ export class SyncEngine {
   private socketState(state: SocketState, retryAt: number | null): void {
     if (state !== 'open') {
       this.greeted = false
+      this.focus.lostSocket()
       // The next socket fetches the list again, which holds whatever these said.
       this.listing = 0
       this.heldListFrames = []
@@ -271,6 +281,7 @@ export class SyncEngine {
         this.flusher.connected((f) => this.conn.send(f))
         this.resume()
         this.reads.greetedSocket()
+        this.focus.newSocket()
         this.pushStatus()
         break
       case 'events':

@@ -38,5 +38,9 @@ export type TabMessage =
   | { type: 'read'; roomId: string; now?: boolean }
   | { type: 'resubscribe' }
   | { type: 'who-leads' }
+  /** Issue 10: this tab shows that room, visible (null: hidden, closed, or no room open); the leader sends `focus`. */
+  | { type: 'focus'; tabId: string; roomId: string | null }
+  /** A new leader asks every tab for its focus. */
+  | { type: 'focus-ask' }
   // leader → followers
   | { type: 'heartbeat'; at: number }
