@@ -21,8 +21,11 @@ import { refuseUnknownQueries, registerValidation } from './http/validation.ts'
 import { AppendProfile } from './messages/append-profile.ts'
 import { Appender, type AppenderOptions } from './messages/appender.ts'
 import messagesRoutes from './messages/messages.routes.ts'
-import pushRoutes from './push/push.routes.ts'
+import { pushRoutes } from './push/push.routes.ts'
+import { PushSender } from './push/push-sender.ts'
+import { loadVapidKeys } from './push/vapid-keys.ts'
 import { type Bus, LocalBus } from './realtime/bus.ts'
+import { FocusRegistry } from './realtime/focus.ts'
 import { SendRateLimiter } from './realtime/rate-limit.ts'
 import realtimeRoutes from './realtime/realtime.routes.ts'
 import { ReadMarkers } from './rooms/read-markers.ts'
@@ -45,6 +48,10 @@ declare module 'fastify' {
      * 'left-room' (roomId, userId): the user left a private room, their sockets stop following it.
      */
     accessEvents: EventEmitter
+    /** Who looks at which room now (`focus` frames): no push for it to them (docs/PUSH.md). */
+    focus: FocusRegistry
+    /** Web Push for committed messages (docs/PUSH.md); its stats and idle() serve tests and benchmarks. */
+    pushSender: PushSender
   }
 }
 
@@ -94,6 +101,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   )
   app.decorate('sendLimiter', new SendRateLimiter(config.realtime.sendRatePerSecond, config.realtime.sendBurst))
   app.decorate('accessEvents', new EventEmitter().setMaxListeners(0))
+  app.decorate('focus', new FocusRegistry())
   app.decorate(
     'readMarkers',
     new ReadMarkers(database.db, bus, app.log, { flushMs: config.realtime.readMarkerFlushMs }),
@@ -135,10 +143,18 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(roomsRoutes, { prefix: '/api/rooms' })
   await app.register(messagesRoutes, { prefix: '/api/rooms' })
   await app.register(realtimeRoutes, { prefix: '/api' })
-  await app.register(pushRoutes, { prefix: '/api' })
+  // The VAPID pair: from the environment, or generated once and kept in the database.
+  const vapidKeys = await loadVapidKeys(database.db, config.push)
+  app.decorate(
+    'pushSender',
+    new PushSender({ db: database.db, bus, focus: app.focus, keys: vapidKeys, config: config.push, log: app.log }),
+  )
+  await app.register(pushRoutes(vapidKeys), { prefix: '/api' })
   if (options.serveClient !== false) await registerClient(app, config.clientDir)
 
   app.addHook('onClose', async () => {
+    // Pushes never hold up shutdown: waiting ones are dropped, running ones aborted.
+    app.pushSender.close()
     await app.appender.drain()
     await app.readMarkers.close()
     await bus.close()

@@ -8,6 +8,7 @@ import Type from 'typebox'
 import { DeleteFrame, EditFrame, OperationAckFrame, ReactFrame, ReplyFields } from './conversation/requests.ts'
 import { ERROR_CODES } from './errors.ts'
 import { LIMITS } from './limits.ts'
+import { FocusFrame } from './push/contract.ts'
 import { Message, MessageBody, Room, RoomEvent, Seq, Uuid } from './schemas.ts'
 
 const strict = { additionalProperties: false } as const
@@ -68,8 +69,8 @@ export const PingFrame = Type.Object(
  */
 export const ReadFrame = Type.Object({ type: Type.Literal('read'), roomId: Uuid, seq: Seq }, strict)
 
-/** `edit`, `delete` and `react` (issue 9): shared/conversation/requests.ts. */
-export { DeleteFrame, EditFrame, OperationAckFrame, ReactFrame }
+/** `edit`, `delete` and `react` (issue 9): shared/conversation/requests.ts; `focus` (issue 10): shared/push/contract.ts. */
+export { DeleteFrame, EditFrame, FocusFrame, OperationAckFrame, ReactFrame }
 export const ClientFrame = Type.Union([
   SubscribeFrame,
   UnsubscribeFrame,
@@ -80,6 +81,7 @@ export const ClientFrame = Type.Union([
   EditFrame,
   DeleteFrame,
   ReactFrame,
+  FocusFrame,
 ])
 export type ClientFrame = Type.Static<typeof ClientFrame>
 export type SubscribeFrame = Type.Static<typeof SubscribeFrame>

@@ -48,6 +48,7 @@ export function subscriptionsRoutes(keys: VapidKeys): FastifyPluginAsyncTypebox 
           { userId: session.user.id, sessionId: session.id, endpoint, ...subscriptionKeys },
           LIMITS.pushSubscriptionsPerUserMax,
         )
+        app.pushSender.subscriptionStored()
         reply.status(created ? 201 : 200)
         return { subscription: { id } }
       },

@@ -13,6 +13,7 @@ import type { Appender } from '../messages/appender.ts'
 import { canRead } from '../rooms/access.ts'
 import { type ReadMarkers, receiptSnapshot } from '../rooms/read-markers.ts'
 import { findRoomAccess } from '../rooms/rooms.repository.ts'
+import type { FocusRegistry } from './focus.ts'
 import type { FrameLimits, TokenBucket } from './frame-limits.ts'
 import { encodeFrame, errorFrame, parseClientFrame } from './frames.ts'
 import type { Hub, Subscriber } from './hub.ts'
@@ -34,6 +35,7 @@ export interface ConnectionDeps {
   db: Kysely<DB>
   appender: Appender
   readMarkers: ReadMarkers
+  focus: FocusRegistry
   hub: Hub
   limiter: SendRateLimiter
   frameLimits: FrameLimits
@@ -77,6 +79,10 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
   #frameBudget: TokenBucket | undefined
   /** Database reads for subscribes; dropped when the last one is done. */
   #resumes: TaskQueue | undefined
+  /** The room this socket's person is looking at (`focus`), counted in deps.focus; null: none. */
+  #focusedRoom: string | null = null
+  /** Bumped by every `focus` frame: a membership check that finishes after a newer frame is dropped. */
+  #focusTurn = 0
 
   constructor(
     readonly socket: WebSocket,
@@ -221,6 +227,7 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
 
   /** Access to the room ended (left a private room): stop following it, and say why. */
   revokeRoom(roomId: string): void {
+    if (this.#focusedRoom === roomId) this.#setFocus(null)
     if (!this.#streams.has(roomId)) return
     this.closeStream(roomId)
     this.send(errorFrame('not_found', 'No such room', { roomId }))
@@ -373,6 +380,13 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
           this.#failed(error, errorFrame('internal', 'Could not mark the room read', { roomId: frame.roomId })),
         )
         return
+      case 'focus':
+        if (!this.#admit(0)) return
+        this.#focus(frame.roomId).catch((error) => {
+          // No answer is due; a failed check leaves the socket unfocused, so pushes still go out.
+          this.deps.log.error({ err: error, userId: this.user.userId }, 'websocket focus failed')
+        })
+        return
       case 'typing':
         if (!this.#admit(0)) return
         this.#typing(frame).catch((error) =>
@@ -439,6 +453,29 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
     else if (this.#streams.get(roomId) === stream) this.deps.hub.typing(roomId, this.user)
   }
 
+  /**
+   * `focus` (docs/PUSH.md): the room counts only if the user is a member (a
+   * public room read without joining sends no pushes anyway); otherwise, and
+   * for `null`, the socket is focused on nothing. No answer.
+   */
+  async #focus(roomId: string | null): Promise<void> {
+    const turn = ++this.#focusTurn
+    if (roomId === null || roomId === this.#focusedRoom) {
+      if (roomId === null) this.#setFocus(null)
+      return
+    }
+    this.#setFocus(null)
+    let member = this.#streams.get(roomId)?.canWrite === true
+    if (!member) member = (await findRoomAccess(this.deps.db, this.user.userId, roomId))?.role != null
+    if (member && turn === this.#focusTurn && this.#state === 'open') this.#setFocus(roomId)
+  }
+
+  #setFocus(roomId: string | null): void {
+    if (this.#focusedRoom !== null) this.deps.focus.remove(this.#focusedRoom, this.user.userId)
+    this.#focusedRoom = roomId
+    if (roomId !== null) this.deps.focus.add(roomId, this.user.userId)
+  }
+
   /** Members only; the marker is raised in memory and written with the next flush (no answer: forward-only, idempotent). */
   async #read({ roomId, seq }: ReadFrame): Promise<void> {
     const stream = this.#streams.get(roomId)
@@ -483,6 +520,7 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
   }
 
   #leaveAll(): void {
+    this.#setFocus(null)
     this.#resumes?.clear()
     for (const roomId of [...this.#streams.keys()]) this.closeStream(roomId)
   }

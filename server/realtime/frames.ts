@@ -6,6 +6,7 @@ import type { ErrorCode } from '../../shared/errors.ts'
 import {
   type ClientFrame,
   type ErrorFrame,
+  FocusFrame,
   PingFrame,
   ReadFrame,
   SendFrame,
@@ -25,6 +26,7 @@ const schemas = new Map<string, TSchema>([
   ['edit', EditFrame],
   ['delete', DeleteFrame],
   ['react', ReactFrame],
+  ['focus', FocusFrame],
 ])
 const validators = new Map([...schemas].map(([type, schema]) => [type, Compile(schema)]))
 /** Ids in lower case, as stored: a room named in upper case is the same room (shared/canonical-ids.ts). */

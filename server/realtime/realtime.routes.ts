@@ -102,6 +102,7 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
     db,
     appender,
     readMarkers: app.readMarkers,
+    focus: app.focus,
     hub,
     limiter,
     frameLimits,

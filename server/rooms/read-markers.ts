@@ -4,7 +4,7 @@ import { LIMITS } from '../../shared/limits.ts'
 import type { ReadReceipt } from '../../shared/protocol.ts'
 import type { DB } from '../db/schema.ts'
 import type { Bus, ReadMarker } from '../realtime/bus.ts'
-import { UNREAD_CAP } from './rooms.repository.ts'
+import { unreadCount } from './unread.ts'
 
 interface Raised {
   roomId: string
@@ -136,11 +136,9 @@ export async function writeReadMarkers(db: Kysely<DB>, markers: readonly Raised[
       FROM locked
      WHERE m.room_id = locked.room_id AND m.user_id = locked.user_id AND locked.seq > m.last_read_seq
     RETURNING m.room_id, m.user_id, m.last_read_seq,
-      (SELECT count(*) FROM (
-         SELECT 1 FROM room_events e
-          WHERE e.room_id = m.room_id AND e.seq > m.last_read_seq
-            AND e.kind = 'message.created' AND e.author_id IS DISTINCT FROM m.user_id
-          LIMIT ${UNREAD_CAP}) unread) AS unread_count`.execute(db)
+      ${unreadCount(sql.ref('m.room_id'), sql.ref('m.user_id'), sql.ref('m.last_read_seq'))} AS unread_count`.execute(
+    db,
+  )
   return rows.map((row) => ({
     roomId: row.room_id,
     userId: row.user_id,

@@ -1,9 +1,7 @@
 import { type Kysely, sql } from 'kysely'
 import type { Role } from '../../shared/schemas.ts'
 import type { DB } from '../db/schema.ts'
-
-/** Unread counts stop counting here, so a room never read costs at most this many index rows. */
-export const UNREAD_CAP = 999
+import { unreadCount } from './unread.ts'
 
 export interface RoomListRow {
   id: string
@@ -72,14 +70,9 @@ function roomsQuery(db: Kysely<DB>, userId: string) {
       'lm.lm_body',
       'lm.lm_created_at',
       sql<string>`(SELECT count(*) FROM room_members mc WHERE mc.room_id = r.id)`.as('member_count'),
-      sql<string>`CASE WHEN m.user_id IS NULL THEN 0 ELSE (
-        SELECT count(*) FROM (
-          SELECT 1 FROM room_events ue
-          WHERE ue.room_id = r.id AND ue.seq > m.last_read_seq
-            AND ue.kind = 'message.created' AND ue.author_id IS DISTINCT FROM m.user_id
-          LIMIT ${UNREAD_CAP}
-        ) unread
-      ) END`.as('unread_count'),
+      sql<string>`CASE WHEN m.user_id IS NULL THEN 0 ELSE ${unreadCount(sql.ref('r.id'), sql.ref('m.user_id'), sql.ref('m.last_read_seq'))} END`.as(
+        'unread_count',
+      ),
       // The room list's @ (issue 9 item 2): the newest message by someone else after the marker
       // that mentions the caller. Deleting a message scrubs its mentions, so it stops counting.
       // The kind and mentions conditions match room_events_mentions_idx's, which holds only such rows.

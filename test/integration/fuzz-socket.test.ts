@@ -75,7 +75,7 @@ function judge(wire: string): Judged {
   if (holdsForbiddenKey(value)) return { valid: false, code: 'bad_request' }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { valid: false, code: 'bad_request' }
   const type = (value as { type?: unknown }).type
-  const types = ['subscribe', 'unsubscribe', 'send', 'typing', 'ping', 'read', 'edit', 'delete', 'react']
+  const types = ['subscribe', 'unsubscribe', 'send', 'typing', 'ping', 'read', 'edit', 'delete', 'react', 'focus']
   if (typeof type !== 'string' || !types.includes(type)) {
     return { valid: false, code: 'unknown_frame' }
   }
@@ -726,6 +726,10 @@ describeEachEngine('WebSocket fuzz', (engine) => {
         const expected: ErrorCode | null = kind === 'R' ? null : kind === 'Q' ? 'not_member' : 'not_found'
         return expected === null || expectRoomError(roomId, expected)
       }
+      case 'focus':
+        // Never answered (docs/PUSH.md); what it changes is who gets pushes (push-delivery.test.ts).
+        send()
+        return true
       case 'send':
       case 'edit':
       case 'delete':

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest'
+import { type Attempt, PushQueue } from '../../server/push/push-queue.ts'
+
+interface Job {
+  name: string
+  mention: boolean
+}
+
+const options = { concurrency: 1, max: 3, maxAttempts: 3, retryBaseMs: 1, retryMaxMs: 5 }
+
+/** A worker that holds each job until released, recording the order jobs start in. */
+function gatedWorker() {
+  const started: string[] = []
+  const release: Array<(attempt: Attempt) => void> = []
+  const worker = (job: Job) =>
+    new Promise<Attempt>((resolve) => {
+      started.push(job.name)
+      release.push(resolve)
+    })
+  const next = async (attempt: Attempt = { retry: false }) => {
+    while (release.length === 0) await new Promise((r) => setTimeout(r, 1))
+    release.shift()!(attempt)
+  }
+  return { started, worker, next }
+}
+
+describe('PushQueue', () => {
+  it('runs mentions first, and when full drops the oldest non-mention (counted)', async () => {
+    const { started, worker, next } = gatedWorker()
+    const queue = new PushQueue<Job>(worker, options, (e) => {
+      throw e
+    })
+    queue.enqueue({ name: 'busy', mention: false }) // runs at once, holding the only slot
+    queue.enqueue({ name: 'a', mention: false })
+    queue.enqueue({ name: 'b', mention: false })
+    queue.enqueue({ name: 'm1', mention: true })
+    queue.enqueue({ name: 'm2', mention: true }) // full (3 waiting): 'a' goes
+    expect(queue.stats).toMatchObject({ enqueued: 5, dropped: 1 })
+    for (let i = 0; i < 4; i++) await next()
+    await queue.idle()
+    expect(started).toEqual(['busy', 'm1', 'm2', 'b'])
+  })
+
+  it('a full queue of mentions drops an arriving non-mention, and the oldest mention for a new one', async () => {
+    const { started, worker, next } = gatedWorker()
+    const queue = new PushQueue<Job>(worker, options, () => {})
+    queue.enqueue({ name: 'busy', mention: false })
+    for (const name of ['m1', 'm2', 'm3']) queue.enqueue({ name, mention: true })
+    queue.enqueue({ name: 'plain', mention: false })
+    queue.enqueue({ name: 'm4', mention: true })
+    expect(queue.stats.dropped).toBe(2)
+    for (let i = 0; i < 4; i++) await next()
+    await queue.idle()
+    expect(started).toEqual(['busy', 'm2', 'm3', 'm4'])
+  })
+
+  it('retries up to maxAttempts, then counts the job exhausted; a worker that throws is reported, not retried', async () => {
+    let tries = 0
+    const errors: unknown[] = []
+    const queue = new PushQueue<Job>(
+      async (job) => {
+        if (job.name === 'throws') throw new Error('boom')
+        tries++
+        return { retry: true, afterMs: 1 }
+      },
+      options,
+      (error) => errors.push(error),
+    )
+    queue.enqueue({ name: 'flaky', mention: false })
+    queue.enqueue({ name: 'throws', mention: false })
+    await queue.idle()
+    expect(tries).toBe(3)
+    expect(queue.stats).toMatchObject({ retried: 2, exhausted: 1 })
+    expect(errors).toHaveLength(1)
+  })
+
+  it('close aborts what runs and drops what waits', async () => {
+    let aborted = false
+    const queue = new PushQueue<Job>(
+      (_job, signal) =>
+        new Promise<Attempt>((resolve) => {
+          signal.addEventListener('abort', () => {
+            aborted = true
+            resolve({ retry: true })
+          })
+        }),
+      options,
+      () => {},
+    )
+    queue.enqueue({ name: 'hangs', mention: false })
+    queue.enqueue({ name: 'waits', mention: false })
+    const idle = queue.idle()
+    queue.close()
+    await idle
+    expect(aborted).toBe(true)
+    expect(queue.size).toBe(0)
+    queue.enqueue({ name: 'late', mention: false })
+    expect(queue.size).toBe(0)
+  })
+})
