@@ -120,6 +120,7 @@ if (selected.includes('ws')) {
       drainMs: envNumber('BENCH_DRAIN_MS', 10_000),
       bodyBytes: envNumber('BENCH_BODY_BYTES', 64),
       ferryDb: process.env.BENCH_WS_DB === 'pglite' ? 'pglite' : 'postgres',
+      pushSubscribers: process.env.BENCH_WS_PUSH ? envNumber('BENCH_WS_PUSH', 0) : 0,
       targets: targets as TargetName[],
       confirmFailures: process.env.BENCH_WS_CONFIRM !== '0',
       warmupSeconds: process.env.BENCH_WS_WARMUP_S === '0' ? 0 : envNumber('BENCH_WS_WARMUP_S', 3),

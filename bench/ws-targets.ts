@@ -7,9 +7,10 @@
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import WebSocket from 'ws'
-import { createRoom, joinRoom, pool, readAllSeqs, signup, startFerry } from './lib/ferry.ts'
+import { createRoom, joinRoom, pool, readAllSeqs, signup, startFerry, subscribePush } from './lib/ferry.ts'
 import { createTempDatabase, postgresProblem } from './lib/pg.ts'
 import { freePort, pinToCpu, type Spawned, spawnGroup, stopGroup, waitHealthy } from './lib/proc.ts'
+import { PushSink } from './lib/push-sink.ts'
 import { round } from './lib/stats.ts'
 import type { LoadConfig, WireProtocol } from './ws-protocol.ts'
 
@@ -36,6 +37,8 @@ export interface TargetSettings {
   /** Ferry accounts; socket i belongs to user i mod users. */
   users: number
   ferryDb: 'postgres' | 'pglite'
+  /** Ferry only: away members (no socket) with one push subscription each on a local sink, spread over the rooms. */
+  pushSubscribers?: number
   log: (s: string) => void
 }
 
@@ -64,6 +67,8 @@ export interface Prepared {
   verify?: (acked: number) => Promise<Verify>
   /** Stops the server and drops its database (idempotent). */
   stop: () => Promise<void>
+  /** Pushes the local sink received so far (BENCH_WS_PUSH). */
+  pushesReceived?: () => number
 }
 
 export type Cleanup = (fn: () => Promise<void>) => () => Promise<void>
@@ -198,7 +203,12 @@ export async function prepareFerry(s: TargetSettings, cleanup: Cleanup): Promise
     drop = tmp.drop
   }
   s.log(`ws/ferry (${s.ferryDb}): starting server`)
-  const server = await startFerry({ databaseUrl })
+  const sink = (s.pushSubscribers ?? 0) > 0 ? await new PushSink().start() : undefined
+  if (sink) cleanup(() => sink.close())
+  const server = await startFerry({
+    ...(databaseUrl ? { databaseUrl } : {}),
+    ...(sink ? { env: { PUSH_ALLOW_PRIVATE_ENDPOINTS: 'true' } } : {}),
+  })
   const stopServer = cleanup(() => server.stop())
   const stop = async () => {
     await stopServer()
@@ -233,6 +243,19 @@ export async function prepareFerry(s: TargetSettings, cleanup: Cleanup): Promise
   const joins = new Map<string, { cookie: string; roomId: string }>()
   for (const socket of sockets) joins.set(`${socket.cookie}|${socket.roomId}`, socket)
   await pool([...joins.values()], 16, (j) => joinRoom(server.base, j.cookie, j.roomId))
+  if (sink) {
+    // Away members: in a room, subscribed to push, never connected, so every message there is pushed to them.
+    s.log(`  signing up ${s.pushSubscribers ?? 0} away members with a push subscription each`)
+    await pool(
+      Array.from({ length: s.pushSubscribers ?? 0 }, (_, i) => i),
+      4,
+      async (i) => {
+        const away = await signup(server.base, `p${tag}_${i}`)
+        await joinRoom(server.base, away.cookie, roomIds[i % roomIds.length]!)
+        await subscribePush(server.base, away.cookie, sink.subscription(`${tag}-${i}`))
+      },
+    )
+  }
   const setupMs = round(performance.now() - t0, 0)
   s.log(`  setup (${s.users} users, ${roomIds.length} rooms, joins) ${setupMs} ms`)
   return {
@@ -244,6 +267,7 @@ export async function prepareFerry(s: TargetSettings, cleanup: Cleanup): Promise
     database,
     setupMs,
     pinned: pinned(server.pid),
+    ...(sink ? { pushesReceived: () => sink.received } : {}),
     async verify(acked) {
       // Every acked message is stored, each room's seqs are 1..n.
       let storedMessages = 0

@@ -48,6 +48,8 @@ export interface WsOptions {
   bodyBytes: number
   /** 'postgres' (default) or 'pglite' for Ferry's database. */
   ferryDb: 'postgres' | 'pglite'
+  /** Ferry only: away members with a push subscription on a local sink (BENCH_WS_PUSH; 0: none). */
+  pushSubscribers: number
   targets: TargetName[]
   /** Run a rate that failed once more (after the other servers) before calling the server past its knee. */
   confirmFailures: boolean
@@ -77,6 +79,8 @@ export interface TargetResult {
   /** Why no higher load was offered: 'past its knee', 'ladder done', 'time budget', or the error. */
   stoppedBecause?: string
   verify?: Verify
+  /** Pushes the local sink received over the whole run (BENCH_WS_PUSH). */
+  pushesReceived?: number
 }
 
 export interface WsResult {
@@ -145,7 +149,14 @@ export async function runWs(options: WsOptions): Promise<WsResult> {
   }
   const results: TargetResult[] = []
   const live: Live[] = []
-  const settings = { sockets: options.sockets, roomSize: options.roomSize, users, ferryDb: options.ferryDb, log }
+  const settings = {
+    sockets: options.sockets,
+    roomSize: options.roomSize,
+    users,
+    ferryDb: options.ferryDb,
+    pushSubscribers: options.pushSubscribers,
+    log,
+  }
 
   /** Stops offering loads to a target: closes its sockets, verifies its store, stops its server. */
   const finish = async (t: Live, because: string) => {
@@ -162,6 +173,10 @@ export async function runWs(options: WsOptions): Promise<WsResult> {
       } catch (error) {
         log(`  ${t.result.target} verify failed: ${(error as Error).message}`)
       }
+    }
+    if (t.prepared.pushesReceived) {
+      t.result.pushesReceived = t.prepared.pushesReceived()
+      log(`  ${t.result.target} push sink received ${t.result.pushesReceived} pushes (all loads together)`)
     }
     await t.prepared.stop()
   }

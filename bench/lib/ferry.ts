@@ -95,6 +95,12 @@ export async function joinRoom(base: string, cookie: string, roomId: string): Pr
   }
 }
 
+/** Registers a push subscription for the user's session (issue 10). */
+export async function subscribePush(base: string, cookie: string, body: unknown): Promise<void> {
+  const { status, json } = await call(base, 'POST', '/api/push/subscriptions', cookie, body)
+  if (status !== 201 && status !== 200) throw new Error(`push subscription: ${status} ${JSON.stringify(json)}`)
+}
+
 /** Pages GET /events from 0; returns every event's seq and the count of messages (bounded by `maxPages`). */
 export async function readAllSeqs(base: string, cookie: string, roomId: string, maxPages = 10_000) {
   const seqs: number[] = []

@@ -5,7 +5,7 @@ import type { PushConfig } from '../config.ts'
 import type { DB } from '../db/schema.ts'
 import type { Bus } from '../realtime/bus.ts'
 import type { FocusRegistry } from '../realtime/focus.ts'
-import { Delivery, type PushMessage, type PushTarget } from './delivery.ts'
+import { Delivery, type DeliveryOutcome, type PushMessage, type PushTarget } from './delivery.ts'
 import { buildPayload } from './payload.ts'
 import { type Attempt, PushQueue, type PushQueueStats } from './push-queue.ts'
 import { findRecipients } from './recipients.ts'
@@ -186,9 +186,15 @@ export class PushSender {
   }
 
   async #deliver(job: Job, signal: AbortSignal): Promise<Attempt> {
-    const outcome = await this.#delivery.send(job.target, job, signal)
     const { log, db } = this.#deps
     const ids = { subscriptionId: job.subscriptionId }
+    let outcome: DeliveryOutcome
+    try {
+      outcome = await this.#delivery.send(job.target, job, signal)
+    } catch (error) {
+      // Encryption refused the stored keys (registered before they were checked): permanent, and never the keys in the log.
+      outcome = { kind: 'failed', reason: error instanceof Error ? error.message.slice(0, 120) : 'could not encrypt' }
+    }
     switch (outcome.kind) {
       case 'sent':
         this.#counts.sent++

@@ -11,6 +11,7 @@ import { ErrorResponse } from '../../shared/schemas.ts'
 import { requireSession } from '../auth/session-guard.ts'
 import { AppError, notFound } from '../http/app-error.ts'
 import { checkEndpoint, EndpointRefused } from './endpoint-guard.ts'
+import { subscriptionKeysProblem } from './subscription-keys.ts'
 import { deleteOwnSubscription, registerSubscription } from './subscriptions.repository.ts'
 import type { VapidKeys } from './vapid-keys.ts'
 
@@ -37,6 +38,8 @@ export function subscriptionsRoutes(keys: VapidKeys): FastifyPluginAsyncTypebox 
       async (request, reply) => {
         const session = await requireSession(request)
         const { endpoint, keys: subscriptionKeys } = request.body
+        const keysProblem = subscriptionKeysProblem(subscriptionKeys)
+        if (keysProblem) throw new AppError(400, 'validation_failed', keysProblem)
         try {
           await checkEndpoint(endpoint, config.push.allowPrivateEndpoints)
         } catch (error) {

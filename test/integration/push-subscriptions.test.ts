@@ -5,6 +5,7 @@ import { LIMITS } from '../../shared/limits.ts'
 import { createRoom, expectError, join } from '../support/api.ts'
 import { type Agent, signUp, useTestApp } from '../support/app.ts'
 import { describeEachEngine } from '../support/databases.ts'
+import { newDevice } from '../support/push-receiver.ts'
 
 /**
  * Issue 10, the server's HTTP half (docs/PUSH.md, docs/API.md): the VAPID key, device
@@ -22,10 +23,8 @@ describeEachEngine('push subscriptions and notify levels', (engine) => {
 
   /** A public address literal: accepted without a DNS lookup, never contacted by these tests. */
   const endpoint = () => `https://93.184.216.34/push/${randomUUID()}`
-  const keys = {
-    p256dh: Buffer.alloc(65, 4).toString('base64url'),
-    auth: Buffer.alloc(16, 7).toString('base64url'),
-  }
+  const device = newDevice()
+  const keys = { p256dh: device.p256dh, auth: device.auth }
   const register = (agent: Agent, body: unknown) => agent.request('POST', '/api/push/subscriptions', body)
 
   async function stored() {
@@ -112,6 +111,18 @@ describeEachEngine('push subscriptions and notify levels', (engine) => {
       { endpoint: 'https://93.184.216.34/p', keys: { ...keys, auth: 'A'.repeat(LIMITS.pushAuthMax + 1) } },
     ],
     ['p256dh not base64url', { endpoint: 'https://93.184.216.34/p', keys: { ...keys, p256dh: 'abc+/=' } }],
+    [
+      'p256dh 64 bytes',
+      { endpoint: 'https://93.184.216.34/p', keys: { ...keys, p256dh: Buffer.alloc(64, 4).toString('base64url') } },
+    ],
+    [
+      'p256dh off the curve',
+      { endpoint: 'https://93.184.216.34/p', keys: { ...keys, p256dh: Buffer.alloc(65, 4).toString('base64url') } },
+    ],
+    [
+      'auth 15 bytes',
+      { endpoint: 'https://93.184.216.34/p', keys: { ...keys, auth: Buffer.alloc(15, 7).toString('base64url') } },
+    ],
     ['auth empty', { endpoint: 'https://93.184.216.34/p', keys: { ...keys, auth: '' } }],
     ['auth a number', { endpoint: 'https://93.184.216.34/p', keys: { ...keys, auth: 5 } }],
     ['extra field', { endpoint: 'https://93.184.216.34/p', keys, userId: randomUUID() }],
