@@ -14,6 +14,8 @@ import type { VapidKeys } from './vapid-keys.ts'
 
 /** Messages waiting for their recipients to be looked up; past it the oldest go (counted). */
 const PENDING_MESSAGES_MAX = 10_000
+/** Messages looked up in one statement. */
+const LOOKUP_BATCH = 100
 /** How long "no subscription is stored at all" is believed before it is asked again (other processes may add one). */
 const NONE_STORED_RECHECK_MS = 5_000
 
@@ -134,15 +136,20 @@ export class PushSender {
     }
   }
 
-  /** One message at a time: the lookups share the database with the append path and must not crowd it. */
+  /**
+   * One lookup at a time, each for up to LOOKUP_BATCH messages in one
+   * statement: the lookups share the database with the append path and must
+   * not crowd it, yet keep up with a busy server.
+   */
   async #lookUp(): Promise<void> {
     try {
-      for (let event = this.#pending.shift(); event && !this.#closed; event = this.#pending.shift()) {
+      while (this.#pending.length > 0 && !this.#closed) {
+        const batch = this.#pending.splice(0, LOOKUP_BATCH)
         try {
-          await this.#enqueue(event)
+          await this.#enqueue(batch)
         } catch (error) {
-          this.#counts.messagesDropped++
-          this.#deps.log.error({ err: error, roomId: event.roomId, seq: event.seq }, 'push recipients lookup failed')
+          this.#counts.messagesDropped += batch.length
+          this.#deps.log.error({ err: error, messages: batch.length }, 'push recipients lookup failed')
         }
       }
     } finally {
@@ -157,17 +164,24 @@ export class PushSender {
     return !any
   }
 
-  async #enqueue(event: RoomEvent): Promise<void> {
+  async #enqueue(batch: readonly RoomEvent[]): Promise<void> {
     if (await this.#noneStored()) return
-    const { roomId } = event
-    const mentions = event.mentions ?? []
-    const skip = this.#deps.focus.focusedUsers(roomId)
-    const recipients = await findRecipients(this.#deps.db, { roomId, authorId: event.authorId!, mentions }, skip)
-    // Topic: the room id without dashes (32 base64url characters), so a burst collapses per room.
-    const topic = roomId.replaceAll('-', '')
+    const events = new Map(batch.map((event) => [`${event.roomId}:${event.seq}`, event]))
+    const recipients = await findRecipients(
+      this.#deps.db,
+      batch.map((event) => ({
+        roomId: event.roomId,
+        seq: event.seq,
+        authorId: event.authorId!,
+        mentions: event.mentions ?? [],
+      })),
+    )
     for (const recipient of recipients) {
-      // Looked at the room since the lookup began: the socket shows it, no push.
+      const { roomId } = recipient
+      // Looking at the room now: the socket shows the message, no push.
       if (this.#deps.focus.isFocused(roomId, recipient.userId)) continue
+      const event = events.get(`${roomId}:${recipient.seq}`)
+      if (!event) continue
       this.#queue.enqueue({
         subscriptionId: recipient.subscriptionId,
         failures: recipient.failures,
@@ -178,7 +192,8 @@ export class PushSender {
           unread: recipient.unread,
           mention: recipient.mention,
         }),
-        topic,
+        // Topic: the room id without dashes (32 base64url characters), so a burst collapses per room.
+        topic: roomId.replaceAll('-', ''),
         urgency: recipient.mention ? 'high' : 'normal',
         mention: recipient.mention,
       })

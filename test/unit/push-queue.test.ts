@@ -89,6 +89,7 @@ describe('PushQueue', () => {
     )
     queue.enqueue({ name: 'hangs', mention: false })
     queue.enqueue({ name: 'waits', mention: false })
+    await new Promise((resolve) => setImmediate(resolve)) // the first job has started
     const idle = queue.idle()
     queue.close()
     await idle
