@@ -5,10 +5,12 @@ import { getDb, onDbBlocked } from './db/page.ts'
 import { openMessageRequestOf } from './push/links.ts'
 import { registerServiceWorker } from './pwa/register.ts'
 import { afterNextPaint } from './state/after-paint.ts'
+import { startBadge } from './state/badge.ts'
 import { keepFirstScreen } from './state/first-screen.ts'
 import { startFocusReports } from './state/focus.ts'
 import { startMemberRefresh } from './state/members.ts'
 import { navigate, routeFromPath } from './state/navigation.ts'
+import { startRoomLevels } from './state/room-levels.ts'
 import { boot } from './state/session.ts'
 import { applyUpdate, notice, route, user } from './state/store.ts'
 import { App } from './ui/App.tsx'
@@ -44,6 +46,10 @@ followDocumentTitle()
 startMemberRefresh()
 // The room on screen goes to the server (through the leader's socket): no push for it (issue 10).
 startFocusReports()
+// Per-room notification levels: the room rows' muted icon and the room menu's choice (issue 10).
+startRoomLevels()
+// The unread total on the app icon, on every change of the counts (issue 10).
+startBadge()
 // The next cold start paints from one saved record of what is shown (db/first-screen.ts).
 opening.then(keepFirstScreen, () => {
   // Nothing to save into: boot reports the failed open.

@@ -17,6 +17,7 @@ import { forgetNotifications, startNotifications, unsubscribeHere } from './noti
 import { warn, warnAndSay } from './notify.ts'
 import { startReadMarkers } from './reading.ts'
 import { discardQuestion, sortRooms } from './reducers.ts'
+import { syncRoomLevels } from './room-levels.ts'
 import { afterRoomShown, openRoom, revealMessage, showTimeline } from './room-view.ts'
 import { heldFor, members, notice, outbox, rooms, timeline, user } from './store.ts'
 import { dividerAtOpen } from './unread.ts'
@@ -174,6 +175,8 @@ async function signedIn(me: UserResponse['user']): Promise<void> {
   startSession()
   // Notifications: the device's choice, and its subscription registered again (never rejects).
   void startNotifications()
+  // Per-room levels: choices made offline go out, the server's come in (never rejects).
+  void syncRoomLevels()
   // A room link opened before signing in (or on a device that had nothing): open it now, from the server.
   const roomId = currentRoomId()
   if (roomId && timeline.value?.roomId !== roomId) {

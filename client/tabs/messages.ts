@@ -42,5 +42,7 @@ export type TabMessage =
   | { type: 'focus'; tabId: string; roomId: string | null }
   /** A new leader asks every tab for its focus. */
   | { type: 'focus-ask' }
+  /** A room's notification level changed on the device (state/room-levels.ts). */
+  | { type: 'room-levels-changed' }
   // leader → followers
   | { type: 'heartbeat'; at: number }

@@ -5,6 +5,7 @@ import { getDb } from '../db/page.ts'
 import { reloadDrafts } from '../state/feed.ts'
 import { createNamedRoom } from '../state/membership.ts'
 import { navigate } from '../state/navigation.ts'
+import { levelOf } from '../state/room-levels.ts'
 import { type RoomRow, roomRows } from '../state/room-list.ts'
 import { drafts, outbox, rooms, route, user } from '../state/store.ts'
 import { mentionedUnread, unreadNumber } from '../state/unread.ts'
@@ -12,6 +13,7 @@ import { now } from '../time/clock.ts'
 import { relativeTime } from '../time/format.ts'
 import { avatarColour, initials } from './avatar.ts'
 import { NoRooms } from './EmptyStates.tsx'
+import { MutedIcon, mutedLabel } from './RoomNotifyLevel.tsx'
 import { Unsendable } from './Unsendable.tsx'
 
 function CreateRoom() {
@@ -84,11 +86,13 @@ function linkLabel(row: RoomRow, shortId: string | null, time: string | null): s
   const { room } = row
   const id = shortId ? ` #${shortId}` : ''
   const kind = room.visibility === 'private' ? ', private' : ''
+  const muted = mutedLabel(levelOf(room.id))
   const unread = room.unreadCount > 0 ? unreadLabel(room.unreadCount) : ''
   // After the count, as on screen (label in name: a name that put words between the preview and
   // the count would not hold the visible text in order, axe's label-content-name-mismatch).
   const mention = mentionedUnread(room) ? MENTION_LABEL : ''
-  return [`${room.name}${id}${kind}`, time, row.preview, unread, mention].filter(Boolean).join('. ')
+  // Muted goes last: its mark is an icon, and words between the visible ones would break label in name.
+  return [`${room.name}${id}${kind}`, time, row.preview, unread, mention, muted].filter(Boolean).join('. ')
 }
 
 /**
@@ -188,6 +192,12 @@ export function RoomList() {
                         <>
                           {' '}
                           <span class="tag">private</span>
+                        </>
+                      )}
+                      {levelOf(room.id) !== 'all' && (
+                        <>
+                          {' '}
+                          <MutedIcon />
                         </>
                       )}
                     </span>{' '}

@@ -32,6 +32,7 @@ import { MembersSheet } from './MembersSheet.tsx'
 import { MessageList } from './MessageList.tsx'
 import { Popover } from './Popover.tsx'
 import { QueueBar } from './QueueBar.tsx'
+import { RoomNotifyChoice } from './RoomNotifyLevel.tsx'
 import { useBackToListWhenGone } from './room-gone.ts'
 import { onlineCount, subtitleParts } from './room-subtitle.ts'
 
@@ -82,6 +83,7 @@ function RoomMenu({ room }: { room: Room }) {
         </>
       }
     >
+      <RoomNotifyChoice roomId={room.id} />
       <LeaveRoom room={room} />
     </Popover>
   )

@@ -201,6 +201,16 @@ async function walk(page: Page): Promise<string[]> {
   await page.keyboard.press('Escape')
   await page.getByRole('dialog', { name: 'Members' }).waitFor({ state: 'detached', timeout: LONG })
 
+  // Issue 10: the room menu's notification choice, the room muted, and the account menu's setting.
+  await page.getByRole('button', { name: 'Room options' }).click()
+  await page.getByRole('radio', { name: 'Only mentions' }).check()
+  found.push(...(await audit(page, 'room menu, muted')))
+  await page.keyboard.press('Escape')
+  await page.getByRole('button', { name: /^Account: / }).click()
+  await page.getByText(/^Notifications: /).waitFor({ timeout: LONG })
+  found.push(...(await audit(page, 'account menu')))
+  await page.keyboard.press('Escape')
+
   // A failed message: sent offline to Harbour, which Ann then leaves from another device.
   await page.goto(server.url)
   await switchRoom(page, 'Harbour')

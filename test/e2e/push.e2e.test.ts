@@ -156,3 +156,29 @@ describe('a push while the app is closed and offline', () => {
       .toEqual(['who is on the six o’clock?', 'the ferry is late', 'the ferry leaves at seven'])
   })
 })
+
+describe('muting a room', () => {
+  it('applies at once offline, survives an offline reload, and reaches the server when back', async () => {
+    const { context } = alice
+    const page = await context.newPage()
+    await page.goto(`${server.url}/rooms/${roomId}`)
+    await waitForStatus(page, /^Up to date$/)
+    await context.setOffline(true)
+    await waitForStatus(page, 'Offline')
+    await page.getByRole('button', { name: 'Room options' }).click()
+    await page.getByRole('radio', { name: 'Only mentions' }).check()
+    await page.keyboard.press('Escape')
+    await page.getByRole('button', { name: 'Back to rooms' }).click()
+    await page.getByRole('link', { name: /^Harbour\. .*\. muted, mentions only$/ }).waitFor({ timeout: LONG })
+
+    await page.reload()
+    await page.getByRole('link', { name: /^Harbour\. .*\. muted, mentions only$/ }).waitFor({ timeout: LONG })
+    const levels = async () =>
+      (await (await page.request.get(`${server.url}/api/notifications`)).json()) as { rooms: unknown[] }
+    // The API request context is not the browser's network: it reaches the server while the page is offline.
+    expect((await levels()).rooms).toEqual([])
+
+    await context.setOffline(false)
+    await expect.poll(async () => (await levels()).rooms, { timeout: LONG }).toEqual([{ roomId, level: 'mentions' }])
+  })
+})
