@@ -24,21 +24,38 @@
  *   membership, seqs from memory), sent through the same driver.
  */
 import { randomUUID } from 'node:crypto'
+import fs from 'node:fs'
 import { sql } from 'kysely'
 import { createDatabase, type Database } from '../server/db/database.ts'
 import { migrateToLatest } from '../server/db/migrate.ts'
 import { createTempDatabase, postgresProblem } from './lib/pg.ts'
 import { postgresCpuSeconds } from './lib/proc.ts'
 import { round } from './lib/stats.ts'
+import { LADDER, type LadderStep, ladderCaller, setUpLadder } from './pg-append-ladder.ts'
+import { LEVER_FUNCTIONS, LEVERS, type Lever, setUpLevers } from './pg-append-levers.ts'
 
-const VARIANTS = [
+const DEFAULT_VARIANTS = [
   'peer INSERT',
   'ferry',
   'ferry, with foreign keys',
   'ferry, generic plans',
   'ferry_append_ops',
 ] as const
-type Variant = (typeof VARIANTS)[number]
+type Variant = (typeof DEFAULT_VARIANTS)[number] | LadderStep | Lever
+
+/**
+ * Which variants a run measures (BENCH_PG_APPEND_SET): `default`; `ladder`, the
+ * peer, each step of bench/pg-append-ladder.ts and ferry (where the gap goes);
+ * `levers`, the peer, ferry and the candidates of bench/pg-append-levers.ts.
+ */
+export type PgAppendSet = 'default' | 'ladder' | 'levers'
+const SETS: Record<PgAppendSet, readonly Variant[]> = {
+  default: DEFAULT_VARIANTS,
+  ladder: ['peer INSERT', ...LADDER, 'ferry'],
+  levers: ['peer INSERT', 'ferry', ...LEVERS],
+}
+const isLadderStep = (v: Variant): v is LadderStep => (LADDER as readonly string[]).includes(v)
+const isLever = (v: Variant): v is Lever => (LEVERS as readonly string[]).includes(v)
 
 export interface PgAppendRow {
   engine: 'pglite' | 'postgres'
@@ -55,6 +72,19 @@ export interface PgAppendOptions {
   writesPerCase: number
   /** Passes over every batch size and variant; each row is one pass's case (BENCH_PG_APPEND_ROUNDS). */
   rounds?: number
+  /** BENCH_PG_APPEND_SET (comma-separated, their union); `default` when absent. */
+  sets?: readonly PgAppendSet[]
+  /**
+   * BENCH_PG_APPEND_SLICE: 0 (default) runs each variant's whole case at once;
+   * N > 0 cuts every round into slices of ~N writes, cycling through the
+   * variants slice by slice (new random order each cycle), and reads the
+   * backends' CPU in nanoseconds (/proc/<pid>/schedstat) around each slice:
+   * a loaded machine's slow patches then hit every variant alike. Variants
+   * that alter the schema for their pass are left out of this mode.
+   */
+  slice?: number
+  /** false: PostgreSQL only (BENCH_PG_APPEND_PGLITE=0). */
+  pglite?: boolean
   log: (s: string) => void
 }
 
@@ -98,8 +128,21 @@ async function seed(database: Database): Promise<Member[]> {
     CREATE TABLE bench_peer_messages (
       room_id uuid NOT NULL, seq bigint NOT NULL, client_id uuid NOT NULL, author_id uuid NOT NULL,
       body text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (room_id, seq))`.execute(db)
-  await sql`ANALYZE`.execute(db)
   const { rows } = await sql<Member>`SELECT room_id, user_id FROM room_members`.execute(db)
+  // 20 stored messages per member before ANALYZE, through the real function,
+  // so the plans cached are those of a table in use, not of an empty one
+  // (docs/BENCHMARKS.md: an empty table's statistics once made a lookup a
+  // sequential scan); the peer's table gets the same rows.
+  const history = rows.flatMap((m) => Array.from({ length: 20 }, () => m))
+  for (let i = 0; i < history.length; i += 200) {
+    const chunk = history.slice(i, i + 200)
+    await sql`SELECT 1 FROM ferry_append_batch(
+      ${uuids(chunk.map((m) => m.room_id))}, ${uuids(chunk.map((m) => m.user_id))},
+      ${uuids(chunk.map(() => randomUUID()))}, ${sql`${chunk.map(() => BODY)}::text[]`},
+      ${uuids(chunk.map(() => null))})`.execute(db)
+  }
+  await sql`INSERT INTO bench_peer_messages (room_id, seq, client_id, author_id, body)
+    SELECT room_id, seq, client_id, author_id, body FROM room_events`.execute(db)
   return rows
 }
 
@@ -114,7 +157,20 @@ async function measureEngine(
   const { db } = database
   await migrateToLatest(db)
   const members = await seed(database)
-  const peerSeq = new Map<string, number>()
+  const variants = [...new Set((options.sets ?? ['default']).flatMap((set) => SETS[set] ?? []))]
+  if (variants.length === 0) throw new Error(`BENCH_PG_APPEND_SET names no set of ${Object.keys(SETS).join(', ')}`)
+  if (variants.some(isLadderStep)) await setUpLadder(db)
+  if (variants.some(isLever)) await setUpLevers(db)
+  await sql`ANALYZE`.execute(db)
+  const ladder = ladderCaller(db)
+  const peerSeq = new Map<string, number>(
+    (
+      await sql<{
+        room_id: string
+        seq: string
+      }>`SELECT room_id, max(seq) AS seq FROM bench_peer_messages GROUP BY room_id`.execute(db)
+    ).rows.map((r) => [r.room_id, Number(r.seq)]),
+  )
   const cpuSeconds = () =>
     engine === 'postgres'
       ? postgresCpuSeconds(databaseName)
@@ -134,6 +190,7 @@ async function measureEngine(
           ${sql`${batch.map(() => BODY)}::text[]`})`.execute(db)
       return
     }
+    if (isLadderStep(variant)) return ladder(variant, batch)
     if (variant === 'ferry_append_ops') {
       const nulls = batch.map(() => null)
       const { rows } = await sql<{ outcome: string }>`
@@ -145,8 +202,9 @@ async function measureEngine(
       if (rows.some((r) => r.outcome !== 'created')) throw new Error('a bench write was not created')
       return
     }
+    const fn = isLever(variant) ? LEVER_FUNCTIONS[variant] : 'ferry_append_batch'
     const { rows } = await sql<{ outcome: string }>`
-      SELECT outcome FROM ferry_append_batch(
+      SELECT outcome FROM ${sql.raw(fn)}(
         ${uuids(batch.map((m) => m.room_id))}, ${uuids(batch.map((m) => m.user_id))},
         ${uuids(batch.map(() => randomUUID()))}, ${sql`${batch.map(() => BODY)}::text[]`},
         ${uuids(batch.map(() => null))})`.execute(db)
@@ -192,24 +250,98 @@ async function measureEngine(
   }
 
   const rows: PgAppendRow[] = []
-  for (let round = 0; round < (options.rounds ?? 1); round++)
-    for (const size of BATCHES) {
-      // Interleaved per batch size, in a new random order each time, so a slow
-      // patch of the machine hits every variant alike.
-      for (const variant of [...VARIANTS].sort(() => Math.random() - 0.5)) {
-        await setUp(variant)
-        try {
-          const row = await runCase(variant, size)
+  if (options.slice && engine === 'postgres' && databaseName) {
+    const sliced = variants.filter((v) => v !== 'ferry, generic plans' && v !== 'ferry, with foreign keys')
+    for (let pass = 0; pass < (options.rounds ?? 1); pass++)
+      for (const size of BATCHES) {
+        const pick = () => Array.from({ length: size }, () => members[Math.floor(Math.random() * members.length)]!)
+        for (const variant of sliced) for (let i = 0; i < 20; i++) await call(variant, pick())
+        const callsPerSlice = Math.max(1, Math.round(options.slice / size))
+        const slices = Math.max(1, Math.round(options.writesPerCase / size / callsPerSlice))
+        const ns = new Map(sliced.map((v) => [v, 0]))
+        const ms = new Map(sliced.map((v) => [v, 0]))
+        const pids = backendPids(databaseName)
+        for (let k = 0; k < slices; k++)
+          for (const variant of [...sliced].sort(() => Math.random() - 0.5)) {
+            const cpu0 = cpuNanoseconds(pids)
+            const t0 = performance.now()
+            for (let i = 0; i < callsPerSlice; i++) await call(variant, pick())
+            ms.set(variant, ms.get(variant)! + performance.now() - t0)
+            ns.set(variant, ns.get(variant)! + cpuNanoseconds(pids) - cpu0)
+          }
+        for (const variant of sliced) {
+          const writes = slices * callsPerSlice * size
+          const row: PgAppendRow = {
+            engine,
+            variant,
+            batch: size,
+            writes,
+            cpuUsPerWrite: round(ns.get(variant)! / 1e3 / writes, 1),
+            msPerCall: round(ms.get(variant)! / (slices * callsPerSlice), 3),
+          }
           rows.push(row)
           options.log(
-            `pg-append ${engine} ${variant} batch ${size}: ${row.cpuUsPerWrite} µs CPU/write, ${row.msPerCall} ms/call`,
+            `pg-append ${engine} ${variant} batch ${size} (sliced): ${row.cpuUsPerWrite} µs CPU/write, ${row.msPerCall} ms/call`,
           )
-        } finally {
-          await tearDown(variant)
         }
       }
-    }
+  } else
+    for (let round = 0; round < (options.rounds ?? 1); round++)
+      for (const size of BATCHES) {
+        // Interleaved per batch size, in a new random order each time, so a slow
+        // patch of the machine hits every variant alike.
+        for (const variant of [...variants].sort(() => Math.random() - 0.5)) {
+          await setUp(variant)
+          try {
+            const row = await runCase(variant, size)
+            rows.push(row)
+            options.log(
+              `pg-append ${engine} ${variant} batch ${size}: ${row.cpuUsPerWrite} µs CPU/write, ${row.msPerCall} ms/call`,
+            )
+          } finally {
+            await tearDown(variant)
+          }
+        }
+      }
+  if (engine === 'postgres') options.log(`pg-append: updates of rooms, HOT / all: ${await hotUpdates(database)}`)
   return rows
+}
+
+/** The bench database's backends (the pool's connections stay open for the run). */
+function backendPids(database: string): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8')
+        return cmdline.startsWith('postgres: ') && cmdline.includes(` ${database} `)
+      } catch {
+        return false
+      }
+    })
+    .map(Number)
+}
+
+/** Time on CPU of these processes, ns (/proc/<pid>/schedstat: exact, where /proc/<pid>/stat counts 10 ms ticks). */
+function cpuNanoseconds(pids: readonly number[]): number {
+  let total = 0
+  for (const pid of pids) {
+    try {
+      total += Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0])
+    } catch {
+      // gone: its time is lost to this slice, as with /proc/<pid>/stat
+    }
+  }
+  return total
+}
+
+/** Whether the per-batch `last_seq` UPDATE stayed a heap-only tuple update (no index entries written). */
+async function hotUpdates(database: Database): Promise<string> {
+  await new Promise((resolve) => setTimeout(resolve, 1500)) // backends report their table statistics within ~1 s
+  const { rows } = await sql<{ hot: string; all: string }>`
+    SELECT n_tup_hot_upd AS hot, n_tup_upd AS all FROM pg_stat_user_tables WHERE relname = 'rooms'`.execute(database.db)
+  return rows[0] ? `${rows[0].hot} / ${rows[0].all}` : 'unknown'
 }
 
 export async function runPgAppend(options: PgAppendOptions): Promise<{ rows: PgAppendRow[]; skipped?: string }> {
@@ -225,6 +357,7 @@ export async function runPgAppend(options: PgAppendOptions): Promise<{ rows: PgA
       await tmp.drop()
     }
   } else options.log(`pg-append: PostgreSQL skipped: ${problem}`)
+  if (options.pglite === false) return problem ? { rows, skipped: problem } : { rows }
   const embedded = await createDatabase({ dataDir: 'memory://' })
   try {
     rows.push(
@@ -234,4 +367,34 @@ export async function runPgAppend(options: PgAppendOptions): Promise<{ rows: PgA
     await embedded.close()
   }
   return problem ? { rows, skipped: problem } : { rows }
+}
+
+/** Per engine and variant, the median (min–max) µs per write of each batch size over the rounds. */
+export function pgAppendMedians(
+  rows: readonly PgAppendRow[],
+): Array<{ engine: string; variant: string; byBatch: Record<number, string> }> {
+  const groups = new Map<string, PgAppendRow[]>()
+  for (const row of rows) {
+    const key = `${row.engine}\u0000${row.variant}`
+    groups.set(key, [...(groups.get(key) ?? []), row])
+  }
+  const order: string[] = ['peer INSERT', ...LADDER, 'ferry', ...LEVERS, ...DEFAULT_VARIANTS]
+  const rank = (variant: string) => order.indexOf(variant)
+  return [...groups.values()]
+    .sort((a, b) => rank(a[0]!.variant) - rank(b[0]!.variant))
+    .map((group) => {
+      const byBatch: Record<number, string> = {}
+      for (const batch of new Set(group.map((r) => r.batch))) {
+        const values = group
+          .filter((r) => r.batch === batch)
+          .map((r) => r.cpuUsPerWrite)
+          .sort((a, b) => a - b)
+        const median = values[Math.floor((values.length - 1) / 2)]!
+        byBatch[batch] =
+          values.length > 1
+            ? `${Math.round(median)} (${Math.round(values[0]!)}–${Math.round(values.at(-1)!)})`
+            : `${Math.round(median)}`
+      }
+      return { engine: group[0]!.engine, variant: group[0]!.variant, byBatch }
+    })
 }

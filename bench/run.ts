@@ -15,7 +15,7 @@ import { type IdleResult, runIdle } from './idle.ts'
 import { ladder } from './lib/knee.ts'
 import { ROOT, type WindowStats } from './lib/proc.ts'
 import { table } from './lib/stats.ts'
-import { type PgAppendRow, runPgAppend } from './pg-append.ts'
+import { type PgAppendRow, type PgAppendSet, pgAppendMedians, runPgAppend } from './pg-append.ts'
 import { type ReceiptsResult, runReceipts } from './receipts.ts'
 import { type RoomsListResult, runRoomsList } from './rooms-list.ts'
 import { runStartup, type StartupRun } from './startup.ts'
@@ -147,6 +147,9 @@ if (selected.includes('pg-append')) {
     runPgAppend({
       writesPerCase: envNumber('BENCH_PG_APPEND_WRITES', 3000),
       rounds: envNumber('BENCH_PG_APPEND_ROUNDS', 1),
+      sets: (process.env.BENCH_PG_APPEND_SET ?? 'default').split(',').map((x) => x.trim() as PgAppendSet),
+      pglite: process.env.BENCH_PG_APPEND_PGLITE !== '0',
+      slice: envNumber('BENCH_PG_APPEND_SLICE', 0),
       log,
     }),
   )
@@ -345,6 +348,15 @@ if (pa) {
       ]),
     )
     if (pa.skipped) out.push(`  postgres skipped: ${pa.skipped}`)
+    const medians = pgAppendMedians(pa.rows)
+    const batches = [...new Set(pa.rows.map((r) => r.batch))]
+    out.push('', 'Median (min–max) over the rounds, CPU µs per write, by batch size')
+    out.push(
+      table([
+        ['engine', 'variant', ...batches.map((b) => `batch ${b}`)],
+        ...medians.map((m) => [m.engine, m.variant, ...batches.map((b) => m.byBatch[b] ?? '–')]),
+      ]),
+    )
   }
 }
 const cl = results.client

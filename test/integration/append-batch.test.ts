@@ -67,6 +67,67 @@ describeEachEngine('append: one batch, every outcome', (engine) => {
     expect(next.results[0]).toMatchObject({ ok: true, event: { seq: 6 } })
   })
 
+  it('a batch that stores fewer writes than it holds leaves last_seq at its last stored seq (small, one-room and many-room batches)', async () => {
+    // The append may move last_seq before it knows what it stores (docs/DEVELOPING.md):
+    // whatever it did not store must not leave a gap.
+    const roomId = await createRoom(alice)
+    const other = await createRoom(alice)
+    await joinRoom(bob, roomId)
+    expect((await bob.request('POST', `/api/rooms/${roomId}/leave`)).statusCode).toBe(204)
+    const lastSeq = async (id: string) =>
+      Number(
+        (await ctx.database.db.selectFrom('rooms').select('last_seq').where('id', '=', id).executeTakeFirstOrThrow())
+          .last_seq,
+      )
+    const outcomes = (r: Awaited<ReturnType<typeof batch>>) =>
+      r.results.map((x) => (x.ok ? `${x.duplicate ? 'duplicate' : 'created'} ${x.event.seq}` : x.code))
+    const kept = randomUUID()
+    // Seqs 1 and 2 are bob's member.joined and member.left. Three writes, one room.
+    expect(
+      outcomes(await batch([write(alice, roomId, kept), write(bob, roomId, randomUUID()), write(alice, roomId, kept)])),
+    ).toEqual(['created 3', 'not_member', 'duplicate 3'])
+    expect(await lastSeq(roomId)).toBe(3)
+    // Nothing stored at all: last_seq stays.
+    expect(outcomes(await batch([write(alice, roomId, kept), write(bob, roomId, randomUUID())]))).toEqual([
+      'duplicate 3',
+      'not_member',
+    ])
+    expect(await lastSeq(roomId)).toBe(3)
+    // Six writes of one room, two not stored, one in the middle.
+    const six = await batch([
+      write(alice, roomId, randomUUID()),
+      write(alice, roomId, randomUUID(), randomUUID()),
+      write(alice, roomId, randomUUID()),
+      write(bob, roomId, randomUUID()),
+      write(alice, roomId, randomUUID()),
+      write(alice, roomId, randomUUID()),
+    ])
+    expect(outcomes(six)).toEqual(['created 4', 'out_of_order', 'created 5', 'not_member', 'created 6', 'created 7'])
+    expect(await lastSeq(roomId)).toBe(7)
+    // Six writes over two rooms (and one that does not exist), some refused in each.
+    const mixed = await batch([
+      write(alice, other, randomUUID()),
+      write(bob, other, randomUUID()),
+      write(alice, roomId, randomUUID()),
+      write(alice, randomUUID(), randomUUID()),
+      write(alice, other, randomUUID()),
+      write(bob, roomId, randomUUID()),
+    ])
+    expect(outcomes(mixed)).toEqual(['created 1', 'not_member', 'created 8', 'not_found', 'created 2', 'not_member'])
+    expect([await lastSeq(roomId), await lastSeq(other)]).toEqual([8, 2])
+    expect(outcomes(await batch([write(alice, roomId, randomUUID()), write(alice, other, randomUUID())]))).toEqual([
+      'created 9',
+      'created 3',
+    ])
+    expect(
+      isGapFree(
+        (await storedEvents(alice, roomId)).map((e) => e.seq),
+        1,
+        9,
+      ),
+    ).toBe(true)
+  })
+
   it('two appenders on two pools (two nodes) writing one room keep seqs gap-free and each clientId stored once', async () => {
     const roomId = await createRoom(alice)
     await joinRoom(bob, roomId)
