@@ -28,7 +28,7 @@
  * build too, on its own server and browser, runs interleaved (before, after,
  * before, after…) so load from other processes falls on all alike.
  */
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import type { CDPSession, Page } from 'playwright-core'
@@ -43,6 +43,7 @@ import {
   startFerry,
   tempDir,
 } from '../test/e2e/support/ferry.ts'
+import { type MainThreadStages, mainThreadStages, startTrace, stopTrace } from './lib/main-thread.ts'
 import { round } from './lib/stats.ts'
 
 const LIGHTHOUSE_VERSION = '12.8.2'
@@ -74,6 +75,12 @@ export interface ClientVariantResult {
   coldOfflinePaintMs: Spread
   /** Per run, ms since navigation start (see the app's performance marks). */
   breakdown: Array<Record<string, number>>
+  /**
+   * From traced cold starts (BENCH_CLIENT_TRACE_RUNS, after the timed ones): the page's main thread
+   * from the first-screen read to the painted frame (bench/lib/main-thread.ts), per kind, median of
+   * the runs with every run kept.
+   */
+  renderMainThread: { median: MainThreadStages | null; runs: MainThreadStages[] }
   warmTapMs: Spread
   installability: Record<string, string[]>
   lighthouse: LighthouseScores[] | { skipped: string }
@@ -110,6 +117,7 @@ const PAINT_PROBE = `
       observer.disconnect()
       requestAnimationFrame(() => {
         window.__paintedAt = performance.now()
+        performance.mark('bench:painted')
         const nav = performance.getEntriesByType('navigation')[0]
         const mark = (name) => performance.getEntriesByName(name)[0]?.startTime
         // The entry script and the stylesheet index.html names (chunks imported later are not counted).
@@ -190,13 +198,29 @@ async function throttle(page: Page, rate: number): Promise<void> {
   await cdp.send('Emulation.setCPUThrottlingRate', { rate })
 }
 
-/** One cold offline start of the cached room: ms since navigation start, and the breakdown. */
-async function coldPaint(v: Variant): Promise<{ ms: number; breakdown: Record<string, number> }> {
+/** The render of the cached first screen: from the first-screen read (the stores' read without a record) to the painted frame. */
+function renderStages(events: Awaited<ReturnType<typeof stopTrace>>): MainThreadStages | null {
+  return (
+    mainThreadStages(events, 'ferry:first-screen', 'bench:painted') ??
+    mainThreadStages(events, 'ferry:snapshot', 'bench:painted')
+  )
+}
+
+/** One cold offline start of the cached room: ms since navigation start, the breakdown, and with `trace` the main thread's stages. */
+async function coldPaint(
+  v: Variant,
+  trace = false,
+): Promise<{ ms: number; breakdown: Record<string, number>; stages?: MainThreadStages | null }> {
   const page = v.browser.page
   await page.goto('about:blank')
   await v.browser.context.setOffline(true)
   await throttle(page, 4)
+  let tracing = false
   try {
+    if (trace) {
+      await startTrace(sessions.get(page)!)
+      tracing = true
+    }
     await page.goto(`${v.server.url}/rooms/${v.roomId}`)
     // Not page.waitForFunction: it evaluates Playwright's injected script (~100 ms at 4×) in the
     // page just after `load`, in the middle of the start being measured. A bare CDP evaluation adds nothing.
@@ -217,8 +241,20 @@ async function coldPaint(v: Variant): Promise<{ ms: number; breakdown: Record<st
     const clean = Object.fromEntries(
       Object.entries(breakdown).flatMap(([k, x]) => (typeof x === 'number' ? [[k, round(x)]] : [])),
     )
-    return { ms, breakdown: clean }
+    if (!tracing) return { ms, breakdown: clean }
+    // Let the frame that holds the painted mark finish before the trace ends.
+    await new Promise((r) => setTimeout(r, 500))
+    tracing = false
+    const events = await stopTrace(sessions.get(page)!)
+    // For a look in DevTools' Performance panel (Load profile…).
+    const dir = process.env.BENCH_CLIENT_TRACE_DIR
+    if (dir) {
+      mkdirSync(dir, { recursive: true })
+      writeFileSync(join(dir, `${v.name.replace(/\W+/g, '-')}-${Date.now()}.json`), JSON.stringify(events))
+    }
+    return { ms, breakdown: clean, stages: renderStages(events) }
   } finally {
+    if (tracing) await stopTrace(sessions.get(page)!).catch(() => undefined)
     await throttle(page, 1)
     await v.browser.context.setOffline(false)
   }
@@ -335,8 +371,17 @@ async function busyLoop(page: Page): Promise<number> {
   })
 }
 
+/** Per field, the median of the runs. */
+function medianStages(runs: MainThreadStages[]): MainThreadStages | null {
+  if (runs.length === 0) return null
+  const keys = Object.keys(runs[0]!) as Array<keyof MainThreadStages>
+  return Object.fromEntries(keys.map((k) => [k, spread(runs.map((r) => r[k])).median])) as unknown as MainThreadStages
+}
+
 export async function runClient(opts: {
   runs: number
+  /** Traced cold starts per build, after the timed ones (tracing slows the page, so they are not timed). */
+  traceRuns: number
   baselineDir?: string
   lighthouse: boolean
   log: (s: string) => void
@@ -363,6 +408,15 @@ export async function runClient(opts: {
       }
     }
     log(`client: ${opts.runs} cold offline paints per build done`)
+    const traced = new Map<Variant, MainThreadStages[]>(variants.map((v) => [v, []]))
+    for (let run = 0; run < opts.traceRuns; run++) {
+      for (const v of variants) {
+        const { stages } = await coldPaint(v, true)
+        if (stages) traced.get(v)!.push(stages)
+        else log(`client ${v.name}: a traced run had no first-screen and painted marks on one thread`)
+      }
+    }
+    if (opts.traceRuns > 0) log(`client: ${opts.traceRuns} traced cold offline starts per build done`)
     for (let run = 0; run < opts.runs; run++) {
       for (const v of variants) taps.get(v)!.push(await warmTap(v))
     }
@@ -393,6 +447,7 @@ export async function runClient(opts: {
         initialJsGzipKiB: initialJsGzipKiB(v.clientDir),
         coldOfflinePaintMs: spread(paints.get(v)!),
         breakdown: breakdowns.get(v)!,
+        renderMainThread: { median: medianStages(traced.get(v)!), runs: traced.get(v)! },
         warmTapMs: spread(taps.get(v)!),
         installability: install,
         lighthouse: scores,

@@ -159,6 +159,7 @@ if (selected.includes('client')) {
   results.client = await part('client', () =>
     runClient({
       runs: envNumber('BENCH_CLIENT_RUNS', 10),
+      traceRuns: envNumber('BENCH_CLIENT_TRACE_RUNS', 5),
       baselineDir: process.env.BENCH_CLIENT_BASELINE || undefined,
       lighthouse: process.env.BENCH_CLIENT_LIGHTHOUSE !== '0',
       log,
@@ -385,6 +386,32 @@ if (cl) {
           `${v.warmTapMs.median} (${v.warmTapMs.min}–${v.warmTapMs.max})`,
           installable(v),
         ]),
+      ]),
+    )
+    out.push(
+      '  Main thread from the first-screen read to the painted frame (traced runs, medians, ms): busy and longest task are wall time at 4×, the rest CPU time',
+    )
+    out.push(
+      table([
+        ['build', 'busy', 'longest task', 'tasks', 'cpu', 'script', 'style', 'layout', 'paint', 'other', 'runs'],
+        ...cl.variants.map((v) => {
+          const m = v.renderMainThread.median
+          const n = v.renderMainThread.runs.length
+          if (!m) return [v.name, '–', '–', '–', '–', '–', '–', '–', '–', '–', n]
+          return [
+            v.name,
+            m.busyMs,
+            m.longestTaskMs,
+            m.tasks,
+            m.cpuMs,
+            m.scriptMs,
+            m.styleMs,
+            m.layoutMs,
+            m.paintMs,
+            m.otherMs,
+            n,
+          ]
+        }),
       ]),
     )
     out.push('  Lighthouse 12.8 performance / accessibility / best practices:')

@@ -5,6 +5,7 @@ import { notice, rooms, route, user } from '../state/store.ts'
 import { AuthScreen } from './AuthScreen.tsx'
 import { Discover } from './Discover.tsx'
 import { NoRoomOpen } from './EmptyStates.tsx'
+import { narrowLayout, usePaintedSince } from './first-paint.ts'
 import { NotifyOffer, NotifySetting } from './Notifications.tsx'
 import { Popover } from './Popover.tsx'
 import { RoomList } from './RoomList.tsx'
@@ -72,6 +73,19 @@ function SkipLink() {
   )
 }
 
+/**
+ * The room list. On a phone an open room (or Discover) covers it, so a start there builds it only
+ * after the first frame: the first paint spends nothing on what it does not show.
+ */
+function Sidebar({ covered }: { covered: boolean }) {
+  const painted = usePaintedSince(true)
+  return (
+    <nav class="sidebar" aria-label="Rooms">
+      {(painted || !covered || !narrowLayout()) && <RoomList />}
+    </nav>
+  )
+}
+
 export function App() {
   const me = user.value
   if (me === undefined) return <div class="splash" aria-busy="true" />
@@ -101,9 +115,7 @@ export function App() {
       </header>
       <StatusLine />
       <NotifyOffer />
-      <nav class="sidebar" aria-label="Rooms">
-        <RoomList />
-      </nav>
+      <Sidebar covered={full} />
       <main class="main">
         {current.name === 'room' ? (
           <RoomView key={current.roomId} roomId={current.roomId} />

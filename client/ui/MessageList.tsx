@@ -6,6 +6,7 @@ import { type Arrivals, arrivalsText, type Divider, dividerIndex, dividerText, r
 import { now } from '../time/clock.ts'
 import { dayKey, dayLabel } from '../time/format.ts'
 import { EmptyRoom } from './EmptyStates.tsx'
+import { firstShownIndex, usePaintedSince } from './first-paint.ts'
 import { PendingMessage } from './PendingMessage.tsx'
 import { SentMessage } from './SentMessage.tsx'
 
@@ -126,6 +127,15 @@ export function MessageList({
   const targeted = useRef<number | null>(null)
   /** Outbox items already shown: a new one is a message the person just wrote. */
   const shownPending = useRef<Set<string> | null>(null)
+  /**
+   * The first render with entries shows only the newest rows that fit the screen (and the unread
+   * divider's), the rest one frame later: a cold start paints sooner. The layout effect below keeps
+   * what is on screen where it was when the rest comes in above it.
+   */
+  const whole = usePaintedSince(entries.length > 0)
+  const partial = !whole && entries.length > 0
+  /** The oldest row of that first render: it and the rows after it are laid out for real at once (see .msg--eager). */
+  const eagerKey = useRef<string | null>(null)
 
   /** Where the person is, for the read marker and the live-end state. */
   const report = (el: HTMLElement) => {
@@ -183,7 +193,7 @@ export function MessageList({
       if (row) el.scrollTop += row.getBoundingClientRect().top - el.getBoundingClientRect().top - anchor.current.offset
     }
     anchor.current = findAnchor(el)
-  }, [entries, pending, hasNewer, divider, target])
+  }, [entries, pending, hasNewer, divider, target, whole])
 
   const onScroll = () => {
     const el = ref.current
@@ -191,7 +201,8 @@ export function MessageList({
     if (!el || (divider !== null && landed.current !== divider.id)) return
     anchor.current = findAnchor(el)
     report(el)
-    if (el.scrollTop < NEAR_TOP_PX && hasOlder && !loadingOlder) onNearTop()
+    // While the first render shows part of the page, what is above is the rest of it, not older history.
+    if (el.scrollTop < NEAR_TOP_PX && hasOlder && !loadingOlder && !partial) onNearTop()
     if (stick.current && hasNewer) onNearBottom?.()
   }
 
@@ -217,12 +228,25 @@ export function MessageList({
     focusWithoutScrolling(el)
   }
   const dividerAt = divider ? dividerIndex(entries, divider, meId) : -1
+  // A room opened at a notification's message lands there (rather than at the divider): its row is shown first too.
+  const targetAt = target ? entries.findIndex((e) => e.seq === target.seq) : -1
+  const start = partial
+    ? firstShownIndex(entries.length, window.innerHeight, targetAt >= 0 ? targetAt : dividerAt)
+    : 0
+  if (partial) eagerKey.current ??= entries[start]?.key ?? null
+  const eagerFrom = eagerKey.current === null ? -1 : entries.findIndex((e) => e.key === eagerKey.current)
 
   const today = new Date(now())
   let previousDay = ''
   let previousAuthor: string | null = null
   const rows = []
   for (const [index, entry] of entries.entries()) {
+    if (index < start) {
+      // Not rendered yet; what the first shown row's separator and author line depend on is kept.
+      previousDay = dayKey(entry.createdAt)
+      previousAuthor = entry.kind === 'notice' ? null : entry.authorId
+      continue
+    }
     const day = dayKey(entry.createdAt)
     if (day !== previousDay) {
       rows.push(
@@ -268,7 +292,7 @@ export function MessageList({
       <li
         key={entry.key}
         data-key={entry.key}
-        class={`${own ? 'msg msg--own' : 'msg'}${entry.mentions.includes(meId) ? ' msg--mention' : ''}${target?.seq === entry.seq ? ' msg--target' : ''}`}
+        class={`${own ? 'msg msg--own' : 'msg'}${entry.mentions.includes(meId) ? ' msg--mention' : ''}${target?.seq === entry.seq ? ' msg--target' : ''}${eagerFrom >= 0 && index >= eagerFrom ? ' msg--eager' : ''}`}
         data-seq={entry.seq}
         data-state="sent"
         data-waiting={entry.waiting ? 'true' : undefined}
@@ -288,7 +312,7 @@ export function MessageList({
     // tabIndex -1: focusable from script only ("↓ N new" lands here), not a Tab stop.
     <div class="messages" role="log" aria-label="Messages" tabIndex={-1} ref={ref} onScroll={onScroll}>
       <ol class="messages__list">
-        {hasOlder && (
+        {hasOlder && !partial && (
           <li class="older">
             <button type="button" class="small" onClick={onNearTop} disabled={loadingOlder}>
               {loadingOlder ? 'Loading…' : 'Load older messages'}
