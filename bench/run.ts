@@ -389,7 +389,7 @@ if (cl) {
       ]),
     )
     out.push(
-      '  Main thread from the first-screen read to the painted frame (traced runs, medians, ms): busy and longest task are wall time at 4×, the rest CPU time',
+      '  Main thread from the first-screen read to the painted frame (traced runs, medians, ms): unthrottled; busy and longest task are wall time, the rest thread CPU time',
     )
     out.push(
       table([

@@ -1,7 +1,7 @@
 /**
  * Main-thread time from a Chromium trace: what the page's renderer main thread did between two
  * marks, by kind (script, style, layout, paint), and its longest task. Wall time on a shared
- * machine waits for other processes; these are the page's own CPU stages at the throttle set.
+ * machine waits for other processes; the thread time of these stages does not.
  *
  * Recorded over CDP (`Tracing.start` on the page's session, the timeline categories DevTools uses);
  * summarised by self time: each trace event's own thread time minus its children's, counted for the
@@ -24,9 +24,10 @@ export interface TraceEvent {
 }
 
 /**
- * `busyMs` and `longestTaskMs` are wall time (at the CPU throttle set, and stretched by whatever
- * else the machine runs); the rest is thread CPU time, which neither the throttle (it pauses the
- * thread) nor other processes inflate: on a quiet machine at 4× the wall time is about 4× it.
+ * `busyMs` and `longestTaskMs` are wall time (stretched by whatever else the machine runs); the
+ * rest is the thread's CPU time, which other processes do not inflate. Chromium's CPU throttle
+ * counts as thread time (it keeps the thread busy), so traces are recorded unthrottled: at 4× the
+ * same work takes about 4× as long.
  */
 export interface MainThreadStages {
   /** Sum of the tasks' durations: everything the thread ran in the window, wall time. */
@@ -51,6 +52,7 @@ const CATEGORIES = [
   'blink.user_timing',
   'toplevel',
   'v8.execute',
+  ...(process.env.BENCH_CLIENT_TRACE_PROFILE ? ['disabled-by-default-v8.cpu_profiler'] : []),
 ].join(',')
 
 const KIND: Record<string, keyof Omit<MainThreadStages, 'busyMs' | 'cpuMs' | 'otherMs' | 'longestTaskMs' | 'tasks'>> = {

@@ -230,9 +230,7 @@ export function MessageList({
   const dividerAt = divider ? dividerIndex(entries, divider, meId) : -1
   // A room opened at a notification's message lands there (rather than at the divider): its row is shown first too.
   const targetAt = target ? entries.findIndex((e) => e.seq === target.seq) : -1
-  const start = partial
-    ? firstShownIndex(entries.length, window.innerHeight, targetAt >= 0 ? targetAt : dividerAt)
-    : 0
+  const start = partial ? firstShownIndex(entries.length, window.innerHeight, targetAt >= 0 ? targetAt : dividerAt) : 0
   if (partial) eagerKey.current ??= entries[start]?.key ?? null
   const eagerFrom = eagerKey.current === null ? -1 : entries.findIndex((e) => e.key === eagerKey.current)
 
