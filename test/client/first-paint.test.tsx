@@ -1,6 +1,7 @@
 /**
  * Issue 8 item 11: a room's first render shows only the newest rows that fit the screen (and the
- * unread divider's), the rest of the page one frame later (ui/first-paint.ts, ui/MessageList.tsx).
+ * unread divider's or a notification's message's), the rest of the page one frame later
+ * (ui/first-paint.ts, ui/MessageList.tsx).
  * The scroll position across that second render is checked in Chromium (e2e/cold-paint): happy-dom
  * lays nothing out.
  */
@@ -63,5 +64,22 @@ describe('a message list’s first render', () => {
     // The rows shown first stay laid out; the ones added above may be skipped while off screen.
     expect(document.querySelectorAll('li.msg.msg--eager')).toHaveLength(fit)
     expect(document.querySelector('li.older')).not.toBeNull()
+  })
+
+  it('opened at a notification’s message further up, starts with the row above it', () => {
+    render(
+      <MessageList
+        entries={entries}
+        pending={[]}
+        meId={ALICE}
+        roomId={ROOM_A}
+        hasOlder={true}
+        loadingOlder={false}
+        onNearTop={() => undefined}
+        target={{ seq: 5, id: 1 }}
+      />,
+    )
+    expect(bodies()[0]).toBe('message 4')
+    expect(document.querySelector('li.msg--target')?.textContent).toContain('message 5')
   })
 })
