@@ -88,10 +88,10 @@ async function register(fresh: boolean): Promise<void> {
     await subscription.unsubscribe()
     subscription = null
   }
-  subscription ??= await pushManager.subscribe({
-    userVisibleOnly: true,
-    applicationServerKey: base64UrlToBytes(publicKey),
-  })
+  subscription ??= await withinTime(
+    pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: base64UrlToBytes(publicKey) }),
+    SUBSCRIBE_TIMEOUT_MS,
+  )
   const answer = await api<PushSubscriptionResponse>('POST', '/api/push/subscriptions', subscription.toJSON())
   const endpoint = subscription.endpoint
   device = await updatePushDevice(await getDb(), (r) => ({
@@ -99,6 +99,29 @@ async function register(fresh: boolean): Promise<void> {
     wanted: true,
     subscription: { id: answer.subscription.id, endpoint, publicKey },
   }))
+}
+
+/**
+ * How long subscribing may take. The browser asks its push service (FCM for Chromium), which may
+ * never answer: a browser without one (headless Chromium here) leaves the promise pending forever,
+ * and the button would stay disabled.
+ */
+export const SUBSCRIBE_TIMEOUT_MS = 30_000
+
+function withinTime<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the push service did not answer within ${ms / 1000} s`)), ms)
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
 }
 
 function sameKey(subscription: PushSubscription, publicKey: string): boolean {

@@ -470,6 +470,7 @@ export class SyncEngine {
   /** A control frame was refused (`rate_limited` naming no room): if it could have been a subscribe, send its rooms again later. */
   private controlFrameRefused(retryAfterMs: number | undefined): void {
     this.reads.frameRefused(retryAfterMs ?? 0)
+    this.focus.refused(retryAfterMs ?? 0)
     // Typing or ping frames are refused the same way; with no subscribe unanswered there is nothing to redo.
     if (this.unheard.size === 0) return
     warn(`a subscribe was refused (rate_limited); retrying ${this.unheard.size} rooms`)

@@ -58,6 +58,36 @@ describe('the leader’s focus frames', () => {
   })
 })
 
+describe('a refused focus frame', () => {
+  it('is said again after the server’s hint (rate_limited names no frame)', () => {
+    const frames: FocusFrame[] = []
+    const timers: Array<{ fn: () => void; ms: number }> = []
+    const focus = new FocusTracker(
+      (frame) => {
+        frames.push(frame)
+        return true
+      },
+      (fn, ms) => {
+        timers.push({ fn, ms })
+        return 0 as unknown as ReturnType<typeof setTimeout>
+      },
+    )
+    focus.newSocket()
+    // Nothing said yet on this socket: nothing to say again.
+    focus.refused(500)
+    expect(timers).toEqual([])
+    focus.report('tab1', ROOM_A)
+    focus.refused(2_500)
+    focus.refused(2_500)
+    expect(timers.map((t) => t.ms)).toEqual([2_500])
+    timers[0]!.fn()
+    expect(frames).toEqual([
+      { type: 'focus', roomId: ROOM_A },
+      { type: 'focus', roomId: ROOM_A },
+    ])
+  })
+})
+
 describe('a tab’s focus reports', () => {
   const heard: TabMessage[] = []
   let stopListening: (() => void) | null = null

@@ -13,8 +13,10 @@ import {
   dismissOffer,
   forgetNotifications,
   offerAfterSend,
+  pushBusy,
   pushOffer,
   pushStatus,
+  SUBSCRIBE_TIMEOUT_MS,
   setPushPlatform,
   startNotifications,
   turnOffNotifications,
@@ -221,6 +223,26 @@ describe('turning notifications on and off', () => {
     await startNotifications()
     expect(browser.state.unsubscribed).toBe(1)
     expect(browser.state.subscribed).toHaveLength(2)
+  })
+
+  it('a push service that never answers ends in a notice, and the controls come back', async () => {
+    const browser = fakeBrowser('granted')
+    const stuck = await browser.platform.pushManager()
+    stuck!.subscribe = () => new Promise<PushSubscription>(() => undefined)
+    setPushPlatform(browser.platform)
+    server()
+    vi.useFakeTimers()
+    try {
+      const turning = turnOnNotifications()
+      await vi.advanceTimersByTimeAsync(SUBSCRIBE_TIMEOUT_MS)
+      await turning
+    } finally {
+      vi.useRealTimers()
+    }
+    expect(pushBusy.value).toBe(false)
+    expect(pushStatus.value).toBe('off')
+    expect(notice.value).toMatch(/could not subscribe/)
+    expect((await readPushDevice(await getDb())).wanted).toBe(false)
   })
 
   it('logout ends the browser’s subscription', async () => {
