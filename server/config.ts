@@ -65,6 +65,12 @@ export interface PushConfig {
   allowPrivateEndpoints: boolean
   /** PUSH_CONCURRENCY: push requests in flight at once. */
   concurrency: number
+  /**
+   * PUSH_MAX_PER_SECOND: pushes started per second at most (0: no limit).
+   * Encrypting one costs ~0.6 ms of the main thread (docs/BENCHMARKS.md), so
+   * this bounds what pushing can take from acks and fan-out.
+   */
+  ratePerSecond: number
   /** Deliveries waiting (queued or between retries); past it the oldest non-mention is dropped. */
   queueMax: number
   /** Every push request (connect, send, answer) is abandoned after this long. */
@@ -179,6 +185,7 @@ function pushConfig(env: NodeJS.ProcessEnv, publicOrigin: string | undefined): P
     vapidSubject: subject,
     allowPrivateEndpoints: boolean(env, 'PUSH_ALLOW_PRIVATE_ENDPOINTS', false),
     concurrency: integer(env, 'PUSH_CONCURRENCY', 16, 1, 1000),
+    ratePerSecond: integer(env, 'PUSH_MAX_PER_SECOND', 200, 0, 1_000_000),
     queueMax: 10_000,
     requestTimeoutMs: 10_000,
     maxAttempts: 4,

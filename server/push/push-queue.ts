@@ -10,6 +10,8 @@ export interface PushQueueOptions {
   maxAttempts: number
   retryBaseMs: number
   retryMaxMs: number
+  /** Jobs started per second at most (a token bucket with a one-second burst); 0: no limit. */
+  ratePerSecond: number
 }
 
 export interface PushQueueStats {
@@ -20,6 +22,8 @@ export interface PushQueueStats {
   retried: number
   /** Jobs that still wanted a retry after their last try. */
   exhausted: number
+  /** Jobs replaced by a newer one with the same key while waiting (the push service would collapse them anyway). */
+  coalesced: number
 }
 
 interface Entry<J> {
@@ -35,8 +39,13 @@ interface Entry<J> {
  * AbortSignal that fires on close, so shutdown never waits for a hanging
  * push service.
  */
-export class PushQueue<J extends { mention: boolean }> {
-  readonly stats: PushQueueStats = { enqueued: 0, dropped: 0, retried: 0, exhausted: 0 }
+export class PushQueue<J extends { mention: boolean; key?: string }> {
+  readonly stats: PushQueueStats = { enqueued: 0, dropped: 0, retried: 0, exhausted: 0, coalesced: 0 }
+  /** Waiting (queued, not running, not between retries) entries by key. */
+  readonly #waiting = new Map<string, Entry<J>>()
+  #tokens: number
+  #refilledAt = performance.now()
+  #paced: ReturnType<typeof setTimeout> | undefined
   readonly #mentions: Entry<J>[] = []
   readonly #others: Entry<J>[] = []
   readonly #retrying = new Set<ReturnType<typeof setTimeout>>()
@@ -49,7 +58,9 @@ export class PushQueue<J extends { mention: boolean }> {
     readonly worker: (job: J, signal: AbortSignal) => Promise<Attempt>,
     readonly options: PushQueueOptions,
     readonly onError: (error: unknown) => void,
-  ) {}
+  ) {
+    this.#tokens = options.ratePerSecond
+  }
 
   /** Jobs queued or waiting for a retry (not those running). */
   get size(): number {
@@ -73,6 +84,8 @@ export class PushQueue<J extends { mention: boolean }> {
     this.#closed = true
     this.#mentions.length = 0
     this.#others.length = 0
+    this.#waiting.clear()
+    clearTimeout(this.#paced)
     for (const timer of this.#retrying) clearTimeout(timer)
     this.#retrying.clear()
     this.#abort.abort()
@@ -80,13 +93,14 @@ export class PushQueue<J extends { mention: boolean }> {
   }
 
   #admit(entry: Entry<J>): void {
+    if (this.#coalesce(entry)) return
     if (this.size >= this.options.max) {
       // Full: the oldest waiting non-mention makes room; a non-mention arriving with none to displace is itself dropped.
-      if (this.#others.length > 0) this.#others.shift()
+      if (this.#others.length > 0) this.#forget(this.#others.shift()!)
       else if (!entry.job.mention) {
         this.stats.dropped++
         return
-      } else if (this.#mentions.length > 0) this.#mentions.shift()
+      } else if (this.#mentions.length > 0) this.#forget(this.#mentions.shift()!)
       else {
         this.stats.dropped++
         return
@@ -94,13 +108,69 @@ export class PushQueue<J extends { mention: boolean }> {
       this.stats.dropped++
     }
     ;(entry.job.mention ? this.#mentions : this.#others).push(entry)
+    if (entry.job.key !== undefined) this.#waiting.set(entry.job.key, entry)
     this.#pump()
+  }
+
+  /**
+   * A job whose key (device and room) already waits: the newer message
+   * replaces the older in its place, since the push service keeps only the
+   * last per topic anyway. A mention is never replaced by a plain message
+   * (it would lose its urgency), and a retry never replaces a newer job.
+   */
+  #coalesce(entry: Entry<J>): boolean {
+    const key = entry.job.key
+    const waiting = key === undefined ? undefined : this.#waiting.get(key)
+    if (!waiting) return false
+    if (entry.attempts > 0) {
+      this.stats.coalesced++
+      return true
+    }
+    if (waiting.job.mention && !entry.job.mention) return false
+    if (entry.job.mention && !waiting.job.mention) {
+      // Promoted: it moves to the mentions, at their end.
+      this.#others.splice(this.#others.indexOf(waiting), 1)
+      this.#mentions.push(waiting)
+    }
+    waiting.job = entry.job
+    this.stats.coalesced++
+    return true
+  }
+
+  #forget(entry: Entry<J>): void {
+    const key = entry.job.key
+    if (key !== undefined && this.#waiting.get(key) === entry) this.#waiting.delete(key)
+  }
+
+  /** Takes a start token, or schedules the next pump for when one is due. */
+  #mayStart(): boolean {
+    const rate = this.options.ratePerSecond
+    if (rate <= 0) return true
+    const now = performance.now()
+    this.#tokens = Math.min(rate, this.#tokens + ((now - this.#refilledAt) / 1000) * rate)
+    this.#refilledAt = now
+    if (this.#tokens >= 1) {
+      this.#tokens--
+      return true
+    }
+    if (!this.#paced) {
+      this.#paced = setTimeout(
+        () => {
+          this.#paced = undefined
+          this.#pump()
+        },
+        Math.ceil(((1 - this.#tokens) / rate) * 1000),
+      )
+      this.#paced.unref()
+    }
+    return false
   }
 
   #pump(): void {
     while (!this.#closed && this.#running < this.options.concurrency) {
-      const entry = this.#mentions.shift() ?? this.#others.shift()
-      if (!entry) break
+      if (this.#mentions.length + this.#others.length === 0 || !this.#mayStart()) break
+      const entry = (this.#mentions.shift() ?? this.#others.shift())!
+      this.#forget(entry)
       this.#running++
       // Each job starts in a task of its own: its encryption (synchronous CPU) never runs back to back with
       // fifteen others, so acks and fan-out that are waiting get the event loop in between.

@@ -20,6 +20,8 @@ const LOOKUP_BATCH = 100
 const NONE_STORED_RECHECK_MS = 5_000
 
 interface Job extends PushMessage {
+  /** Device and room: a newer message for both replaces a waiting one (PushQueue coalescing). */
+  key: string
   subscriptionId: string
   failures: number
   target: PushTarget
@@ -86,6 +88,7 @@ export class PushSender {
         maxAttempts: config.maxAttempts,
         retryBaseMs: config.retryBaseMs,
         retryMaxMs: config.retryMaxMs,
+        ratePerSecond: config.ratePerSecond,
       },
       (error) => deps.log.error({ err: error }, 'push delivery failed'),
     )
@@ -182,7 +185,10 @@ export class PushSender {
       if (this.#deps.focus.isFocused(roomId, recipient.userId)) continue
       const event = events.get(`${roomId}:${recipient.seq}`)
       if (!event) continue
+      // Topic: the room id without dashes (32 base64url characters), so a burst collapses per room.
+      const topic = roomId.replaceAll('-', '')
       this.#queue.enqueue({
+        key: `${recipient.subscriptionId}:${topic}`,
         subscriptionId: recipient.subscriptionId,
         failures: recipient.failures,
         target: { endpoint: recipient.endpoint, p256dh: recipient.p256dh, auth: recipient.auth },
@@ -192,8 +198,7 @@ export class PushSender {
           unread: recipient.unread,
           mention: recipient.mention,
         }),
-        // Topic: the room id without dashes (32 base64url characters), so a burst collapses per room.
-        topic: roomId.replaceAll('-', ''),
+        topic,
         urgency: recipient.mention ? 'high' : 'normal',
         mention: recipient.mention,
       })

@@ -4,9 +4,10 @@ import { type Attempt, PushQueue } from '../../server/push/push-queue.ts'
 interface Job {
   name: string
   mention: boolean
+  key?: string
 }
 
-const options = { concurrency: 1, max: 3, maxAttempts: 3, retryBaseMs: 1, retryMaxMs: 5 }
+const options = { concurrency: 1, max: 3, maxAttempts: 3, retryBaseMs: 1, retryMaxMs: 5, ratePerSecond: 0 }
 
 /** A worker that holds each job until released, recording the order jobs start in. */
 function gatedWorker() {
@@ -97,5 +98,38 @@ describe('PushQueue', () => {
     expect(queue.size).toBe(0)
     queue.enqueue({ name: 'late', mention: false })
     expect(queue.size).toBe(0)
+  })
+
+  it('coalesces a waiting job with a newer one of the same key, never losing a mention', async () => {
+    const { started, worker, next } = gatedWorker()
+    const queue = new PushQueue<Job>(worker, { ...options, max: 10 }, () => {})
+    queue.enqueue({ name: 'busy', mention: false })
+    queue.enqueue({ name: 'room1 a', mention: false, key: 'dev:room1' })
+    queue.enqueue({ name: 'room2 a', mention: false, key: 'dev:room2' })
+    queue.enqueue({ name: 'room1 b', mention: false, key: 'dev:room1' }) // replaces 'room1 a' in its place
+    queue.enqueue({ name: 'room2 @', mention: true, key: 'dev:room2' }) // replaces and moves to the mentions
+    queue.enqueue({ name: 'room2 c', mention: false, key: 'dev:room2' }) // a plain one never replaces a mention
+    expect(queue.stats.coalesced).toBe(2)
+    for (let i = 0; i < 4; i++) await next()
+    await queue.idle()
+    expect(started).toEqual(['busy', 'room2 @', 'room1 b', 'room2 c'])
+  })
+
+  it('starts at most ratePerSecond jobs at once (a one-second burst), then paces the rest', async () => {
+    const started: string[] = []
+    const queue = new PushQueue<Job>(
+      async (job) => {
+        started.push(job.name)
+        return { retry: false }
+      },
+      { ...options, concurrency: 10, max: 10, ratePerSecond: 2 },
+      () => {},
+    )
+    for (const name of ['a', 'b', 'c']) queue.enqueue({ name, mention: false })
+    await new Promise((resolve) => setImmediate(resolve))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(started).toEqual(['a', 'b'])
+    await queue.idle()
+    expect(started).toEqual(['a', 'b', 'c'])
   })
 })
