@@ -22,6 +22,10 @@
  * - "peer INSERT": the persisted peer's one multi-row INSERT into a table
  *   with only a primary key (bench/pg-peer-server.ts: no dedupe, no
  *   membership, seqs from memory), sent through the same driver.
+ * BENCH_PG_APPEND_SET=ladder adds the steps between the peer and Ferry
+ * (bench/pg-append-ladder.ts), =levers candidate changes
+ * (bench/pg-append-levers.ts); BENCH_PG_APPEND_SLICE interleaves the variants
+ * in small slices for a loaded machine (docs/BENCHMARKS.md).
  */
 import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
