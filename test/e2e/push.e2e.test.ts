@@ -195,3 +195,33 @@ describe('muting a room', () => {
     await expect.poll(async () => (await levels()).rooms, { timeout: LONG }).toEqual([{ roomId, level: 'mentions' }])
   })
 })
+
+describe('a notification tapped while Ferry is open', () => {
+  it('the worker asks the open window to show the message, and it opens the room there without a reload', async () => {
+    const { context } = alice
+    await context.setOffline(false)
+    const page = await context.newPage()
+    await page.goto(server.url)
+    await page.getByRole('heading', { name: 'Rooms' }).waitFor({ timeout: LONG })
+    await waitForServiceWorker(page)
+    const said = await bobSays('see you on deck')
+    await page.evaluate(() => {
+      Object.assign(window, { loadedOnce: true })
+    })
+    // What the click handler does with a window it picked (sw/click.ts; the choice is unit-tested).
+    const worker = context.serviceWorkers().find((w) => w.url().startsWith(server.url))!
+    await worker.evaluate(
+      async ({ roomId, seq, url }) => {
+        const windows = await (self as unknown as ServiceWorkerGlobalScope).clients.matchAll({ type: 'window' })
+        for (const w of windows) if (w.url === url) w.postMessage({ type: 'open-message', roomId, seq })
+      },
+      { roomId, seq: said.seq, url: page.url() },
+    )
+    const target = page.locator(`[role=log] li.msg--target[data-seq="${said.seq}"]`)
+    await target.waitFor({ timeout: LONG })
+    expect(await target.locator('.msg__body').textContent()).toBe('see you on deck')
+    expect(new URL(page.url()).pathname).toBe(`/rooms/${roomId}`)
+    // The same document: navigated inside the app, not reloaded.
+    expect(await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true)
+  })
+})
