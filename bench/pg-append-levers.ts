@@ -25,10 +25,10 @@
  * values.
  *
  * "ferry, a fresh copy (A/A)": `ferry_append_batch` as it is under another
- * name, first called after ANALYZE like every other lever, whereas the real
- * one also stored the seed history (its plans cached before ANALYZE): compare
- * a lever with this copy, not only with "ferry" (docs/BENCHMARKS.md: a gain
- * once measured against "ferry" alone was that difference).
+ * name: the noise floor of a comparison, and a guard against the trap found
+ * on 2026-12-07 (docs/BENCHMARKS.md): when the real function had stored the
+ * seed history before ANALYZE, its fresh copies, every lever among them, ran
+ * 10–15 % cheaper, which once passed for a lever's gain.
  */
 import { type Kysely, sql } from 'kysely'
 

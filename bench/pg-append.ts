@@ -133,18 +133,20 @@ async function seed(database: Database): Promise<Member[]> {
       room_id uuid NOT NULL, seq bigint NOT NULL, client_id uuid NOT NULL, author_id uuid NOT NULL,
       body text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (room_id, seq))`.execute(db)
   const { rows } = await sql<Member>`SELECT room_id, user_id FROM room_members`.execute(db)
-  // 20 stored messages per member before ANALYZE, through the real function,
-  // so the plans cached are those of a table in use, not of an empty one
-  // (docs/BENCHMARKS.md: an empty table's statistics once made a lookup a
-  // sequential scan); the peer's table gets the same rows.
-  const history = rows.flatMap((m) => Array.from({ length: 20 }, () => m))
-  for (let i = 0; i < history.length; i += 200) {
-    const chunk = history.slice(i, i + 200)
-    await sql`SELECT 1 FROM ferry_append_batch(
-      ${uuids(chunk.map((m) => m.room_id))}, ${uuids(chunk.map((m) => m.user_id))},
-      ${uuids(chunk.map(() => randomUUID()))}, ${sql`${chunk.map(() => BODY)}::text[]`},
-      ${uuids(chunk.map(() => null))})`.execute(db)
-  }
+  // 20 stored messages per member before ANALYZE, so the plans cached are
+  // those of a table in use, not of an empty one (docs/BENCHMARKS.md: an
+  // empty table's statistics once made a lookup a sequential scan). Written
+  // by one plain INSERT, not through ferry_append_batch: a function called
+  // before ANALYZE kept plans that cost it 10–15 % per write for the rest of
+  // the run (docs/BENCHMARKS.md, 2026-12-07 "Where the rest of the gap goes").
+  await sql`
+    INSERT INTO room_events (room_id, seq, kind, author_id, client_id, body)
+    SELECT m.room_id, row_number() OVER (PARTITION BY m.room_id ORDER BY m.user_id, g), 'message.created',
+           m.user_id, gen_random_uuid(), ${BODY}
+      FROM room_members m CROSS JOIN generate_series(1, 20) AS g`.execute(db)
+  await sql`UPDATE rooms SET last_seq = coalesce((SELECT max(seq) FROM room_events e WHERE e.room_id = rooms.id), 0)`.execute(
+    db,
+  )
   await sql`INSERT INTO bench_peer_messages (room_id, seq, client_id, author_id, body)
     SELECT room_id, seq, client_id, author_id, body FROM room_events`.execute(db)
   return rows
