@@ -12,6 +12,8 @@
  *   L4–L6 + each of room_events' partial indexes (target, subject, mentions);
  *   L7 + the statement inside a PL/pgSQL function, arrays unnested there,
  *      rows returned (`RETURN QUERY … RETURNING`);
+ *   L8a, L8b: L7 plus the rooms' `FOR UPDATE` alone, then plus the `last_seq`
+ *      UPDATE too, seqs still from memory (what of L8 each part is);
  *   L8 + the rooms rows locked `FOR UPDATE` in id order, seqs from
  *      `last_seq` by `row_number()`, one `last_seq` UPDATE per room;
  *   L9 + one INSERT per write in a PL/pgSQL loop, `RETURN NEXT` per write,
@@ -35,6 +37,8 @@ export const LADDER = [
   'L5 + subject partial index',
   'L6 + mentions partial index',
   'L7 + PL/pgSQL function, unnest, RETURNING',
+  'L8a L7 + rooms FOR UPDATE only (seqs from memory)',
+  'L8b L8a + last_seq UPDATE (seqs from memory)',
   'L8 + rooms FOR UPDATE, last_seq UPDATE',
   'L9 + one INSERT per write in a loop',
 ] as const
@@ -66,6 +70,14 @@ const STEPS: Record<LadderStep, { indexes: IndexName[]; table: string }> = {
   'L7 + PL/pgSQL function, unnest, RETURNING': {
     indexes: ['dedupe', 'target', 'subject', 'mentions'],
     table: 'ladder7',
+  },
+  'L8a L7 + rooms FOR UPDATE only (seqs from memory)': {
+    indexes: ['dedupe', 'target', 'subject', 'mentions'],
+    table: 'ladder8a',
+  },
+  'L8b L8a + last_seq UPDATE (seqs from memory)': {
+    indexes: ['dedupe', 'target', 'subject', 'mentions'],
+    table: 'ladder8b',
   },
   'L8 + rooms FOR UPDATE, last_seq UPDATE': { indexes: ['dedupe', 'target', 'subject', 'mentions'], table: 'ladder8' },
   'L9 + one INSERT per write in a loop': { indexes: ['dedupe', 'target', 'subject', 'mentions'], table: 'ladder9' },
@@ -114,6 +126,29 @@ export async function setUpLadder(db: Kysely<any>): Promise<void> {
     END
     $fn$`)
     .execute(db)
+  for (const [table, update] of [
+    ['ladder8a', false],
+    ['ladder8b', true],
+  ] as const)
+    await sql
+      .raw(`
+    CREATE FUNCTION ${table}_append(p_room uuid[], p_author uuid[], p_client uuid[], p_body text[], p_seq bigint[]) ${RETURNS}
+    LANGUAGE plpgsql AS $fn$
+    BEGIN
+      PERFORM 1 FROM (SELECT id FROM rooms WHERE id = ANY(p_room) ORDER BY id FOR UPDATE) AS r;
+      RETURN QUERY INSERT INTO ${table} AS e (room_id, seq, kind, author_id, client_id, body)
+        SELECT u.r, u.s, 'message.created', u.a, u.c, u.b FROM unnest(p_room, p_seq, p_author, p_client, p_body) AS u(r, s, a, c, b)
+        ON CONFLICT (room_id, author_id, client_id) DO NOTHING
+        ${RETURNING};
+      ${
+        update
+          ? `UPDATE rooms SET last_seq = rooms.last_seq + k.n
+        FROM (SELECT r, count(*) AS n FROM unnest(p_room) AS r GROUP BY r) AS k WHERE rooms.id = k.r;`
+          : ''
+      }
+    END
+    $fn$`)
+      .execute(db)
   await sql.raw(lockingFunction('ladder8')).execute(db)
   // L9: ferry_append_batch as it is, on ladder9, without the membership EXISTS.
   const { rows } = await sql<{ definition: string }>`
@@ -173,6 +208,15 @@ export function ladderCaller(db: Kysely<any>) {
       return
     }
     const seq = sql`${await nextSeqs(table, batch)}::bigint[]`
+    if (
+      step === 'L8a L7 + rooms FOR UPDATE only (seqs from memory)' ||
+      step === 'L8b L8a + last_seq UPDATE (seqs from memory)'
+    ) {
+      const fn = sql.raw(`${table}_append`)
+      const { rows } = await sql`SELECT * FROM ${fn}(${rooms}, ${authors}, ${clients}, ${bodies}, ${seq})`.execute(db)
+      if (rows.length !== batch.length) throw new Error(`${step}: a bench write was not stored`)
+      return
+    }
     if (step === 'L7 + PL/pgSQL function, unnest, RETURNING') {
       const { rows } =
         await sql`SELECT * FROM ladder7_append(${rooms}, ${authors}, ${clients}, ${bodies}, ${seq})`.execute(db)

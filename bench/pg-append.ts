@@ -50,13 +50,22 @@ type Variant = (typeof DEFAULT_VARIANTS)[number] | LadderStep | Lever
 /**
  * Which variants a run measures (BENCH_PG_APPEND_SET): `default`; `ladder`, the
  * peer, each step of bench/pg-append-ladder.ts and ferry (where the gap goes);
- * `levers`, the peer, ferry and the candidates of bench/pg-append-levers.ts.
+ * `levers`, the peer, ferry and the candidates of bench/pg-append-levers.ts;
+ * `lock`, the ladder's steps around the room lock only.
  */
-export type PgAppendSet = 'default' | 'ladder' | 'levers'
+export type PgAppendSet = 'default' | 'ladder' | 'levers' | 'lock'
 const SETS: Record<PgAppendSet, readonly Variant[]> = {
   default: DEFAULT_VARIANTS,
   ladder: ['peer INSERT', ...LADDER, 'ferry'],
   levers: ['peer INSERT', 'ferry', ...LEVERS],
+  lock: [
+    'peer INSERT',
+    'L7 + PL/pgSQL function, unnest, RETURNING',
+    'L8a L7 + rooms FOR UPDATE only (seqs from memory)',
+    'L8b L8a + last_seq UPDATE (seqs from memory)',
+    'L8 + rooms FOR UPDATE, last_seq UPDATE',
+    'ferry',
+  ],
 }
 const isLadderStep = (v: Variant): v is LadderStep => (LADDER as readonly string[]).includes(v)
 const isLever = (v: Variant): v is Lever => (LEVERS as readonly string[]).includes(v)
