@@ -225,3 +225,34 @@ describe('a notification tapped while Ferry is open', () => {
     expect(await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true)
   })
 })
+
+describe('the focus frame', () => {
+  it('names the open room on the socket, null on the list, and again on a new socket', async () => {
+    const { context } = alice
+    await context.setOffline(false)
+    // One Ferry tab: it leads, so the socket (and its frames) is its own.
+    for (const open of context.pages()) if (open.url().startsWith(server.url)) await open.close()
+    const page = await context.newPage()
+    const sent: string[] = []
+    page.on('websocket', (ws) =>
+      ws.on('framesent', ({ payload }) => {
+        if (typeof payload === 'string' && payload.includes('"focus"')) sent.push(payload)
+      }),
+    )
+    const focusOf = (roomIdOrNull: string | null) => JSON.stringify({ type: 'focus', roomId: roomIdOrNull })
+    await page.goto(`${server.url}/rooms/${roomId}`)
+    await waitForStatus(page, /^Up to date$/)
+    await expect.poll(() => sent.at(-1), { timeout: LONG }).toBe(focusOf(roomId))
+    await page.getByRole('button', { name: 'Back to rooms' }).click()
+    await expect.poll(() => sent.at(-1), { timeout: LONG }).toBe(focusOf(null))
+    await page.getByRole('link', { name: /^Harbour\./ }).click()
+    await expect.poll(() => sent.at(-1), { timeout: LONG }).toBe(focusOf(roomId))
+    // A new socket (the network dropped) is told again.
+    const before = sent.length
+    await context.setOffline(true)
+    await waitForStatus(page, 'Offline')
+    await context.setOffline(false)
+    await waitForStatus(page, /^Up to date$/)
+    await expect.poll(() => sent.slice(before), { timeout: LONG }).toEqual([focusOf(roomId)])
+  })
+})
