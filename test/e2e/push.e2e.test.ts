@@ -90,6 +90,22 @@ describe('a push while the app is closed and offline', () => {
 
     // The train enters the tunnel: Ferry is closed, the network gone.
     await alice.page.close()
+    // The worker may list a closed window for a moment (visible, showing the room: no notification then).
+    await expect
+      .poll(
+        () =>
+          worker.evaluate(
+            async () =>
+              (
+                await (self as unknown as ServiceWorkerGlobalScope).clients.matchAll({
+                  type: 'window',
+                  includeUncontrolled: true,
+                })
+              ).length,
+          ),
+        { timeout: LONG },
+      )
+      .toBe(0)
     await context.setOffline(true)
     // Two messages; only the second is pushed (the first's push was lost, or collapsed by the push service).
     await bobSays('the ferry is late')
