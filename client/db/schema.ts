@@ -8,7 +8,7 @@ import type { ErrorCode } from '../../shared/errors.ts'
 import type { Member, Room, RoomEvent, User } from '../../shared/schemas.ts'
 
 export const DB_NAME = 'ferry'
-export const DB_VERSION = 6
+export const DB_VERSION = 7
 
 /** What an outbox item asks the server for (issue 9); items from before it have no `type` and are sends. */
 export type OutboxItemType = 'send' | 'edit' | 'delete' | 'react'
@@ -141,6 +141,22 @@ export interface FerryDB extends DBSchema {
    * Read as unknown and validated (client/push/room-levels.ts).
    */
   roomNotify: { key: string; value: RoomNotifyRecord }
+  /**
+   * Added in version 7: the notifications banner's history per person on this device (key: the
+   * user id): whether they sent a first message here and answered the offer. Not a user store: it
+   * outlives logout, so the banner comes once per person. Read as unknown and validated
+   * (client/push/prompt.ts).
+   */
+  pushPrompt: { key: string; value: PushPromptRecord }
+}
+
+/** The banner's history for one person on this device, as client/push/prompt.ts keeps it. */
+export interface PushPromptRecord {
+  v: 1
+  /** They sent a message from this device (the offer comes only after the first). */
+  sent: boolean
+  /** They dismissed the banner or turned notifications on here: it never comes again. */
+  answered: boolean
 }
 
 /** This device's notifications, as client/push/device.ts keeps them. */
@@ -221,5 +237,9 @@ export function upgradeSchema(
     // Notifications (issue 10): the device's push subscription and the per-room levels.
     db.createObjectStore('pushDevice')
     db.createObjectStore('roomNotify', { keyPath: 'roomId' })
+  }
+  if (oldVersion < 7) {
+    // The notifications banner once per person on this device, surviving logout (issue 10).
+    db.createObjectStore('pushPrompt')
   }
 }

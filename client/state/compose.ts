@@ -68,7 +68,7 @@ export async function send(roomId: string, text: string, replyTo?: Target): Prom
   background('asking for persistent storage', requestPersistence)
   background('registering background sync', requestBackgroundFlush)
   // A sensible moment to offer notifications (never on first load): the person is talking here.
-  offerAfterSend()
+  void offerAfterSend()
   return { ok: true }
 }
 

@@ -13,6 +13,7 @@ import type { PushDeviceRecord } from '../db/schema.ts'
 import { DEFAULT_PUSH_DEVICE, readPushDevice, updatePushDevice } from '../push/device.ts'
 import { base64UrlToBytes } from '../push/keys.ts'
 import { browserPush, type PushPlatform } from '../push/platform.ts'
+import { recordAnswer, recordSend } from '../push/prompt.ts'
 import { notice } from './store.ts'
 
 /**
@@ -29,6 +30,8 @@ export const pushBusy = signal(false)
 
 let platform: PushPlatform = browserPush
 let device: PushDeviceRecord = DEFAULT_PUSH_DEVICE
+/** Who is signed in, for the banner's history (client/push/prompt.ts); null when signed out. */
+let me: string | null = null
 
 /** Tests put a fake browser here. */
 export function setPushPlatform(next: PushPlatform): void {
@@ -50,7 +53,8 @@ function statusOf(record: PushDeviceRecord): PushStatus {
  * wants notifications here, the subscription registered again (idempotent on the server; it may
  * have been dropped, or the browser may have renewed it). Quiet: nothing to act on.
  */
-export async function startNotifications(): Promise<void> {
+export async function startNotifications(userId: string): Promise<void> {
+  me = userId
   try {
     device = await readPushDevice(await getDb())
     pushStatus.value = statusOf(device)
@@ -62,19 +66,36 @@ export async function startNotifications(): Promise<void> {
   }
 }
 
-/** After a message the person sent: the banner, unless they chose already (on, dismissed, blocked). */
-export function offerAfterSend(): void {
-  if (pushOffer.peek() || device.promptDismissed || device.wanted) return
-  if (statusOf(device) === 'off') pushOffer.value = true
+/**
+ * After a message the person sent: the banner, only after the first message they ever sent from
+ * this device, and unless they chose already (dismissed or turned on, here and before, or blocked).
+ * Never rejects.
+ */
+export async function offerAfterSend(): Promise<void> {
+  const userId = me
+  if (!userId || pushOffer.peek()) return
+  try {
+    const before = await recordSend(await getDb(), userId)
+    // `promptDismissed`: a dismissal written by the version before the per-person record, until logout.
+    if (before.sent || before.answered || device.promptDismissed || device.wanted) return
+    if (me === userId && statusOf(device) === 'off') pushOffer.value = true
+  } catch (error) {
+    console.warn('[ferry] offering notifications failed', error)
+  }
 }
 
-/** "Not now": the banner goes and never comes back by itself (the account menu still has the setting). */
+/** "Not now": the banner goes and never comes back for this person here, logout included (the account menu still has the setting). */
 export async function dismissOffer(): Promise<void> {
   pushOffer.value = false
+  await answerOffer()
+}
+
+async function answerOffer(): Promise<void> {
+  if (!me) return
   try {
-    device = await updatePushDevice(await getDb(), (r) => ({ ...r, promptDismissed: true }))
+    await recordAnswer(await getDb(), me)
   } catch (error) {
-    console.warn('[ferry] remembering the dismissed notification banner failed', error)
+    console.warn('[ferry] remembering the answered notification banner failed', error)
   }
 }
 
@@ -152,6 +173,7 @@ export async function turnOnNotifications(): Promise<void> {
     await register(false)
     pushStatus.value = 'on'
     pushOffer.value = false
+    await answerOffer()
   } catch (error) {
     if (error instanceof ApiError && error.code === 'network') {
       notice.value = 'You are offline: turning notifications on needs a connection. Try again when connected.'
@@ -211,6 +233,7 @@ export async function unsubscribeHere(): Promise<void> {
 /** Signed out: nothing of the last person's choices shows. */
 export function forgetNotifications(): void {
   device = DEFAULT_PUSH_DEVICE
+  me = null
   pushOffer.value = false
   pushStatus.value = 'off'
 }

@@ -174,7 +174,7 @@ async function signedIn(me: UserResponse['user']): Promise<void> {
   await Promise.all([reloadRooms(db), reloadOutbox(db)])
   startSession()
   // Notifications: the device's choice, and its subscription registered again (never rejects).
-  void startNotifications()
+  void startNotifications(me.id)
   // Per-room levels: choices made offline go out, the server's come in (never rejects).
   void syncRoomLevels()
   // A room link opened before signing in (or on a device that had nothing): open it now, from the server.

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { getDb } from '../../client/db/page.ts'
 import { DEFAULT_PUSH_DEVICE, readPushDevice, updatePushDevice } from '../../client/push/device.ts'
 import type { PushPlatform } from '../../client/push/platform.ts'
+import { readPushPrompt } from '../../client/push/prompt.ts'
 import {
   dismissOffer,
   forgetNotifications,
@@ -26,6 +27,7 @@ import {
 import { notice } from '../../client/state/store.ts'
 
 const KEY = 'BOr8hZ3pq6VnMrJcq1XKsVyIvYqz9xwqbd9cHc1pFZ8'
+const ME = '00000000-0000-4000-8000-00000000a11c'
 const SUB_ID = '00000000-0000-4000-8000-0000000000a1'
 
 const json = (body: unknown, status = 200) =>
@@ -86,7 +88,8 @@ function server(offline = false): string[] {
 }
 
 beforeEach(async () => {
-  await (await getDb()).clear('pushDevice')
+  const db = await getDb()
+  await Promise.all([db.clear('pushDevice'), db.clear('pushPrompt')])
   forgetNotifications()
   notice.value = null
 })
@@ -96,28 +99,28 @@ describe('the offer', () => {
   it('is not there at start, comes after a sent message, and stays away once dismissed (across starts)', async () => {
     setPushPlatform(fakeBrowser('default').platform)
     server()
-    await startNotifications()
+    await startNotifications(ME)
     expect(pushOffer.value).toBe(false)
-    offerAfterSend()
+    await offerAfterSend()
     expect(pushOffer.value).toBe(true)
     await dismissOffer()
     expect(pushOffer.value).toBe(false)
     forgetNotifications()
-    await startNotifications()
-    offerAfterSend()
+    await startNotifications(ME)
+    await offerAfterSend()
     expect(pushOffer.value).toBe(false)
-    expect((await readPushDevice(await getDb())).promptDismissed).toBe(true)
+    expect((await readPushPrompt(await getDb(), ME)).answered).toBe(true)
   })
 
   it('is never made when notifications are blocked or the browser cannot show them', async () => {
     setPushPlatform(fakeBrowser('denied').platform)
-    await startNotifications()
-    offerAfterSend()
+    await startNotifications(ME)
+    await offerAfterSend()
     expect(pushOffer.value).toBe(false)
     expect(pushStatus.value).toBe('blocked')
     setPushPlatform({ ...fakeBrowser('default').platform, supported: () => false })
-    await startNotifications()
-    offerAfterSend()
+    await startNotifications(ME)
+    await offerAfterSend()
     expect(pushOffer.value).toBe(false)
     expect(pushStatus.value).toBe('unsupported')
   })
@@ -128,8 +131,8 @@ describe('turning notifications on and off', () => {
     const browser = fakeBrowser('default')
     setPushPlatform(browser.platform)
     const asked = server()
-    await startNotifications()
-    offerAfterSend()
+    await startNotifications(ME)
+    await offerAfterSend()
     await turnOnNotifications()
     expect(browser.state.asked).toBe(1)
     expect(browser.state.subscribed).toHaveLength(1)
@@ -174,13 +177,13 @@ describe('turning notifications on and off', () => {
     const browser = fakeBrowser('default', 'denied')
     setPushPlatform(browser.platform)
     const asked = server()
-    offerAfterSend()
+    await offerAfterSend()
     await turnOnNotifications()
     expect(pushStatus.value).toBe('blocked')
     expect(pushOffer.value).toBe(false)
     expect(browser.state.subscribed).toEqual([])
     expect(asked).toEqual([])
-    offerAfterSend()
+    await offerAfterSend()
     expect(pushOffer.value).toBe(false)
   })
 
@@ -209,7 +212,7 @@ describe('turning notifications on and off', () => {
     await turnOnNotifications()
     asked.length = 0
     forgetNotifications()
-    await startNotifications()
+    await startNotifications(ME)
     expect(pushStatus.value).toBe('on')
     expect(asked).toEqual(['GET /api/push/key', 'POST /api/push/subscriptions'])
     expect(browser.state.subscribed).toHaveLength(1)
@@ -220,7 +223,7 @@ describe('turning notifications on and off', () => {
         ? json({ publicKey: `${KEY.slice(0, -2)}AA` })
         : json({ subscription: { id: SUB_ID } }, 200),
     )
-    await startNotifications()
+    await startNotifications(ME)
     expect(browser.state.unsubscribed).toBe(1)
     expect(browser.state.subscribed).toHaveLength(2)
   })

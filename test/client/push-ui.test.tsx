@@ -3,8 +3,8 @@ import 'fake-indexeddb/auto'
 import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/preact'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { getDb } from '../../client/db/page.ts'
-import { readPushDevice } from '../../client/push/device.ts'
 import type { PushPlatform } from '../../client/push/platform.ts'
+import { readPushPrompt } from '../../client/push/prompt.ts'
 import {
   BLOCKED_HELP,
   forgetNotifications,
@@ -15,6 +15,7 @@ import {
 } from '../../client/state/notifications.ts'
 import { NotifyOffer, NotifySetting } from '../../client/ui/Notifications.tsx'
 
+const ME = '00000000-0000-4000-8000-00000000a11c'
 const platform = (permission: NotificationPermission): PushPlatform => ({
   supported: () => true,
   permission: () => permission,
@@ -23,7 +24,8 @@ const platform = (permission: NotificationPermission): PushPlatform => ({
 })
 
 beforeEach(async () => {
-  await (await getDb()).clear('pushDevice')
+  const db = await getDb()
+  await Promise.all([db.clear('pushDevice'), db.clear('pushPrompt')])
   forgetNotifications()
 })
 afterEach(cleanup)
@@ -31,20 +33,20 @@ afterEach(cleanup)
 describe('notifications in the UI', () => {
   it('the banner shows only after a sent message, and Dismiss removes it for good', async () => {
     setPushPlatform(platform('default'))
-    await startNotifications()
+    await startNotifications(ME)
     render(<NotifyOffer />)
     expect(screen.queryByRole('button', { name: 'Get notified of new messages' })).toBeNull()
-    offerAfterSend()
+    await offerAfterSend()
     await screen.findByRole('button', { name: 'Get notified of new messages' })
     fireEvent.click(screen.getByRole('button', { name: 'Dismiss' }))
     await waitFor(() => expect(screen.queryByRole('region', { name: 'Notifications' })).toBeNull())
-    await waitFor(async () => expect((await readPushDevice(await getDb())).promptDismissed).toBe(true))
+    await waitFor(async () => expect((await readPushPrompt(await getDb(), ME)).answered).toBe(true))
   })
 
   it('a denied prompt turns the banner into nothing and the setting into how to allow them', async () => {
     setPushPlatform(platform('default'))
-    await startNotifications()
-    offerAfterSend()
+    await startNotifications(ME)
+    await offerAfterSend()
     render(
       <>
         <NotifyOffer />

@@ -56,6 +56,7 @@ describe('IndexedDB schema upgrade', () => {
       'messages',
       'outbox',
       'pushDevice',
+      'pushPrompt',
       'roomNotify',
       'rooms',
       'session',
