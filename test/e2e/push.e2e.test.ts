@@ -15,6 +15,8 @@ import {
   apiCall,
   createRoom,
   LONG,
+  openRoom,
+  PASSWORD,
   sendMessage,
   sentTexts,
   signUp,
@@ -270,5 +272,45 @@ describe('the focus frame', () => {
     await context.setOffline(false)
     await waitForStatus(page, /^Up to date$/)
     await expect.poll(() => sent.slice(before), { timeout: LONG }).toEqual([focusOf(roomId)])
+  })
+})
+
+describe('the notifications banner', () => {
+  it('comes after the first message only, and not again after a dismissal, a reload, or a logout and login', async () => {
+    const carol = await launchBrowser()
+    const { page } = carol
+    const carolName = uniqueName('carol')
+    await signUp(page, server.url, carolName)
+    const quay = await createRoom(page, 'Quay')
+    const offer = page.getByRole('button', { name: 'Get notified of new messages' })
+    expect(await offer.count()).toBe(0)
+    await sendMessage(page, 'first')
+    await offer.waitFor({ timeout: LONG })
+    await page.getByRole('region', { name: 'Notifications' }).getByRole('button', { name: 'Dismiss' }).click()
+    await offer.waitFor({ state: 'detached', timeout: LONG })
+
+    // The banner's history is in IndexedDB: a reload, then a send (acked, so the offer had its turn), and no banner.
+    await page.reload()
+    await waitForStatus(page, /^Up to date$/)
+    await sendMessage(page, 'after a reload')
+    await expect.poll(() => sentTexts(page), { timeout: LONG }).toEqual(['first', 'after a reload'])
+    expect(await offer.count()).toBe(0)
+
+    // Logout wipes the user stores, not the banner's history.
+    await page.getByRole('button', { name: /^Account: / }).click()
+    await page.getByRole('button', { name: 'Log out' }).click()
+    await page.getByRole('button', { name: 'Log in', exact: true }).waitFor({ timeout: LONG })
+    await page.getByLabel('Username').fill(carolName)
+    await page.getByLabel('Password').fill(PASSWORD)
+    await page.getByRole('button', { name: 'Log in', exact: true }).click()
+    await page.getByRole('heading', { name: 'Rooms' }).waitFor({ timeout: LONG })
+    await openRoom(page, server.url, quay)
+    await waitForStatus(page, /^Up to date$/)
+    await sendMessage(page, 'after logging in again')
+    await expect
+      .poll(() => sentTexts(page), { timeout: LONG })
+      .toEqual(['first', 'after a reload', 'after logging in again'])
+    expect(await offer.count()).toBe(0)
+    await carol.close()
   })
 })
