@@ -29,7 +29,14 @@ export function levelOf(roomId: string): NotifyLevel {
 
 async function reload(): Promise<void> {
   const records = await readRoomLevels(await getDb())
-  roomLevels.value = Object.fromEntries(records.filter((r) => r.level !== 'all').map((r) => [r.roomId, r.level]))
+  const next = Object.fromEntries(records.filter((r) => r.level !== 'all').map((r) => [r.roomId, r.level]))
+  // Each sync announces a change; an equal object would still re-render every room row.
+  if (!sameLevels(roomLevels.value, next)) roomLevels.value = next
+}
+
+function sameLevels(a: Readonly<Record<string, NotifyLevel>>, b: Readonly<Record<string, NotifyLevel>>): boolean {
+  const keys = Object.keys(a)
+  return keys.length === Object.keys(b).length && keys.every((roomId) => a[roomId] === b[roomId])
 }
 
 /**

@@ -104,6 +104,24 @@ describe('room levels on the device', () => {
     expect(await readRoomLevels(db)).toEqual([])
   })
 
+  it('a sync that changes nothing leaves the levels as they were (no re-render of every room row)', async () => {
+    const state = { offline: false, levels: { [ROOM_A]: 'none' } as Record<string, string> }
+    server(state)
+    await syncRoomLevels()
+    await waitFor(() => expect(roomLevels.value).toEqual({ [ROOM_A]: 'none' }))
+    const before = roomLevels.value
+    let changes = 0
+    const unsubscribe = roomLevels.subscribe(() => changes++)
+    changes = 0 // subscribe calls once at once
+    await syncRoomLevels()
+    await syncRoomLevels()
+    // Give the tab bus's reload a chance to run (it would assign a new, equal object).
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    unsubscribe()
+    expect(roomLevels.value).toBe(before)
+    expect(changes).toBe(0)
+  })
+
   it('drops a choice the server will never take (not a member)', async () => {
     server({ offline: false, levels: {}, refuse: ROOM_B })
     await setRoomLevel(ROOM_B, 'none')
