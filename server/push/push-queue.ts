@@ -24,6 +24,8 @@ export interface PushQueueStats {
   exhausted: number
   /** Jobs replaced by a newer one with the same key while waiting (the push service would collapse them anyway). */
   coalesced: number
+  /** Retries dropped because a newer job of their key had started meanwhile (the device keeps the newest). */
+  superseded: number
 }
 
 interface Entry<J> {
@@ -39,8 +41,14 @@ interface Entry<J> {
  * AbortSignal that fires on close, so shutdown never waits for a hanging
  * push service.
  */
-export class PushQueue<J extends { mention: boolean; key?: string }> {
-  readonly stats: PushQueueStats = { enqueued: 0, dropped: 0, retried: 0, exhausted: 0, coalesced: 0 }
+export class PushQueue<J extends { mention: boolean; key?: string; order?: number }> {
+  readonly stats: PushQueueStats = { enqueued: 0, dropped: 0, retried: 0, exhausted: 0, coalesced: 0, superseded: 0 }
+  /**
+   * The newest `order` (the message's seq) started per key, so a retry of an
+   * older message is not sent after a newer one: the notification would go
+   * back to the older message. Bounded like the queue (oldest keys forgotten).
+   */
+  readonly #newestStarted = new Map<string, number>()
   /** Waiting (queued, not running, not between retries) entries by key. */
   readonly #waiting = new Map<string, Entry<J>>()
   #tokens: number
@@ -85,6 +93,7 @@ export class PushQueue<J extends { mention: boolean; key?: string }> {
     this.#mentions.length = 0
     this.#others.length = 0
     this.#waiting.clear()
+    this.#newestStarted.clear()
     clearTimeout(this.#paced)
     for (const timer of this.#retrying) clearTimeout(timer)
     this.#retrying.clear()
@@ -93,6 +102,11 @@ export class PushQueue<J extends { mention: boolean; key?: string }> {
   }
 
   #admit(entry: Entry<J>): void {
+    // A mention's retry still goes: being mentioned must not be lost to a later plain message.
+    if (entry.attempts > 0 && !entry.job.mention && this.#superseded(entry.job)) {
+      this.stats.superseded++
+      return
+    }
     if (this.#coalesce(entry)) return
     if (this.size >= this.options.max) {
       // Full: the oldest waiting non-mention makes room; a non-mention arriving with none to displace is itself dropped.
@@ -137,6 +151,23 @@ export class PushQueue<J extends { mention: boolean; key?: string }> {
     return true
   }
 
+  #superseded(job: J): boolean {
+    if (job.key === undefined || job.order === undefined) return false
+    const newest = this.#newestStarted.get(job.key)
+    return newest !== undefined && newest > job.order
+  }
+
+  #started(job: J): void {
+    if (job.key === undefined || job.order === undefined) return
+    const newest = this.#newestStarted.get(job.key)
+    if (newest !== undefined && newest >= job.order) return
+    this.#newestStarted.delete(job.key) // re-inserted last: the map's order is recency
+    this.#newestStarted.set(job.key, job.order)
+    if (this.#newestStarted.size > this.options.max) {
+      this.#newestStarted.delete(this.#newestStarted.keys().next().value!)
+    }
+  }
+
   #forget(entry: Entry<J>): void {
     const key = entry.job.key
     if (key !== undefined && this.#waiting.get(key) === entry) this.#waiting.delete(key)
@@ -171,6 +202,7 @@ export class PushQueue<J extends { mention: boolean; key?: string }> {
       if (this.#mentions.length + this.#others.length === 0 || !this.#mayStart()) break
       const entry = (this.#mentions.shift() ?? this.#others.shift())!
       this.#forget(entry)
+      this.#started(entry.job)
       this.#running++
       // Each job starts in a task of its own: its encryption (synchronous CPU) never runs back to back with
       // fifteen others, so acks and fan-out that are waiting get the event loop in between.
@@ -210,6 +242,8 @@ export class PushQueue<J extends { mention: boolean; key?: string }> {
     const timer = setTimeout(() => {
       this.#retrying.delete(timer)
       this.#admit(entry)
+      // A retry dropped (superseded or coalesced) may have been the last thing `idle()` waited for.
+      this.#wakeIdle()
     }, delay)
     timer.unref()
     this.#retrying.add(timer)

@@ -22,6 +22,8 @@ const NONE_STORED_RECHECK_MS = 5_000
 interface Job extends PushMessage {
   /** Device and room: a newer message for both replaces a waiting one (PushQueue coalescing). */
   key: string
+  /** The message's seq: a retry of an older plain message is dropped once a newer one of its key started. */
+  order: number
   subscriptionId: string
   failures: number
   target: PushTarget
@@ -189,6 +191,7 @@ export class PushSender {
       const topic = roomId.replaceAll('-', '')
       this.#queue.enqueue({
         key: `${recipient.subscriptionId}:${topic}`,
+        order: event.seq,
         subscriptionId: recipient.subscriptionId,
         failures: recipient.failures,
         target: { endpoint: recipient.endpoint, p256dh: recipient.p256dh, auth: recipient.auth },

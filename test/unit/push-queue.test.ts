@@ -5,6 +5,7 @@ interface Job {
   name: string
   mention: boolean
   key?: string
+  order?: number
 }
 
 const options = { concurrency: 1, max: 3, maxAttempts: 3, retryBaseMs: 1, retryMaxMs: 5, ratePerSecond: 0 }
@@ -113,6 +114,20 @@ describe('PushQueue', () => {
     for (let i = 0; i < 4; i++) await next()
     await queue.idle()
     expect(started).toEqual(['busy', 'room2 @', 'room1 b', 'room2 c'])
+  })
+
+  it('drops a retry once a newer job of its key has started (the device must not end on the older message)', async () => {
+    const { started, worker, next } = gatedWorker()
+    const queue = new PushQueue<Job>(worker, { ...options, concurrency: 2, max: 10, retryBaseMs: 20 }, () => {})
+    queue.enqueue({ name: 'seq 1', mention: false, key: 'dev:room1', order: 1 })
+    await next({ retry: true }) // the push service failed: a retry waits ~10–20 ms
+    queue.enqueue({ name: 'seq 2', mention: false, key: 'dev:room1', order: 2 })
+    queue.enqueue({ name: 'other room', mention: false, key: 'dev:room2', order: 1 })
+    await next()
+    await next()
+    await queue.idle()
+    expect(started).toEqual(['seq 1', 'seq 2', 'other room'])
+    expect(queue.stats).toMatchObject({ retried: 1, superseded: 1 })
   })
 
   it('starts at most ratePerSecond jobs at once (a one-second burst), then paces the rest', async () => {
