@@ -23,7 +23,7 @@ import { Appender, type AppenderOptions } from './messages/appender.ts'
 import messagesRoutes from './messages/messages.routes.ts'
 import { pushRoutes } from './push/push.routes.ts'
 import { PushSender } from './push/push-sender.ts'
-import { loadVapidKeys } from './push/vapid-keys.ts'
+import { vapidKeySource } from './push/vapid-keys.ts'
 import { type Bus, LocalBus } from './realtime/bus.ts'
 import { FocusRegistry } from './realtime/focus.ts'
 import { SendRateLimiter } from './realtime/rate-limit.ts'
@@ -143,8 +143,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(roomsRoutes, { prefix: '/api/rooms' })
   await app.register(messagesRoutes, { prefix: '/api/rooms' })
   await app.register(realtimeRoutes, { prefix: '/api' })
-  // The VAPID pair: from the environment, or generated once and kept in the database.
-  const vapidKeys = await loadVapidKeys(database.db, config.push)
+  // The VAPID pair: from the environment, or generated once and kept in the database (loaded when first needed).
+  const vapidKeys = vapidKeySource(database.db, config.push)
   app.decorate(
     'pushSender',
     new PushSender({ db: database.db, bus, focus: app.focus, keys: vapidKeys, config: config.push, log: app.log }),

@@ -2,7 +2,7 @@ import http from 'node:http'
 import https from 'node:https'
 import webpush from 'web-push'
 import { guardedLookup, refusedLiteral } from './endpoint-guard.ts'
-import type { VapidKeys } from './vapid-keys.ts'
+import type { VapidKeySource, VapidKeys } from './vapid-keys.ts'
 
 export interface PushTarget {
   endpoint: string
@@ -30,7 +30,7 @@ export type DeliveryOutcome =
   | { kind: 'failed'; reason: string; status?: number }
 
 export interface DeliveryOptions {
-  keys: VapidKeys
+  keys: VapidKeySource
   subject: string
   ttlSeconds: number
   timeoutMs: number
@@ -72,6 +72,12 @@ export class Delivery {
     if (refusedLiteral(url, this.#options.allowPrivate)) {
       return { kind: 'failed', reason: 'endpoint is a private address' }
     }
+    let keys: VapidKeys
+    try {
+      keys = await this.#options.keys()
+    } catch {
+      return { kind: 'retry', reason: 'VAPID keys unavailable (database)' }
+    }
     const details = webpush.generateRequestDetails(
       { endpoint: target.endpoint, keys: { p256dh: target.p256dh, auth: target.auth } },
       message.payload,
@@ -80,7 +86,7 @@ export class Delivery {
         topic: message.topic,
         urgency: message.urgency,
         contentEncoding: 'aes128gcm',
-        headers: { Authorization: this.#authorization(url.origin) },
+        headers: { Authorization: this.#authorization(url.origin, keys) },
       },
     )
     return this.#post(url, agent, details.headers as Record<string, string | number>, details.body as Buffer, signal)
@@ -90,11 +96,11 @@ export class Delivery {
     for (const agent of Object.values(this.#agents)) agent.destroy()
   }
 
-  #authorization(audience: string): string {
+  #authorization(audience: string, keys: VapidKeys): string {
     const now = Date.now()
     const cached = this.#vapid.get(audience)
     if (cached && cached.until > now) return cached.header
-    const { keys, subject } = this.#options
+    const { subject } = this.#options
     const headers = webpush.getVapidHeaders(
       audience,
       subject,

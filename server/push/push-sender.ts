@@ -10,7 +10,7 @@ import { buildPayload } from './payload.ts'
 import { type Attempt, PushQueue, type PushQueueStats } from './push-queue.ts'
 import { findRecipients } from './recipients.ts'
 import { deleteSubscription, recordDelivery } from './subscriptions.repository.ts'
-import type { VapidKeys } from './vapid-keys.ts'
+import type { VapidKeySource } from './vapid-keys.ts'
 
 /** Messages waiting for their recipients to be looked up; past it the oldest go (counted). */
 const PENDING_MESSAGES_MAX = 10_000
@@ -44,7 +44,7 @@ export interface PushSenderDeps {
   db: Kysely<DB>
   bus: Bus
   focus: FocusRegistry
-  keys: VapidKeys
+  keys: VapidKeySource
   config: PushConfig
   log: FastifyBaseLogger
 }

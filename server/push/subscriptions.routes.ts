@@ -13,18 +13,18 @@ import { AppError, notFound } from '../http/app-error.ts'
 import { checkEndpoint, EndpointRefused } from './endpoint-guard.ts'
 import { subscriptionKeysProblem } from './subscription-keys.ts'
 import { deleteOwnSubscription, registerSubscription } from './subscriptions.repository.ts'
-import type { VapidKeys } from './vapid-keys.ts'
+import type { VapidKeySource } from './vapid-keys.ts'
 
 const errors = { '4xx': ErrorResponse }
 
 /** GET /api/push/key, POST /api/push/subscriptions, DELETE /api/push/subscriptions/:subscriptionId (docs/API.md). */
-export function subscriptionsRoutes(keys: VapidKeys): FastifyPluginAsyncTypebox {
+export function subscriptionsRoutes(keys: VapidKeySource): FastifyPluginAsyncTypebox {
   return async (app) => {
     const { db, config } = app
 
     app.get('/key', { schema: { response: { 200: PushKeyResponse, ...errors } } }, async (request) => {
       await requireSession(request)
-      return { publicKey: keys.publicKey }
+      return { publicKey: (await keys()).publicKey }
     })
 
     app.post(

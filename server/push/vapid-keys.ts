@@ -8,6 +8,25 @@ export interface VapidKeys {
   privateKey: string
 }
 
+/** The keys when first needed (a push, `GET /api/push/key`), not at start. */
+export type VapidKeySource = () => Promise<VapidKeys>
+
+/**
+ * Loads the pair on first use and keeps it; a failed load (the database is
+ * down) is not kept, so the next use tries again. Lazy so the server starts,
+ * and answers `/healthz` 503, while the database is unreachable.
+ */
+export function vapidKeySource(db: Kysely<DB>, config: PushConfig): VapidKeySource {
+  let loading: Promise<VapidKeys> | undefined
+  return () => {
+    loading ??= loadVapidKeys(db, config).catch((error: unknown) => {
+      loading = undefined
+      throw error
+    })
+    return loading
+  }
+}
+
 /**
  * The environment's pair, or the one kept in the database, generated at the
  * first start so `npm start` needs nothing new. Several processes may start
