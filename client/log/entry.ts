@@ -9,7 +9,7 @@
 import type { MessageState } from '../../shared/conversation/fold.ts'
 import type { OperationAckFrame } from '../../shared/conversation/requests.ts'
 import type { AckFrame } from '../../shared/protocol.ts'
-import type { Message, RoomEvent } from '../../shared/schemas.ts'
+import type { Message, Room, RoomEvent } from '../../shared/schemas.ts'
 
 /**
  * A stored `message.created` may carry `state`: the message's current state
@@ -171,4 +171,18 @@ export function scrubbed(e: RoomEvent): RoomEvent {
     state: { ...state, body: null, mentions: [], edited: null, reactions: [], deleted },
   }
   return tomb
+}
+
+/** The room row's preview of an entry: a message with its author, else null (nothing to preview). */
+export function lastMessageOf(e: RoomEvent | null): Room['lastMessage'] {
+  if (e?.kind !== 'message.created' || e.authorId === null || e.clientId === null) return null
+  return {
+    roomId: e.roomId,
+    seq: e.seq,
+    clientId: e.clientId,
+    authorId: e.authorId,
+    authorName: e.authorName ?? '',
+    body: e.body ?? '',
+    createdAt: e.createdAt,
+  }
 }

@@ -6,6 +6,7 @@
 import type { PushPayload } from '../../shared/push/contract.ts'
 import type { Room, RoomEvent } from '../../shared/schemas.ts'
 import type { CachedRoom } from '../db/schema.ts'
+import { lastMessageOf } from '../log/entry.ts'
 
 /**
  * The row after the pushed message. A row that already reaches the seq (the
@@ -26,19 +27,6 @@ export function applyPushToRoom(room: CachedRoom, push: PushPayload, entry: Room
   const last = lastMessageOf(entry)
   if (last) next.lastMessage = last
   return next
-}
-
-function lastMessageOf(e: RoomEvent | null): Room['lastMessage'] {
-  if (e?.kind !== 'message.created' || e.authorId === null || e.clientId === null) return null
-  return {
-    roomId: e.roomId,
-    seq: e.seq,
-    clientId: e.clientId,
-    authorId: e.authorId,
-    authorName: e.authorName ?? '',
-    body: e.body ?? '',
-    createdAt: e.createdAt,
-  }
 }
 
 /** The unread total the app icon shows: rooms the person is in, counts that are counts (older rows are not trusted blindly). */

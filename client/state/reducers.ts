@@ -5,6 +5,7 @@
 import type { PresenceUser } from '../../shared/protocol.ts'
 import type { Room, RoomEvent } from '../../shared/schemas.ts'
 import type { OutboxItem } from '../db/schema.ts'
+import { lastMessageOf } from '../log/entry.ts'
 import { carryAmendments, mergedEntry } from '../log/window.ts'
 import type { ConnStatus } from '../tabs/messages.ts'
 
@@ -117,19 +118,9 @@ export function applyEventsToRoom(room: Room, events: readonly RoomEvent[], meId
     // The room row already reflects everything up to its lastSeq (counts included).
     if (e.seq <= next.lastSeq) continue
     next = { ...next, lastSeq: e.seq }
-    if (e.kind !== 'message.created' || e.authorId === null || e.clientId === null) continue
-    next = {
-      ...next,
-      lastMessage: {
-        roomId: e.roomId,
-        seq: e.seq,
-        clientId: e.clientId,
-        authorId: e.authorId,
-        authorName: e.authorName ?? '',
-        body: e.body ?? '',
-        createdAt: e.createdAt,
-      },
-    }
+    const lastMessage = lastMessageOf(e)
+    if (!lastMessage) continue
+    next = { ...next, lastMessage }
     if (viewing || e.authorId === meId) next = { ...next, lastReadSeq: Math.max(next.lastReadSeq, e.seq) }
     else if (e.seq > next.lastReadSeq) {
       next = { ...next, unreadCount: next.unreadCount + 1 }
