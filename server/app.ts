@@ -21,6 +21,7 @@ import { refuseUnknownQueries, registerValidation } from './http/validation.ts'
 import { AppendProfile } from './messages/append-profile.ts'
 import { Appender, type AppenderOptions } from './messages/appender.ts'
 import messagesRoutes from './messages/messages.routes.ts'
+import { Metrics } from './metrics/metrics.ts'
 import { pushRoutes } from './push/push.routes.ts'
 import { PushSender } from './push/push-sender.ts'
 import { vapidKeySource } from './push/vapid-keys.ts'
@@ -52,6 +53,8 @@ declare module 'fastify' {
     focus: FocusRegistry
     /** Web Push for committed messages (docs/PUSH.md); its stats and idle() serve tests and benchmarks. */
     pushSender: PushSender
+    /** This process's Prometheus metrics (server/metrics/, docs/SCALING.md). */
+    metrics: Metrics
   }
 }
 
@@ -59,6 +62,8 @@ export interface BuildOptions {
   config: Config
   database: Database
   bus?: Bus
+  /** Metrics to record into (main.ts hands the one its bus also records into); a fresh registry when absent. */
+  metrics?: Metrics
   /** Serve the built client (off in API tests). */
   serveClient?: boolean
   /** Appender tuning (tests inject a small queue bound). */
@@ -88,6 +93,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   app.decorate('database', database)
   app.decorate('db', database.db)
   app.decorate('bus', bus)
+  app.decorate('metrics', options.metrics ?? new Metrics())
   const profile = config.profileFile ? new AppendProfile() : undefined
   app.decorate(
     'appender',

@@ -28,6 +28,24 @@ export interface Config {
   push: PushConfig
   /** Diagnostics: time every append stage and write the summary here at shutdown (FERRY_PROFILE_FILE). */
   profileFile: string | undefined
+  /** REDIS_URL: Redis for the cross-process bus (and shared login limits) when set. */
+  redisUrl: string | undefined
+  /**
+   * FERRY_BUS: how nodes tell each other about commits (docs/SCALING.md).
+   * 'local' (the only choice on embedded PGlite: one process per data dir),
+   * 'postgres' (LISTEN/NOTIFY, the default with DATABASE_URL), 'redis'
+   * (pub/sub, the default when REDIS_URL is set too).
+   */
+  bus: 'local' | 'postgres' | 'redis'
+  /** FERRY_WORKERS: node:cluster workers sharing the port (PostgreSQL only; 1 = no cluster). */
+  workers: number
+  /**
+   * Prometheus metrics (docs/SCALING.md, "Metrics"). METRICS_PORT serves
+   * /metrics on its own port bound to METRICS_HOST (default 127.0.0.1);
+   * METRICS_TOKEN serves it on the main port to `Authorization: Bearer <token>`
+   * only. Neither set: no /metrics.
+   */
+  metrics: { port: number | undefined; host: string; token: string | undefined }
 }
 
 /** WebSocket tuning. Defaults come from the shared LIMITS; tests shorten the timers. */
@@ -243,5 +261,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     push: pushConfig(env, publicOrigin),
     profileFile: env.FERRY_PROFILE_FILE ? path.resolve(env.FERRY_PROFILE_FILE) : undefined,
+    ...scaleOut(env, databaseUrl),
   }
+}
+
+const BUS_KINDS = ['local', 'postgres', 'redis'] as const
+
+/** Bus, workers and metrics (issue 11): each combination embedded mode cannot serve is refused by name. */
+function scaleOut(
+  env: NodeJS.ProcessEnv,
+  databaseUrl: string | undefined,
+): Pick<Config, 'redisUrl' | 'bus' | 'workers' | 'metrics'> {
+  const redisUrl = env.REDIS_URL || undefined
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
+    throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://')
+  const fallback = !databaseUrl ? 'local' : redisUrl ? 'redis' : 'postgres'
+  const bus = (env.FERRY_BUS || fallback) as Config['bus']
+  if (!BUS_KINDS.includes(bus)) {
+    throw new ConfigError('FERRY_BUS', `must be one of ${BUS_KINDS.join(', ')}, got "${env.FERRY_BUS}"`)
+  }
+  if (bus !== 'local' && !databaseUrl) {
+    throw new ConfigError('FERRY_BUS', `"${bus}" needs DATABASE_URL: the embedded database serves one process only`)
+  }
+  if (bus === 'redis' && !redisUrl) throw new ConfigError('FERRY_BUS', '"redis" needs REDIS_URL')
+  const workers = integer(env, 'FERRY_WORKERS', 1, 1, 256)
+  if (workers > 1 && !databaseUrl) {
+    throw new ConfigError(
+      'FERRY_WORKERS',
+      'needs DATABASE_URL: the embedded database (PGlite) belongs to one process; set DATABASE_URL to a PostgreSQL server to run several workers',
+    )
+  }
+  if (workers > 1 && bus === 'local') {
+    throw new ConfigError('FERRY_WORKERS', 'needs a cross-process bus: FERRY_BUS=postgres or redis, not local')
+  }
+  const metricsPort = env.METRICS_PORT ? integer(env, 'METRICS_PORT', 0, 1, 65535) : undefined
+  const token = env.METRICS_TOKEN || undefined
+  if (token !== undefined && token.length < 16) throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters')
+  return { redisUrl, bus, workers, metrics: { port: metricsPort, host: env.METRICS_HOST || '127.0.0.1', token } }
 }

@@ -94,7 +94,7 @@ export class PushSender {
       },
       (error) => deps.log.error({ err: error }, 'push delivery failed'),
     )
-    this.#stopListening = deps.bus.subscribe((events) => this.#take(events))
+    this.#stopListening = deps.bus.subscribeOwn((events) => this.#take(events))
   }
 
   get stats(): PushStats {

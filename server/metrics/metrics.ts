@@ -1,0 +1,101 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+/** Seconds: from a fraction of a millisecond (a fan-out) to seconds (a stalled commit). */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+const REPLAY_BUCKETS = [0, 1, 10, 50, 100, 250, 500, 1000, 5000]
+
+/**
+ * One process's Prometheus metrics (issue 11 item 8, docs/SCALING.md,
+ * "Metrics"). A registry per app, not prom-client's global one: tests build
+ * many apps in one process. Names follow Prometheus conventions (`_total`
+ * counters, `_seconds` durations); labels stay low-cardinality (never a room
+ * or user id).
+ */
+export class Metrics {
+  readonly registry = new Registry()
+
+  readonly socketsOpen = new Gauge({
+    name: 'ferry_sockets_open',
+    help: 'Open WebSocket connections',
+    registers: [this.registry],
+  })
+  readonly subscriptions = new Gauge({
+    name: 'ferry_subscriptions',
+    help: 'Rooms followed, summed over open sockets',
+    registers: [this.registry],
+  })
+  readonly sends = new Counter({
+    name: 'ferry_sends_total',
+    help: 'Sends (messages and operations) by result: accepted, or the error code that refused them',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  })
+  readonly appendBatchSize = new Histogram({
+    name: 'ferry_append_batch_size',
+    help: 'Writes per append transaction',
+    buckets: BATCH_BUCKETS,
+    registers: [this.registry],
+  })
+  readonly appendCommitSeconds = new Histogram({
+    name: 'ferry_append_commit_seconds',
+    help: 'From an append batch leaving its lane to its commit',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  })
+  readonly fanOutSeconds = new Histogram({
+    name: 'ferry_fanout_seconds',
+    help: "Handing one committed batch's events to this node's sockets",
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  })
+  readonly busPublished = new Counter({
+    name: 'ferry_bus_published_total',
+    help: 'Messages this node published on the cross-process bus, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  })
+  readonly busReceived = new Counter({
+    name: 'ferry_bus_received_total',
+    help: 'Messages this node received from other nodes, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  })
+  readonly busLagSeconds = new Histogram({
+    name: 'ferry_bus_lag_seconds',
+    help: "From another node's publish to this node's handlers (clocks of one machine or NTP-synced ones)",
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  })
+  readonly busGapFills = new Counter({
+    name: 'ferry_bus_gap_fills_total',
+    help: 'Room events read from the database because a pointer skipped ahead or came without its events',
+    registers: [this.registry],
+  })
+  readonly busResyncs = new Counter({
+    name: 'ferry_bus_resyncs_total',
+    help: 'Times the bus connection came back after a loss and rooms were re-read',
+    registers: [this.registry],
+  })
+  readonly replayEvents = new Histogram({
+    name: 'ferry_replay_events',
+    help: 'Events replayed to a socket per room subscribe',
+    buckets: REPLAY_BUCKETS,
+    registers: [this.registry],
+  })
+  readonly resets = new Counter({
+    name: 'ferry_resets_total',
+    help: 'Subscribes answered with reset (missed more than the resume bound)',
+    registers: [this.registry],
+  })
+  readonly slowConsumerCloses = new Counter({
+    name: 'ferry_slow_consumer_closes_total',
+    help: 'Sockets closed with 4008 for not reading fast enough',
+    registers: [this.registry],
+  })
+  readonly pushQueueDepth = new Gauge({
+    name: 'ferry_push_queue_depth',
+    help: 'Web Push deliveries waiting (queued or between retries)',
+    registers: [this.registry],
+  })
+}
