@@ -148,4 +148,37 @@ describe('loadConfig', () => {
     expect(configError({ PUSH_ALLOW_PRIVATE_ENDPOINTS: 'sometimes' }).variable).toBe('PUSH_ALLOW_PRIVATE_ENDPOINTS')
     expect(configError({ PUSH_CONCURRENCY: '0' }).variable).toBe('PUSH_CONCURRENCY')
   })
+
+  it('picks the bus from the database and Redis settings, and refuses what embedded mode cannot serve', () => {
+    const pg = 'postgres://postgres@127.0.0.1:5432/ferry'
+    expect(loadConfig({})).toMatchObject({ bus: 'local', workers: 1, redisUrl: undefined })
+    expect(loadConfig({ DATABASE_URL: pg }).bus).toBe('postgres')
+    expect(loadConfig({ DATABASE_URL: pg, REDIS_URL: 'redis://127.0.0.1:6379' }).bus).toBe('redis')
+    expect(loadConfig({ DATABASE_URL: pg, REDIS_URL: 'redis://127.0.0.1:6379', FERRY_BUS: 'postgres' }).bus).toBe(
+      'postgres',
+    )
+    expect(loadConfig({ DATABASE_URL: pg, FERRY_WORKERS: '4' }).workers).toBe(4)
+    expect(configError({ FERRY_BUS: 'postgres' }).message).toMatch(/needs DATABASE_URL/)
+    expect(configError({ FERRY_BUS: 'nats', DATABASE_URL: pg }).variable).toBe('FERRY_BUS')
+    expect(configError({ FERRY_BUS: 'redis', DATABASE_URL: pg }).message).toMatch(/needs REDIS_URL/)
+    expect(configError({ REDIS_URL: 'http://cache:6379' }).variable).toBe('REDIS_URL')
+    const embedded = configError({ FERRY_WORKERS: '2' })
+    expect(embedded.variable).toBe('FERRY_WORKERS')
+    expect(embedded.message).toMatch(/embedded database/)
+    expect(configError({ FERRY_WORKERS: '2', DATABASE_URL: pg, FERRY_BUS: 'local' }).message).toMatch(
+      /cross-process bus/,
+    )
+    expect(configError({ FERRY_WORKERS: '0', DATABASE_URL: pg }).variable).toBe('FERRY_WORKERS')
+  })
+
+  it('serves metrics only on their own port or behind a token', () => {
+    expect(loadConfig({}).metrics).toEqual({ port: undefined, host: '127.0.0.1', token: undefined })
+    expect(loadConfig({ METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' }).metrics).toMatchObject({
+      port: 9464,
+      host: '0.0.0.0',
+    })
+    expect(loadConfig({ METRICS_TOKEN: 'a-long-enough-token' }).metrics.token).toBe('a-long-enough-token')
+    expect(configError({ METRICS_TOKEN: 'short' }).variable).toBe('METRICS_TOKEN')
+    expect(configError({ METRICS_PORT: '70000' }).variable).toBe('METRICS_PORT')
+  })
 })
