@@ -1,15 +1,27 @@
+import cluster from 'node:cluster'
 import { buildApp } from './app.ts'
 import { startSessionSweeper } from './auth/session-sweeper.ts'
-import { ConfigError, loadConfig } from './config.ts'
+import { runPrimary } from './cluster/primary.ts'
+import { type Config, ConfigError, loadConfig } from './config.ts'
 import { createDatabase } from './db/database.ts'
 import { DataDirInUseError } from './db/lock-file.ts'
 import { migrateToLatest } from './db/migrate.ts'
+import { Metrics } from './metrics/metrics.ts'
 
 async function main() {
   const config = loadConfig()
+  // FERRY_WORKERS > 1: this process only supervises (server/cluster/primary.ts); each worker runs serve().
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config)
+  await serve(config)
+}
+
+/** One Ferry process: the only one (FERRY_WORKERS=1, the default), or a cluster worker. */
+async function serve(config: Config) {
   const database = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
-  await migrateToLatest(database.db)
-  const app = await buildApp({ config, database })
+  // A worker's primary migrated once before forking.
+  if (!cluster.isWorker) await migrateToLatest(database.db)
+  const metrics = new Metrics()
+  const app = await buildApp({ config, database, metrics })
   startSessionSweeper(app)
 
   let closing = false
@@ -27,6 +39,8 @@ async function main() {
     } finally {
       await database.close()
       app.log.info('stopped')
+      // A worker's IPC channel would keep it alive: leave the cluster (it then exits like a single process).
+      cluster.worker?.disconnect()
     }
   }
   process.once('SIGTERM', () => void shutdown('SIGTERM'))

@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TEST_DATABASE_URL } from '../support/databases.ts'
+import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-database.ts'
+import { buildServer, type ServerBuild } from '../support/server-build.ts'
+import { runServerToExit, type ServerProcess, startServer } from '../support/server-process.ts'
+import { until } from '../support/ws.ts'
+
+/** The primary's JSON log lines with this message (pino's shape: level, time, pid, msg). */
+function logLines(server: ServerProcess, msg: string): Record<string, unknown>[] {
+  return server
+    .output()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>
+      } catch {
+        return {}
+      }
+    })
+    .filter((entry) => entry.msg === msg)
+}
+
+const workerPids = (server: ServerProcess) => logLines(server, 'worker listening').map((e) => e.workerPid as number)
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function post(url: string, body: unknown, cookie = '') {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie },
+    body: JSON.stringify(body),
+  })
+}
+
+/** FERRY_WORKERS (issue 11 item 6): node:cluster workers sharing the port, run as `npm run serve` runs it. */
+describe('FERRY_WORKERS', () => {
+  let build: ServerBuild
+  let database: ScratchDatabase | undefined
+  let server: ServerProcess | undefined
+  beforeAll(async () => {
+    build = buildServer()
+    if (TEST_DATABASE_URL) database = await createScratchDatabase()
+  })
+  afterAll(async () => {
+    await server?.stop('SIGKILL')
+    await database?.drop()
+    build?.remove()
+  })
+
+  it('is refused on the embedded database with a message that names FERRY_WORKERS and DATABASE_URL', async () => {
+    const result = await runServerToExit({ FERRY_WORKERS: '2', DATABASE_URL: '', PORT: '0' }, build.entry)
+    expect(result.code).toBe(1)
+    expect(result.output).toContain('Invalid configuration: FERRY_WORKERS needs DATABASE_URL')
+    expect(result.output).not.toMatch(/at .*\.(ts|js):\d+/)
+  })
+
+  const title = TEST_DATABASE_URL ? 'on PostgreSQL' : 'on PostgreSQL — NOT RUN: TEST_DATABASE_URL is not set'
+  describe.skipIf(!TEST_DATABASE_URL)(title, () => {
+    it('migrates once in the primary, serves from every worker, restarts a killed one, and stops them all on SIGTERM', async () => {
+      server = await startServer(
+        { DATABASE_URL: database!.url, FERRY_WORKERS: '2', LOG_LEVEL: 'info', AUTH_RATE_LIMIT_MAX: '1000' },
+        90_000,
+        build.entry,
+      )
+      const s = server
+      await until(() => workerPids(s).length === 2, 'two workers listening', 60_000)
+      const [first, second] = workerPids(s) as [number, number]
+      expect(first).not.toBe(second)
+      expect(first).not.toBe(s.child.pid)
+      // The primary migrated before forking; no worker ran the migrator (it logs nothing of the kind).
+      expect(logLines(s, 'database migrated')).toHaveLength(1)
+      expect(logLines(s, 'database migrated')[0]!.pid).toBe(s.child.pid)
+
+      const signup = await post(`${s.url}/api/auth/signup`, {
+        username: `w_${process.pid}`,
+        password: 'long enough pw',
+      })
+      expect(signup.status).toBe(201)
+      const cookie = signup.headers.getSetCookie()[0]!.split(';')[0]!
+      const room = (await (await post(`${s.url}/api/rooms`, { name: 'Workers', visibility: 'public' }, cookie)).json())
+        .room
+      const send = (i: number) =>
+        post(`${s.url}/api/rooms/${room.id}/messages`, { clientId: randomUUID(), body: `m${i}` }, cookie)
+      // New connections are dealt round robin: these go to both workers, which share one log.
+      const sent = await Promise.all(Array.from({ length: 10 }, (_, i) => send(i)))
+      expect(sent.map((r) => r.status)).toEqual(Array(10).fill(201))
+
+      // kill -9 a worker: the primary starts another in its place, and the port keeps answering.
+      process.kill(first, 'SIGKILL')
+      await until(() => logLines(s, 'worker exited').length === 1, 'the primary seeing the worker exit', 30_000)
+      expect(logLines(s, 'worker exited')[0]).toMatchObject({ workerPid: first, signal: 'SIGKILL' })
+      await until(() => workerPids(s).length === 3, 'a replacement worker listening', 60_000)
+      const replacement = workerPids(s)[2]!
+      expect([first, second]).not.toContain(replacement)
+      expect(isAlive(first)).toBe(false)
+      const after = await Promise.all(Array.from({ length: 6 }, (_, i) => send(10 + i)))
+      expect(after.map((r) => r.status)).toEqual(Array(6).fill(201))
+      const events = await (await fetch(`${s.url}/api/rooms/${room.id}/events?after=0`, { headers: { cookie } })).json()
+      expect(events.lastSeq).toBe(16)
+
+      // SIGTERM to the primary: every worker shuts down gracefully, then the primary exits 0.
+      expect(await s.stop('SIGTERM')).toBe(0)
+      expect(isAlive(second)).toBe(false)
+      expect(isAlive(replacement)).toBe(false)
+      expect(logLines(s, 'worker exited')).toHaveLength(1)
+      expect(s.output()).not.toMatch(/at .*\.(ts|js):\d+/)
+    })
+  })
+})
