@@ -52,6 +52,14 @@ export const TRANSIENT_CODES: readonly ErrorCode[] = [
 export class ChaosCounters {
   socketKills = 0
   connections = 0
+  /** Connections that failed before opening (a killed server), after which the client tried the next address. */
+  refusedConnections = 0
+  /**
+   * Live `events` frames (after the room's `caught_up`) that did not start
+   * right after what the client held: a server that skipped events it should
+   * have pushed. The client still fills them over HTTP; the server must not need it.
+   */
+  liveGaps: string[] = []
   transient = new Map<string, number>()
   /** Refusals the client cannot recover from (validation, permission…): must stay empty. */
   permanent: string[] = []
@@ -78,6 +86,8 @@ const BACKOFF_MS = { min: 100, max: 400 }
 export interface ChaosClientOptions {
   name: string
   httpUrl: string
+  /** More servers of the same cluster: when a connection fails before opening, the client tries the next one. */
+  otherUrls?: readonly string[]
   cookie: string
   userId: string
   rooms: readonly string[]
@@ -103,6 +113,8 @@ export class ChaosClient {
   readonly #filling = new Set<string>()
   readonly #timers = new Set<ReturnType<typeof setTimeout>>()
   #ws: WebSocket | null = null
+  readonly #urls: readonly string[]
+  #urlIndex = 0
   /** When the last frame queued on the uplink goes out: frames never overtake each other. */
   #uplinkFreeAt = 0
   #ready = false
@@ -111,6 +123,7 @@ export class ChaosClient {
   #writing: ReturnType<typeof setInterval> | undefined
 
   constructor(readonly options: ChaosClientOptions) {
+    this.#urls = [options.httpUrl, ...(options.otherUrls ?? [])]
     for (const roomId of options.rooms) {
       this.written.set(roomId, [])
       this.#pending.set(roomId, [])
@@ -186,15 +199,23 @@ export class ChaosClient {
     this.#timers.add(timer)
   }
 
+  /** The server this client talks to now. */
+  get httpUrl(): string {
+    return this.#urls[this.#urlIndex]!
+  }
+
   #connect(): void {
     if (!this.#running) return
-    const { httpUrl, cookie, random, counters, killEveryMs } = this.options
+    const { cookie, random, counters, killEveryMs } = this.options
+    const httpUrl = this.httpUrl
     const ws = new WebSocket(`${httpUrl.replace(/^http/, 'ws')}/api/ws`, { headers: { cookie, origin: httpUrl } })
     this.#ws = ws
+    let opened = false
     ws.on('error', () => {
       // A refused or broken connection; 'close' follows and reconnects.
     })
     ws.on('open', () => {
+      opened = true
       counters.connections++
       if (!this.#killing) return
       this.#later(random.between(killEveryMs.min, killEveryMs.max), () => {
@@ -207,6 +228,10 @@ export class ChaosClient {
     ws.on('close', () => {
       if (this.#ws !== ws) return
       this.#ws = null
+      if (!opened) {
+        counters.refusedConnections++
+        this.#urlIndex = (this.#urlIndex + 1) % this.#urls.length
+      }
       this.#ready = false
       this.#caughtUp.clear()
       for (const queue of this.#pending.values()) for (const message of queue) message.inFlight = false
@@ -267,6 +292,7 @@ export class ChaosClient {
         this.#pump()
         return
       case 'events':
+        this.#checkLive(frame.roomId, frame.events)
         this.#record(frame.roomId, frame.events)
         return
       case 'caught_up':
@@ -334,6 +360,18 @@ export class ChaosClient {
     this.#later(pause, () => this.#pump())
   }
 
+  /** A live frame must continue where the client's view of the room stands (or repeat what it has). */
+  #checkLive(roomId: string, events: readonly RoomEvent[]): void {
+    const first = events[0]?.seq
+    if (!this.#caughtUp.has(roomId) || this.#filling.has(roomId) || first === undefined) return
+    const contiguous = this.#contiguous.get(roomId)!
+    if (first > contiguous + 1) {
+      this.options.counters.liveGaps.push(
+        `${this.options.name} on ${this.httpUrl}: room ${roomId} held up to ${contiguous}, live frame started at ${first}`,
+      )
+    }
+  }
+
   #record(roomId: string, events: readonly RoomEvent[]): void {
     const seen = this.seen.get(roomId)!
     for (const event of events) {
@@ -357,7 +395,7 @@ export class ChaosClient {
     try {
       for (;;) {
         const after = this.#contiguous.get(roomId)!
-        const response = await fetch(`${this.options.httpUrl}/api/rooms/${roomId}/events?after=${after}&limit=500`, {
+        const response = await fetch(`${this.httpUrl}/api/rooms/${roomId}/events?after=${after}&limit=500`, {
           headers: { cookie: this.options.cookie },
         })
         if (!response.ok) throw new Error(`events: ${response.status}`)
