@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events'
 import { writeFile } from 'node:fs/promises'
 import fastifyCookie from '@fastify/cookie'
 import fastifyRateLimit from '@fastify/rate-limit'
@@ -43,12 +42,6 @@ declare module 'fastify' {
     bus: Bus
     /** Read markers from `read` frames and POST …/read, coalesced into one write per interval. */
     readMarkers: ReadMarkers
-    /**
-     * Access changes that open sockets must follow at once:
-     * 'session-ended' (sessionId): logged out, its sockets close;
-     * 'left-room' (roomId, userId): the user left a private room, their sockets stop following it.
-     */
-    accessEvents: EventEmitter
     /** Who looks at which room now (`focus` frames): no push for it to them (docs/PUSH.md). */
     focus: FocusRegistry
     /** Web Push for committed messages (docs/PUSH.md); its stats and idle() serve tests and benchmarks. */
@@ -106,7 +99,6 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     }),
   )
   app.decorate('sendLimiter', new SendRateLimiter(config.realtime.sendRatePerSecond, config.realtime.sendBurst))
-  app.decorate('accessEvents', new EventEmitter().setMaxListeners(0))
   app.decorate('focus', new FocusRegistry())
   app.decorate(
     'readMarkers',

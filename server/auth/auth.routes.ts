@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify'
 import { Credentials, LoginBody, NoContent, UserResponse } from '../../shared/api.ts'
 import { ErrorResponse } from '../../shared/schemas.ts'
 import { AppError } from '../http/app-error.ts'
+import { publishAccess } from '../realtime/cluster/access.ts'
 import { dummyHash, hashPassword, verifyPassword } from './passwords.ts'
 import { requireSession } from './session-guard.ts'
 import { createSession, endSession, SESSION_COOKIE } from './sessions.ts'
@@ -59,7 +60,8 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/logout', { schema: { response: { 204: NoContent, '4xx': ErrorResponse } } }, async (request, reply) => {
     const session = await requireSession(request)
     await endSession(db, session.id)
-    app.accessEvents.emit('session-ended', session.id)
+    // Every node closes this session's sockets (4001), this one before the answer.
+    publishAccess(app.bus, request.log, { kind: 'session-ended', sessionId: session.id })
     reply.clearCookie(SESSION_COOKIE, { path: '/' })
     return reply.status(204).send(null)
   })

@@ -1,6 +1,7 @@
 import type { PresenceUser } from '../../shared/protocol.ts'
 import type { RoomEvent } from '../../shared/schemas.ts'
 import type { Bus, ReadMarker } from './bus.ts'
+import { type PresenceChange, PresenceDirectory } from './cluster/presence-directory.ts'
 import { encodeFrame } from './frames.ts'
 
 /** What the hub needs from a socket (implemented by Connection). */
@@ -18,6 +19,19 @@ export interface Subscriber {
 interface PresenceEntry {
   user: PresenceUser
   sockets: number
+}
+
+/** Another node's typing signal as relayed, kept until it expires so the node's end can end it. */
+interface RemoteTyping {
+  roomId: string
+  user: PresenceUser
+  /** By `now()`. */
+  until: number
+}
+
+export interface HubOptions {
+  /** Milliseconds, for remote typing signals' expiry (injected by tests with the cluster clock). */
+  now?: () => number
 }
 
 interface TypingEntry {
@@ -39,19 +53,35 @@ function groupByRoom(events: readonly RoomEvent[]): Map<string, RoomEvent[]> {
  * This node's fan-out: bus events to the sockets subscribed to each room
  * (serialised once per room and batch), presence counted per user across all
  * of their sockets, and typing signals that live only in memory and expire.
+ *
+ * Across processes (docs/SCALING.md): this node counts its own sockets and
+ * announces a user's first and last one per room with a `presence` control
+ * message; the cluster-wide answer, who is present through any node, is the
+ * PresenceDirectory, fed with this node's changes directly and with other
+ * nodes' by the ClusterNode (server/realtime/cluster/). Typing is relayed to
+ * the other nodes too, and they hand it to their sockets.
  */
 export class Hub {
   readonly #rooms = new Map<string, Set<Subscriber>>()
+  /** This node's sockets, counted per room and user. */
   readonly #presence = new Map<string, Map<string, PresenceEntry>>()
+  readonly #directory = new PresenceDirectory()
   readonly #typing = new Map<string, Map<string, TypingEntry>>()
+  /** nodeId → `roomId userId` → the node's typing signal still running. */
+  readonly #remoteTyping = new Map<string, Map<string, RemoteTyping>>()
   readonly #stopListening: () => void
   readonly #stopMarkers: () => void
+  readonly #now: () => number
+  /** Off after the node said `node-gone`: what its closing sockets do is no longer news. */
+  #announcing = true
 
   constructor(
-    bus: Bus,
+    readonly bus: Bus,
     readonly typingTtlMs: number,
     readonly onError: (error: unknown) => void,
+    options: HubOptions = {},
   ) {
+    this.#now = options.now ?? Date.now
     this.#stopListening = bus.subscribe((events) => this.#fanOut(events))
     this.#stopMarkers = bus.subscribeReadMarkers((markers) => this.#fanOutReceipts(markers))
   }
@@ -72,7 +102,11 @@ export class Hub {
     if (subscribers.size === 0) this.#rooms.delete(roomId)
   }
 
-  /** Counts one more socket of the user in the room; the room hears `presence_join` for the first. */
+  /**
+   * Counts one more socket of the user in the room. The first on this node is
+   * announced to the cluster; the room hears `presence_join` when no node had
+   * the user before.
+   */
   join(roomId: string, subscriber: Subscriber): void {
     let users = this.#presence.get(roomId)
     if (!users) {
@@ -85,10 +119,11 @@ export class Hub {
       return
     }
     users.set(subscriber.user.userId, { user: subscriber.user, sockets: 1 })
-    this.#broadcast(roomId, { type: 'presence_join', roomId, user: subscriber.user }, subscriber.user.userId)
+    this.#tell(this.#directory.add(this.bus.nodeId, roomId, subscriber.user))
+    this.#announce({ kind: 'presence', nodeId: this.bus.nodeId, roomId, user: subscriber.user, present: true })
   }
 
-  /** Counts one socket less; the room hears `presence_leave` when the user's last socket goes. */
+  /** Counts one socket less; the room hears `presence_leave` when the user's last socket on the last node goes. */
   leave(roomId: string, subscriber: Subscriber): void {
     const users = this.#presence.get(roomId)
     const entry = users?.get(subscriber.user.userId)
@@ -97,11 +132,67 @@ export class Hub {
     users.delete(subscriber.user.userId)
     if (users.size === 0) this.#presence.delete(roomId)
     this.#stopTyping(roomId, subscriber.user)
-    this.#broadcast(roomId, { type: 'presence_leave', roomId, userId: subscriber.user.userId })
+    this.#tell(this.#directory.remove(this.bus.nodeId, roomId, subscriber.user.userId))
+    this.#announce({ kind: 'presence', nodeId: this.bus.nodeId, roomId, user: subscriber.user, present: false })
   }
 
+  /** Who is present in the room through any node: the snapshot a socket gets when it goes live. */
   presentUsers(roomId: string): PresenceUser[] {
-    return [...(this.#presence.get(roomId)?.values() ?? [])].map((entry) => entry.user)
+    return this.#directory.users(roomId)
+  }
+
+  // ---- other nodes (called by the ClusterNode with validated control messages) ----
+
+  /** Another node's user came or went in the room. */
+  remotePresence(nodeId: string, roomId: string, user: PresenceUser, present: boolean): void {
+    if (nodeId === this.bus.nodeId) return
+    this.#tell(
+      present ? this.#directory.add(nodeId, roomId, user) : this.#directory.remove(nodeId, roomId, user.userId),
+    )
+  }
+
+  /** A full state of another node arrived: its users it no longer lists leave. */
+  retainPresence(nodeId: string, keep: (roomId: string, userId: string) => boolean): void {
+    if (nodeId === this.bus.nodeId) return
+    for (const change of this.#directory.retainOnly(nodeId, keep)) this.#tell(change)
+  }
+
+  /** Another node's user types (or stopped: `expiresInMs` 0): this node's live sockets in the room hear it. */
+  remoteTyping(nodeId: string, roomId: string, user: PresenceUser, expiresInMs: number): void {
+    if (nodeId === this.bus.nodeId) return
+    let running = this.#remoteTyping.get(nodeId)
+    const key = `${roomId} ${user.userId}`
+    if (expiresInMs > 0) {
+      if (!running) {
+        running = new Map()
+        this.#remoteTyping.set(nodeId, running)
+      }
+      running.set(key, { roomId, user, until: this.#now() + expiresInMs })
+    } else if (running?.delete(key) && running.size === 0) {
+      this.#remoteTyping.delete(nodeId)
+    }
+    this.#sendTyping(roomId, user, expiresInMs)
+  }
+
+  /** The node is gone: its users leave where no other node has them, and their typing ends now. */
+  dropNode(nodeId: string): void {
+    if (nodeId === this.bus.nodeId) return
+    for (const change of this.#directory.dropNode(nodeId)) this.#tell(change)
+    const now = this.#now()
+    for (const { roomId, user, until } of this.#remoteTyping.get(nodeId)?.values() ?? []) {
+      if (until > now) this.#sendTyping(roomId, user, 0)
+    }
+    this.#remoteTyping.delete(nodeId)
+  }
+
+  /** [roomId, userId, username] of the users present through this node: its `node-state`. */
+  localPresence(): [string, string, string][] {
+    return this.#directory.entriesOf(this.bus.nodeId)
+  }
+
+  /** The node is shutting down and said `node-gone`: its sockets' goodbyes are not published one by one. */
+  stopAnnouncing(): void {
+    this.#announcing = false
   }
 
   /**
@@ -127,12 +218,34 @@ export class Hub {
   }
 
   close(): void {
+    this.#announcing = false
     this.#stopListening()
     this.#stopMarkers()
     for (const users of this.#typing.values()) for (const entry of users.values()) clearTimeout(entry.timer)
     this.#typing.clear()
+    this.#remoteTyping.clear()
     this.#presence.clear()
     this.#rooms.clear()
+  }
+
+  /** A cluster-wide change, to this node's live sockets in the room (not the joining user's own). */
+  #tell(change: PresenceChange | undefined): void {
+    if (!change) return
+    if (change.kind === 'join') {
+      this.#broadcast(
+        change.roomId,
+        { type: 'presence_join', roomId: change.roomId, user: change.user },
+        change.user.userId,
+      )
+    } else {
+      this.#broadcast(change.roomId, { type: 'presence_leave', roomId: change.roomId, userId: change.userId })
+    }
+  }
+
+  /** To the other nodes; a bus that fails to publish costs the cluster a presence change, never this node's socket. */
+  #announce(message: Parameters<Bus['publishControl']>[0]): void {
+    if (!this.#announcing) return
+    this.#guard(() => this.bus.publishControl(message))
   }
 
   #stopTyping(roomId: string, user: PresenceUser): void {
@@ -145,7 +258,13 @@ export class Hub {
     this.#relayTyping(roomId, user, 0)
   }
 
+  /** This node's user: to this node's sockets at once, and to the other nodes. */
   #relayTyping(roomId: string, user: PresenceUser, expiresInMs: number): void {
+    this.#sendTyping(roomId, user, expiresInMs)
+    this.#announce({ kind: 'typing', nodeId: this.bus.nodeId, roomId, user, expiresInMs })
+  }
+
+  #sendTyping(roomId: string, user: PresenceUser, expiresInMs: number): void {
     this.#broadcast(
       roomId,
       { type: 'typing', roomId, userId: user.userId, username: user.username, expiresInMs },

@@ -7,6 +7,7 @@ import { requireSession } from '../auth/session-guard.ts'
 import type { Session } from '../auth/sessions.ts'
 import { AppError } from '../http/app-error.ts'
 import { isAllowedOrigin } from '../http/csrf.ts'
+import { ClusterNode } from './cluster/cluster-node.ts'
 import { Connection, type ConnectionDeps } from './connection.ts'
 import { ConnectionRegistry } from './connections.ts'
 import { FrameLimits } from './frame-limits.ts'
@@ -70,12 +71,20 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
     limiter.sweep()
     frameLimits.sweep()
   }, RATE_LIMIT_SWEEP_MS).unref()
-  const endSession = (sessionId: string) => registry.endSession(sessionId)
-  const leftRoom = (roomId: string, userId: string) => registry.revokeRoom(roomId, userId)
-  const roomDeleted = (roomId: string) => registry.revokeRoomForAll(roomId)
-  app.accessEvents.on('session-ended', endSession)
-  app.accessEvents.on('left-room', leftRoom)
-  app.accessEvents.on('room-deleted', roomDeleted)
+  // Presence, typing and focus across processes, and access changes from any node (docs/SCALING.md).
+  const cluster = new ClusterNode({
+    bus,
+    hub,
+    focus: app.focus,
+    log: app.log,
+    access: {
+      sessionEnded: (sessionId) => registry.endSession(sessionId),
+      leftRoom: (roomId, userId) => registry.revokeRoom(roomId, userId),
+      roomDeleted: (roomId) => registry.revokeRoomForAll(roomId),
+    },
+  })
+  // Once the app is ready (the bus too): the state-request's answers need a listening bus.
+  app.addHook('onReady', async () => cluster.start())
 
   await app.register(fastifyWebsocket, {
     options: { maxPayload: LIMITS.wsMaxFrameBytes },
@@ -84,9 +93,8 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
     },
     // Graceful shutdown: answer the sends already queued, then close every socket with 1001.
     async preClose() {
-      app.accessEvents.off('session-ended', endSession)
-      app.accessEvents.off('left-room', leftRoom)
-      app.accessEvents.off('room-deleted', roomDeleted)
+      // First: the other nodes drop this one's presence and focus at once, not one socket at a time.
+      cluster.stop()
       clearInterval(sweeper)
       await appender.drain()
       await registry.closeAll(SHUTDOWN_GRACE_MS)

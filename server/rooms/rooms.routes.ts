@@ -21,6 +21,7 @@ import { ErrorResponse, type Member, type Role, Uuid } from '../../shared/schema
 import { requireSession } from '../auth/session-guard.ts'
 import { findUserByUsername } from '../auth/users.repository.ts'
 import { AppError, forbidden, notFound } from '../http/app-error.ts'
+import { publishAccess } from '../realtime/cluster/access.ts'
 import { requireMember, requireReadable } from './access.ts'
 import { admitMember, leaveRoom, type RoomWriter, removeMember, renameRoom, setRole } from './membership.ts'
 import { toRoom } from './rooms.mapper.ts'
@@ -118,11 +119,12 @@ const roomsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const room = await requireMember(db, user.id, request.params.roomId)
       if ((await leaveRoom(writer, room.id, user.id)) === 'deleted') {
         // The last member was the owner: the room is gone for everyone who followed it.
-        app.accessEvents.emit('room-deleted', room.id)
+        publishAccess(bus, request.log, { kind: 'room-deleted', roomId: room.id })
         bus.publishRoomList({ kind: 'removed', userId: user.id, roomId: room.id, visibility: 'private' })
         return reply.status(204).send(null)
       }
-      if (room.visibility === 'private') app.accessEvents.emit('left-room', room.id, user.id)
+      if (room.visibility === 'private')
+        publishAccess(bus, request.log, { kind: 'left-room', roomId: room.id, userId: user.id })
       bus.publishRoomList({ kind: 'removed', userId: user.id, roomId: room.id, visibility: room.visibility })
       return reply.status(204).send(null)
     },
@@ -169,7 +171,7 @@ const roomsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const room = await requireMember(db, user.id, request.params.roomId)
       const { userId } = request.params
       await removeMember(writer, room.id, user.id, userId)
-      if (room.visibility === 'private') app.accessEvents.emit('left-room', room.id, userId)
+      if (room.visibility === 'private') publishAccess(bus, request.log, { kind: 'left-room', roomId: room.id, userId })
       bus.publishRoomList({ kind: 'removed', userId, roomId: room.id, visibility: room.visibility })
       return reply.status(204).send(null)
     },
