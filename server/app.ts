@@ -20,7 +20,8 @@ import { refuseUnknownQueries, registerValidation } from './http/validation.ts'
 import { AppendProfile } from './messages/append-profile.ts'
 import { Appender, type AppenderOptions } from './messages/appender.ts'
 import messagesRoutes from './messages/messages.routes.ts'
-import { Metrics } from './metrics/metrics.ts'
+import { registerMetricsRoute } from './metrics/metrics.routes.ts'
+import { Metrics, type MetricsSource } from './metrics/metrics.ts'
 import { pushRoutes } from './push/push.routes.ts'
 import { PushSender } from './push/push-sender.ts'
 import { vapidKeySource } from './push/vapid-keys.ts'
@@ -57,6 +58,8 @@ export interface BuildOptions {
   bus?: Bus
   /** Metrics to record into (main.ts hands the one its bus also records into); a fresh registry when absent. */
   metrics?: Metrics
+  /** What GET /metrics (METRICS_TOKEN) answers: this app's registry when absent; a cluster worker passes the primary's aggregate. */
+  metricsSource?: MetricsSource
   /** Serve the built client (off in API tests). */
   serveClient?: boolean
   /** Appender tuning (tests inject a small queue bound). */
@@ -86,12 +89,16 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   app.decorate('database', database)
   app.decorate('db', database.db)
   app.decorate('bus', bus)
-  app.decorate('metrics', options.metrics ?? new Metrics())
+  const metrics = options.metrics ?? new Metrics()
+  app.decorate('metrics', metrics)
+  // Event-loop lag and the process's resources, where someone may read them.
+  if (config.metrics.port !== undefined || config.metrics.token !== undefined) metrics.collectProcessMetrics()
   const profile = config.profileFile ? new AppendProfile() : undefined
   app.decorate(
     'appender',
     new Appender(database.db, bus, {
       ...(profile ? { profile } : {}),
+      metrics,
       // The write's ids only: never log a message body.
       onNotStorable: (error, { roomId, authorId, clientId }) =>
         app.log.warn({ err: error, roomId, authorId, clientId }, 'the database refused a write: answered not_storable'),
@@ -147,7 +154,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     'pushSender',
     new PushSender({ db: database.db, bus, focus: app.focus, keys: vapidKeys, config: config.push, log: app.log }),
   )
+  metrics.readAtScrape(metrics.pushQueueDepth, () => app.pushSender.queueDepth)
   await app.register(pushRoutes(vapidKeys), { prefix: '/api' })
+  registerMetricsRoute(app, config.metrics.token, options.metricsSource ?? (() => metrics.render()))
   if (options.serveClient !== false) await registerClient(app, config.clientDir)
 
   app.addHook('onClose', async () => {

@@ -1,12 +1,14 @@
 import cluster from 'node:cluster'
 import { buildApp } from './app.ts'
 import { startSessionSweeper } from './auth/session-sweeper.ts'
+import { joinClusterMetrics } from './cluster/metrics.ts'
 import { runPrimary } from './cluster/primary.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
 import { createDatabase } from './db/database.ts'
 import { DataDirInUseError } from './db/lock-file.ts'
 import { migrateToLatest } from './db/migrate.ts'
 import { Metrics } from './metrics/metrics.ts'
+import { type MetricsServer, startMetricsServer } from './metrics/metrics-server.ts'
 
 async function main() {
   const config = loadConfig()
@@ -21,9 +23,12 @@ async function serve(config: Config) {
   // A worker's primary migrated once before forking.
   if (!cluster.isWorker) await migrateToLatest(database.db)
   const metrics = new Metrics()
-  const app = await buildApp({ config, database, metrics })
+  // In a worker, GET /metrics answers the primary's sum over all workers.
+  const metricsSource = cluster.isWorker ? joinClusterMetrics(metrics) : undefined
+  const app = await buildApp({ config, database, metrics, ...(metricsSource ? { metricsSource } : {}) })
   startSessionSweeper(app)
 
+  let metricsServer: MetricsServer | undefined
   let closing = false
   const shutdown = async (signal: string) => {
     if (closing) return
@@ -35,6 +40,7 @@ async function serve(config: Config) {
     }, 15_000)
     force.unref()
     try {
+      await metricsServer?.close()
       await app.close()
     } finally {
       await database.close()
@@ -47,6 +53,11 @@ async function serve(config: Config) {
   process.once('SIGINT', () => void shutdown('SIGINT'))
 
   await app.listen({ port: config.port, host: config.host })
+  // METRICS_PORT: served here by a single process; with workers, by the primary (their sum).
+  if (config.metrics.port !== undefined && !cluster.isWorker) {
+    const { host, port } = config.metrics
+    metricsServer = await startMetricsServer({ host, port, source: () => metrics.render() })
+  }
   app.log.info(
     { database: database.kind === 'postgres' ? 'postgresql' : `embedded PGlite in ${config.dataDir}` },
     'Ferry is ready',

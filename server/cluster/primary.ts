@@ -2,7 +2,9 @@ import cluster, { type Worker } from 'node:cluster'
 import type { Config } from '../config.ts'
 import { createDatabase } from '../db/database.ts'
 import { migrateToLatest } from '../db/migrate.ts'
+import { type MetricsServer, startMetricsServer } from '../metrics/metrics-server.ts'
 import { primaryLog } from './log.ts'
+import { aggregateWorkerMetrics } from './metrics.ts'
 import { RestartBackoff } from './restart-backoff.ts'
 
 /** Longer than a worker's own 15 s shutdown limit: the workers get the first chance to finish. */
@@ -33,6 +35,13 @@ export async function runPrimary(config: Config, now: () => number = () => perfo
     log.info({ applied: results?.length ?? 0 }, 'database migrated')
   } finally {
     await database.close()
+  }
+
+  // Every worker's metrics added up: on METRICS_PORT here, and for the workers' GET /metrics (METRICS_TOKEN).
+  const metrics = aggregateWorkerMetrics((error) => log.warn({ err: String(error) }, 'metrics scrape failed'))
+  let metricsServer: MetricsServer | undefined
+  if (config.metrics.port !== undefined) {
+    metricsServer = await startMetricsServer({ host: config.metrics.host, port: config.metrics.port, source: metrics })
   }
 
   let closing = false
@@ -81,6 +90,7 @@ export async function runPrimary(config: Config, now: () => number = () => perfo
     }
     const codes = await Promise.all(exits)
     clearTimeout(force)
+    await metricsServer?.close()
     process.exitCode = codes.every((code) => code === 0) ? 0 : 1
     log.info({}, 'stopped')
   }

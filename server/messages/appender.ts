@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely'
 import { LIMITS } from '../../shared/limits.ts'
 import type { RoomEvent } from '../../shared/schemas.ts'
 import type { DB } from '../db/schema.ts'
+import type { Metrics } from '../metrics/metrics.ts'
 import type { Bus } from '../realtime/bus.ts'
 import { type AppendRequest, type AppendResult, appendBatch } from './append-batch.ts'
 import type { AppendProfile } from './append-profile.ts'
@@ -27,6 +28,8 @@ export interface AppenderOptions {
   onNotStorable?: (error: unknown, request: AppendRequest) => void
   /** Times every stage of every batch (FERRY_PROFILE_FILE; off by default). */
   profile?: AppendProfile
+  /** Batch sizes and commit latency (ferry_append_batch_size, ferry_append_commit_seconds). */
+  metrics?: Pick<Metrics, 'appendBatchSize' | 'appendCommitSeconds'>
 }
 
 /** FNV-1a: a stable, cheap spread of room ids over lanes. */
@@ -65,6 +68,7 @@ export class Appender {
   readonly #onNotStorable: (error: unknown, request: AppendRequest) => void
   #idle: Array<() => void> = []
   readonly #profile: AppendProfile | undefined
+  readonly #metrics: AppenderOptions['metrics']
 
   constructor(db: Kysely<DB>, bus: Bus, options: AppenderOptions = {}) {
     this.#db = db
@@ -74,6 +78,7 @@ export class Appender {
     this.#maxPending = options.maxPending ?? LIMITS.appendQueueMax
     this.#onNotStorable = options.onNotStorable ?? (() => {})
     this.#profile = options.profile
+    this.#metrics = options.metrics
   }
 
   /**
@@ -161,7 +166,8 @@ export class Appender {
   async #commit(batch: Pending[]): Promise<{ transient: boolean }> {
     let outcome: { results: AppendResult[]; created: RoomEvent[] }
     const profile = this.#profile
-    const startedAt = profile ? performance.now() : 0
+    const metrics = this.#metrics
+    const startedAt = profile || metrics ? performance.now() : 0
     if (profile) {
       profile.record('batch.size', batch.length)
       for (const pending of batch) profile.record('write.queueWait', startedAt - pending.queuedAt)
@@ -169,7 +175,11 @@ export class Appender {
     try {
       const requests = batch.map((p) => p.request)
       outcome = await appendBatch(this.#db, requests, profile)
-      profile?.record('batch.transaction', performance.now() - startedAt)
+      const transactionMs = profile || metrics ? performance.now() - startedAt : 0
+      profile?.record('batch.transaction', transactionMs)
+      // Committed batches only: a split batch counts as the halves that committed.
+      metrics?.appendBatchSize.observe(batch.length)
+      metrics?.appendCommitSeconds.observe(transactionMs / 1000)
     } catch (error) {
       if (!isDataError(error)) {
         for (const pending of batch) pending.reject(error)

@@ -14,7 +14,9 @@ import { LIMITS } from '../../shared/limits.ts'
 import { ErrorResponse } from '../../shared/schemas.ts'
 import { requireSession } from '../auth/session-guard.ts'
 import { AppError } from '../http/app-error.ts'
+import { countSend } from '../metrics/sends.ts'
 import { requireReadable } from '../rooms/access.ts'
+import type { AppendResult } from './appender.ts'
 import { toMessage, toRoomEvent } from './events.ts'
 import { historyPage } from './history.ts'
 import { eventsAfter } from './messages.repository.ts'
@@ -24,7 +26,19 @@ import { applyOperation } from './operations.service.ts'
 const errors = { '4xx': ErrorResponse }
 
 const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { db, appender, sendLimiter } = app
+  const { db, appender, sendLimiter, metrics } = app
+
+  /** An HTTP send's outcome into ferry_sends_total (a throw is `internal`, as the error handler answers it). */
+  const counted = async <R extends AppendResult>(result: Promise<R>): Promise<R> => {
+    try {
+      const outcome = await result
+      countSend(metrics, 'http', outcome)
+      return outcome
+    } catch (error) {
+      countSend(metrics, 'http', { ok: false, code: 'internal' })
+      throw error
+    }
+  }
 
   app.post(
     '/:roomId/messages',
@@ -40,10 +54,13 @@ const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // The same per-user limit as socket sends: a refused send never reaches the appender.
       const retryAfterMs = sendLimiter.take(session.user.id)
       if (retryAfterMs > 0) {
+        countSend(metrics, 'http', { ok: false, code: 'rate_limited' })
         reply.header('retry-after', Math.ceil(retryAfterMs / 1000))
         throw new AppError(429, 'rate_limited', `Too many messages; retry in ${retryAfterMs} ms`)
       }
-      const result = await sendMessage(db, appender, session, { roomId: request.params.roomId, ...request.body })
+      const result = await counted(
+        sendMessage(db, appender, session, { roomId: request.params.roomId, ...request.body }),
+      )
       if (!result.ok) {
         if (result.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(result.retryAfterMs / 1000))
         throw appendFailure(result)
@@ -67,10 +84,11 @@ const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const session = await requireSession(request)
       const retryAfterMs = sendLimiter.take(session.user.id)
       if (retryAfterMs > 0) {
+        countSend(metrics, 'http', { ok: false, code: 'rate_limited' })
         reply.header('retry-after', Math.ceil(retryAfterMs / 1000))
         throw new AppError(429, 'rate_limited', `Too many changes; retry in ${retryAfterMs} ms`)
       }
-      const result = await applyOperation(db, appender, session, request.params.roomId, request.body)
+      const result = await counted(applyOperation(db, appender, session, request.params.roomId, request.body))
       if (!result.ok) {
         if (result.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(result.retryAfterMs / 1000))
         throw appendFailure(result)

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
 /** Seconds: from a fraction of a millisecond (a fan-out) to seconds (a stalled commit). */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
@@ -14,6 +14,9 @@ const REPLAY_BUCKETS = [0, 1, 10, 50, 100, 250, 500, 1000, 5000]
  */
 export class Metrics {
   readonly registry = new Registry()
+  /** Read at each scrape: what its owner holds anyway (set once the owner exists, e.g. the push sender). */
+  readonly #readers = new Map<Gauge, () => number>()
+  #processMetrics = false
 
   readonly socketsOpen = new Gauge({
     name: 'ferry_sockets_open',
@@ -27,8 +30,8 @@ export class Metrics {
   })
   readonly sends = new Counter({
     name: 'ferry_sends_total',
-    help: 'Sends (messages and operations) by result: accepted, or the error code that refused them',
-    labelNames: ['result'] as const,
+    help: 'Sends (messages and operations) by result (accepted, duplicate, or the error code that refused them) and transport (ws, http)',
+    labelNames: ['result', 'transport'] as const,
     registers: [this.registry],
   })
   readonly appendBatchSize = new Histogram({
@@ -93,9 +96,46 @@ export class Metrics {
     help: 'Sockets closed with 4008 for not reading fast enough',
     registers: [this.registry],
   })
-  readonly pushQueueDepth = new Gauge({
+  readonly pushQueueDepth: Gauge = new Gauge({
     name: 'ferry_push_queue_depth',
     help: 'Web Push deliveries waiting (queued or between retries)',
     registers: [this.registry],
+    collect: (): void => this.#read(this.pushQueueDepth),
   })
+
+  /** `gauge` takes `read()`'s value at every scrape (for gauges declared with `collect: () => this.#read(…)`). */
+  readAtScrape(gauge: Gauge, read: () => number): void {
+    this.#readers.set(gauge, read)
+  }
+
+  #read(gauge: Gauge): void {
+    const read = this.#readers.get(gauge)
+    if (read) gauge.set(read())
+  }
+
+  /**
+   * prom-client's default metrics into this registry: event-loop lag
+   * (`nodejs_eventloop_lag_*`, from monitorEventLoopDelay), CPU, memory,
+   * heap, GC, handles. Once per registry, and only where metrics are served:
+   * the event-loop monitor runs for the life of the process.
+   */
+  collectProcessMetrics(): void {
+    if (this.#processMetrics) return
+    this.#processMetrics = true
+    collectDefaultMetrics({ register: this.registry })
+  }
+
+  /** The exposition: Prometheus text format. */
+  async render(): Promise<MetricsText> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() }
+  }
 }
+
+/** One scrape's answer. */
+export interface MetricsText {
+  contentType: string
+  body: string
+}
+
+/** Where a scrape's answer comes from: this process's registry, or the cluster primary's aggregate of every worker. */
+export type MetricsSource = () => Promise<MetricsText>

@@ -97,6 +97,11 @@ export class PushSender {
     this.#stopListening = deps.bus.subscribeOwn((events) => this.#take(events))
   }
 
+  /** Deliveries waiting, queued or between retries (ferry_push_queue_depth). */
+  get queueDepth(): number {
+    return this.#queue.size
+  }
+
   get stats(): PushStats {
     return { ...this.#queue.stats, ...this.#counts }
   }

@@ -10,6 +10,8 @@ import type { Session } from '../auth/sessions.ts'
 import type { RealtimeConfig } from '../config.ts'
 import type { DB } from '../db/schema.ts'
 import type { Appender } from '../messages/appender.ts'
+import type { Metrics } from '../metrics/metrics.ts'
+import { countSend } from '../metrics/sends.ts'
 import { canRead } from '../rooms/access.ts'
 import { type ReadMarkers, receiptSnapshot } from '../rooms/read-markers.ts'
 import { findRoomAccess } from '../rooms/rooms.repository.ts'
@@ -41,6 +43,8 @@ export interface ConnectionDeps {
   frameLimits: FrameLimits
   settings: RealtimeConfig
   log: FastifyBaseLogger
+  /** Open sockets, followed rooms, sends, replays, resets, slow-consumer closes (server/metrics/). */
+  metrics: Metrics
   onClosed(connection: Connection): void
 }
 
@@ -117,6 +121,7 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
   }
 
   start(): void {
+    this.deps.metrics.socketsOpen.inc()
     connectionOf.set(this.socket, this)
     const listeners = Connection.#listeners
     this.socket.on('message', listeners.message)
@@ -202,6 +207,7 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
       previous.release()
     }
     const stream = new RoomStream(this.#held)
+    if (!previous) this.deps.metrics.subscriptions.inc()
     // Presence is counted once per socket and room, across subscribes of the room.
     stream.present = previous?.present ?? false
     this.#streams.set(roomId, stream)
@@ -215,6 +221,7 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
     stream.ended = true
     stream.release()
     this.#streams.delete(roomId)
+    this.deps.metrics.subscriptions.dec()
     this.deps.hub.detach(roomId, this)
     if (stream.present) this.deps.hub.leave(roomId, this)
   }
@@ -239,6 +246,10 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
 
   get resumeMaxEvents(): number | undefined {
     return this.deps.settings.resumeMaxEvents
+  }
+
+  get metrics(): Metrics {
+    return this.deps.metrics
   }
 
   get replayFrameBytes(): number {
@@ -358,6 +369,7 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
         // Operations spend the same per-user bucket as sends: each is one write to the log.
         const retryAfterMs = this.deps.limiter.take(this.user.userId)
         if (retryAfterMs > 0) {
+          countSend(this.deps.metrics, 'ws', { ok: false, code: 'rate_limited' })
           const what = frame.type === 'send' ? 'messages' : 'changes'
           this.send(
             errorFrame('rate_limited', `Too many ${what}; retry in ${retryAfterMs} ms`, { ...ids, retryAfterMs }),
@@ -369,8 +381,18 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
             ? acceptSend(this.deps.db, this.deps.appender, this.#session(), frame)
             : acceptOperation(this.deps.db, this.deps.appender, this.#session(), frame)
         answer.then(
-          (reply) => this.send(reply),
-          (error) => this.#failed(error, errorFrame('internal', 'Not stored; send it again', ids)),
+          (reply) => {
+            countSend(
+              this.deps.metrics,
+              'ws',
+              reply.type === 'ack' ? { ok: true, duplicate: reply.duplicate } : { ok: false, code: reply.code },
+            )
+            this.send(reply)
+          },
+          (error) => {
+            countSend(this.deps.metrics, 'ws', { ok: false, code: 'internal' })
+            this.#failed(error, errorFrame('internal', 'Not stored; send it again', ids))
+          },
         )
         return
       }
@@ -515,6 +537,7 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
   }
 
   #slowConsumer(): void {
+    if (this.#state === 'open') this.deps.metrics.slowConsumerCloses.inc()
     this.deps.log.debug({ userId: this.user.userId }, 'websocket slow consumer; closing')
     this.close(CLOSE_CODES.slowConsumer, 'Too far behind: reconnect and resume from your last seq')
   }
@@ -529,6 +552,7 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
     if (this.#state === 'closed') return
     this.#state = 'closed'
     this.#leaveAll()
+    this.deps.metrics.socketsOpen.dec()
     this.deps.onClosed(this)
   }
 

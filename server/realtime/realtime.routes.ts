@@ -116,6 +116,7 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
     frameLimits,
     settings,
     log: app.log,
+    metrics: app.metrics,
     onClosed: (closed) => {
       registry.remove(closed)
       userStream.remove(closed)

@@ -5,6 +5,7 @@ import type { RoomEvent } from '../../shared/schemas.ts'
 import type { DB } from '../db/schema.ts'
 import { toRoomEvent } from '../messages/events.ts'
 import { eventsAfter } from '../messages/messages.repository.ts'
+import type { Metrics } from '../metrics/metrics.ts'
 import { canRead } from '../rooms/access.ts'
 import { type AccessRow, findRoomsAccess } from '../rooms/rooms.repository.ts'
 import { errorFrame } from './frames.ts'
@@ -63,6 +64,8 @@ export interface ResumeTarget {
   readonly replayFrameBytes: number
   /** More missed events than this → `reset` (LIMITS.resumeMaxEvents unless configured lower). */
   readonly resumeMaxEvents?: number
+  /** Replay sizes and resets are counted here when given. */
+  readonly metrics?: Pick<Metrics, 'replayEvents' | 'resets'>
   /** Registers the room in the hub and returns its fresh stream, replacing any earlier one. */
   openStream(roomId: string): RoomStream
   closeStream(roomId: string): void
@@ -157,11 +160,13 @@ async function resumeRoom(
   if (after > lastSeq || lastSeq - after > (target.resumeMaxEvents ?? LIMITS.resumeMaxEvents)) {
     // Step 3: too much missed (or a claim beyond the log): reset marker, go live after lastSeq.
     target.send({ type: 'reset', roomId, lastSeq })
+    target.metrics?.resets.inc()
     stream.sentUpTo = lastSeq
   } else {
     // Step 4: read seq > after from the database and send it in frames of bounded size, one after another.
     stream.sentUpTo = after
     const rows = after < lastSeq ? await eventsAfter(db, roomId, after, LIMITS.resumeMaxEvents) : []
+    target.metrics?.replayEvents.observe(rows.length)
     for (const frame of replayFrames(roomId, rows.map(toRoomEvent), target.replayFrameBytes)) {
       if (stream.ended) return
       stream.sentUpTo = frame.lastSeq

@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TEST_DATABASE_URL } from '../support/databases.ts'
+import { parseMetrics, sample } from '../support/prometheus.ts'
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-database.ts'
 import { buildServer, type ServerBuild } from '../support/server-build.ts'
-import { runServerToExit, type ServerProcess, startServer } from '../support/server-process.ts'
+import { freePort, runServerToExit, type ServerProcess, startServer } from '../support/server-process.ts'
 import { until } from '../support/ws.ts'
 
 /** The primary's JSON log lines with this message (pino's shape: level, time, pid, msg). */
@@ -20,6 +24,14 @@ function logLines(server: ServerProcess, msg: string): Record<string, unknown>[]
       }
     })
     .filter((entry) => entry.msg === msg)
+}
+
+const TOKEN = 'workers-metrics-token-0123456789'
+
+async function scrape(url: string, headers: Record<string, string> = {}) {
+  const response = await fetch(url, { headers })
+  expect(response.status).toBe(200)
+  return parseMetrics(await response.text())
 }
 
 const workerPids = (server: ServerProcess) => logLines(server, 'worker listening').map((e) => e.workerPid as number)
@@ -63,11 +75,36 @@ describe('FERRY_WORKERS', () => {
     expect(result.output).not.toMatch(/at .*\.(ts|js):\d+/)
   })
 
+  it('one process (the default) serves METRICS_PORT itself; /metrics on the main port is then a 404', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-metrics-'))
+    const metricsPort = await freePort()
+    const single = await startServer({ DATA_DIR: dataDir, METRICS_PORT: String(metricsPort) }, 60_000, build.entry)
+    try {
+      const samples = await scrape(`http://127.0.0.1:${metricsPort}/metrics`)
+      expect(sample(samples, 'ferry_sockets_open')).toBe(0)
+      expect(samples.has('nodejs_eventloop_lag_seconds')).toBe(true)
+      expect((await fetch(`${single.url}/metrics`)).status).toBe(404)
+      expect(await single.stop('SIGTERM')).toBe(0)
+      await expect(fetch(`http://127.0.0.1:${metricsPort}/metrics`)).rejects.toThrow()
+    } finally {
+      await single.stop('SIGKILL')
+      fs.rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+
   const title = TEST_DATABASE_URL ? 'on PostgreSQL' : 'on PostgreSQL — NOT RUN: TEST_DATABASE_URL is not set'
   describe.skipIf(!TEST_DATABASE_URL)(title, () => {
-    it('migrates once in the primary, serves from every worker, restarts a killed one, and stops them all on SIGTERM', async () => {
+    it('migrates once in the primary, serves from every worker, sums their metrics, restarts a killed one, and stops them all on SIGTERM', async () => {
+      const metricsPort = await freePort()
       server = await startServer(
-        { DATABASE_URL: database!.url, FERRY_WORKERS: '2', LOG_LEVEL: 'info', AUTH_RATE_LIMIT_MAX: '1000' },
+        {
+          DATABASE_URL: database!.url,
+          FERRY_WORKERS: '2',
+          LOG_LEVEL: 'info',
+          AUTH_RATE_LIMIT_MAX: '1000',
+          METRICS_PORT: String(metricsPort),
+          METRICS_TOKEN: TOKEN,
+        },
         90_000,
         build.entry,
       )
@@ -94,6 +131,17 @@ describe('FERRY_WORKERS', () => {
       const sent = await Promise.all(Array.from({ length: 10 }, (_, i) => send(i)))
       expect(sent.map((r) => r.status)).toEqual(Array(10).fill(201))
 
+      // One scrape of the primary's port sees both workers: their counts add up to the ten sends.
+      const accepted = { result: 'accepted', transport: 'http' }
+      const summed = await scrape(`http://127.0.0.1:${metricsPort}/metrics`)
+      expect(sample(summed, 'ferry_sends_total', accepted)).toBe(10)
+      expect(sample(summed, 'ferry_append_batch_size_sum')).toBe(10)
+      expect(summed.has('nodejs_eventloop_lag_seconds')).toBe(true)
+      // The token route on the main port lands on one worker, which answers the same sum.
+      const viaWorker = await scrape(`${s.url}/metrics`, { authorization: `Bearer ${TOKEN}` })
+      expect(sample(viaWorker, 'ferry_sends_total', accepted)).toBe(10)
+      expect((await fetch(`${s.url}/metrics`)).status).toBe(401)
+
       // kill -9 a worker: the primary starts another in its place, and the port keeps answering.
       process.kill(first, 'SIGKILL')
       await until(() => logLines(s, 'worker exited').length === 1, 'the primary seeing the worker exit', 30_000)
@@ -106,6 +154,10 @@ describe('FERRY_WORKERS', () => {
       expect(after.map((r) => r.status)).toEqual(Array(6).fill(201))
       const events = await (await fetch(`${s.url}/api/rooms/${room.id}/events?after=0`, { headers: { cookie } })).json()
       expect(events.lastSeq).toBe(16)
+      // The killed worker's counts went with it (documented: a restarted worker starts from zero).
+      const afterKill = sample(await scrape(`http://127.0.0.1:${metricsPort}/metrics`), 'ferry_sends_total', accepted)
+      expect(afterKill).toBeGreaterThanOrEqual(6)
+      expect(afterKill).toBeLessThanOrEqual(16)
 
       // SIGTERM to the primary: every worker shuts down gracefully, then the primary exits 0.
       expect(await s.stop('SIGTERM')).toBe(0)
@@ -113,6 +165,7 @@ describe('FERRY_WORKERS', () => {
       expect(isAlive(replacement)).toBe(false)
       expect(logLines(s, 'worker exited')).toHaveLength(1)
       expect(s.output()).not.toMatch(/at .*\.(ts|js):\d+/)
+      await expect(fetch(`http://127.0.0.1:${metricsPort}/metrics`)).rejects.toThrow()
     })
   })
 })

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { describe, expect, it } from 'vitest'
 import type { WebSocket } from 'ws'
 import type { RealtimeConfig } from '../../server/config.ts'
+import { Metrics } from '../../server/metrics/metrics.ts'
 import { LocalBus } from '../../server/realtime/bus.ts'
 import { Connection, type ConnectionDeps } from '../../server/realtime/connection.ts'
 import { FrameLimits } from '../../server/realtime/frame-limits.ts'
@@ -123,6 +124,7 @@ function openConnection(maxBufferedBytes: number, now: () => number = () => 0) {
     frameLimits: new FrameLimits(now),
     settings,
     log: { debug: quiet, error: quiet } as unknown as FastifyBaseLogger,
+    metrics: new Metrics(),
     onClosed: quiet,
   } as unknown as ConnectionDeps
   const session = { id: 's1', user: { id: USER, username: 'ada' }, expiresAt: new Date(8.64e15) }
