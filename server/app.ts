@@ -9,6 +9,7 @@ import { HealthResponse } from '../shared/api.ts'
 import { LIMITS } from '../shared/limits.ts'
 import { ErrorResponse } from '../shared/schemas.ts'
 import authRoutes from './auth/auth.routes.ts'
+import { loginLimitStore } from './auth/login-limit-store.ts'
 import type { Config } from './config.ts'
 import type { Database } from './db/database.ts'
 import type { DB } from './db/schema.ts'
@@ -62,6 +63,10 @@ export interface BuildOptions {
   metricsSource?: MetricsSource
   /** Serve the built client (off in API tests). */
   serveClient?: boolean
+  /** The per-user send limiter (tests inject one on a frozen clock). */
+  sendLimiter?: SendRateLimiter
+  /** Redis key prefix of the shared login limits (tests use one of their own). */
+  loginLimitKeyPrefix?: string
   /** Appender tuning (tests inject a small queue bound). */
   appender?: Omit<AppenderOptions, 'onNotStorable'>
 }
@@ -105,7 +110,10 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
       ...options.appender,
     }),
   )
-  app.decorate('sendLimiter', new SendRateLimiter(config.realtime.sendRatePerSecond, config.realtime.sendBurst))
+  app.decorate(
+    'sendLimiter',
+    options.sendLimiter ?? new SendRateLimiter(config.realtime.sendRatePerSecond, config.realtime.sendBurst),
+  )
   app.decorate('focus', new FocusRegistry())
   app.decorate(
     'readMarkers',
@@ -124,8 +132,14 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   registerValidation(app)
   refuseUnknownQueries(app)
   await app.register(fastifyCookie)
+  // Login limits: shared through Redis when there is one, else per process (docs/SCALING.md).
+  const loginStore = config.redisUrl
+    ? loginLimitStore(config.redisUrl, app.log, options.loginLimitKeyPrefix)
+    : undefined
+  if (loginStore) app.addHook('onClose', async () => loginStore.close())
   await app.register(fastifyRateLimit, {
     global: false,
+    ...loginStore?.options,
     // The plugin throws what this returns; an AppError keeps the message through the error handler.
     errorResponseBuilder: (_request, context) =>
       new AppError(429, 'rate_limited', `Too many attempts; try again in ${Math.ceil(context.ttl / 1000)} s`),
