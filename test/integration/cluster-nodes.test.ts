@@ -1,0 +1,189 @@
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { buildApp } from '../../server/app.ts'
+import type { Database } from '../../server/db/database.ts'
+import { CLOSE_CODES } from '../../shared/errors.ts'
+import { type Agent, signUp, testConfig } from '../support/app.ts'
+import { BusNetwork } from '../support/bus-network.ts'
+import { createTestDatabase, describeEachEngine } from '../support/databases.ts'
+import { connect, createRoom, joinRoom, postMessage, realtimeConfig, type TestSocket, until } from '../support/ws.ts'
+
+/**
+ * Three apps in one process on one database, each its own node on a test
+ * network of buses (test/support/bus-network.ts: asynchronous delivery,
+ * JSON on the wire): what a socket on one node sees of what happens on another.
+ */
+describeEachEngine('cluster: presence, typing, focus and access across nodes', (engine) => {
+  let database: Database
+  let network: BusNetwork
+  const apps: FastifyInstance[] = []
+  const sockets: TestSocket[] = []
+  let alice: Agent
+  let bob: Agent
+  let carol: Agent
+
+  const open = async (app: FastifyInstance, agent: Agent, options: { cookie?: string } = {}) => {
+    const socket = await connect(app, agent, options)
+    sockets.push(socket)
+    return socket
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase(engine)
+    network = new BusNetwork()
+    for (let i = 0; i < 3; i++) {
+      const app = await buildApp({
+        config: testConfig({ realtime: realtimeConfig({ typingTtlMs: 60_000 }) }),
+        database,
+        bus: network.bus(),
+        serveClient: false,
+      })
+      await app.listen({ port: 0, host: '127.0.0.1' })
+      apps.push(app)
+    }
+    // Sessions live in the shared database: a cookie from one node works on every node.
+    alice = await signUp(apps[0]!)
+    bob = await signUp(apps[0]!)
+    carol = await signUp(apps[0]!)
+  })
+
+  afterAll(async () => {
+    for (const socket of sockets) if (socket.isOpen) socket.ws.terminate()
+    for (const app of apps) await app.close()
+    await database?.close()
+  })
+
+  it('presence_join, presence_leave and typing cross nodes; the snapshot lists users of every node', async () => {
+    const [a, b, c] = apps as [FastifyInstance, FastifyInstance, FastifyInstance]
+    const room = await createRoom(alice)
+    await joinRoom(bob, room)
+    await joinRoom(carol, room)
+    const onA = await open(a, alice)
+    await onA.subscribe(room)
+    await onA.waitFor('presence', (f) => f.roomId === room)
+    // What the other nodes know arrives asynchronously (before that, B's socket would get her as presence_join).
+    await network.settle()
+
+    const onB = await open(b, bob)
+    const { from } = await onB.subscribe(room)
+    // Alice went live on A before Bob subscribed on B: B's snapshot has her.
+    await until(
+      () =>
+        onB.frames
+          .slice(from)
+          .some(
+            (f) =>
+              f.type === 'presence' &&
+              f.roomId === room &&
+              f.users.some((u) => u.userId === alice.user.id) &&
+              f.users.some((u) => u.userId === bob.user.id),
+          ),
+      `a snapshot on B with Alice (on A) and Bob`,
+    )
+    await onA.waitFor('presence_join', (f) => f.roomId === room && f.user.userId === bob.user.id)
+
+    const onC = await open(c, carol)
+    await onC.subscribe(room)
+    await onA.waitFor('presence_join', (f) => f.roomId === room && f.user.userId === carol.user.id)
+    await onB.waitFor('presence_join', (f) => f.roomId === room && f.user.userId === carol.user.id)
+
+    onA.send({ type: 'typing', roomId: room })
+    expect(await onB.waitFor('typing', (f) => f.roomId === room)).toMatchObject({
+      userId: alice.user.id,
+      expiresInMs: 60_000,
+    })
+    await onC.waitFor('typing', (f) => f.roomId === room && f.userId === alice.user.id)
+
+    // Carol's second socket, on A, keeps her present when the one on C goes.
+    const carolOnA = await open(a, carol)
+    await carolOnA.subscribe(room)
+    const leaveFrom = onB.frames.length
+    await onC.close()
+    await network.settle()
+    await carolOnA.close()
+    await onB.waitFor('presence_leave', (f) => f.roomId === room && f.userId === carol.user.id, { from: leaveFrom })
+    expect(onB.frames.slice(leaveFrom).filter((f) => f.type === 'presence_leave')).toHaveLength(1)
+    // Alice leaves with her typing still running: it ends on B too.
+    await onA.close()
+    await onB.waitFor('typing', (f) => f.roomId === room && f.userId === alice.user.id && f.expiresInMs === 0)
+    await onB.waitFor('presence_leave', (f) => f.roomId === room && f.userId === alice.user.id)
+  })
+
+  it("logout on node A closes that session's socket on node B with 4001; another session stays", async () => {
+    const [a, b] = apps as [FastifyInstance, FastifyInstance]
+    const dave = await signUp(a)
+    // A second session of the same user, from a login.
+    const login = await a.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      headers: { 'content-type': 'application/json' },
+      payload: { username: dave.user.username, password: 'correct horse battery' },
+    })
+    const secondCookie = login.cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join('; ')
+    const onB = await open(b, dave)
+    const secondOnB = await open(b, dave, { cookie: secondCookie })
+    expect((await dave.request('POST', '/api/auth/logout')).statusCode).toBe(204)
+    expect((await onB.closed).code).toBe(CLOSE_CODES.sessionEnded)
+    await network.settle()
+    expect(secondOnB.isOpen).toBe(true)
+  })
+
+  it('a member removed from a private room on node A stops receiving on node B (not_found), by the access message alone', async () => {
+    const b = apps[1]!
+    const room = await createRoom(alice, 'private')
+    expect(
+      (await alice.request('POST', `/api/rooms/${room}/members`, { username: bob.user.username })).statusCode,
+    ).toBe(201)
+    const bobOnB = await open(b, bob)
+    await bobOnB.subscribe(room)
+    const watcher = await open(b, alice)
+    await watcher.subscribe(room)
+    const seen = await postMessage(alice, room, 'before the removal')
+    await until(() => bobOnB.lastSeq(room) === seen, 'the message before the removal on B')
+
+    // The room-list change would also tell B's user stream; drop it, so the left-room message is what must act.
+    network.dropWhen((delivery) => delivery.channel === 'room-list')
+    try {
+      const from = bobOnB.frames.length
+      expect((await alice.request('DELETE', `/api/rooms/${room}/members/${bob.user.id}`)).statusCode).toBe(204)
+      expect(await bobOnB.waitFor('error', (e) => e.roomId === room, { from })).toMatchObject({
+        code: 'not_found',
+        roomId: room,
+      })
+    } finally {
+      network.dropWhen(undefined)
+    }
+    const after = await postMessage(alice, room, 'after the removal')
+    await until(() => watcher.lastSeq(room) === after, 'the message after the removal, on a socket on B')
+    await network.settle()
+    expect(bobOnB.events(room).some((event) => event.seq === after)).toBe(false)
+    expect(bobOnB.isOpen).toBe(true)
+  })
+
+  it('a room deleted on node A ends its subscriptions on node C', async () => {
+    const c = apps[2]!
+    const owner = await signUp(apps[0]!)
+    const room = await createRoom(owner, 'public')
+    const reader = await open(c, carol) // reads the public room without joining
+    await reader.subscribe(room)
+    const from = reader.frames.length
+    // The owner, its only member, leaves: the room is deleted.
+    expect((await owner.request('POST', `/api/rooms/${room}/leave`)).statusCode).toBe(204)
+    expect(await reader.waitFor('error', (e) => e.roomId === room, { from })).toMatchObject({
+      code: 'not_found',
+      roomId: room,
+    })
+  })
+
+  it("a focus held on node B counts on node A, whose push sender checks who is away; it ends with B's socket", async () => {
+    const [a, b] = apps as [FastifyInstance, FastifyInstance]
+    const room = await createRoom(alice)
+    await joinRoom(bob, room)
+    const bobOnB = await open(b, bob)
+    bobOnB.send({ type: 'focus', roomId: room })
+    await until(() => a.focus.isFocused(room, bob.user.id), "Bob's focus on B seen by A")
+    expect(apps[2]!.focus.focusedUsers(room)).toEqual([bob.user.id])
+    await bobOnB.close()
+    await until(() => !a.focus.isFocused(room, bob.user.id), "Bob's focus gone on A")
+  })
+})
