@@ -9,6 +9,8 @@ import { DataDirInUseError } from './db/lock-file.ts'
 import { migrateToLatest } from './db/migrate.ts'
 import { Metrics } from './metrics/metrics.ts'
 import { type MetricsServer, startMetricsServer } from './metrics/metrics-server.ts'
+import { createBus } from './realtime/bus/create-bus.ts'
+import { deferredLog } from './realtime/bus/transport.ts'
 
 async function main() {
   const config = loadConfig()
@@ -25,7 +27,10 @@ async function serve(config: Config) {
   const metrics = new Metrics()
   // In a worker, GET /metrics answers the primary's sum over all workers.
   const metricsSource = cluster.isWorker ? joinClusterMetrics(metrics) : undefined
-  const app = await buildApp({ config, database, metrics, ...(metricsSource ? { metricsSource } : {}) })
+  const busLog = deferredLog()
+  const bus = await createBus(config, database, metrics, busLog)
+  const app = await buildApp({ config, database, bus, metrics, ...(metricsSource ? { metricsSource } : {}) })
+  busLog.attach(app.log)
   startSessionSweeper(app)
 
   let metricsServer: MetricsServer | undefined

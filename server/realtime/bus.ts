@@ -119,7 +119,30 @@ export interface Bus {
   publishControl(message: ControlMessage): void
   subscribeControl(handler: (message: ControlMessage) => void): () => void
   onResync(handler: () => void): () => void
+  /**
+   * The rooms this node's sockets follow (the hub): a cross-process bus reads
+   * only these from the database, and starts a room's order from the lowest
+   * seq its live sockets were sent. Without a source every room counts.
+   */
+  watchRooms(rooms: LocalRooms): () => void
+  /**
+   * Room-list changes or read markers published by another node were lost
+   * (the bus dropped and came back meanwhile): sockets must refetch their
+   * room list (realtime closes them with 1001 and the clients resume).
+   */
+  onRoomListLoss(handler: () => void): () => void
   close(): Promise<void>
+}
+
+/** What a cross-process bus asks of this node's fan-out (implemented by the Hub). */
+export interface LocalRooms {
+  /**
+   * undefined: no socket here follows the room; null: some do, but none is
+   * live yet (all still replaying); else the lowest seq a live one was sent.
+   */
+  lowestSent(roomId: string): number | null | undefined
+  /** Every room some socket here follows. */
+  rooms(): Iterable<string>
 }
 
 /** One process (embedded PGlite, tests): every publish is a direct call; nothing is ever lost, so no resync. */
@@ -171,6 +194,14 @@ export class LocalBus implements Bus {
   }
 
   onResync(_handler: () => void): () => void {
+    return () => {}
+  }
+
+  watchRooms(_rooms: LocalRooms): () => void {
+    return () => {}
+  }
+
+  onRoomListLoss(_handler: () => void): () => void {
     return () => {}
   }
 

@@ -24,6 +24,7 @@ import { acceptOperation, acceptSend } from './send.ts'
 import {
   distinctRooms,
   eventsAfterSeq,
+  fillGap,
   type HeldBytes,
   type ResumeTarget,
   type RoomCursor,
@@ -186,12 +187,24 @@ export class Connection implements Subscriber, ResumeTarget, ListSubscriber {
     }
     const fresh = eventsAfterSeq(events, stream.sentUpTo)
     if (fresh.length === 0) return
+    if (fresh[0]!.seq > stream.sentUpTo + 1) {
+      // A hole (another node's commit announced after a later one): read it from the database, holding these back.
+      stream.holdAgain()
+      stream.hold(fresh, frame.length)
+      fillGap(this, this.deps.db, stream, roomId)
+      return
+    }
     stream.sentUpTo = fresh.at(-1)!.seq
     this.#write(fresh === events ? frame : encodeFrame({ type: 'events', roomId, events: [...fresh] }))
   }
 
   isLive(roomId: string): boolean {
     return this.#streams.get(roomId)?.live === true
+  }
+
+  sentUpTo(roomId: string): number | undefined {
+    const stream = this.#streams.get(roomId)
+    return stream && !stream.buffer ? stream.sentUpTo : undefined
   }
 
   sendShared(frame: Buffer): void {

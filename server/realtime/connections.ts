@@ -58,6 +58,17 @@ export class ConnectionRegistry {
     for (const connection of this.#all) connection.revokeRoom(roomId)
   }
 
+  /**
+   * The bus lost room-list changes or read markers meant for this node's
+   * sockets: each closes with 1001, and its client reconnects, refetches its
+   * room list and resumes its rooms (docs/SCALING.md, "Bus").
+   */
+  reconnectAll(): void {
+    for (const connection of [...this.#all]) {
+      connection.close(CLOSE_CODES.goingAway, 'Reconnect: this server missed room-list changes')
+    }
+  }
+
   /** Closes every socket with 1001; those that do not finish the close handshake within `graceMs` are dropped. */
   async closeAll(graceMs: number): Promise<void> {
     clearInterval(this.#heartbeat)

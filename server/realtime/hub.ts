@@ -1,6 +1,6 @@
 import type { PresenceUser } from '../../shared/protocol.ts'
 import type { RoomEvent } from '../../shared/schemas.ts'
-import type { Bus, ReadMarker } from './bus.ts'
+import type { Bus, LocalRooms, ReadMarker } from './bus.ts'
 import { type PresenceChange, PresenceDirectory } from './cluster/presence-directory.ts'
 import { encodeFrame } from './frames.ts'
 
@@ -11,6 +11,8 @@ export interface Subscriber {
   deliver(roomId: string, events: readonly RoomEvent[], frame: Buffer): void
   /** Whether the room's replay is done on this socket: only then does it get presence and typing. */
   isLive(roomId: string): boolean
+  /** The highest seq this socket was sent for the room, when it takes live events as they come (undefined while it holds them back: replaying). */
+  sentUpTo(roomId: string): number | undefined
   sendShared(frame: Buffer): void
   /** Whether the client knows the frames of PROTOCOL_VERSION 2 (`receipts`, `read_marker`). */
   readonly speaksReceipts: boolean
@@ -61,7 +63,7 @@ function groupByRoom(events: readonly RoomEvent[]): Map<string, RoomEvent[]> {
  * nodes' by the ClusterNode (server/realtime/cluster/). Typing is relayed to
  * the other nodes too, and they hand it to their sockets.
  */
-export class Hub {
+export class Hub implements LocalRooms {
   readonly #rooms = new Map<string, Set<Subscriber>>()
   /** This node's sockets, counted per room and user. */
   readonly #presence = new Map<string, Map<string, PresenceEntry>>()
@@ -74,6 +76,7 @@ export class Hub {
   readonly #now: () => number
   /** Off after the node said `node-gone`: what its closing sockets do is no longer news. */
   #announcing = true
+  readonly #stopWatching: () => void
 
   constructor(
     readonly bus: Bus,
@@ -84,6 +87,23 @@ export class Hub {
     this.#now = options.now ?? Date.now
     this.#stopListening = bus.subscribe((events) => this.#fanOut(events))
     this.#stopMarkers = bus.subscribeReadMarkers((markers) => this.#fanOutReceipts(markers))
+    this.#stopWatching = bus.watchRooms(this)
+  }
+
+  /** LocalRooms (a cross-process bus): the lowest seq a live socket here was sent; null when every one still replays. */
+  lowestSent(roomId: string): number | null | undefined {
+    const subscribers = this.#rooms.get(roomId)
+    if (!subscribers) return undefined
+    let lowest: number | null = null
+    for (const subscriber of subscribers) {
+      const sent = subscriber.sentUpTo(roomId)
+      if (sent !== undefined && (lowest === null || sent < lowest)) lowest = sent
+    }
+    return lowest
+  }
+
+  rooms(): Iterable<string> {
+    return this.#rooms.keys()
   }
 
   attach(roomId: string, subscriber: Subscriber): void {
@@ -221,6 +241,7 @@ export class Hub {
     this.#announcing = false
     this.#stopListening()
     this.#stopMarkers()
+    this.#stopWatching()
     for (const users of this.#typing.values()) for (const entry of users.values()) clearTimeout(entry.timer)
     this.#typing.clear()
     this.#remoteTyping.clear()

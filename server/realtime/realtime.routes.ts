@@ -85,6 +85,8 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
   })
   // Once the app is ready (the bus too): the state-request's answers need a listening bus.
   app.addHook('onReady', async () => cluster.start())
+  // Room-list changes or read markers lost on the bus: every socket here reconnects and refetches (docs/SCALING.md, "Bus").
+  const stopListLoss = bus.onRoomListLoss(() => registry.reconnectAll())
 
   await app.register(fastifyWebsocket, {
     options: { maxPayload: LIMITS.wsMaxFrameBytes },
@@ -95,6 +97,7 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
     async preClose() {
       // First: the other nodes drop this one's presence and focus at once, not one socket at a time.
       cluster.stop()
+      stopListLoss()
       clearInterval(sweeper)
       await appender.drain()
       await registry.closeAll(SHUTDOWN_GRACE_MS)

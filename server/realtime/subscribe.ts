@@ -32,11 +32,20 @@ export class RoomStream {
   ended = false
   /** This socket counts in the room's presence (since it first went live; kept across a re-subscribe). */
   present = false
+  /** Live, but holding events back again while a hole is read from the database (fillGap). */
+  #filling = false
 
   constructor(private readonly tally: HeldBytes = { bytes: 0 }) {}
 
   get live(): boolean {
-    return this.buffer === null
+    return this.buffer === null || this.#filling
+  }
+
+  /** A live stream met a hole: it holds live events back, as during the replay, until fillGap has sent what is missing. */
+  holdAgain(): void {
+    if (this.buffer) return
+    this.buffer = []
+    this.#filling = true
   }
 
   /** Keeps live events back during the replay; `bytes` is their encoded size. */
@@ -51,6 +60,7 @@ export class RoomStream {
   release(): RoomEvent[] {
     const held = this.buffer ?? []
     this.buffer = null
+    this.#filling = false
     this.tally.bytes -= this.#heldBytes
     this.#heldBytes = 0
     return held
@@ -175,7 +185,10 @@ async function resumeRoom(
     if (stream.ended) return
   }
 
-  // Step 5: flush the buffer, skipping what steps 3–4 covered.
+  // Step 5: flush the buffer, skipping what steps 3–4 covered; a hole before it (another node's commit announced
+  // late) is read first.
+  await closeGap(target, db, stream, roomId)
+  if (stream.ended) return
   const buffered = eventsAfterSeq(stream.release(), stream.sentUpTo)
   if (buffered.length > 0) {
     target.send({ type: 'events', roomId, events: [...buffered] })
@@ -185,6 +198,65 @@ async function resumeRoom(
   target.send({ type: 'caught_up', roomId, lastSeq: stream.sentUpTo })
   // Step 7: live; presence snapshot.
   target.goLive(roomId)
+}
+
+/**
+ * A live stream was handed events that skip ahead of what it was sent
+ * (docs/PROTOCOL.md, "Fan-out and the bus seam": a room's first pointer on a
+ * node can overtake another node's earlier commit). It holds live events
+ * back (`holdAgain`, done by the caller), and this sends the hole from the
+ * database, then what it held: the replay machinery, without `caught_up`.
+ */
+export function fillGap(target: ResumeTarget, db: Kysely<DB>, stream: RoomStream, roomId: string): void {
+  target.schedule(async () => {
+    try {
+      await closeGap(target, db, stream, roomId)
+      if (stream.ended) return
+      const buffered = eventsAfterSeq(stream.release(), stream.sentUpTo)
+      if (buffered.length > 0) {
+        target.send({ type: 'events', roomId, events: [...buffered] })
+        stream.sentUpTo = buffered.at(-1)!.seq
+      }
+    } catch (error) {
+      if (!stream.ended) abandon(target, roomId, error)
+    }
+  })
+}
+
+/** The lowest held-back seq above what the stream was sent. */
+function firstHeldAfter(stream: RoomStream): number | undefined {
+  let first: number | undefined
+  for (const event of stream.buffer ?? []) {
+    if (event.seq > stream.sentUpTo && (first === undefined || event.seq < first)) first = event.seq
+  }
+  return first
+}
+
+/**
+ * Sends, from the database, the events between what the stream was sent and
+ * the first one it holds back, until there is no hole. A hole wider than the
+ * resume bound is a `reset` to just before the held events, as step 3.
+ */
+async function closeGap(target: ResumeTarget, db: Kysely<DB>, stream: RoomStream, roomId: string): Promise<void> {
+  for (;;) {
+    const next = firstHeldAfter(stream)
+    if (stream.ended || next === undefined || next <= stream.sentUpTo + 1) return
+    const missing = next - 1 - stream.sentUpTo
+    if (missing > (target.resumeMaxEvents ?? LIMITS.resumeMaxEvents)) {
+      target.send({ type: 'reset', roomId, lastSeq: next - 1 })
+      stream.sentUpTo = next - 1
+      return
+    }
+    const rows = await eventsAfter(db, roomId, stream.sentUpTo, missing)
+    const events = rows.map(toRoomEvent).filter((event) => event.seq < next)
+    // Seqs are dense and `next` is committed, so the hole is there; if not, go on rather than wait forever.
+    if (events.length === 0) return
+    for (const frame of replayFrames(roomId, events, target.replayFrameBytes)) {
+      if (stream.ended) return
+      stream.sentUpTo = frame.lastSeq
+      await target.sendReplay(frame.encoded)
+    }
+  }
 }
 
 /**

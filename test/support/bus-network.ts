@@ -3,6 +3,7 @@ import {
   BUS_MAX_CONTROL_BYTES,
   type Bus,
   type ControlMessage,
+  type LocalRooms,
   type ReadMarker,
   type RoomListChange,
 } from '../../server/realtime/bus.ts'
@@ -144,6 +145,16 @@ export class NetworkBus implements Bus {
 
   onResync(handler: () => void): () => void {
     return add(this.#resync, handler)
+  }
+
+  /** Room events are delivered in order by the network itself: no database reads to scope. */
+  watchRooms(_rooms: LocalRooms): () => void {
+    return () => {}
+  }
+
+  /** The network never loses room-list changes. */
+  onRoomListLoss(_handler: () => void): () => void {
+    return () => {}
   }
 
   /** The transport lost messages and is back: what a reconnect does. */

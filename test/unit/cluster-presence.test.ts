@@ -23,6 +23,9 @@ class FakeSocket implements Subscriber {
   isLive(): boolean {
     return true
   }
+  sentUpTo(): number {
+    return 0
+  }
   sendShared(frame: Buffer): void {
     this.frames.push(JSON.parse(frame.toString()) as ServerFrame)
   }

@@ -1,0 +1,209 @@
+import { LIMITS } from '../../../shared/limits.ts'
+import type { RoomEvent } from '../../../shared/schemas.ts'
+import type { LocalRooms } from '../bus.ts'
+import { TaskQueue } from '../task-queue.ts'
+import type { RoomPointer } from './envelope.ts'
+
+export interface OrdererDeps {
+  /** The room's events with seq > `after`, oldest first, at most `limit` (the database: the truth). */
+  read(roomId: string, after: number, limit: number): Promise<RoomEvent[]>
+  /** Hands one room's events, in seq order, to the bus's handlers. */
+  deliver(events: readonly RoomEvent[]): void
+  /** `count` events had to be read from the database (a pointer skipped ahead or came without them). */
+  onGapFill?(count: number): void
+  /** A read failed; it is tried again after `retryMs` while the room is still followed here. */
+  onError?(error: unknown, roomId: string): void
+  /** Most events one read returns; a hole wider than this is jumped (the sockets' own gap fill takes over). */
+  maxRead?: number
+  /** Database reads in flight at once, all rooms together (a resync reads every followed room). */
+  readConcurrency?: number
+  retryMs?: number
+}
+
+/** Everything after `deliveredUpTo` (a resync): read until the database has no more. */
+const TO_THE_END = Number.POSITIVE_INFINITY
+/** Pointers queued behind a read before they are merged into one (a database that does not answer must not cost unbounded memory). */
+const MAX_QUEUED = 1_000
+
+interface RoomState {
+  /** Every event up to here went to the handlers (or was known to be held by every live socket here). */
+  deliveredUpTo: number
+  /** Pointers waiting behind a read, in arrival order. */
+  queue: RoomPointer[]
+  running: boolean
+  /** Told when the queue has run dry (a resync waits for the reads it queued). */
+  idle: Array<() => void>
+}
+
+/**
+ * Gap-free, in-order delivery of each room's events from pointers that may
+ * come late, twice, out of order or without their events (docs/PROTOCOL.md,
+ * "Fan-out and the bus seam"). Shared by every cross-process transport.
+ *
+ * Per room followed on this node: `deliveredUpTo`. A pointer that continues
+ * it with its events is handed over at once (synchronously: the publishing
+ * node's own commits reach its sockets in the same tick); an older one is
+ * dropped; one that skips ahead or comes without events is read from the
+ * database, and later pointers wait behind that read, so handlers see each
+ * room in seq order. Rooms nobody here follows are neither tracked nor read.
+ */
+export class RoomOrderer {
+  readonly #rooms = new Map<string, RoomState>()
+  readonly #reads: TaskQueue
+  readonly #maxRead: number
+  readonly #retryMs: number
+  #local: LocalRooms | undefined
+  #closed = false
+
+  constructor(readonly deps: OrdererDeps) {
+    this.#reads = new TaskQueue(deps.readConcurrency ?? 4)
+    this.#maxRead = deps.maxRead ?? LIMITS.resumeMaxEvents
+    this.#retryMs = deps.retryMs ?? 1_000
+  }
+
+  watch(local: LocalRooms): () => void {
+    this.#local = local
+    return () => {
+      if (this.#local === local) this.#local = undefined
+    }
+  }
+
+  /** The room's delivered position (tests, diagnostics); undefined when not tracked. */
+  deliveredUpTo(roomId: string): number | undefined {
+    return this.#rooms.get(roomId)?.deliveredUpTo
+  }
+
+  offer(pointer: RoomPointer): void {
+    if (this.#closed) return
+    const lowest = this.#lowestSent(pointer.roomId)
+    let state = this.#rooms.get(pointer.roomId)
+    if (lowest === undefined) {
+      // Nobody here follows the room: nothing to deliver, nothing to remember.
+      if (state && !state.running) this.#rooms.delete(pointer.roomId)
+      return
+    }
+    if (!state) {
+      // The baseline: the lowest seq a live socket here was sent, never the pointer's own start. A commit s+2 may be
+      // announced before s+1 (another node's NOTIFY, a separate statement after its commit, can lag): starting at the
+      // pointer would lose s+1 for a socket that replayed up to s. With no live socket yet, the replaying sockets'
+      // own gap check (Connection.deliver, subscribe.ts closeGap) catches what starting at the pointer skips.
+      state = { deliveredUpTo: lowest ?? pointer.from - 1, queue: [], running: false, idle: [] }
+      this.#rooms.set(pointer.roomId, state)
+    } else if (!state.running && lowest !== null && lowest > state.deliveredUpTo) {
+      // Every live socket here already holds more (replayed from the database since the room was last heard of).
+      state.deliveredUpTo = lowest
+    }
+    if (!state.running && this.#applyNow(state, pointer)) return
+    this.#enqueue(pointer.roomId, state, pointer)
+  }
+
+  /**
+   * The bus lost messages it cannot account for and is back: every room
+   * followed here is read from its `deliveredUpTo` to the end (one query per
+   * room unless more than `maxRead` were missed). Resolves when all are done.
+   */
+  resync(): Promise<void> {
+    if (this.#closed || !this.#local) return Promise.resolve()
+    const done: Promise<void>[] = []
+    for (const roomId of this.#local.rooms()) {
+      const lowest = this.#lowestSent(roomId)
+      let state = this.#rooms.get(roomId)
+      if (!state) {
+        if (lowest === undefined || lowest === null) continue
+        state = { deliveredUpTo: lowest, queue: [], running: false, idle: [] }
+        this.#rooms.set(roomId, state)
+      }
+      done.push(this.#enqueue(roomId, state, { roomId, from: state.deliveredUpTo + 1, to: TO_THE_END }))
+    }
+    for (const [roomId, state] of this.#rooms) {
+      if (!state.running && this.#lowestSent(roomId) === undefined) this.#rooms.delete(roomId)
+    }
+    return Promise.all(done).then(() => {})
+  }
+
+  close(): void {
+    this.#closed = true
+    this.#reads.clear()
+    this.#rooms.clear()
+  }
+
+  #lowestSent(roomId: string): number | null | undefined {
+    // Without a source (a bus used without realtime), every room counts and starts where its first pointer does.
+    return this.#local ? this.#local.lowestSent(roomId) : null
+  }
+
+  /** Handles the pointer without reading, if it can: true when it is done with. */
+  #applyNow(state: RoomState, pointer: RoomPointer): boolean {
+    if (pointer.to <= state.deliveredUpTo) return true
+    if (!pointer.events || pointer.from > state.deliveredUpTo + 1) return false
+    const fresh = pointer.events.filter((event) => event.seq > state.deliveredUpTo)
+    state.deliveredUpTo = pointer.to
+    this.deps.deliver(fresh)
+    return true
+  }
+
+  #enqueue(roomId: string, state: RoomState, pointer: RoomPointer): Promise<void> {
+    if (state.queue.length >= MAX_QUEUED) {
+      // Merge: one read up to the furthest pointer serves them all.
+      const to = Math.max(pointer.to, ...state.queue.map((queued) => queued.to))
+      state.queue = [{ roomId, from: state.deliveredUpTo + 1, to }]
+    } else {
+      state.queue.push(pointer)
+    }
+    const idle = new Promise<void>((resolve) => state.idle.push(resolve))
+    if (!state.running) {
+      state.running = true
+      void this.#drain(roomId, state)
+    }
+    return idle
+  }
+
+  async #drain(roomId: string, state: RoomState): Promise<void> {
+    try {
+      while (state.queue.length > 0 && !this.#closed) {
+        const pointer = state.queue[0]!
+        if (this.#applyNow(state, pointer)) {
+          state.queue.shift()
+          continue
+        }
+        try {
+          await this.#fill(roomId, state, pointer.to)
+          state.queue.shift()
+        } catch (error) {
+          this.deps.onError?.(error, roomId)
+          if (this.#lowestSent(roomId) === undefined) break
+          await new Promise((resolve) => setTimeout(resolve, this.#retryMs))
+        }
+      }
+    } finally {
+      state.running = false
+      for (const resolve of state.idle.splice(0)) resolve()
+      if (this.#lowestSent(roomId) === undefined || this.#closed) this.#rooms.delete(roomId)
+    }
+  }
+
+  /** Reads (deliveredUpTo, to] from the database and delivers it; a hole wider than maxRead is jumped to its last maxRead. */
+  async #fill(roomId: string, state: RoomState, to: number): Promise<void> {
+    for (;;) {
+      const missing = to - state.deliveredUpTo
+      if (missing <= 0) return
+      const after = missing > this.#maxRead && to !== TO_THE_END ? to - this.#maxRead : state.deliveredUpTo
+      const rows = await this.#read(roomId, after, Math.min(missing, this.#maxRead))
+      if (this.#closed) return
+      const events = rows.filter((event) => event.seq > state.deliveredUpTo && event.seq <= to)
+      if (events.length > 0) {
+        this.deps.onGapFill?.(events.length)
+        state.deliveredUpTo = events.at(-1)!.seq
+        this.deps.deliver(events)
+      }
+      // A pointer's run is committed before it is announced: one read holds it. The end of the log: until a short read.
+      if (to !== TO_THE_END || rows.length < this.#maxRead) return
+    }
+  }
+
+  #read(roomId: string, after: number, limit: number): Promise<RoomEvent[]> {
+    return new Promise((resolve, reject) => {
+      this.#reads.run(() => this.deps.read(roomId, after, limit).then(resolve, reject))
+    })
+  }
+}
