@@ -31,6 +31,9 @@ interface RemoteTyping {
   until: number
 }
 
+/** Another node's running typing signals kept before the expired ones are swept out. */
+const REMOTE_TYPING_PRUNE_AT = 256
+
 export interface HubOptions {
   /** Milliseconds, for remote typing signals' expiry (injected by tests with the cluster clock). */
   now?: () => number
@@ -187,7 +190,12 @@ export class Hub implements LocalRooms {
         running = new Map()
         this.#remoteTyping.set(nodeId, running)
       }
-      running.set(key, { roomId, user, until: this.#now() + expiresInMs })
+      const now = this.#now()
+      // Ends that never arrived (a lost `expiresInMs` 0) are let go here, not kept until the node goes.
+      if (running.size >= REMOTE_TYPING_PRUNE_AT) {
+        for (const [entryKey, entry] of running) if (entry.until <= now) running.delete(entryKey)
+      }
+      running.set(key, { roomId, user, until: now + expiresInMs })
     } else if (running?.delete(key) && running.size === 0) {
       this.#remoteTyping.delete(nodeId)
     }

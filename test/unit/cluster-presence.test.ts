@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import { BUS_MAX_CONTROL_BYTES, NODE_EXPIRY_MS, NODE_HEARTBEAT_MS } from '../../server/realtime/bus.ts'
 import { type AccessHandlers, ClusterNode } from '../../server/realtime/cluster/cluster-node.ts'
@@ -372,5 +373,110 @@ describe('cluster presence, typing and focus', () => {
     expect(a.access).toHaveLength(3)
     await network.settle()
     expect(b.access).toEqual(['session-ended s1', `left-room ${roomId} ${userId}`, `room-deleted ${roomId}`])
+  })
+})
+
+describe('cluster convergence', () => {
+  type Op =
+    | { kind: 'open'; node: number; person: number; room: number }
+    | { kind: 'close'; pick: number }
+    | { kind: 'focus'; node: number; person: number; room: number }
+    | { kind: 'unfocus'; pick: number }
+    | { kind: 'lose'; node: number }
+    | { kind: 'settle' }
+
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('open' as const), node: fc.nat(2), person: fc.nat(3), room: fc.nat(1) }),
+    fc.record({ kind: fc.constant('close' as const), pick: fc.nat(50) }),
+    fc.record({ kind: fc.constant('focus' as const), node: fc.nat(2), person: fc.nat(3), room: fc.nat(1) }),
+    fc.record({ kind: fc.constant('unfocus' as const), pick: fc.nat(50) }),
+    fc.record({ kind: fc.constant('lose' as const), node: fc.nat(2) }),
+    fc.record({ kind: fc.constant('settle' as const) }),
+  )
+
+  it('whatever a node missed, after a resync every node and every watcher agrees with the sockets that are open', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 40 }), async (ops: Op[]) => {
+        const network = new BusNetwork()
+        const clock = new FakeClock()
+        const quiet = { warn: () => {}, error: () => {}, debug: () => {} } as never
+        const access = { sessionEnded() {}, leftRoom() {}, roomDeleted() {} }
+        const rooms = [randomUUID(), randomUUID()]
+        const people = [user('ada'), user('ben'), user('cy'), user('di')]
+        const nodes = [0, 1, 2].map(() => {
+          const bus = network.bus()
+          const hub = new Hub(bus, 5_000, () => {}, { now: () => clock.now() })
+          const focus = new FocusRegistry()
+          const cluster = new ClusterNode({ bus, hub, focus, access, log: quiet, clock })
+          cluster.start()
+          const watchers = rooms.map((room) => {
+            const watcher = new FakeSocket(user('watcher'))
+            hub.attach(room, watcher)
+            return watcher
+          })
+          return { bus, hub, focus, cluster, watchers }
+        })
+        await network.settle()
+        const open: { node: number; person: number; room: number; socket: FakeSocket }[] = []
+        const focused: { node: number; person: number; room: number }[] = []
+        for (const step of ops) {
+          const pick = <T>(list: T[], n: number) => (list.length ? list.splice(n % list.length, 1)[0] : undefined)
+          if (step.kind === 'open') {
+            const socket = new FakeSocket(people[step.person]!)
+            nodes[step.node]!.hub.attach(rooms[step.room]!, socket)
+            nodes[step.node]!.hub.join(rooms[step.room]!, socket)
+            open.push({ ...step, socket })
+          } else if (step.kind === 'close') {
+            const gone = pick(open, step.pick)
+            if (gone) {
+              nodes[gone.node]!.hub.detach(rooms[gone.room]!, gone.socket)
+              nodes[gone.node]!.hub.leave(rooms[gone.room]!, gone.socket)
+            }
+          } else if (step.kind === 'focus') {
+            nodes[step.node]!.focus.add(rooms[step.room]!, people[step.person]!.userId)
+            focused.push(step)
+          } else if (step.kind === 'unfocus') {
+            const gone = pick(focused, step.pick)
+            if (gone) nodes[gone.node]!.focus.remove(rooms[gone.room]!, people[gone.person]!.userId)
+          } else if (step.kind === 'lose') {
+            // Whatever is on its way to this node now is lost.
+            nodes[step.node]!.bus.hold()
+            await network.settle()
+            nodes[step.node]!.bus.release({ lose: true })
+          } else {
+            await network.settle()
+          }
+        }
+        await network.settle()
+        for (const node of nodes) node.bus.resync()
+        await network.settle()
+
+        for (const [r, room] of rooms.entries()) {
+          const present = new Set(open.filter((o) => o.room === r).map((o) => people[o.person]!.userId))
+          const looking = new Set(focused.filter((f) => f.room === r).map((f) => people[f.person]!.userId))
+          for (const node of nodes) {
+            expect(new Set(node.hub.presentUsers(room).map((u) => u.userId))).toEqual(present)
+            for (const person of people)
+              expect(node.focus.isFocused(room, person.userId)).toBe(looking.has(person.userId))
+            // What a client watching since the start has folded from joins and leaves.
+            const seen = new Set<string>()
+            for (const frame of node.watchers[r]!.frames) {
+              if (frame.type === 'presence_join') {
+                expect(seen.has(frame.user.userId)).toBe(false)
+                seen.add(frame.user.userId)
+              } else if (frame.type === 'presence_leave') {
+                expect(seen.delete(frame.userId)).toBe(true)
+              }
+            }
+            expect(seen).toEqual(present)
+          }
+        }
+        for (const node of nodes) {
+          node.cluster.stop()
+          node.hub.close()
+        }
+      }),
+      { numRuns: 150 },
+    )
   })
 })
