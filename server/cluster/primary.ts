@@ -56,7 +56,7 @@ export async function runPrimary(config: Config, now: () => number = () => perfo
 
   function start(slot: Slot): void {
     slot.restart = undefined
-    const worker = cluster.fork({ FERRY_WORKER_INDEX: String(slot.index) })
+    const worker = cluster.fork()
     slot.worker = worker
     slot.startedAt = now()
     const workerPid = worker.process.pid

@@ -95,6 +95,16 @@ describe.skipIf(missing !== '')(
       expect(nginx.checked).toMatch(/test is successful/)
     })
 
+    it('renders without TLS too (for multi-process tests that speak ws://), and nginx -t accepts that', async () => {
+      const plain = await startNginx({ upstreams: ['127.0.0.1:9'], tls: false })
+      try {
+        expect(plain.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+        expect(plain.checked).toMatch(/test is successful/)
+      } finally {
+        await plain.stop()
+      }
+    })
+
     it('redirects plain HTTP to https', async () => {
       const response = await fetch(`${nginx.httpUrl}/healthz`, { redirect: 'manual' })
       expect(response.status).toBe(301)

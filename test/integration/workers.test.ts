@@ -3,12 +3,13 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
 import { TEST_DATABASE_URL } from '../support/databases.ts'
 import { parseMetrics, sample } from '../support/prometheus.ts'
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-database.ts'
 import { buildServer, type ServerBuild } from '../support/server-build.ts'
 import { freePort, runServerToExit, type ServerProcess, startServer } from '../support/server-process.ts'
-import { until } from '../support/ws.ts'
+import { TestSocket, until } from '../support/ws.ts'
 
 /** The primary's JSON log lines with this message (pino's shape: level, time, pid, msg). */
 function logLines(server: ServerProcess, msg: string): Record<string, unknown>[] {
@@ -43,6 +44,18 @@ function isAlive(pid: number): boolean {
   } catch {
     return false
   }
+}
+
+/** A socket on the server's port, as a browser at its own origin would open it. */
+async function openSocket(url: string, cookie: string): Promise<TestSocket> {
+  const ws = new WebSocket(`${url.replace('http:', 'ws:')}/api/ws`, { headers: { cookie, origin: url } })
+  const socket = new TestSocket(ws)
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+  })
+  await socket.waitFor('hello')
+  return socket
 }
 
 async function post(url: string, body: unknown, cookie = '') {
@@ -125,11 +138,19 @@ describe('FERRY_WORKERS', () => {
       const cookie = signup.headers.getSetCookie()[0]!.split(';')[0]!
       const room = (await (await post(`${s.url}/api/rooms`, { name: 'Workers', visibility: 'public' }, cookie)).json())
         .room
+      // Four sockets, dealt round robin over the workers: every one sees every message, whichever worker stored it.
+      const sockets = await Promise.all(Array.from({ length: 4 }, () => openSocket(s.url, cookie)))
+      for (const socket of sockets) await socket.subscribe(room.id)
       const send = (i: number) =>
         post(`${s.url}/api/rooms/${room.id}/messages`, { clientId: randomUUID(), body: `m${i}` }, cookie)
       // New connections are dealt round robin: these go to both workers, which share one log.
       const sent = await Promise.all(Array.from({ length: 10 }, (_, i) => send(i)))
       expect(sent.map((r) => r.status)).toEqual(Array(10).fill(201))
+
+      for (const socket of sockets) {
+        await until(() => socket.lastSeq(room.id) === 10, 'every message on every socket')
+        expect(socket.seqs(room.id)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1))
+      }
 
       // One scrape of the primary's port sees both workers: their counts add up to the ten sends.
       const accepted = { result: 'accepted', transport: 'http' }
@@ -137,10 +158,14 @@ describe('FERRY_WORKERS', () => {
       expect(sample(summed, 'ferry_sends_total', accepted)).toBe(10)
       expect(sample(summed, 'ferry_append_batch_size_sum')).toBe(10)
       expect(summed.has('nodejs_eventloop_lag_seconds')).toBe(true)
+      expect(sample(summed, 'ferry_sockets_open')).toBe(4)
+      expect(sample(summed, 'ferry_subscriptions')).toBe(4)
       // The token route on the main port lands on one worker, which answers the same sum.
       const viaWorker = await scrape(`${s.url}/metrics`, { authorization: `Bearer ${TOKEN}` })
       expect(sample(viaWorker, 'ferry_sends_total', accepted)).toBe(10)
       expect((await fetch(`${s.url}/metrics`)).status).toBe(401)
+
+      for (const socket of sockets) await socket.close()
 
       // kill -9 a worker: the primary starts another in its place, and the port keeps answering.
       process.kill(first, 'SIGKILL')
