@@ -1,22 +1,74 @@
 import type { FastifyInstance } from 'fastify'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../server/app.ts'
 import type { Database } from '../../server/db/database.ts'
 import { CLOSE_CODES } from '../../shared/errors.ts'
 import { type Agent, signUp, testConfig } from '../support/app.ts'
 import { BusNetwork } from '../support/bus-network.ts'
-import { createTestDatabase, describeEachEngine } from '../support/databases.ts'
+import { type BusKind, redisReachable, startCluster, TEST_REDIS_URL } from '../support/cluster.ts'
+import { createTestDatabase, describeEachEngine, TEST_DATABASE_URL } from '../support/databases.ts'
 import { connect, createRoom, joinRoom, postMessage, realtimeConfig, type TestSocket, until } from '../support/ws.ts'
 
+interface Nodes {
+  apps: FastifyInstance[]
+  /** The test network when the nodes are joined by it (drops and settling are possible only there). */
+  network?: BusNetwork
+  close(): Promise<void>
+}
+
 /**
- * Three apps in one process on one database, each its own node on a test
- * network of buses (test/support/bus-network.ts: asynchronous delivery,
- * JSON on the wire): what a socket on one node sees of what happens on another.
+ * Three apps in one process on one database, each its own node: joined by the
+ * test network of buses (test/support/bus-network.ts: asynchronous delivery,
+ * JSON on the wire) on both engines, and by the real PostgresBus and RedisBus
+ * on PostgreSQL. What a socket on one node sees of what happens on another.
  */
-describeEachEngine('cluster: presence, typing, focus and access across nodes', (engine) => {
-  let database: Database
-  let network: BusNetwork
-  const apps: FastifyInstance[] = []
+describeEachEngine('cluster: presence, typing, focus and access across nodes, test network', (engine) => {
+  clusterSuite(async () => {
+    const database = await createTestDatabase(engine)
+    const network = new BusNetwork()
+    const apps: FastifyInstance[] = []
+    for (let i = 0; i < 3; i++) {
+      const app = await buildApp({
+        config: testConfig({ realtime: realtimeConfig({ typingTtlMs: 60_000 }) }),
+        database,
+        bus: network.bus(),
+        serveClient: false,
+      })
+      await app.listen({ port: 0, host: '127.0.0.1' })
+      apps.push(app)
+    }
+    return { apps, network, close: closeAll(apps, database) }
+  })
+})
+
+const redisUp = await redisReachable()
+for (const kind of ['postgres', 'redis'] as BusKind[]) {
+  const missing = !TEST_DATABASE_URL
+    ? 'TEST_DATABASE_URL is not set'
+    : kind === 'redis' && !redisUp
+      ? `Redis not reachable at ${TEST_REDIS_URL}`
+      : undefined
+  const title = `cluster: presence, typing, focus and access across nodes, ${kind === 'postgres' ? 'PostgresBus' : 'RedisBus'}`
+  describe.skipIf(missing !== undefined)(missing ? `${title} — NOT RUN: ${missing}` : title, () => {
+    clusterSuite(async () => {
+      const database = await createTestDatabase('postgres', { poolSize: 20 })
+      const cluster = await startCluster(kind, database, 3)
+      const apps = cluster.nodes.map((node) => node.app)
+      return { apps, close: closeAll(apps, database) }
+    })
+  })
+}
+
+function closeAll(apps: FastifyInstance[], database: Database) {
+  return async () => {
+    for (const app of apps) await app.close()
+    await database.close()
+  }
+}
+
+function clusterSuite(start: () => Promise<Nodes>) {
+  let nodes: Nodes | undefined
+  let apps: FastifyInstance[]
   const sockets: TestSocket[] = []
   let alice: Agent
   let bob: Agent
@@ -29,18 +81,8 @@ describeEachEngine('cluster: presence, typing, focus and access across nodes', (
   }
 
   beforeAll(async () => {
-    database = await createTestDatabase(engine)
-    network = new BusNetwork()
-    for (let i = 0; i < 3; i++) {
-      const app = await buildApp({
-        config: testConfig({ realtime: realtimeConfig({ typingTtlMs: 60_000 }) }),
-        database,
-        bus: network.bus(),
-        serveClient: false,
-      })
-      await app.listen({ port: 0, host: '127.0.0.1' })
-      apps.push(app)
-    }
+    nodes = await start()
+    apps = nodes.apps
     // Sessions live in the shared database: a cookie from one node works on every node.
     alice = await signUp(apps[0]!)
     bob = await signUp(apps[0]!)
@@ -49,8 +91,7 @@ describeEachEngine('cluster: presence, typing, focus and access across nodes', (
 
   afterAll(async () => {
     for (const socket of sockets) if (socket.isOpen) socket.ws.terminate()
-    for (const app of apps) await app.close()
-    await database?.close()
+    await nodes?.close()
   })
 
   it('presence_join, presence_leave and typing cross nodes; the snapshot lists users of every node', async () => {
@@ -61,8 +102,14 @@ describeEachEngine('cluster: presence, typing, focus and access across nodes', (
     const onA = await open(a, alice)
     await onA.subscribe(room)
     await onA.waitFor('presence', (f) => f.roomId === room)
-    // What the other nodes know arrives asynchronously (before that, B's socket would get her as presence_join).
-    await network.settle()
+    // What the other nodes know arrives asynchronously: wait until B has heard (else B's socket gets her as presence_join).
+    const reader = await signUp(a) // follows the public room without joining: not counted present
+    await until(async () => {
+      const probe = await connect(b, reader)
+      const seen = await probe.subscribe(room).then(() => probe.waitFor('presence', (f) => f.roomId === room))
+      probe.ws.terminate()
+      return seen.users.some((u) => u.userId === alice.user.id)
+    }, 'B to hear that Alice is present on A')
 
     const onB = await open(b, bob)
     const { from } = await onB.subscribe(room)
@@ -90,23 +137,29 @@ describeEachEngine('cluster: presence, typing, focus and access across nodes', (
     onA.send({ type: 'typing', roomId: room })
     expect(await onB.waitFor('typing', (f) => f.roomId === room)).toMatchObject({
       userId: alice.user.id,
-      expiresInMs: 60_000,
     })
+    expect(onB.frames.find((f) => f.type === 'typing')).toMatchObject({ expiresInMs: expect.any(Number) })
     await onC.waitFor('typing', (f) => f.roomId === room && f.userId === alice.user.id)
 
     // Carol's second socket, on A, keeps her present when the one on C goes.
     const carolOnA = await open(a, carol)
     await carolOnA.subscribe(room)
+    // Nodes' messages are ordered per node only: once B has Carol's typing from A, it has her presence on A (sent before).
+    carolOnA.send({ type: 'typing', roomId: room })
+    await onB.waitFor('typing', (f) => f.roomId === room && f.userId === carol.user.id)
     const leaveFrom = onB.frames.length
     await onC.close()
-    await network.settle()
     await carolOnA.close()
     await onB.waitFor('presence_leave', (f) => f.roomId === room && f.userId === carol.user.id, { from: leaveFrom })
-    expect(onB.frames.slice(leaveFrom).filter((f) => f.type === 'presence_leave')).toHaveLength(1)
     // Alice leaves with her typing still running: it ends on B too.
     await onA.close()
     await onB.waitFor('typing', (f) => f.roomId === room && f.userId === alice.user.id && f.expiresInMs === 0)
     await onB.waitFor('presence_leave', (f) => f.roomId === room && f.userId === alice.user.id)
+    // Carol's two sockets on two nodes: one leave (A's came before Alice's leave, so it has arrived).
+    const carolLeaves = onB.frames
+      .slice(leaveFrom)
+      .filter((f) => f.type === 'presence_leave' && f.userId === carol.user.id)
+    expect(carolLeaves).toHaveLength(1)
   })
 
   it("logout on node A closes that session's socket on node B with 4001; another session stays", async () => {
@@ -124,7 +177,7 @@ describeEachEngine('cluster: presence, typing, focus and access across nodes', (
     const secondOnB = await open(b, dave, { cookie: secondCookie })
     expect((await dave.request('POST', '/api/auth/logout')).statusCode).toBe(204)
     expect((await onB.closed).code).toBe(CLOSE_CODES.sessionEnded)
-    await network.settle()
+    await nodes!.network?.settle()
     expect(secondOnB.isOpen).toBe(true)
   })
 
@@ -141,8 +194,8 @@ describeEachEngine('cluster: presence, typing, focus and access across nodes', (
     const seen = await postMessage(alice, room, 'before the removal')
     await until(() => bobOnB.lastSeq(room) === seen, 'the message before the removal on B')
 
-    // The room-list change would also tell B's user stream; drop it, so the left-room message is what must act.
-    network.dropWhen((delivery) => delivery.channel === 'room-list')
+    // On the test network, the room-list change (which also tells B's user stream) is dropped: the left-room message must act.
+    nodes!.network?.dropWhen((delivery) => delivery.channel === 'room-list')
     try {
       const from = bobOnB.frames.length
       expect((await alice.request('DELETE', `/api/rooms/${room}/members/${bob.user.id}`)).statusCode).toBe(204)
@@ -151,11 +204,11 @@ describeEachEngine('cluster: presence, typing, focus and access across nodes', (
         roomId: room,
       })
     } finally {
-      network.dropWhen(undefined)
+      nodes!.network?.dropWhen(undefined)
     }
     const after = await postMessage(alice, room, 'after the removal')
     await until(() => watcher.lastSeq(room) === after, 'the message after the removal, on a socket on B')
-    await network.settle()
+    await nodes!.network?.settle()
     expect(bobOnB.events(room).some((event) => event.seq === after)).toBe(false)
     expect(bobOnB.isOpen).toBe(true)
   })
@@ -186,4 +239,4 @@ describeEachEngine('cluster: presence, typing, focus and access across nodes', (
     await bobOnB.close()
     await until(() => !a.focus.isFocused(room, bob.user.id), "Bob's focus gone on A")
   })
-})
+}
