@@ -15,7 +15,7 @@ import { publish } from '../tabs/bus.ts'
 import { DISCOVER_PAGE } from './discover.ts'
 import { navigate } from './navigation.ts'
 import { say } from './notify.ts'
-import { markMissing, notice, visiting } from './store.ts'
+import { markMissing, notice, showVisiting } from './store.ts'
 
 /** Why a room name cannot be used, or null. The server's rule: 1–80 characters after trimming. */
 export function roomNameProblem(name: string): string | null {
@@ -94,7 +94,7 @@ export async function checkRoomExists(roomId: string): Promise<void> {
   try {
     const { room } = await api<RoomResponse>('GET', `/api/rooms/${roomId}`)
     // Not in the list (e.g. a public room beyond its one page to discover): the screen shows this row.
-    visiting.value = room
+    showVisiting(room)
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) markMissing(roomId)
   }

@@ -15,7 +15,7 @@ import { currentRoomId } from './navigation.ts'
 import { say, warn, warnAndSay } from './notify.ts'
 import { markSeen, seenInOpenRoom } from './reading.ts'
 import { boundWindow, mergeEntries } from './reducers.ts'
-import { jumpTarget, markMissing, roomLoading, rooms, timeline, visiting } from './store.ts'
+import { jumpTarget, markMissing, roomLoading, rooms, showVisiting, timeline } from './store.ts'
 import { type Divider, dividerAtOpen, landingSize, reachesFirstUnread } from './unread.ts'
 
 /**
@@ -119,7 +119,7 @@ async function roomShown(roomId: string, shown: number): Promise<void> {
     // A link to a room we have not seen (e.g. shared by someone): ask the server about it.
     try {
       room = (await api<RoomResponse>('GET', `/api/rooms/${roomId}`)).room
-      visiting.value = room
+      showVisiting(room)
       await putRoom(db, room)
       publish({ type: 'rooms-changed' })
     } catch (error) {

@@ -1,5 +1,5 @@
 /** The screen's state, as signals. Fed from IndexedDB first, then the network (through the tab bus). */
-import { signal } from '@preact/signals'
+import { effect, signal } from '@preact/signals'
 import type { PresenceUser } from '../../shared/protocol.ts'
 import type { Member, Room, RoomEvent, User } from '../../shared/schemas.ts'
 import type { HeldWork } from '../db/rooms.ts'
@@ -60,9 +60,34 @@ export const drafts = signal<Readonly<Record<string, DraftNote>>>({})
 export const createdPublicRooms = signal<readonly Room[]>([])
 /**
  * A public room opened from a link that the room list does not hold (it keeps one page of rooms
- * to discover, and a refresh may drop it): the room screen still shows it, with Join.
+ * to discover, and a refresh may drop it): the room screen still shows it, with Join. Only ever
+ * the server's row of a room the list does not hold as a member: set through showVisiting,
+ * dropped once the list holds the room as a member (below).
  */
 export const visiting = signal<Room | null>(null)
+
+const listedAsMember = (roomId: string) => rooms.peek().some((r) => r.id === roomId && r.role !== null)
+
+/**
+ * The server's answer about a room opened from a link. An answer that comes while the list holds
+ * the room as a member is older news than the list's row (a GET sent before a join, answered
+ * after it) and is dropped.
+ */
+export function showVisiting(room: Room): void {
+  if (!listedAsMember(room.id)) visiting.value = room
+}
+
+// Once the list holds the room as a member its row is the truth, kept current by the room-list
+// stream. A copy kept here would come back as the room's state when a later refresh drops the row
+// (left on another device), with the role it had when fetched: the composer for a person who must
+// join again, for good. Without it the screen asks the server again (RoomView's checkRoomExists).
+// A row the list holds unjoined (a visited public room, dropped by the next refresh) keeps its
+// copy, so the screen stays as it is.
+effect(() => {
+  const shown = visiting.value
+  if (shown && rooms.value.some((r) => r.id === shown.id && r.role !== null)) visiting.value = null
+})
+
 export const status = signal<ConnStatus>({ socket: 'idle', retryAt: null, catchingUp: 0, offline: false })
 export const route = signal<Route>({ name: 'rooms' })
 /** The open room, while nothing of it is on screen and its latest page is on its way (the status says so). */
