@@ -1,4 +1,5 @@
 /** The open room: shown from the cache at once, filled in from the server, paged both ways. */
+import { effect, untracked } from '@preact/signals'
 import type { HistoryResponse, RoomResponse } from '../../shared/api.ts'
 import type { RoomEvent } from '../../shared/schemas.ts'
 import { ApiError, api, isTransient } from '../api/http.ts'
@@ -15,7 +16,7 @@ import { currentRoomId } from './navigation.ts'
 import { say, warn, warnAndSay } from './notify.ts'
 import { markSeen, seenInOpenRoom } from './reading.ts'
 import { boundWindow, mergeEntries } from './reducers.ts'
-import { jumpTarget, markMissing, roomLoading, rooms, showVisiting, timeline } from './store.ts'
+import { jumpTarget, markMissing, roomLoading, rooms, route, showVisiting, status, timeline } from './store.ts'
 import { type Divider, dividerAtOpen, landingSize, reachesFirstUnread } from './unread.ts'
 
 /**
@@ -36,18 +37,63 @@ export async function openRoom(roomId: string, at?: number): Promise<void> {
 
 let jumps = 0
 
+/** The wait for a message the room was opened at that is not here yet (awaitArrival); one at a time. */
+let stopAwaiting: () => void = () => undefined
+
 /**
  * Opened at a message (a notification's): it is brought into the window (older pages from the
- * cache, else the server, as for a reply's original) and MessageList lands on it. Not on the
- * device and no server: the room shows what it has and says so. Never rejects.
+ * cache, else the server, as for a reply's original) and MessageList lands on it. Newer than what
+ * is here (the tap beat the socket's delivery of it, or the room's first page is on its way): it
+ * is landed on when it arrives. Not on the device and no server: the room shows what it has and
+ * says so. Never rejects.
  */
 export async function revealMessage(roomId: string, seq: number): Promise<void> {
+  // A later open (or another message) supersedes what an earlier one waited for.
+  stopAwaiting()
   const found = await loadThrough(roomId, seq)
   if (currentRoomId() !== roomId) return
-  if (found) {
-    jumps += 1
-    jumpTarget.value = { roomId, seq, id: jumps }
-  } else say(null, 'That message is not on this device yet: it shows here once Ferry is back online.')
+  if (found) return landOn(roomId, seq)
+  const shown = timeline.value
+  const oldest = shown?.roomId === roomId ? shown.entries[0]?.seq : undefined
+  if (oldest === undefined || oldest < seq) {
+    awaitArrival(roomId, seq)
+    // Online it is on its way: nothing to say. Offline it comes when the link does, and then lands.
+    if (!status.peek().offline) return
+  }
+  say(null, 'That message is not on this device yet: it shows here once Ferry is back online.')
+}
+
+function landOn(roomId: string, seq: number): void {
+  jumps += 1
+  jumpTarget.value = { roomId, seq, id: jumps }
+}
+
+/**
+ * Lands on `seq` once the open room's window holds it (the tab bus's `events`, a gap fill, the
+ * first page); given up when the person opens another room, or this one other than at that
+ * message, or another reveal starts. Event-driven, no deadline: a slow link still lands.
+ */
+function awaitArrival(roomId: string, seq: number): void {
+  // Two reveals of one open may both get here (the start's and the sign-in's): one wait.
+  stopAwaiting()
+  let done = false
+  const stop = effect(() => {
+    if (done) return
+    const open = route.value
+    const current = timeline.value
+    // Another room, or this one opened again without that message (from the list): not awaited any more.
+    if (open.name !== 'room' || open.roomId !== roomId || open.at !== seq) done = true
+    else if (current?.roomId === roomId && current.entries.some((e) => e.seq === seq)) {
+      done = true
+      untracked(() => landOn(roomId, seq))
+    }
+    // The effect cannot dispose itself while it runs.
+    if (done) queueMicrotask(() => stop())
+  })
+  stopAwaiting = () => {
+    done = true
+    stop()
+  }
 }
 
 export function showTimeline(roomId: string, entries: RoomEvent[], cursor: RoomCursor, divider: Divider | null): void {

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto'
 import type { CDPSession, Worker } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PushPayload } from '../../shared/push/contract.ts'
-import type { RoomEvent } from '../../shared/schemas.ts'
+import type { Room, RoomEvent } from '../../shared/schemas.ts'
 import {
   apiCall,
   createRoom,
@@ -222,19 +222,40 @@ describe('a notification tapped while Ferry is open', () => {
     await page.goto(server.url)
     await page.getByRole('heading', { name: 'Rooms' }).waitFor({ timeout: LONG })
     await waitForServiceWorker(page)
-    const said = await bobSays('see you on deck')
     await page.evaluate(() => {
       Object.assign(window, { loadedOnce: true })
     })
+    // The tap can reach the page before the message does (the socket's delivery to this device
+    // still on its way): forced here, the tap names Bob's next message before he sends it.
+    const { room } = await apiCall<{ room: Room }>(server.url, bobCookie, 'GET', `/api/rooms/${roomId}`)
+    const seq = room.lastSeq + 1
     // What the click handler does with a window it picked (sw/click.ts; the choice is unit-tested).
-    const worker = context.serviceWorkers().find((w) => w.url().startsWith(server.url))!
-    await worker.evaluate(
-      async ({ roomId, seq, url }) => {
-        const windows = await (self as unknown as ServiceWorkerGlobalScope).clients.matchAll({ type: 'window' })
-        for (const w of windows) if (w.url === url) w.postMessage({ type: 'open-message', roomId, seq })
-      },
-      { roomId, seq: said.seq, url: page.url() },
-    )
+    // Posted to this page's window only, by the worker running now (one seen earlier may have been
+    // stopped since), and known to be posted: a post to nobody would leave the wait below waiting.
+    const url = page.url()
+    const postFromWorker = async () => {
+      const running = context.serviceWorkers().filter((w) => w.url().startsWith(server.url))
+      for (const worker of running.reverse()) {
+        try {
+          return await worker.evaluate(
+            async ({ roomId, seq, url }) => {
+              const windows = await (self as unknown as ServiceWorkerGlobalScope).clients.matchAll({ type: 'window' })
+              const mine = windows.filter((w) => w.url === url)
+              for (const w of mine) w.postMessage({ type: 'open-message', roomId, seq })
+              return mine.length > 0 ? 'posted' : `no window at ${url} among ${windows.map((w) => w.url).join(', ')}`
+            },
+            { roomId, seq, url },
+          )
+        } catch (error) {
+          console.warn('[test] a service worker did not answer; trying the next', String(error))
+        }
+      }
+      return 'no service worker answered'
+    }
+    await expect.poll(postFromWorker, { timeout: LONG }).toBe('posted')
+    await page.waitForURL(`${server.url}/rooms/${roomId}`, { timeout: LONG })
+    const said = await bobSays('see you on deck')
+    expect(said.seq).toBe(seq)
     const target = page.locator(`[role=log] li.msg--target[data-seq="${said.seq}"]`)
     await target.waitFor({ timeout: LONG })
     expect(await target.locator('.msg__body').textContent()).toBe('see you on deck')
