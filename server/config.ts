@@ -37,6 +37,12 @@ export interface Config {
    * (pub/sub, the default when REDIS_URL is set too).
    */
   bus: 'local' | 'postgres' | 'redis'
+  /**
+   * FERRY_BUS_CHANNEL: the bus's name (default `ferry`): the LISTEN channel is
+   * `<name>_bus`, the Redis channel `<name>:bus`. Clusters sharing one database
+   * or Redis server (tests, staging beside production) each take their own.
+   */
+  busChannel: string
   /** FERRY_WORKERS: node:cluster workers sharing the port (PostgreSQL only; 1 = no cluster). */
   workers: number
   /**
@@ -271,7 +277,7 @@ const BUS_KINDS = ['local', 'postgres', 'redis'] as const
 function scaleOut(
   env: NodeJS.ProcessEnv,
   databaseUrl: string | undefined,
-): Pick<Config, 'redisUrl' | 'bus' | 'workers' | 'metrics'> {
+): Pick<Config, 'redisUrl' | 'bus' | 'busChannel' | 'workers' | 'metrics'> {
   const redisUrl = env.REDIS_URL || undefined
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
     throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://')
@@ -284,6 +290,10 @@ function scaleOut(
     throw new ConfigError('FERRY_BUS', `"${bus}" needs DATABASE_URL: the embedded database serves one process only`)
   }
   if (bus === 'redis' && !redisUrl) throw new ConfigError('FERRY_BUS', '"redis" needs REDIS_URL')
+  const busChannel = env.FERRY_BUS_CHANNEL || 'ferry'
+  if (!/^[a-z][a-z0-9_]{0,39}$/.test(busChannel)) {
+    throw new ConfigError('FERRY_BUS_CHANNEL', 'must be 1-40 lower-case letters, digits or _, starting with a letter')
+  }
   const workers = integer(env, 'FERRY_WORKERS', 1, 1, 256)
   if (workers > 1 && !databaseUrl) {
     throw new ConfigError(
@@ -297,5 +307,11 @@ function scaleOut(
   const metricsPort = env.METRICS_PORT ? integer(env, 'METRICS_PORT', 0, 1, 65535) : undefined
   const token = env.METRICS_TOKEN || undefined
   if (token !== undefined && token.length < 16) throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters')
-  return { redisUrl, bus, workers, metrics: { port: metricsPort, host: env.METRICS_HOST || '127.0.0.1', token } }
+  return {
+    redisUrl,
+    bus,
+    busChannel,
+    workers,
+    metrics: { port: metricsPort, host: env.METRICS_HOST || '127.0.0.1', token },
+  }
 }

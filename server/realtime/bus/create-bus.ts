@@ -28,8 +28,8 @@ export async function createBus(config: Config, database: Database, metrics: Met
   const common = { read: eventReader(database.db), metrics, log }
   const bus =
     config.bus === 'postgres'
-      ? new PostgresBus({ ...common, connectionString: config.databaseUrl! })
-      : new RedisBus({ ...common, url: config.redisUrl! })
+      ? new PostgresBus({ ...common, connectionString: config.databaseUrl!, channel: `${config.busChannel}_bus` })
+      : new RedisBus({ ...common, url: config.redisUrl!, prefix: config.busChannel })
   await bus.start()
   return bus
 }
