@@ -137,6 +137,12 @@ export interface Bus {
 /** What a cross-process bus asks of this node's fan-out (implemented by the Hub). */
 export interface LocalRooms {
   /**
+   * Whether some socket here follows the room (undefined: none), as a token
+   * that stays the same object while it does and is new once nobody did in
+   * between: what the bus remembered of the room before is stale then.
+   */
+  interest(roomId: string): object | undefined
+  /**
    * undefined: no socket here follows the room; null: some do, but none is
    * live yet (all still replaying); else the lowest seq a live one was sent.
    */

@@ -93,6 +93,11 @@ export class Hub implements LocalRooms {
     this.#stopWatching = bus.watchRooms(this)
   }
 
+  /** LocalRooms (a cross-process bus): the room's subscriber set, new each time the room is followed again after nobody did. */
+  interest(roomId: string): object | undefined {
+    return this.#rooms.get(roomId)
+  }
+
   /** LocalRooms (a cross-process bus): the lowest seq a live socket here was sent; null when every one still replays. */
   lowestSent(roomId: string): number | null | undefined {
     const subscribers = this.#rooms.get(roomId)

@@ -38,7 +38,20 @@ function harness(options: { committed?: number; lowest?: Map<string, number | nu
   const reads: { roomId: string; after: number; limit: number }[] = []
   let failNext = 0
   let gate: Promise<void> | undefined
-  const local: LocalRooms = { lowestSent: (roomId) => lowest.get(roomId), rooms: () => lowest.keys() }
+  // One token per run of interest: a room deleted from `lowest` and set again gets a new one.
+  const tokens = new Map<string, object>()
+  const local: LocalRooms = {
+    interest(roomId) {
+      if (!lowest.has(roomId)) {
+        tokens.delete(roomId)
+        return undefined
+      }
+      if (!tokens.has(roomId)) tokens.set(roomId, {})
+      return tokens.get(roomId)
+    },
+    lowestSent: (roomId) => lowest.get(roomId),
+    rooms: () => lowest.keys(),
+  }
   const orderer = new RoomOrderer({
     async read(roomId, after, limit) {
       reads.push({ roomId, after, limit })
@@ -62,6 +75,11 @@ function harness(options: { committed?: number; lowest?: Map<string, number | nu
     delivered,
     reads,
     seqs: (roomId = ROOM) => delivered.filter((e) => e.roomId === roomId).map((e) => e.seq),
+    /** Nobody followed the room for a while, then sockets did again. */
+    refollow(roomId: string, lowestSent: number | null) {
+      tokens.delete(roomId)
+      lowest.set(roomId, lowestSent)
+    },
     failReads: (count: number) => {
       failNext = count
     },
@@ -108,7 +126,7 @@ describe('RoomOrderer', () => {
     h.orderer.offer(pointer(7, 7))
     await settled(() => h.seqs().length === 2)
     expect(h.seqs()).toEqual([6, 7])
-    expect(h.reads).toEqual([{ roomId: ROOM, after: 5, limit: 2 }])
+    expect(h.reads).toEqual([{ roomId: ROOM, after: 5, limit: 1 }]) // the hole only: 7 came with its pointer
     h.orderer.offer(pointer(6, 6))
     expect(h.seqs()).toEqual([6, 7])
     expect(h.orderer.deliveredUpTo(ROOM)).toBe(7)
@@ -145,6 +163,16 @@ describe('RoomOrderer', () => {
     expect(h.delivered).toEqual([])
     expect(h.reads).toEqual([])
     expect(h.orderer.deliveredUpTo(ROOM)).toBeUndefined()
+  })
+
+  it('a room followed again after nobody here did starts afresh from its live sockets, not from what was delivered before', () => {
+    const h = harness({ committed: 40 })
+    h.orderer.offer(pointer(1, 1))
+    // Its sockets left, and a new one subscribed and replayed up to 39, with no pointer heard in between.
+    h.refollow(ROOM, 39)
+    h.orderer.offer(pointer(40, 40))
+    expect(h.seqs()).toEqual([1, 40])
+    expect(h.reads).toEqual([])
   })
 
   it('pointers that arrive during a read wait behind it: the room is delivered in seq order', async () => {

@@ -21,6 +21,8 @@ export interface PostgresBusOptions {
 
 /** NOTIFY's payload stops at 8,000 bytes; this leaves room for what PostgreSQL adds. */
 const NOTIFY_MAX_PAYLOAD = 7_000
+/** Notifications per publishing statement at most (~0.7 MB at the payload limit). */
+const MAX_NOTIFY_BATCH = 100
 const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/
 
 /**
@@ -42,6 +44,9 @@ export class PostgresTransport implements Transport {
   #events: TransportEvents | undefined
   #probe: ReturnType<typeof setInterval> | undefined
   #retry: ReturnType<typeof setTimeout> | undefined
+  /** Payloads waiting for the publishing connection, sent together by the next statement. */
+  #outbox: { payload: string; resolve(): void; reject(error: unknown): void }[] = []
+  #flushing = false
   #closed = false
 
   constructor(options: Pick<PostgresBusOptions, 'connectionString' | 'channel' | 'reconnect' | 'probeMs'>) {
@@ -73,8 +78,33 @@ export class PostgresTransport implements Transport {
     }
   }
 
-  async send(payload: string): Promise<void> {
-    await this.#publisher.query('SELECT pg_notify($1, $2)', [this.#channel, payload])
+  /**
+   * One notification per payload, in publish order. Payloads that queue up
+   * while a statement is under way go together in the next one (one
+   * transaction, one commit, each still its own notification).
+   */
+  send(payload: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#outbox.push({ payload, resolve, reject })
+      if (!this.#flushing) void this.#flush()
+    })
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true
+    while (this.#outbox.length > 0) {
+      const batch = this.#outbox.splice(0, MAX_NOTIFY_BATCH)
+      try {
+        await this.#publisher.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [
+          this.#channel,
+          batch.map((item) => item.payload),
+        ])
+        for (const item of batch) item.resolve()
+      } catch (error) {
+        for (const item of batch) item.reject(error)
+      }
+    }
+    this.#flushing = false
   }
 
   /** The backend holding LISTEN (tests terminate it). */

@@ -22,10 +22,14 @@ export interface OrdererDeps {
 
 /** Everything after `deliveredUpTo` (a resync): read until the database has no more. */
 const TO_THE_END = Number.POSITIVE_INFINITY
+/** The interest token of every room when no LocalRooms is watched. */
+const EVERY_ROOM = {}
 /** Pointers queued behind a read before they are merged into one (a database that does not answer must not cost unbounded memory). */
 const MAX_QUEUED = 1_000
 
 interface RoomState {
+  /** The LocalRooms token of the run of local interest this state belongs to. */
+  interest: object
   /** Every event up to here went to the handlers (or was known to be held by every live socket here). */
   deliveredUpTo: number
   /** Pointers waiting behind a read, in arrival order. */
@@ -75,26 +79,24 @@ export class RoomOrderer {
 
   offer(pointer: RoomPointer): void {
     if (this.#closed) return
-    const lowest = this.#lowestSent(pointer.roomId)
+    const interest = this.#interest(pointer.roomId)
     let state = this.#rooms.get(pointer.roomId)
-    if (lowest === undefined) {
-      // Nobody here follows the room: nothing to deliver, nothing to remember.
-      if (state && !state.running) this.#rooms.delete(pointer.roomId)
-      return
+    if (state && state.interest !== interest && !state.running) {
+      // Nobody here followed the room for a while (or still does not): what was delivered then says nothing now.
+      this.#rooms.delete(pointer.roomId)
+      state = undefined
     }
+    if (interest === undefined) return
     if (!state) {
       // The baseline: the lowest seq a live socket here was sent, never the pointer's own start. A commit s+2 may be
       // announced before s+1 (another node's NOTIFY, a separate statement after its commit, can lag): starting at the
       // pointer would lose s+1 for a socket that replayed up to s. With no live socket yet, the replaying sockets'
       // own gap check (Connection.deliver, subscribe.ts closeGap) catches what starting at the pointer skips.
-      state = { deliveredUpTo: lowest ?? pointer.from - 1, queue: [], running: false, idle: [] }
-      this.#rooms.set(pointer.roomId, state)
-    } else if (!state.running && lowest !== null && lowest > state.deliveredUpTo) {
-      // Every live socket here already holds more (replayed from the database since the room was last heard of).
-      state.deliveredUpTo = lowest
+      const lowest = this.#lowestSent(pointer.roomId)
+      state = this.#track(pointer.roomId, interest, lowest ?? pointer.from - 1)
     }
     if (!state.running && this.#applyNow(state, pointer)) return
-    this.#enqueue(pointer.roomId, state, pointer)
+    void this.#enqueue(pointer.roomId, state, pointer)
   }
 
   /**
@@ -106,17 +108,18 @@ export class RoomOrderer {
     if (this.#closed || !this.#local) return Promise.resolve()
     const done: Promise<void>[] = []
     for (const roomId of this.#local.rooms()) {
-      const lowest = this.#lowestSent(roomId)
+      const interest = this.#interest(roomId)
       let state = this.#rooms.get(roomId)
+      if (state && state.interest !== interest && !state.running) state = undefined
       if (!state) {
-        if (lowest === undefined || lowest === null) continue
-        state = { deliveredUpTo: lowest, queue: [], running: false, idle: [] }
-        this.#rooms.set(roomId, state)
+        const lowest = this.#lowestSent(roomId)
+        if (interest === undefined || lowest === undefined || lowest === null) continue
+        state = this.#track(roomId, interest, lowest)
       }
       done.push(this.#enqueue(roomId, state, { roomId, from: state.deliveredUpTo + 1, to: TO_THE_END }))
     }
     for (const [roomId, state] of this.#rooms) {
-      if (!state.running && this.#lowestSent(roomId) === undefined) this.#rooms.delete(roomId)
+      if (!state.running && this.#interest(roomId) !== state.interest) this.#rooms.delete(roomId)
     }
     return Promise.all(done).then(() => {})
   }
@@ -125,6 +128,17 @@ export class RoomOrderer {
     this.#closed = true
     this.#reads.clear()
     this.#rooms.clear()
+  }
+
+  #track(roomId: string, interest: object, deliveredUpTo: number): RoomState {
+    const state: RoomState = { interest, deliveredUpTo, queue: [], running: false, idle: [] }
+    this.#rooms.set(roomId, state)
+    return state
+  }
+
+  #interest(roomId: string): object | undefined {
+    // Without a source (a bus used without realtime), every room counts, as one run of interest.
+    return this.#local ? this.#local.interest(roomId) : EVERY_ROOM
   }
 
   #lowestSent(roomId: string): number | null | undefined {
@@ -167,18 +181,22 @@ export class RoomOrderer {
           continue
         }
         try {
-          await this.#fill(roomId, state, pointer.to)
+          // Read only the hole before a pointer that brought its events; the whole run when it came without them.
+          if (pointer.events) await this.#fill(roomId, state, pointer.from - 1)
+          if (!this.#applyNow(state, pointer)) await this.#fill(roomId, state, pointer.to)
           state.queue.shift()
         } catch (error) {
           this.deps.onError?.(error, roomId)
-          if (this.#lowestSent(roomId) === undefined) break
+          if (this.#interest(roomId) !== state.interest) break
           await new Promise((resolve) => setTimeout(resolve, this.#retryMs))
         }
       }
     } finally {
       state.running = false
       for (const resolve of state.idle.splice(0)) resolve()
-      if (this.#lowestSent(roomId) === undefined || this.#closed) this.#rooms.delete(roomId)
+      if ((this.#interest(roomId) !== state.interest || this.#closed) && this.#rooms.get(roomId) === state) {
+        this.#rooms.delete(roomId)
+      }
     }
   }
 
