@@ -107,4 +107,31 @@ describe.skipIf(!TEST_DATABASE_URL)(title, () => {
     await ownerSocket.close()
     await inviteeSocket.close()
   })
+
+  it('a room-list change lost while a node was not listening closes its sockets with 1001 (clients refetch); other nodes keep theirs', async () => {
+    const cut = nodes[2]!
+    const owner = await signUp(nodes[0]!.app)
+    const invitee = await signUp(nodes[0]!.app)
+    const onCut = await connect(cut.app, invitee)
+    const elsewhere = await connect(nodes[1]!.app, invitee)
+    const roomId = (await api.createRoom(owner, 'private')).id
+    const seenLost = cut.log.lines.length
+
+    await cutListener('postgres', cut.bus)
+    await until(
+      () => cut.log.lines.slice(seenLost).some((line) => line.message.startsWith('bus: listening connection lost')),
+      'the cut node noticed',
+    )
+    const added = await owner.request('POST', `/api/rooms/${roomId}/members`, { username: invitee.user.username })
+    expect(added.statusCode).toBe(201)
+    await elsewhere.waitFor('room_added', (f) => f.room.id === roomId)
+
+    // Back and listening, the cut node hears node 0's next envelope, whose listSeq shows what it missed.
+    await until(async () => (await counterValue(cut.metrics.busResyncs)) >= 1, 'the cut node resynced', 30_000)
+    await postMessage(owner, roomId, 'after the outage')
+    expect((await onCut.closed).code).toBe(1001)
+    expect(elsewhere.isOpen).toBe(true)
+    expect(onCut.frames.some((f) => f.type === 'room_added')).toBe(false)
+    await elsewhere.close()
+  })
 })

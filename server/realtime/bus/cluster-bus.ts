@@ -35,7 +35,7 @@ export interface ClusterBusOptions {
   retryMs?: number
 }
 
-/** Dropped-message warnings at most this often (a peer sending garbage must not flood the log). */
+/** Throttled warnings (dropped messages, failed publishes) at most this often each. */
 const WARN_EVERY_MS = 10_000
 /** Peers remembered for the room-list loss check beyond this many are pruned when not heard from recently. */
 const MAX_PEERS = 256
@@ -70,7 +70,8 @@ export class ClusterBus implements Bus {
   readonly #peers = new Map<string, { listSeq: number; heardAt: number }>()
   /** A resync happened since start: a peer heard of for the first time may have published room-list changes unheard. */
   #resynced = false
-  #lastWarnAt = Number.NEGATIVE_INFINITY
+  /** When each throttled warning was last logged. */
+  readonly #lastWarnAt = new Map<string, number>()
   #closed = false
   /** The resync under way (tests wait for it). */
   #resync: Promise<void> = Promise.resolve()
@@ -210,7 +211,7 @@ export class ClusterBus implements Bus {
       (error: unknown) => {
         // Room events are not lost for the others: their next pointer for the room reads the hole from the database.
         // A lost room-list or marker envelope shows as a jump of listSeq at the receivers.
-        if (!this.#closed) this.#log.error({ err: error, kind, bus: this.#transport.name }, 'bus: publish failed')
+        if (!this.#closed) this.#warn({ err: error, kind, bus: this.#transport.name }, 'bus: publish failed')
       },
     )
   }
@@ -297,10 +298,11 @@ export class ClusterBus implements Bus {
     }
   }
 
+  /** At most one line per message per WARN_EVERY_MS: a peer sending garbage, or an outage, must not flood the log. */
   #warn(object: object, message: string): void {
     const now = this.#now()
-    if (now - this.#lastWarnAt < WARN_EVERY_MS) return
-    this.#lastWarnAt = now
+    if (now - (this.#lastWarnAt.get(message) ?? Number.NEGATIVE_INFINITY) < WARN_EVERY_MS) return
+    this.#lastWarnAt.set(message, now)
     this.#log.warn(object, message)
   }
 }

@@ -23,6 +23,8 @@ export interface PostgresBusOptions {
 const NOTIFY_MAX_PAYLOAD = 7_000
 /** Notifications per publishing statement at most (~0.7 MB at the payload limit). */
 const MAX_NOTIFY_BATCH = 100
+/** Notifications waiting for the publishing connection at most (~70 MB at the payload limit, far less in practice). */
+const MAX_OUTBOX = 10_000
 const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/
 
 /**
@@ -85,6 +87,11 @@ export class PostgresTransport implements Transport {
    */
   send(payload: string): Promise<void> {
     return new Promise((resolve, reject) => {
+      if (this.#outbox.length >= MAX_OUTBOX) {
+        // The database does not take notifications (down, or far behind): the oldest waiting one is given up, so
+        // memory stays bounded. Receivers read missed room events at the room's next pointer and see a listSeq jump.
+        this.#outbox.shift()?.reject(new Error('bus: publishing backlog full; oldest notification dropped'))
+      }
       this.#outbox.push({ payload, resolve, reject })
       if (!this.#flushing) void this.#flush()
     })

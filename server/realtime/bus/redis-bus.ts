@@ -52,7 +52,13 @@ export class RedisTransport implements Transport {
     }
     this.connectionName = options.name ?? 'ferry-bus'
     this.#subscriber = new Redis(options.url, { ...settings, connectionName: `${this.connectionName}-sub` })
-    this.#publisher = new Redis(options.url, { ...settings, connectionName: `${this.connectionName}-pub` })
+    // No offline queue: while Redis is away a publish fails at once (receivers resync or see a listSeq jump)
+    // instead of piling up in memory for the length of the outage.
+    this.#publisher = new Redis(options.url, {
+      ...settings,
+      enableOfflineQueue: false,
+      connectionName: `${this.connectionName}-pub`,
+    })
   }
 
   async start(events: TransportEvents): Promise<void> {
