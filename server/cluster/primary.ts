@@ -65,7 +65,8 @@ export async function runPrimary(config: Config, now: () => number = () => perfo
       worker.once('exit', (code, signal) => {
         exits.delete(exited)
         slot.worker = undefined
-        resolve(code === 0 ? 0 : 1)
+        // Stopped as asked counts as clean, also a worker the signal reached before its handler was installed.
+        resolve(code === 0 || (closing && signal === 'SIGTERM') ? 0 : 1)
         if (closing) return
         const delayMs = slot.backoff.delayAfterExit(now() - slot.startedAt)
         log.warn({ worker: slot.index, workerPid, code, signal, restartInMs: delayMs }, 'worker exited')
