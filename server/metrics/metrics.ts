@@ -103,6 +103,23 @@ export class Metrics {
     collect: (): void => this.#read(this.pushQueueDepth),
   })
 
+  readonly clusterPeers: Gauge = new Gauge({
+    name: 'ferry_cluster_peers',
+    help: 'Other nodes this one has heard from within the expiry (presence, typing and focus, docs/SCALING.md)',
+    registers: [this.registry],
+    collect: (): void => this.#read(this.clusterPeers),
+  })
+  readonly clusterNodesExpired = new Counter({
+    name: 'ferry_cluster_nodes_expired_total',
+    help: 'Nodes dropped for silence (no word for NODE_EXPIRY_MS): their presence, typing and focus ended',
+    registers: [this.registry],
+  })
+  readonly controlInvalid = new Counter({
+    name: 'ferry_bus_control_invalid_total',
+    help: 'Control messages read off the bus and dropped as invalid',
+    registers: [this.registry],
+  })
+
   /** `gauge` takes `read()`'s value at every scrape (for gauges declared with `collect: () => this.#read(…)`). */
   readAtScrape(gauge: Gauge, read: () => number): void {
     this.#readers.set(gauge, read)

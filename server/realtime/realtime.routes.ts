@@ -77,12 +77,14 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
     hub,
     focus: app.focus,
     log: app.log,
+    metrics: app.metrics,
     access: {
       sessionEnded: (sessionId) => registry.endSession(sessionId),
       leftRoom: (roomId, userId) => registry.revokeRoom(roomId, userId),
       roomDeleted: (roomId) => registry.revokeRoomForAll(roomId),
     },
   })
+  app.metrics.readAtScrape(app.metrics.clusterPeers, () => cluster.peers.length)
   // Once the app is ready (the bus too): the state-request's answers need a listening bus.
   app.addHook('onReady', async () => cluster.start())
   // Room-list changes or read markers lost on the bus: every socket here reconnects and refetches (docs/SCALING.md, "Bus").

@@ -162,6 +162,15 @@ function clusterSuite(start: () => Promise<Nodes>) {
     expect(carolLeaves).toHaveLength(1)
   })
 
+  it('every node hears the two others (ferry_cluster_peers)', async () => {
+    for (const app of apps) {
+      await until(
+        async () => (await app.metrics.clusterPeers.get()).values[0]?.value === 2,
+        'each node to count two peers',
+      )
+    }
+  })
+
   it("logout on node A closes that session's socket on node B with 4001; another session stays", async () => {
     const [a, b] = apps as [FastifyInstance, FastifyInstance]
     const dave = await signUp(a)

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
+import { Metrics } from '../../server/metrics/metrics.ts'
 import { BUS_MAX_CONTROL_BYTES, NODE_EXPIRY_MS, NODE_HEARTBEAT_MS } from '../../server/realtime/bus.ts'
 import { type AccessHandlers, ClusterNode } from '../../server/realtime/cluster/cluster-node.ts'
 import { readControl } from '../../server/realtime/cluster/control-schema.ts'
@@ -42,6 +43,7 @@ interface TestNode {
   cluster: ClusterNode
   warnings: { kind?: string }[]
   access: string[]
+  metrics: Metrics
   /** A socket of `who` that goes live in the room on this node (counted present). */
   live(who: PresenceUser, roomId?: string): FakeSocket
   /** A watcher that follows the room without being counted (sees presence frames). */
@@ -79,7 +81,8 @@ describe('cluster presence, typing and focus', () => {
       },
       debug: () => {},
     }
-    const cluster = new ClusterNode({ bus, hub, focus, access, log: log as never, clock })
+    const metrics = new Metrics()
+    const cluster = new ClusterNode({ bus, hub, focus, access, log: log as never, clock, metrics })
     if (start) cluster.start()
     const made: TestNode = {
       bus,
@@ -88,6 +91,7 @@ describe('cluster presence, typing and focus', () => {
       cluster,
       warnings,
       access: accessSeen,
+      metrics,
       live(who, roomId = ROOM) {
         const socket = new FakeSocket(who)
         hub.attach(roomId, socket)
@@ -187,6 +191,7 @@ describe('cluster presence, typing and focus', () => {
     expect(b.cluster.peers).toEqual([a.bus.nodeId])
     clock.advance(1)
     expect(b.cluster.peers).toEqual([])
+    expect((await b.metrics.clusterNodesExpired.get()).values[0]?.value).toBe(1)
     expect(watcher.of('presence_leave')).toEqual([{ type: 'presence_leave', roomId: ROOM, userId: ada.userId }])
     // ada's typing had run out on the clients by then (5 s): nothing more to say (node-gone ends a running one).
     expect(watcher.of('typing')).toHaveLength(1)
@@ -350,6 +355,7 @@ describe('cluster presence, typing and focus', () => {
     for (const message of garbage) network.inject(message, a.bus)
     await network.settle()
     expect(b.warnings).toHaveLength(garbage.length)
+    expect((await b.metrics.controlInvalid.get()).values[0]?.value).toBe(garbage.length)
     expect(b.hub.presentUsers(ROOM)).toEqual([])
     expect(watcher.frames).toEqual([])
     expect(b.access).toEqual([])

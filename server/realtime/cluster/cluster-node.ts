@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { Metrics } from '../../metrics/metrics.ts'
 import { type Bus, type ControlMessage, NODE_EXPIRY_MS, NODE_HEARTBEAT_MS } from '../bus.ts'
 import type { FocusRegistry } from '../focus.ts'
 import type { Hub } from '../hub.ts'
@@ -19,6 +20,8 @@ export interface ClusterNodeDeps {
   focus: FocusRegistry
   access: AccessHandlers
   log: Pick<FastifyBaseLogger, 'warn' | 'error' | 'debug'>
+  /** Invalid messages and expired nodes are counted; `ferry_cluster_peers` reads `peers`. */
+  metrics?: Metrics
   clock?: ExpiryClock
   heartbeatMs?: number
   expiryMs?: number
@@ -112,6 +115,7 @@ export class ClusterNode {
   #receive(raw: unknown): void {
     const reading = readControl(raw)
     if (!reading.ok) {
+      this.#deps.metrics?.controlInvalid.inc()
       this.#deps.log.warn({ kind: reading.kind, problem: reading.problem }, 'bus control message dropped: invalid')
       return
     }
@@ -250,6 +254,7 @@ export class ClusterNode {
       }
       this.#deps.log.warn({ nodeId }, 'a node was not heard from in time: its presence, typing and focus dropped')
       this.#drop(nodeId)
+      this.#deps.metrics?.clusterNodesExpired.inc()
       this.#expired.add(nodeId)
       if (this.#expired.size > EXPIRED_REMEMBERED) this.#expired.delete(this.#expired.values().next().value!)
     }
