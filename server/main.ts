@@ -69,9 +69,17 @@ async function serve(config: Config) {
   )
 }
 
+/** listen() refused because something else holds the port (in a cluster worker too: the primary binds for it). */
+function addressInUse(error: unknown): error is { address?: string; port?: number } {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'EADDRINUSE'
+}
+
 main().catch((error) => {
   if (error instanceof ConfigError || error instanceof DataDirInUseError) {
     console.error(error.message)
+  } else if (addressInUse(error)) {
+    const { host, port } = { host: error.address ?? process.env.HOST, port: error.port ?? process.env.PORT }
+    console.error(`Ferry cannot listen on ${host}:${port}: the address is in use (another process holds the port)`)
   } else {
     console.error('Ferry failed to start:', error)
   }

@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -102,6 +104,56 @@ describe('FERRY_WORKERS', () => {
     } finally {
       await single.stop('SIGKILL')
       fs.rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+
+  it('a worker that cannot start is started again after growing waits, and serves once it can', async ({ skip }) => {
+    if (!database) return skip('TEST_DATABASE_URL is not set')
+    // Something else holds the port: every worker fails to listen and exits at start.
+    const port = await freePort()
+    const squatter = net.createServer((socket) => socket.destroy())
+    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve))
+    const child = spawn(process.execPath, build.entry, {
+      env: {
+        ...process.env,
+        DATABASE_URL: database.url,
+        FERRY_WORKERS: '2',
+        LOG_LEVEL: 'info',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.on('data', (chunk) => (output += chunk))
+    child.stderr.on('data', (chunk) => (output += chunk))
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    const primary: ServerProcess = {
+      child,
+      url: `http://127.0.0.1:${port}`,
+      output: () => output,
+      stop: () => exited,
+    }
+    try {
+      const waits = (worker: number) =>
+        logLines(primary, 'worker exited')
+          .filter((e) => e.worker === worker)
+          .map((e) => e.restartInMs)
+      // Both slots back off: 0.5 s, then 1 s, then 2 s … (no spinning).
+      await until(() => waits(0).length >= 3 && waits(1).length >= 3, 'three failed starts per slot', 60_000)
+      for (const worker of [0, 1]) expect(waits(worker).slice(0, 3)).toEqual([500, 1000, 2000])
+      // The worker said why, in one line, without a stack trace.
+      expect(output).toMatch(/Ferry cannot listen on 127\.0\.0\.1:\d+: the address is in use/)
+      expect(output).not.toMatch(/at .*\.(ts|js):\d+/)
+      // The port is free again: the next start succeeds and the primary serves.
+      await new Promise<void>((resolve) => squatter.close(() => resolve()))
+      await until(() => workerPids(primary).length === 2, 'both workers listening', 60_000)
+      expect((await fetch(`${primary.url}/healthz`)).status).toBe(200)
+      child.kill('SIGTERM')
+      expect(await exited).toBe(0)
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL')
+      squatter.close()
     }
   })
 
