@@ -31,7 +31,9 @@ const pointer = (from: number, to: number, withEvents = true, roomId = ROOM): Ro
 })
 
 /** A fake database (the room's committed log) and fake local sockets, recording what the orderer does. */
-function harness(options: { committed?: number; lowest?: Map<string, number | null>; maxRead?: number } = {}) {
+function harness(
+  options: { committed?: number; lowest?: Map<string, number | null>; maxRead?: number; graceMs?: number } = {},
+) {
   const log = { committed: options.committed ?? 0 }
   const lowest = options.lowest ?? new Map<string, number | null>([[ROOM, 0]])
   const delivered: RoomEvent[] = []
@@ -66,6 +68,7 @@ function harness(options: { committed?: number; lowest?: Map<string, number | nu
     deliver: (events) => delivered.push(...events),
     retryMs: 5,
     ...(options.maxRead ? { maxRead: options.maxRead } : {}),
+    ...(options.graceMs ? { graceMs: options.graceMs } : {}),
   })
   orderer.watch(local)
   return {
@@ -232,5 +235,31 @@ describe('RoomOrderer', () => {
     h.orderer.offer(pointer(100, 100, false))
     await settled(() => h.seqs().length === 10)
     expect(h.seqs()).toEqual(run(91, 100).map((e) => e.seq))
+  })
+
+  it('with a grace period, a hole filled by its own late pointers is never read', async () => {
+    const h = harness({ committed: 9, graceMs: 60_000 })
+    h.orderer.offer(pointer(7, 9)) // 1..6 not heard yet
+    h.orderer.offer(pointer(4, 6))
+    expect(h.delivered).toEqual([])
+    h.orderer.offer(pointer(1, 3))
+    await settled(() => h.seqs().length === 9)
+    expect(h.seqs()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9])
+    expect(h.reads).toEqual([])
+  })
+
+  it('with a grace period, a hole still open when it ends is read', async () => {
+    const h = harness({ committed: 3, graceMs: 5 })
+    h.orderer.offer(pointer(3, 3))
+    await settled(() => h.seqs().length === 3)
+    expect(h.seqs()).toEqual([1, 2, 3])
+    expect(h.reads).toEqual([{ roomId: ROOM, after: 0, limit: 2 }])
+  })
+
+  it('a pointer without its events is read at once, grace or not', async () => {
+    const h = harness({ committed: 3, graceMs: 60_000 })
+    h.orderer.offer(pointer(1, 3, false))
+    await settled(() => h.seqs().length === 3)
+    expect(h.seqs()).toEqual([1, 2, 3])
   })
 })

@@ -33,7 +33,12 @@ export interface ClusterBusOptions {
   now?: () => number
   /** Pause before a failed gap-fill read is tried again. */
   retryMs?: number
+  /** How long a pointer that skips ahead waits for the hole's own pointers before reading it (RoomOrderer). */
+  graceMs?: number
 }
+
+/** Another node's notification trails this node's commit by a few milliseconds when the database is not overloaded. */
+const DEFAULT_GRACE_MS = 20
 
 /** Throttled warnings (dropped messages, failed publishes) at most this often each. */
 const WARN_EVERY_MS = 10_000
@@ -87,6 +92,7 @@ export class ClusterBus implements Bus {
       onGapFill: (count) => this.#metrics?.busGapFills.inc(count),
       onError: (error, roomId) => this.#log.error({ err: error, roomId }, 'bus: reading missed room events failed'),
       ...(options.retryMs === undefined ? {} : { retryMs: options.retryMs }),
+      graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
     })
   }
 

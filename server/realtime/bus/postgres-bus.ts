@@ -17,6 +17,7 @@ export interface PostgresBusOptions {
   /** How often the idle LISTEN connection is checked with `SELECT 1` (a silently dead one is found within this). */
   probeMs?: number
   retryMs?: number
+  graceMs?: number
 }
 
 /** NOTIFY's payload stops at 8,000 bytes; this leaves room for what PostgreSQL adds. */
@@ -130,7 +131,13 @@ export class PostgresTransport implements Transport {
   }
 
   async #listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.#connectionString, keepAlive: true })
+    const client = new pg.Client({
+      connectionString: this.#connectionString,
+      // A peer gone without a word (a partition) is found by the probe's timeout or, failing that, TCP keepalive.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      query_timeout: 10_000,
+    })
     client.on('notification', (message) => {
       if (client === this.#listener && message.channel === this.#channel && message.payload !== undefined) {
         this.#events?.receive(message.payload)

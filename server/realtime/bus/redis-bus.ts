@@ -16,6 +16,7 @@ export interface RedisBusOptions {
   now?: () => number
   reconnect?: { initialMs: number; maxMs: number }
   retryMs?: number
+  graceMs?: number
 }
 
 /** Redis carries far more than NOTIFY; still small enough that one message never holds up the connection. */
@@ -46,6 +47,8 @@ export class RedisTransport implements Transport {
     const { initialMs, maxMs } = options.reconnect ?? { initialMs: 200, maxMs: 5_000 }
     const settings = {
       lazyConnect: true,
+      // TCP keepalive after 10 s idle: a subscriber cut off without a word still ends in `close`, then a resync.
+      keepAlive: 10_000,
       // Commands wait through reconnects instead of failing after a few tries.
       maxRetriesPerRequest: null,
       retryStrategy: (times: number) => Math.max(10, backoffMs(times, initialMs, maxMs)),

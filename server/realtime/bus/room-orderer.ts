@@ -18,6 +18,13 @@ export interface OrdererDeps {
   /** Database reads in flight at once, all rooms together (a resync reads every followed room). */
   readConcurrency?: number
   retryMs?: number
+  /**
+   * How long a pointer that skips ahead with its events waits for the
+   * pointers of the hole before the hole is read (0: read at once). Another
+   * node's notification is usually a few milliseconds behind this node's own
+   * commit; waiting for it spares a database read per such race.
+   */
+  graceMs?: number
 }
 
 /** Everything after `deliveredUpTo` (a resync): read until the database has no more. */
@@ -37,6 +44,11 @@ interface RoomState {
   running: boolean
   /** Told when the queue has run dry (a resync waits for the reads it queued). */
   idle: Array<() => void>
+  /** The queued pointer whose hole is being waited for, until `waitUntil` (performance.now()). */
+  waitingFor: RoomPointer | undefined
+  waitUntil: number
+  /** Ends the wait early: a pointer arrived. */
+  wake: (() => void) | undefined
 }
 
 /**
@@ -56,6 +68,7 @@ export class RoomOrderer {
   readonly #reads: TaskQueue
   readonly #maxRead: number
   readonly #retryMs: number
+  readonly #graceMs: number
   #local: LocalRooms | undefined
   #closed = false
 
@@ -63,6 +76,7 @@ export class RoomOrderer {
     this.#reads = new TaskQueue(deps.readConcurrency ?? 4)
     this.#maxRead = deps.maxRead ?? LIMITS.resumeMaxEvents
     this.#retryMs = deps.retryMs ?? 1_000
+    this.#graceMs = deps.graceMs ?? 0
   }
 
   watch(local: LocalRooms): () => void {
@@ -131,7 +145,16 @@ export class RoomOrderer {
   }
 
   #track(roomId: string, interest: object, deliveredUpTo: number): RoomState {
-    const state: RoomState = { interest, deliveredUpTo, queue: [], running: false, idle: [] }
+    const state: RoomState = {
+      interest,
+      deliveredUpTo,
+      queue: [],
+      running: false,
+      idle: [],
+      waitingFor: undefined,
+      waitUntil: 0,
+      wake: undefined,
+    }
     this.#rooms.set(roomId, state)
     return state
   }
@@ -164,6 +187,7 @@ export class RoomOrderer {
     } else {
       state.queue.push(pointer)
     }
+    state.wake?.()
     const idle = new Promise<void>((resolve) => state.idle.push(resolve))
     if (!state.running) {
       state.running = true
@@ -175,16 +199,32 @@ export class RoomOrderer {
   async #drain(roomId: string, state: RoomState): Promise<void> {
     try {
       while (state.queue.length > 0 && !this.#closed) {
-        const pointer = state.queue[0]!
-        if (this.#applyNow(state, pointer)) {
+        // Runs are disjoint, so seq order is `from` order: hand over every queued pointer that continues the room.
+        state.queue.sort((a, b) => a.from - b.from)
+        if (this.#applyNow(state, state.queue[0]!)) {
           state.queue.shift()
           continue
         }
+        const pointer = state.queue[0]!
+        if (pointer.events && this.#graceMs > 0) {
+          if (state.waitingFor !== pointer) {
+            state.waitingFor = pointer
+            state.waitUntil = performance.now() + this.#graceMs
+          }
+          const remaining = state.waitUntil - performance.now()
+          if (remaining > 0) {
+            await this.#nap(state, remaining)
+            continue
+          }
+        }
+        state.waitingFor = undefined
         try {
           // Read only the hole before a pointer that brought its events; the whole run when it came without them.
           if (pointer.events) await this.#fill(roomId, state, pointer.from - 1)
           if (!this.#applyNow(state, pointer)) await this.#fill(roomId, state, pointer.to)
-          state.queue.shift()
+          const done = state.queue.indexOf(pointer)
+          // (Gone already if the queue was merged meanwhile: the merged pointer covers it.)
+          if (done >= 0) state.queue.splice(done, 1)
         } catch (error) {
           this.deps.onError?.(error, roomId)
           if (this.#interest(roomId) !== state.interest) break
@@ -198,6 +238,19 @@ export class RoomOrderer {
         this.#rooms.delete(roomId)
       }
     }
+  }
+
+  /** Waits `ms`, or less if a pointer for the room arrives meanwhile. */
+  #nap(state: RoomState, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        state.wake = undefined
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      state.wake = done
+    })
   }
 
   /** Reads (deliveredUpTo, to] from the database and delivers it; a hole wider than maxRead is jumped to its last maxRead. */
