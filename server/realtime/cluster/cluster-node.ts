@@ -102,12 +102,14 @@ export class ClusterNode {
 
   /** Clean shutdown: `node-gone` first, so every other node drops this one's presence and focus at once. */
   stop(): void {
-    if (!this.#running) return
-    this.#running = false
-    this.#clock.clearTimer(this.#heartbeat)
-    this.#clock.clearTimer(this.#expiryTimer)
-    this.#expiryAt = Number.POSITIVE_INFINITY
-    this.#publish({ kind: 'node-gone', nodeId: this.nodeId })
+    if (this.#running) {
+      this.#running = false
+      this.#clock.clearTimer(this.#heartbeat)
+      this.#clock.clearTimer(this.#expiryTimer)
+      this.#expiryAt = Number.POSITIVE_INFINITY
+      this.#publish({ kind: 'node-gone', nodeId: this.nodeId })
+    }
+    // Also when it never started (the app closed before ready): nothing of this node is listened to any more.
     this.#deps.hub.stopAnnouncing()
     for (const stop of this.#unsubscribe.splice(0)) stop()
   }
