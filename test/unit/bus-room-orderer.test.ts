@@ -230,6 +230,16 @@ describe('RoomOrderer', () => {
     expect(h.seqs()).toEqual([5, 6])
   })
 
+  it('resync waits for a room whose sockets are all still replaying, then reads it from what the first live one was sent', async () => {
+    const h = harness({ committed: 8, lowest: new Map([[ROOM, null]]) })
+    const resynced = h.orderer.resync()
+    await settled(() => h.reads.length > 0) // nothing to read from yet: retried
+    expect(h.reads).toEqual([])
+    h.lowest.set(ROOM, 6) // its replay ended at 6
+    await resynced
+    expect(h.seqs()).toEqual([7, 8])
+  })
+
   it('a hole wider than one read is jumped to its last maxRead events (sockets fill or reset on their own)', async () => {
     const h = harness({ committed: 100, maxRead: 10 })
     h.orderer.offer(pointer(100, 100, false))

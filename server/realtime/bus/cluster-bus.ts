@@ -292,8 +292,10 @@ export class ClusterBus implements Bus {
     this.#resynced = true
     this.#metrics?.busResyncs.inc()
     this.#log.info({ bus: this.#transport.name }, 'bus: listening again; re-reading followed rooms')
-    await this.#orderer.resync()
+    const reread = this.#orderer.resync()
+    // Presence and focus state need no room events: their handlers need not wait for the reads.
     for (const handler of this.#resyncHandlers) this.#guard(handler, 'resync handler')
+    await reread
   }
 
   #guard(action: () => void, what: string): void {

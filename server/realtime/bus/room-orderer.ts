@@ -120,17 +120,35 @@ export class RoomOrderer {
    */
   resync(): Promise<void> {
     if (this.#closed || !this.#local) return Promise.resolve()
+    return this.#resyncRooms([...this.#local.rooms()])
+  }
+
+  #resyncRooms(roomIds: readonly string[]): Promise<void> {
     const done: Promise<void>[] = []
-    for (const roomId of this.#local.rooms()) {
+    const replaying: string[] = []
+    for (const roomId of roomIds) {
       const interest = this.#interest(roomId)
       let state = this.#rooms.get(roomId)
       if (state && state.interest !== interest && !state.running) state = undefined
       if (!state) {
         const lowest = this.#lowestSent(roomId)
-        if (interest === undefined || lowest === undefined || lowest === null) continue
+        if (interest === undefined || lowest === undefined) continue
+        if (lowest === null) {
+          // Every socket of the room here is still replaying: its replay may have read the log before the outage.
+          // Look again once one of them is live, from what it was sent.
+          replaying.push(roomId)
+          continue
+        }
         state = this.#track(roomId, interest, lowest)
       }
       done.push(this.#enqueue(roomId, state, { roomId, from: state.deliveredUpTo + 1, to: TO_THE_END }))
+    }
+    if (replaying.length > 0) {
+      done.push(
+        new Promise<void>((resolve) => setTimeout(resolve, this.#retryMs)).then(() =>
+          this.#closed ? undefined : this.#resyncRooms(replaying),
+        ),
+      )
     }
     for (const [roomId, state] of this.#rooms) {
       if (!state.running && this.#interest(roomId) !== state.interest) this.#rooms.delete(roomId)
