@@ -5,7 +5,14 @@ import type { Database } from '../../server/db/database.ts'
 import { CLOSE_CODES } from '../../shared/errors.ts'
 import { type Agent, signUp, testConfig } from '../support/app.ts'
 import { BusNetwork } from '../support/bus-network.ts'
-import { type BusKind, redisReachable, startCluster, TEST_REDIS_URL } from '../support/cluster.ts'
+import {
+  type BusKind,
+  counterValue,
+  cutListener,
+  redisReachable,
+  startCluster,
+  TEST_REDIS_URL,
+} from '../support/cluster.ts'
 import { createTestDatabase, describeEachEngine, TEST_DATABASE_URL } from '../support/databases.ts'
 import { connect, createRoom, joinRoom, postMessage, realtimeConfig, type TestSocket, until } from '../support/ws.ts'
 
@@ -13,6 +20,11 @@ interface Nodes {
   apps: FastifyInstance[]
   /** The test network when the nodes are joined by it (drops and settling are possible only there). */
   network?: BusNetwork
+  /**
+   * Node `index` loses its bus while `action` runs (what is published meanwhile never reaches it), then
+   * comes back and resyncs; resolves once the resync has told its handlers.
+   */
+  cutOff(index: number, action: () => Promise<void>): Promise<void>
   close(): Promise<void>
 }
 
@@ -37,7 +49,15 @@ describeEachEngine('cluster: presence, typing, focus and access across nodes, te
       await app.listen({ port: 0, host: '127.0.0.1' })
       apps.push(app)
     }
-    return { apps, network, close: closeAll(apps, database) }
+    const cutOff = async (index: number, action: () => Promise<void>) => {
+      const bus = network.buses[index]!
+      bus.hold()
+      await action()
+      await network.settle()
+      bus.release({ lose: true })
+      bus.resync()
+    }
+    return { apps, network, cutOff, close: closeAll(apps, database) }
   })
 })
 
@@ -54,7 +74,20 @@ for (const kind of ['postgres', 'redis'] as BusKind[]) {
       const database = await createTestDatabase('postgres', { poolSize: 20 })
       const cluster = await startCluster(kind, database, 3)
       const apps = cluster.nodes.map((node) => node.app)
-      return { apps, close: closeAll(apps, database) }
+      const cutOff = async (index: number, action: () => Promise<void>) => {
+        const node = cluster.nodes[index]!
+        const before = await counterValue(node.metrics.busResyncs)
+        // The listener stays away 1-2 s or more (startCluster's reconnect backoff): the action falls in that window.
+        await cutListener(kind, node.bus)
+        await action()
+        await until(
+          async () => (await counterValue(node.metrics.busResyncs)) > before,
+          'the cut node to resync',
+          30_000,
+        )
+        await node.bus.resynced()
+      }
+      return { apps, cutOff, close: closeAll(apps, database) }
     })
   })
 }
@@ -169,6 +202,28 @@ function clusterSuite(start: () => Promise<Nodes>) {
         'each node to count two peers',
       )
     }
+  })
+
+  it("a node that lost its bus learns on resync what it missed: a user who left meanwhile leaves its sockets' presence", async () => {
+    const [a, b] = apps as [FastifyInstance, FastifyInstance]
+    const room = await createRoom(alice)
+    await joinRoom(bob, room)
+    const aliceOnA = await open(a, alice)
+    await aliceOnA.subscribe(room)
+    const bobOnB = await open(b, bob)
+    await bobOnB.subscribe(room)
+    // B knows Alice is present once her typing (sent after her presence, by the same node) has reached it.
+    aliceOnA.send({ type: 'typing', roomId: room })
+    await bobOnB.waitFor('typing', (f) => f.roomId === room && f.userId === alice.user.id)
+    const from = bobOnB.frames.length
+    await nodes!.cutOff(1, async () => {
+      await aliceOnA.close()
+    })
+    // Only the state exchange after the resync can tell B: A is alive and keeps beating.
+    await bobOnB.waitFor('presence_leave', (f) => f.roomId === room && f.userId === alice.user.id, {
+      from,
+      timeoutMs: 30_000,
+    })
   })
 
   it("logout on node A closes that session's socket on node B with 4001; another session stays", async () => {
