@@ -59,9 +59,10 @@ interface RoomState {
  * Per room followed on this node: `deliveredUpTo`. A pointer that continues
  * it with its events is handed over at once (synchronously: the publishing
  * node's own commits reach its sockets in the same tick); an older one is
- * dropped; one that skips ahead or comes without events is read from the
- * database, and later pointers wait behind that read, so handlers see each
- * room in seq order. Rooms nobody here follows are neither tracked nor read.
+ * dropped; one that skips ahead waits `graceMs` for the hole's own pointers,
+ * and a hole still open then, or a pointer without events, is read from the
+ * database; later pointers wait behind that, so handlers see each room in
+ * seq order. Rooms nobody here follows are neither tracked nor read.
  */
 export class RoomOrderer {
   readonly #rooms = new Map<string, RoomState>()
