@@ -297,6 +297,32 @@ describe('cluster presence, typing and focus', () => {
     expect(b.focus.isFocused(ROOM, ada.userId)).toBe(false)
   })
 
+  it('a control message lost with nobody resyncing (the publisher failed to send it) is healed by the minutely full state', async () => {
+    setUp()
+    const [a, b] = [node(), node()]
+    const watcher = b.watch()
+    const ada = user('ada')
+    const socket = a.live(ada)
+    a.focus.add(ROOM, ada.userId)
+    await network.settle()
+    network.dropWhen(
+      (delivery) =>
+        delivery.channel === 'control' && ['presence', 'focus'].includes((delivery.message as { kind: string }).kind),
+    )
+    a.gone(socket)
+    a.focus.remove(ROOM, ada.userId)
+    await network.settle()
+    network.dropWhen(undefined)
+    expect(b.hub.presentUsers(ROOM)).toEqual([ada])
+    for (let beat = 0; beat < 6; beat++) {
+      clock.advance(NODE_HEARTBEAT_MS)
+      await network.settle()
+    }
+    expect(b.hub.presentUsers(ROOM)).toEqual([])
+    expect(watcher.of('presence_leave')).toEqual([{ type: 'presence_leave', roomId: ROOM, userId: ada.userId }])
+    expect(b.focus.isFocused(ROOM, ada.userId)).toBe(false)
+  })
+
   it('focus held on another node counts for the away check, and ends with that node', async () => {
     setUp()
     const [a, b] = [node(), node()]

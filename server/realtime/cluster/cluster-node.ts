@@ -34,6 +34,13 @@ interface Peer {
   incoming?: { present: Set<string>; focused: Set<string> }
 }
 
+/**
+ * Every this many heartbeats the heartbeat is a full state instead (chunks, then the `node-alive`): a
+ * control message lost without anyone resyncing (the publisher's own connection failed, which the
+ * receivers cannot notice) is healed within a minute.
+ */
+const FULL_STATE_EVERY = 6
+
 /** Nodes dropped by expiry, remembered so that one heard from again is asked for its state. */
 const EXPIRED_REMEMBERED = 256
 
@@ -45,7 +52,8 @@ const key = (roomId: string, userId: string) => `${roomId} ${userId}`
  * control message off the bus, hands presence and typing to the Hub, focus to
  * the FocusRegistry and access changes to the sockets; says `node-alive`
  * every heartbeat, drops a node not heard from for the expiry time, and
- * exchanges full states when a node starts or its bus resyncs.
+ * exchanges full states when a node starts or its bus resyncs, and every
+ * minute besides.
  *
  * A node's full state is its `node-state` chunks followed by a `node-alive`
  * (published together, so nothing of the node comes between them on an
@@ -63,6 +71,7 @@ export class ClusterNode {
   readonly #expired = new Set<string>()
   readonly #unsubscribe: (() => void)[] = []
   #heartbeat: unknown
+  #beats = 0
   #expiryTimer: unknown
   #expiryAt = Number.POSITIVE_INFINITY
   #running = false
@@ -228,7 +237,8 @@ export class ClusterNode {
   #armHeartbeat(): void {
     this.#heartbeat = this.#clock.setTimer(() => {
       if (!this.#running) return
-      this.#publish({ kind: 'node-alive', nodeId: this.nodeId })
+      if (++this.#beats % FULL_STATE_EVERY === 0) this.#publishState()
+      else this.#publish({ kind: 'node-alive', nodeId: this.nodeId })
       this.#armHeartbeat()
     }, this.#heartbeatMs)
   }
