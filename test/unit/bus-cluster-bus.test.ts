@@ -38,12 +38,18 @@ class FakeTransport implements Transport {
   readonly maxPayloadBytes = 7_000
   events: TransportEvents | undefined
   down = false
+  /** Sends that fail before one goes through (a publishing connection that is down). */
+  failSends = 0
   constructor(readonly wire: Wire) {}
   async start(events: TransportEvents) {
     this.events = events
     this.wire.transports.add(this)
   }
   async send(payload: string) {
+    if (this.failSends > 0) {
+      this.failSends--
+      throw new Error('publishing connection down')
+    }
     this.wire.send(payload)
   }
   async close() {
@@ -144,6 +150,21 @@ describe('ClusterBus', () => {
     expect(losses).toBe(1)
     a.bus.publishRoomList(change)
     expect(losses).toBe(1)
+  })
+})
+
+describe('ClusterBus publish failures', () => {
+  it('sends a failed events envelope again (the room may have no next commit to reveal the hole)', async () => {
+    const wire = new Wire()
+    const a = await node(wire)
+    const b = await node(wire)
+    const seen: number[] = []
+    b.bus.subscribe((events) => seen.push(...events.map((e) => e.seq)))
+    a.transport.failSends = 2
+    a.bus.publish([event(1)])
+    for (let i = 0; i < 500 && seen.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(seen).toEqual([1])
+    await a.bus.close()
   })
 })
 

@@ -42,6 +42,11 @@ const DEFAULT_GRACE_MS = 20
 
 /** Throttled warnings (dropped messages, failed publishes) at most this often each. */
 const WARN_EVERY_MS = 10_000
+/** A failed events envelope is sent again after 0.5, 1 and 2 s, then given up. */
+const SEND_RETRIES = 3
+const SEND_RETRY_MS = 500
+/** Envelopes waiting to be sent again at most (an outage must not cost unbounded memory). */
+const MAX_RETRYING = 1_000
 /** Peers remembered for the room-list loss check beyond this many are pruned when not heard from recently. */
 const MAX_PEERS = 256
 
@@ -78,6 +83,9 @@ export class ClusterBus implements Bus {
   /** When each throttled warning was last logged. */
   readonly #lastWarnAt = new Map<string, number>()
   #closed = false
+  /** Failed events envelopes waiting to be sent again, and their timers. */
+  #retrying = 0
+  readonly #retries = new Set<ReturnType<typeof setTimeout>>()
   /** The resync under way (tests wait for it). */
   #resync: Promise<void> = Promise.resolve()
 
@@ -191,6 +199,7 @@ export class ClusterBus implements Bus {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    for (const retry of this.#retries) clearTimeout(retry)
     this.#orderer.close()
     await this.#transport.close()
     for (const handlers of [
@@ -211,13 +220,26 @@ export class ClusterBus implements Bus {
     return { v: ENVELOPE_VERSION, nodeId: this.nodeId, sentAt: this.#now(), listSeq: this.#listSeq }
   }
 
-  #send(payload: string, kind: EnvelopeKind): void {
+  #send(payload: string, kind: EnvelopeKind, attempt = 0): void {
     this.#transport.send(payload).then(
       () => this.#metrics?.busPublished.inc({ kind }),
       (error: unknown) => {
-        // Room events are not lost for the others: their next pointer for the room reads the hole from the database.
-        // A lost room-list or marker envelope shows as a jump of listSeq at the receivers.
-        if (!this.#closed) this.#warn({ err: error, kind, bus: this.#transport.name }, 'bus: publish failed')
+        if (this.#closed) return
+        this.#warn({ err: error, kind, bus: this.#transport.name }, 'bus: publish failed')
+        // Room events are sent again a few times: pointers are idempotent, and without them the other nodes would
+        // only read the hole at the room's next commit, which a quiet room may not have for a long time. A lost
+        // room-list or marker envelope is not resent: it shows as a jump of listSeq and the receivers' sockets refetch.
+        if (kind !== 'events' || attempt >= SEND_RETRIES || this.#retrying >= MAX_RETRYING) return
+        this.#retrying++
+        const retry = setTimeout(
+          () => {
+            this.#retrying--
+            this.#retries.delete(retry)
+            if (!this.#closed) this.#send(payload, kind, attempt + 1)
+          },
+          SEND_RETRY_MS * 2 ** attempt,
+        )
+        this.#retries.add(retry)
       },
     )
   }
