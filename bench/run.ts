@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- startup|http|ws ...]`: runs the benchmarks, prints tables
+ * `npm run bench [-- startup|http|ws|ws-scale ...]`: runs the benchmarks, prints tables
  * and writes bench/results/latest.json. A part that cannot run here (no
  * PostgreSQL, no /api/ws yet) says why and is skipped; the run still exits 0.
  * Environment knobs are listed in docs/BENCHMARKS.md.
@@ -21,9 +21,20 @@ import { type RoomsListResult, runRoomsList } from './rooms-list.ts'
 import { runStartup, type StartupRun } from './startup.ts'
 import { runWs, type WsResult } from './ws.ts'
 import { wsReport } from './ws-report.ts'
-import { TARGETS, type TargetName } from './ws-targets.ts'
+import { ALL_TARGETS, SCALE_TARGETS, TARGETS, type TargetName } from './ws-targets.ts'
 
-const PARTS = ['startup', 'http', 'ws', 'rooms', 'pg-append', 'client', 'idle', 'receipts', 'catch-up'] as const
+const PARTS = [
+  'startup',
+  'http',
+  'ws',
+  'ws-scale',
+  'rooms',
+  'pg-append',
+  'client',
+  'idle',
+  'receipts',
+  'catch-up',
+] as const
 type Part = (typeof PARTS)[number]
 
 function envNumber(name: string, fallback: number): number {
@@ -43,7 +54,8 @@ if (unknown.length > 0) {
   console.error(`unknown part(s): ${unknown.join(', ')}; choose from ${PARTS.join(', ')}`)
   process.exit(2)
 }
-const selected: Part[] = args.length > 0 ? (args as Part[]) : [...PARTS]
+// ws-scale (several Ferry processes) only when named: it is the ws ladder again, three Ferry targets long.
+const selected: Part[] = args.length > 0 ? (args as Part[]) : PARTS.filter((p) => p !== 'ws-scale')
 const seconds = process.env.BENCH_SECONDS ? envNumber('BENCH_SECONDS', 10) : undefined
 const log = (s: string) => console.log(`[bench] ${s}`)
 
@@ -55,6 +67,7 @@ const results: {
   startup?: StartupRun | { error: string }
   http?: HttpResult[] | { error: string }
   ws?: WsResult | { error: string }
+  wsScale?: WsResult | { error: string }
   rooms?: RoomsListResult[] | { error: string }
   pgAppend?: { rows: PgAppendRow[]; skipped?: string } | { error: string }
   idle?: IdleResult[] | { error: string }
@@ -95,7 +108,13 @@ if (selected.includes('http')) {
     runHttp({ seconds: seconds ?? 10, clients: envNumber('BENCH_HTTP_CLIENTS', 10), log }),
   )
 }
-if (selected.includes('ws')) {
+/**
+ * The ws part's options from the environment. `scale`: the ws-scale part
+ * (docs/BENCHMARKS.md, "Several processes"): one process, two workers on the
+ * PostgreSQL bus, two on Redis and raw ws unless BENCH_WS_TARGETS names
+ * others, each Ferry's /metrics read around every load, its own chart.
+ */
+function wsOptions(scale: boolean): Parameters<typeof runWs>[0] {
   const explicit = process.env.BENCH_WS_LOADS
   const loads = explicit
     ? explicit.split(',').map((x) => Number(x.trim()))
@@ -104,32 +123,35 @@ if (selected.includes('ws')) {
     console.error('BENCH_WS_LOADS must be a comma-separated list of positive numbers')
     process.exit(2)
   }
-  const targets = (process.env.BENCH_WS_TARGETS ?? TARGETS.join(',')).split(',').map((x) => x.trim())
-  const badTarget = targets.find((x) => !TARGETS.includes(x as TargetName))
+  const fallback = scale ? SCALE_TARGETS : TARGETS
+  const targets = (process.env.BENCH_WS_TARGETS ?? fallback.join(',')).split(',').map((x) => x.trim())
+  const badTarget = targets.find((x) => !ALL_TARGETS.includes(x as TargetName))
   if (badTarget) {
-    console.error(`BENCH_WS_TARGETS: unknown server "${badTarget}"; choose from ${TARGETS.join(', ')}`)
+    console.error(`BENCH_WS_TARGETS: unknown server "${badTarget}"; choose from ${ALL_TARGETS.join(', ')}`)
     process.exit(2)
   }
-  results.ws = await part('ws', () =>
-    runWs({
-      seconds: seconds ?? 15,
-      loads: loads.sort((a, b) => a - b),
-      sockets: envNumber('BENCH_WS_SOCKETS', 1000),
-      roomSize: envNumber('BENCH_WS_ROOM_SIZE', 10),
-      users: (process.env.BENCH_WS_USERS ?? 'sockets') === 'sockets' ? 'sockets' : envNumber('BENCH_WS_USERS', 1),
-      drainMs: envNumber('BENCH_DRAIN_MS', 10_000),
-      bodyBytes: envNumber('BENCH_BODY_BYTES', 64),
-      ferryDb: process.env.BENCH_WS_DB === 'pglite' ? 'pglite' : 'postgres',
-      pushSubscribers: process.env.BENCH_WS_PUSH ? envNumber('BENCH_WS_PUSH', 0) : 0,
-      targets: targets as TargetName[],
-      confirmFailures: process.env.BENCH_WS_CONFIRM !== '0',
-      warmupSeconds: process.env.BENCH_WS_WARMUP_S === '0' ? 0 : envNumber('BENCH_WS_WARMUP_S', 3),
-      budgetSeconds: envNumber('BENCH_WS_BUDGET_S', 1800),
-      chartPath: process.env.BENCH_WS_CHART ?? 'docs/bench-ws-p99.svg',
-      log,
-    }),
-  )
+  return {
+    seconds: seconds ?? 15,
+    loads: loads.sort((a, b) => a - b),
+    sockets: envNumber('BENCH_WS_SOCKETS', 1000),
+    roomSize: envNumber('BENCH_WS_ROOM_SIZE', 10),
+    users: (process.env.BENCH_WS_USERS ?? 'sockets') === 'sockets' ? 'sockets' : envNumber('BENCH_WS_USERS', 1),
+    drainMs: envNumber('BENCH_DRAIN_MS', 10_000),
+    bodyBytes: envNumber('BENCH_BODY_BYTES', 64),
+    ferryDb: process.env.BENCH_WS_DB === 'pglite' ? 'pglite' : 'postgres',
+    pushSubscribers: process.env.BENCH_WS_PUSH ? envNumber('BENCH_WS_PUSH', 0) : 0,
+    targets: targets as TargetName[],
+    confirmFailures: process.env.BENCH_WS_CONFIRM !== '0',
+    warmupSeconds: process.env.BENCH_WS_WARMUP_S === '0' ? 0 : envNumber('BENCH_WS_WARMUP_S', 3),
+    budgetSeconds: envNumber('BENCH_WS_BUDGET_S', scale ? 3600 : 1800),
+    chartPath: process.env.BENCH_WS_CHART ?? (scale ? 'docs/bench-ws-scale-p99.svg' : 'docs/bench-ws-p99.svg'),
+    metrics: scale,
+    log,
+  }
 }
+
+if (selected.includes('ws')) results.ws = await part('ws', () => runWs(wsOptions(false)))
+if (selected.includes('ws-scale')) results.wsScale = await part('ws-scale', () => runWs(wsOptions(true)))
 
 if (selected.includes('rooms')) {
   results.rooms = await part('rooms', () =>
@@ -288,6 +310,15 @@ if (w) {
   out.push('', 'WebSocket fan-out: sockets in rooms, offered msg/s, each message delivered to every socket in its room')
   if ('error' in w) out.push(`  failed: ${w.error}`)
   else out.push(...wsReport(w))
+}
+const ws2 = results.wsScale
+if (ws2) {
+  out.push(
+    '',
+    'WebSocket fan-out, several Ferry processes: one process, 2 workers on the PostgreSQL bus, 2 on Redis, raw ws',
+  )
+  if ('error' in ws2) out.push(`  failed: ${ws2.error}`)
+  else out.push(...wsReport(ws2))
 }
 const rl = results.rooms
 if (rl) {

@@ -2,7 +2,7 @@
 import { comparisonRows, KNEE_DELIVERED_PCT, KNEE_P99_MS, kneeText } from './lib/knee.ts'
 import { table } from './lib/stats.ts'
 import type { WsResult } from './ws.ts'
-import { LABELS } from './ws-targets.ts'
+import { FERRY_TARGETS, LABELS } from './ws-targets.ts'
 
 export function wsReport(w: WsResult): string[] {
   const c = w.config
@@ -102,6 +102,76 @@ export function wsReport(w: WsResult): string[] {
       )
     }
   }
+  out.push(...perMessage(w))
   if (w.chart) out.push(`  chart: ${w.chart}`)
+  return out
+}
+
+/** CPU µs per message sent, from a % of one core over the window and the rate sent. */
+const usPer = (pct: number, perSecond: number) => (perSecond > 0 ? Math.round((pct / 100 / perSecond) * 1e6) : '–')
+
+/**
+ * The multi-process view (the ws-scale part, or any run with a `ferry-2w*`
+ * target): per message, what the server (all its processes) and PostgreSQL
+ * spent, and what the bus did, so the figures can be carried to a machine
+ * with more cores (docs/BENCHMARKS.md, "Several processes").
+ */
+function perMessage(w: WsResult): string[] {
+  const ferry = w.targets.filter((t) => FERRY_TARGETS.includes(t.target) && t.phases.length > 0)
+  const multi = ferry.some((t) => t.target !== 'ferry')
+  if (ferry.length === 0 || (!multi && !w.config.metrics)) return []
+  const out: string[] = []
+  const ratios = w.scaleRatios ?? []
+  if (ratios.length > 0) {
+    out.push(
+      '',
+      `multi-process knee ratios: ${ratios.map((r) => `${LABELS[r.target]} / ${LABELS[r.over]} ${r.ratio.text}`).join(', ')}`,
+    )
+  }
+  const rows: Array<Array<string | number>> = [
+    [
+      'server',
+      'offered/s',
+      'sent/s',
+      'e2e p50 / p99',
+      'srv CPU µs/msg',
+      'pg CPU µs/msg',
+      'bus envelopes recv',
+      'bus lag p50',
+      'bus lag p99 (bucket)',
+      'gap fills',
+      'resyncs',
+      'fan-out p99',
+    ],
+  ]
+  for (const t of ferry) {
+    for (const p of t.phases) {
+      const b = p.bus
+      rows.push([
+        p.retry ? `${t.target} (again)` : t.target,
+        p.offered,
+        p.sentPerSecond,
+        `${p.e2eMs.p50} / ${p.e2eMs.p99}`,
+        usPer(p.server.cpuPct, p.sentPerSecond),
+        usPer(p.server.postgresCpuPct, p.sentPerSecond),
+        b ? b.eventsReceived : '–',
+        b?.lagP50Ms ?? '–',
+        b?.lagP99Ms !== undefined ? `${b.lagP99Ms} (≤ ${b.lagP99BucketMs})` : '–',
+        b ? b.gapFills : '–',
+        b ? b.resyncs : '–',
+        b?.fanoutP99Ms ?? '–',
+      ])
+    }
+  }
+  out.push(
+    '',
+    'Per message (Ferry targets): CPU over the sending window ÷ messages sent; bus figures over the window and its drain, from /metrics',
+    table(rows),
+    "  (srv = the server process, or a cluster's primary and workers together; pg = the bench database's backends, the bus's LISTEN",
+    '   and NOTIFY sessions included; bus lag = ferry_bus_lag_seconds, publish → receipt on another worker, ms, p99 interpolated',
+    "   in its bucket as histogram_quantile does, the bucket's upper bound in brackets; gap fills = events read from the",
+    '   database by the bus; bus envelopes = room-event envelopes received from another worker, one per committed batch;',
+    '   one process has no bus, so its columns stay 0 or –; at low rates the idle cost (timers, heartbeats) inflates µs/msg)',
+  )
   return out
 }

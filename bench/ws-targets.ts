@@ -7,20 +7,30 @@
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import WebSocket from 'ws'
+import type { Scrape } from './lib/bus-metrics.ts'
 import { createRoom, joinRoom, pool, readAllSeqs, signup, startFerry, subscribePush } from './lib/ferry.ts'
+import { type ClusterShape, clusterEnv, metricsScraper, redisProblem, waitForPeers } from './lib/ferry-cluster.ts'
 import { createTempDatabase, postgresProblem } from './lib/pg.ts'
-import { freePort, pinToCpu, type Spawned, spawnGroup, stopGroup, waitHealthy } from './lib/proc.ts'
+import { freePort, pinGroupToCpu, pinToCpu, type Spawned, spawnGroup, stopGroup, waitHealthy } from './lib/proc.ts'
 import { PushSink } from './lib/push-sink.ts'
 import { round } from './lib/stats.ts'
 import type { LoadConfig, WireProtocol } from './ws-protocol.ts'
 
-export type TargetName = 'ferry' | 'peer' | 'raw' | 'socketio'
+export type TargetName = 'ferry' | 'peer' | 'raw' | 'socketio' | 'ferry-2w' | 'ferry-2w-redis'
+/** The ws part's servers when BENCH_WS_TARGETS does not name others. */
 export const TARGETS: readonly TargetName[] = ['ferry', 'peer', 'raw', 'socketio']
+/** The ws-scale part's: one process, two workers on each bus, and the raw ws ceiling (docs/BENCHMARKS.md, "Several processes"). */
+export const SCALE_TARGETS: readonly TargetName[] = ['ferry', 'ferry-2w', 'ferry-2w-redis', 'raw']
+export const ALL_TARGETS: readonly TargetName[] = [...TARGETS, 'ferry-2w', 'ferry-2w-redis']
+/** The Ferry targets; the others are baselines. */
+export const FERRY_TARGETS: readonly TargetName[] = ['ferry', 'ferry-2w', 'ferry-2w-redis']
 export const LABELS: Record<TargetName, string> = {
   ferry: 'Ferry',
   peer: 'ws + PG group commit',
   raw: 'raw ws',
   socketio: 'Socket.IO',
+  'ferry-2w': 'Ferry 2 workers (PG bus)',
+  'ferry-2w-redis': 'Ferry 2 workers (Redis bus)',
 }
 
 /** Each server's colour in the chart, the same in every run. */
@@ -29,6 +39,8 @@ export const COLORS: Record<TargetName, string> = {
   peer: '#1f77b4',
   raw: '#2ca02c',
   socketio: '#9467bd',
+  'ferry-2w': '#ff7f0e',
+  'ferry-2w-redis': '#8c564b',
 }
 
 export interface TargetSettings {
@@ -39,6 +51,8 @@ export interface TargetSettings {
   ferryDb: 'postgres' | 'pglite'
   /** Ferry only: away members (no socket) with one push subscription each on a local sink, spread over the rooms. */
   pushSubscribers?: number
+  /** Ferry only: serve /metrics on a port of its own and read it around every load (the ws-scale part). */
+  metrics?: boolean
   log: (s: string) => void
 }
 
@@ -69,6 +83,10 @@ export interface Prepared {
   stop: () => Promise<void>
   /** Pushes the local sink received so far (BENCH_WS_PUSH). */
   pushesReceived?: () => number
+  /** `pid` leads a process group (a cluster primary and its workers): CPU and RSS are the group's. */
+  group?: boolean
+  /** Ferry's /metrics (summed over the workers), read before and after every load. */
+  scrape?: () => Promise<Scrape>
 }
 
 export type Cleanup = (fn: () => Promise<void>) => () => Promise<void>
@@ -191,25 +209,58 @@ function probeWs(url: string, origin: string, cookie: string): Promise<string | 
   })
 }
 
-export async function prepareFerry(s: TargetSettings, cleanup: Cleanup): Promise<Preparation> {
+/**
+ * Ferry as one process, or (`shape`) as a node:cluster primary with workers
+ * on a cross-process bus, which needs PostgreSQL (and Redis for that bus):
+ * without them the target is skipped and says why.
+ */
+export async function prepareFerry(s: TargetSettings, cleanup: Cleanup, shape?: ClusterShape): Promise<Preparation> {
+  if (shape && s.ferryDb !== 'postgres') {
+    return { skipped: 'several workers need PostgreSQL (FERRY_WORKERS is refused on PGlite); unset BENCH_WS_DB' }
+  }
+  if (shape?.bus === 'redis') {
+    const problem = await redisProblem()
+    if (problem) return { skipped: problem }
+  }
   let databaseUrl: string | undefined
   let database: string | undefined
   let drop = async () => {}
   if (s.ferryDb === 'postgres') {
     const tmp = await tempDatabase(cleanup)
-    if (!tmp.db) return { skipped: `${tmp.problem} (set BENCH_WS_DB=pglite to run on PGlite)` }
+    if (!tmp.db) {
+      return {
+        skipped: shape
+          ? `${tmp.problem}: several workers need PostgreSQL`
+          : `${tmp.problem} (set BENCH_WS_DB=pglite to run on PGlite)`,
+      }
+    }
     databaseUrl = tmp.db.url
     database = tmp.db.name
     drop = tmp.drop
   }
-  s.log(`ws/ferry (${s.ferryDb}): starting server`)
+  s.log(`ws/ferry (${s.ferryDb}${shape ? `, ${shape.workers} workers, ${shape.bus} bus` : ''}): starting server`)
   const sink = (s.pushSubscribers ?? 0) > 0 ? await new PushSink().start() : undefined
   if (sink) cleanup(() => sink.close())
+  const metricsPort = shape || s.metrics ? await freePort() : undefined
   const server = await startFerry({
     ...(databaseUrl ? { databaseUrl } : {}),
-    ...(sink ? { env: { PUSH_ALLOW_PRIVATE_ENDPOINTS: 'true' } } : {}),
+    env: {
+      ...(sink ? { PUSH_ALLOW_PRIVATE_ENDPOINTS: 'true' } : {}),
+      ...(metricsPort ? { METRICS_PORT: String(metricsPort) } : {}),
+      ...(shape ? clusterEnv(shape) : {}),
+    },
   })
   const stopServer = cleanup(() => server.stop())
+  const scrape = metricsPort ? metricsScraper(metricsPort) : undefined
+  if (shape && scrape) {
+    try {
+      await waitForPeers(scrape, shape.workers)
+    } catch (error) {
+      await stopServer()
+      await drop()
+      throw error
+    }
+  }
   const stop = async () => {
     await stopServer()
     await drop()
@@ -266,8 +317,11 @@ export async function prepareFerry(s: TargetSettings, cleanup: Cleanup): Promise
     pid: server.pid,
     database,
     setupMs,
-    pinned: pinned(server.pid),
+    // A cluster is pinned whole (primary and workers) to CPU 0: the single process's budget.
+    pinned: shape ? (pinGroupToCpu(server.pid, 0) ?? 'cpu 0 (primary and workers)') : pinned(server.pid),
     ...(sink ? { pushesReceived: () => sink.received } : {}),
+    ...(shape ? { group: true } : {}),
+    ...(scrape ? { scrape } : {}),
     async verify(acked) {
       // Every acked message is stored, each room's seqs are 1..n.
       let storedMessages = 0
@@ -288,4 +342,6 @@ export const PREPARE: Record<TargetName, (s: TargetSettings, cleanup: Cleanup) =
   peer: preparePeer,
   raw: prepareRaw,
   socketio: prepareSocketIo,
+  'ferry-2w': (s, cleanup) => prepareFerry(s, cleanup, { workers: 2, bus: 'postgres' }),
+  'ferry-2w-redis': (s, cleanup) => prepareFerry(s, cleanup, { workers: 2, bus: 'redis' }),
 }

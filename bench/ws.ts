@@ -18,6 +18,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { LIMITS } from '../shared/limits.ts'
+import { busWindow } from './lib/bus-metrics.ts'
 import { p99Chart } from './lib/chart.ts'
 import { Generator, type PhaseWithServer } from './lib/generator.ts'
 import {
@@ -32,7 +33,16 @@ import {
 } from './lib/knee.ts'
 import { quietGate, ROOT } from './lib/proc.ts'
 import { round, sleep } from './lib/stats.ts'
-import { type Cleanup, COLORS, LABELS, PREPARE, type Prepared, type TargetName, type Verify } from './ws-targets.ts'
+import {
+  type Cleanup,
+  COLORS,
+  FERRY_TARGETS,
+  LABELS,
+  PREPARE,
+  type Prepared,
+  type TargetName,
+  type Verify,
+} from './ws-targets.ts'
 
 export type { PhaseWithServer } from './lib/generator.ts'
 
@@ -59,6 +69,8 @@ export interface WsOptions {
   budgetSeconds: number
   /** Where to write the chart (relative to the repository), or '' for none. */
   chartPath: string
+  /** Ferry serves /metrics on a port of its own, read around every load (bus lag, gap fills): the ws-scale part. */
+  metrics?: boolean
   log: (s: string) => void
 }
 
@@ -94,6 +106,8 @@ export interface WsResult {
   targets: TargetResult[]
   /** Ferry's knee over each baseline's. */
   kneeRatios: Partial<Record<Exclude<TargetName, 'ferry'>, KneeRatio>>
+  /** Each multi-process Ferry's knee over one process's and over raw ws's (when both ran). */
+  scaleRatios?: Array<{ target: TargetName; over: TargetName; ratio: KneeRatio }>
   chart?: string
 }
 
@@ -155,6 +169,7 @@ export async function runWs(options: WsOptions): Promise<WsResult> {
     users,
     ferryDb: options.ferryDb,
     pushSubscribers: options.pushSubscribers,
+    metrics: options.metrics ?? false,
     log,
   }
 
@@ -194,10 +209,10 @@ export async function runWs(options: WsOptions): Promise<WsResult> {
           log(`ws/${name} skipped: ${prepared.skipped}`)
           continue
         }
-        result.database = name === 'ferry' ? options.ferryDb : name === 'peer' ? 'postgres' : undefined
+        result.database = name === 'ferry' ? options.ferryDb : prepared.database ? 'postgres' : undefined
         result.setupMs = prepared.setupMs
         result.pinned = prepared.pinned
-        const generator = new Generator(prepared.pid, prepared.database)
+        const generator = new Generator(prepared.pid, prepared.database, prepared.group)
         cleanup(() => generator.stop())
         const connected = await generator.connect({
           url: prepared.url,
@@ -223,8 +238,11 @@ export async function runWs(options: WsOptions): Promise<WsResult> {
     /** One offered load for one server; a failure to run it ends that server (undefined). */
     const runOne = async (t: Live, offered: number, phaseId: number, retry: boolean) => {
       try {
+        // Outside the sending window: a scrape of a cluster asks every worker over IPC.
+        const before = await t.prepared.scrape?.()
         const p = await t.generator.phase(offered, phaseId, phaseBudgetMs)
         if (p.sent === 0) throw new Error('no socket was open: the server closed every connection (did it exit?)')
+        if (before && t.prepared.scrape) p.bus = busWindow(before, await t.prepared.scrape())
         if (retry) p.retry = true
         t.result.phases.push(p)
         log(phaseLine(retry ? `${t.result.target} (again)` : t.result.target, p))
@@ -293,7 +311,19 @@ export async function runWs(options: WsOptions): Promise<WsResult> {
   const kneeRatios: WsResult['kneeRatios'] = {}
   if (ferry && ferry.phases.length > 0) {
     for (const r of results) {
-      if (r.target !== 'ferry' && r.phases.length > 0) kneeRatios[r.target] = kneeRatio(ferry.knee, r.knee)
+      if (!FERRY_TARGETS.includes(r.target) && r.phases.length > 0) {
+        kneeRatios[r.target as Exclude<TargetName, 'ferry'>] = kneeRatio(ferry.knee, r.knee)
+      }
+    }
+  }
+  const scaleRatios: NonNullable<WsResult['scaleRatios']> = []
+  const ran = (name: TargetName) => results.find((r) => r.target === name && r.phases.length > 0)
+  for (const multi of ['ferry-2w', 'ferry-2w-redis'] as const) {
+    const m = ran(multi)
+    if (!m) continue
+    for (const over of ['ferry', 'raw'] as const) {
+      const o = ran(over)
+      if (o) scaleRatios.push({ target: multi, over, ratio: kneeRatio(m.knee, o.knee) })
     }
   }
   const { log: _log, ...config } = options
@@ -306,6 +336,7 @@ export async function runWs(options: WsOptions): Promise<WsResult> {
     backgroundBusyPct,
     targets: results,
     kneeRatios,
+    ...(scaleRatios.length > 0 ? { scaleRatios } : {}),
   }
   const series = results
     .filter((r) => r.phases.length > 0)
@@ -342,6 +373,10 @@ function phaseLine(target: string, r: PhaseWithServer): string {
     `RSS ${s.peakRssMiB} MiB, gen loop p99 ${r.generator.eventLoopDelayP99Ms} ms` +
     (Object.keys(r.errors).length ? `, errors ${JSON.stringify(r.errors)}` : '') +
     (r.drained ? '' : `, NOT drained (${r.deliveries}/${r.expectedDeliveries} deliveries, ${r.acks}/${r.sent} acks)`) +
+    (r.bus
+      ? `, bus: ${r.bus.eventsReceived} envelopes received, lag p50 ${r.bus.lagP50Ms ?? '–'} ms p99 ${r.bus.lagP99Ms ?? '–'} ms` +
+        ` (bucket ≤ ${r.bus.lagP99BucketMs ?? '–'}), gap fills ${r.bus.gapFills}, resyncs ${r.bus.resyncs}`
+      : '') +
     (passes(r) ? '' : ' — past the knee') +
     (generatorBound(r) ? ' — the generator was saturated' : '')
   )

@@ -7,6 +7,7 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import path from 'node:path'
 import type { ChildMessage, LoadConfig, PhaseResult } from '../ws-protocol.ts'
+import type { BusWindow } from './bus-metrics.ts'
 import { ActivitySampler, type ActivitySummary } from './pg.ts'
 import { pinToCpu, ROOT, roundStats, Sampler, type WindowStats } from './proc.ts'
 
@@ -17,6 +18,8 @@ export interface PhaseWithServer extends PhaseResult {
   postgres?: ActivitySummary
   /** The second run of a rate whose first run failed the knee's criteria. */
   retry?: boolean
+  /** Ferry's bus and fan-out figures over the load (window and drain), from /metrics (the ws-scale part). */
+  bus?: BusWindow
 }
 
 type Waiter = { kind: 'connected' | 'phase'; resolve: (m: ChildMessage) => void; reject: (e: Error) => void }
@@ -34,6 +37,8 @@ export class Generator {
   constructor(
     readonly serverPid: number,
     readonly database: string | undefined,
+    /** The server is a process group (a cluster primary and its workers): sample all of it. */
+    readonly serverGroup = false,
   ) {
     this.child = fork(path.join(ROOT, 'bench/ws-load.ts'), [], {
       cwd: ROOT,
@@ -60,7 +65,7 @@ export class Generator {
   #onMessage(m: ChildMessage) {
     switch (m.type) {
       case 'phase-start':
-        this.#phaseSampler = new Sampler(this.serverPid, this.child.pid, this.database)
+        this.#phaseSampler = new Sampler(this.serverPid, this.child.pid, this.database, this.serverGroup)
         this.#phaseSampler.start(200)
         if (this.database) {
           this.#activity = new ActivitySampler(this.database)

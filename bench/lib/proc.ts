@@ -98,6 +98,30 @@ export function processCpuSeconds(pid: number): number {
   }
 }
 
+/** The pids of a process group (a server spawned with spawnGroup and the workers it forked), from /proc. */
+export function groupPids(pgid: number): number[] {
+  const pids: number[] = []
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid) pids.push(Number(entry))
+    } catch {
+      // gone
+    }
+  }
+  return pids
+}
+
+/**
+ * CPU seconds of a whole process group (a cluster primary and its workers).
+ * A worker that exits takes its seconds with it: the bench restarts none, so
+ * within a load window the sum only grows.
+ */
+export function groupCpuSeconds(pgid: number): number {
+  return groupPids(pgid).reduce((sum, pid) => sum + (processCpuSeconds(pid) || 0), 0)
+}
+
 /** VmRSS of a process in MiB. */
 export function rssMiB(pid: number): number {
   try {
@@ -106,6 +130,11 @@ export function rssMiB(pid: number): number {
   } catch {
     return Number.NaN
   }
+}
+
+/** VmRSS summed over a process group, in MiB. */
+export function groupRssMiB(pgid: number): number {
+  return groupPids(pgid).reduce((sum, pid) => sum + (rssMiB(pid) || 0), 0)
 }
 
 /** Machine-wide busy and total jiffies from /proc/stat (all cores). */
@@ -141,7 +170,7 @@ export function postgresCpuSeconds(database: string | undefined): number {
 
 export interface WindowStats {
   peakRssMiB: number
-  /** The server process's CPU, % of one core. */
+  /** The server process's CPU (summed over a cluster's primary and workers), % of one core. */
   cpuPct: number
   /** The whole machine's busy share, % of all cores. */
   machineBusyPct: number
@@ -158,6 +187,9 @@ export interface WindowStats {
 
 /** Samples a process's RSS every `everyMs` while running; start/stop bracket a window. */
 export class Sampler {
+  /** The server's CPU and RSS: of `pid` alone, or summed over its process group (`group`: a cluster). */
+  readonly #cpu: (pid: number) => number
+  readonly #rss: (pid: number) => number
   #timer: NodeJS.Timeout | undefined
   peakRss = 0
   #cpu0 = 0
@@ -169,27 +201,31 @@ export class Sampler {
     readonly pid: number,
     readonly generatorPid?: number,
     readonly database?: string,
-  ) {}
+    group = false,
+  ) {
+    this.#cpu = group ? groupCpuSeconds : processCpuSeconds
+    this.#rss = group ? groupRssMiB : rssMiB
+  }
   start(everyMs = 200): void {
-    this.peakRss = rssMiB(this.pid)
-    this.#cpu0 = processCpuSeconds(this.pid)
+    this.peakRss = this.#rss(this.pid)
+    this.#cpu0 = this.#cpu(this.pid)
     this.#pg0 = postgresCpuSeconds(this.database)
     this.#gen0 = this.generatorPid ? processCpuSeconds(this.generatorPid) : 0
     this.#m0 = machineCpu()
     this.#t0 = performance.now()
     this.#timer = setInterval(() => {
-      const rss = rssMiB(this.pid)
+      const rss = this.#rss(this.pid)
       if (rss > this.peakRss) this.peakRss = rss
     }, everyMs)
   }
   stop(): WindowStats {
     clearInterval(this.#timer)
-    const rss = rssMiB(this.pid)
+    const rss = this.#rss(this.pid)
     if (rss > this.peakRss) this.peakRss = rss
     const seconds = (performance.now() - this.#t0) / 1000
     const m1 = machineCpu()
     const pct = (cpuSeconds: number) => (cpuSeconds / seconds) * 100
-    const cpuPct = pct(processCpuSeconds(this.pid) - this.#cpu0)
+    const cpuPct = pct(this.#cpu(this.pid) - this.#cpu0)
     // A backend that exits during the window takes its CPU seconds with it: never below 0.
     const postgresCpuPct = Math.max(0, pct(postgresCpuSeconds(this.database) - this.#pg0))
     const generatorCpuPct = this.generatorPid ? pct(processCpuSeconds(this.generatorPid) - this.#gen0) : 0
@@ -259,4 +295,18 @@ export function pinToCpu(pid: number, cpu: number): string | undefined {
   } catch (error) {
     return `taskset failed: ${(error as Error).message}`
   }
+}
+
+/**
+ * BENCH_PIN=1 for a cluster: every thread of every process in the group
+ * (primary and workers) on one CPU, the single process's budget. Workers the
+ * primary forks later inherit its affinity.
+ */
+export function pinGroupToCpu(pgid: number, cpu: number): string | undefined {
+  if (process.env.BENCH_PIN !== '1') return 'off'
+  for (const pid of groupPids(pgid)) {
+    const problem = pinToCpu(pid, cpu)
+    if (problem) return problem
+  }
+  return undefined
 }

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest'
+import { busWindow, histogramQuantile, parseScrape } from '../../bench/lib/bus-metrics.ts'
+import { Metrics } from '../../server/metrics/metrics.ts'
+
+/**
+ * The ws-scale benchmark reads Ferry's /metrics before and after each offered
+ * load and reports the bus lag p99 of that load alone, from the histogram's
+ * buckets (bench/lib/bus-metrics.ts). Here the exposition is the server's own
+ * registry (prom-client), so the parsing follows what a scrape really returns.
+ */
+async function scrape(metrics: Metrics) {
+  return parseScrape((await metrics.render()).body)
+}
+
+describe('busWindow', () => {
+  it("reports only the load's own observations: the p99 from the buckets, counters as differences", async () => {
+    const metrics = new Metrics()
+    // Before the load: slow observations that must not count.
+    for (let i = 0; i < 100; i++) metrics.busLagSeconds.observe(2)
+    metrics.busGapFills.inc(40)
+    metrics.busReceived.inc({ kind: 'events' }, 7)
+    const before = await scrape(metrics)
+
+    for (let i = 0; i < 98; i++) metrics.busLagSeconds.observe(0.003)
+    metrics.busLagSeconds.observe(0.3)
+    metrics.busLagSeconds.observe(0.3)
+    metrics.busGapFills.inc(5)
+    metrics.busResyncs.inc()
+    metrics.busReceived.inc({ kind: 'events' }, 100)
+    metrics.busPublished.inc({ kind: 'events' }, 90)
+    const after = await scrape(metrics)
+
+    const w = busWindow(before, after)
+    expect(w.lagCount).toBe(100)
+    // rank 99 of 100: the 99th observation is one of the two in (0.25, 0.5]
+    expect(w.lagP99BucketMs).toBe(500)
+    expect(w.lagP99Ms).toBeGreaterThan(250)
+    expect(w.lagP99Ms).toBeLessThanOrEqual(500)
+    // rank 50: in (0.0025, 0.005], where 98 observations sit
+    expect(w.lagP50Ms).toBeGreaterThan(2.5)
+    expect(w.lagP50Ms).toBeLessThanOrEqual(5)
+    expect(w.gapFills).toBe(5)
+    expect(w.resyncs).toBe(1)
+    expect(w.eventsReceived).toBe(100)
+    expect(w.eventsPublished).toBe(90)
+  })
+
+  it('has no lag figures when nothing crossed the bus (one process)', async () => {
+    const metrics = new Metrics()
+    const before = await scrape(metrics)
+    const w = busWindow(before, await scrape(metrics))
+    expect(w.lagCount).toBe(0)
+    expect(w.lagP99Ms).toBeUndefined()
+    expect(w.eventsReceived).toBe(0)
+  })
+})
+
+describe('histogramQuantile', () => {
+  it('interpolates inside the bucket and stops at the last finite bound past it', () => {
+    const before: Array<[number, number]> = [
+      [0.1, 0],
+      [1, 0],
+      [Number.POSITIVE_INFINITY, 0],
+    ]
+    // 10 observations in (0, 0.1], 10 in (0.1, 1]
+    const after: Array<[number, number]> = [
+      [0.1, 10],
+      [1, 20],
+      [Number.POSITIVE_INFINITY, 20],
+    ]
+    expect(histogramQuantile(before, after, 0.25)).toEqual({ value: 0.05, bucket: 0.1 })
+    expect(histogramQuantile(before, after, 0.75)?.value).toBeCloseTo(0.55, 10)
+    const overflow: Array<[number, number]> = [
+      [0.1, 0],
+      [1, 0],
+      [Number.POSITIVE_INFINITY, 5],
+    ]
+    expect(histogramQuantile(before, overflow, 0.99)).toEqual({ value: 1, bucket: Number.POSITIVE_INFINITY })
+  })
+})
