@@ -9,9 +9,25 @@ import pg from 'pg'
 import WebSocket from 'ws'
 import type { Scrape } from './lib/bus-metrics.ts'
 import { createRoom, joinRoom, pool, readAllSeqs, signup, startFerry, subscribePush } from './lib/ferry.ts'
-import { type ClusterShape, clusterEnv, metricsScraper, redisProblem, waitForPeers } from './lib/ferry-cluster.ts'
+import {
+  type ClusterShape,
+  clusterEnv,
+  localRedisPid,
+  metricsScraper,
+  redisProblem,
+  waitForPeers,
+} from './lib/ferry-cluster.ts'
 import { createTempDatabase, postgresProblem } from './lib/pg.ts'
-import { freePort, pinGroupToCpu, pinToCpu, type Spawned, spawnGroup, stopGroup, waitHealthy } from './lib/proc.ts'
+import {
+  freePort,
+  pinGroupToCpu,
+  pinToCpu,
+  processCpuSeconds,
+  type Spawned,
+  spawnGroup,
+  stopGroup,
+  waitHealthy,
+} from './lib/proc.ts'
 import { PushSink } from './lib/push-sink.ts'
 import { round } from './lib/stats.ts'
 import type { LoadConfig, WireProtocol } from './ws-protocol.ts'
@@ -87,6 +103,8 @@ export interface Prepared {
   group?: boolean
   /** Ferry's /metrics (summed over the workers), read before and after every load. */
   scrape?: () => Promise<Scrape>
+  /** CPU seconds so far of the bus's own server (a redis-server on this machine), read around every load. */
+  busServerCpuSeconds?: () => number
 }
 
 export type Cleanup = (fn: () => Promise<void>) => () => Promise<void>
@@ -322,6 +340,7 @@ export async function prepareFerry(s: TargetSettings, cleanup: Cleanup, shape?: 
     ...(sink ? { pushesReceived: () => sink.received } : {}),
     ...(shape ? { group: true } : {}),
     ...(scrape ? { scrape } : {}),
+    ...busServerCpu(shape),
     async verify(acked) {
       // Every acked message is stored, each room's seqs are 1..n.
       let storedMessages = 0
@@ -335,6 +354,12 @@ export async function prepareFerry(s: TargetSettings, cleanup: Cleanup, shape?: 
     },
     stop,
   }
+}
+
+/** A Redis bus served on this machine: its server's CPU, so the report can put it per message. */
+function busServerCpu(shape: ClusterShape | undefined): Pick<Prepared, 'busServerCpuSeconds'> {
+  const pid = shape?.bus === 'redis' ? localRedisPid() : undefined
+  return pid === undefined ? {} : { busServerCpuSeconds: () => processCpuSeconds(pid) }
 }
 
 export const PREPARE: Record<TargetName, (s: TargetSettings, cleanup: Cleanup) => Promise<Preparation>> = {

@@ -240,7 +240,12 @@ export async function runWs(options: WsOptions): Promise<WsResult> {
       try {
         // Outside the sending window: a scrape of a cluster asks every worker over IPC.
         const before = await t.prepared.scrape?.()
+        const busCpu0 = t.prepared.busServerCpuSeconds?.()
         const p = await t.generator.phase(offered, phaseId, phaseBudgetMs)
+        if (busCpu0 !== undefined) {
+          // Window and drain together, over the window's length: what it spent per second of sending.
+          p.busServerCpuPct = round(((t.prepared.busServerCpuSeconds!() - busCpu0) / p.seconds) * 100, 1)
+        }
         if (p.sent === 0) throw new Error('no socket was open: the server closed every connection (did it exit?)')
         if (before && t.prepared.scrape) p.bus = busWindow(before, await t.prepared.scrape())
         if (retry) p.retry = true

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { parseScrape, type Scrape } from './bus-metrics.ts'
+import { findProcess } from './proc.ts'
 import { sleep } from './stats.ts'
 
 export const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379'
@@ -94,4 +95,15 @@ export async function waitForPeers(scrape: () => Promise<Scrape>, workers: numbe
     `the ${workers} workers did not all hear each other within ${timeoutMs} ms (ferry_cluster_peers ${seen}, want ${want})` +
       (lastError ? `; last scrape: ${lastError}` : ''),
   )
+}
+
+/**
+ * The redis-server behind BENCH_REDIS_URL when it runs on this machine (a
+ * loopback URL), for its CPU per message; undefined for a remote one. It may
+ * serve others too (tests on a shared box): then its CPU is theirs as well.
+ */
+export function localRedisPid(url = BENCH_REDIS_URL): number | undefined {
+  const host = new URL(url).hostname
+  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]') return undefined
+  return findProcess('redis-server')
 }

@@ -20,6 +20,8 @@ export interface PhaseWithServer extends PhaseResult {
   retry?: boolean
   /** Ferry's bus and fan-out figures over the load (window and drain), from /metrics (the ws-scale part). */
   bus?: BusWindow
+  /** The bus's server (a local redis-server) over the load, window and drain: % of one core over the sending window's length. */
+  busServerCpuPct?: number
 }
 
 type Waiter = { kind: 'connected' | 'phase'; resolve: (m: ChildMessage) => void; reject: (e: Error) => void }

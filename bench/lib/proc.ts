@@ -132,6 +132,19 @@ export function rssMiB(pid: number): number {
   }
 }
 
+/** The pid of a process by its name (/proc/<pid>/comm), e.g. a local redis-server; the first found. */
+export function findProcess(comm: string): number | undefined {
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === comm) return Number(entry)
+    } catch {
+      // gone
+    }
+  }
+  return undefined
+}
+
 /** VmRSS summed over a process group, in MiB. */
 export function groupRssMiB(pgid: number): number {
   return groupPids(pgid).reduce((sum, pid) => sum + (rssMiB(pid) || 0), 0)
