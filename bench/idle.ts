@@ -8,7 +8,7 @@
  * heap: it is what the machine pays, GC slack included, the same for all.
  */
 import { Generator } from './lib/generator.ts'
-import { rssMiB } from './lib/proc.ts'
+import { groupRssMiB, rssMiB } from './lib/proc.ts'
 import { round, sleep } from './lib/stats.ts'
 import { type Cleanup, LABELS, PREPARE, type TargetName } from './ws-targets.ts'
 
@@ -35,10 +35,11 @@ export interface IdleResult {
 }
 
 /** The median of `count` RSS readings `everyMs` apart: one GC mid-reading does not decide the figure. */
-async function settledRss(pid: number, count = 10, everyMs = 300): Promise<number> {
+async function settledRss(pid: number, group = false, count = 10, everyMs = 300): Promise<number> {
   const readings: number[] = []
   for (let i = 0; i < count; i++) {
-    readings.push(rssMiB(pid))
+    // A cluster (ferry-2w…): the primary and its workers together.
+    readings.push(group ? groupRssMiB(pid) : rssMiB(pid))
     await sleep(everyMs)
   }
   readings.sort((a, b) => a - b)
@@ -75,8 +76,8 @@ export async function runIdle(options: IdleOptions): Promise<IdleResult[]> {
         continue
       }
       await sleep(options.settleSeconds * 1000)
-      const before = await settledRss(prepared.pid)
-      const generator = new Generator(prepared.pid, prepared.database)
+      const before = await settledRss(prepared.pid, prepared.group)
+      const generator = new Generator(prepared.pid, prepared.database, prepared.group)
       cleanup(() => generator.stop())
       const connected = await generator.connect({
         url: prepared.url,
@@ -89,7 +90,7 @@ export async function runIdle(options: IdleOptions): Promise<IdleResult[]> {
         bodyBytes: 64,
       })
       await sleep(options.settleSeconds * 1000)
-      const after = await settledRss(prepared.pid)
+      const after = await settledRss(prepared.pid, prepared.group)
       result.sockets = connected.sockets
       result.rssBeforeMiB = round(before, 1)
       result.rssAfterMiB = round(after, 1)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { busWindow, histogramQuantile, parseScrape } from '../../bench/lib/bus-metrics.ts'
+import { redisProblem } from '../../bench/lib/ferry-cluster.ts'
 import { Metrics } from '../../server/metrics/metrics.ts'
 
 /**
@@ -76,5 +77,13 @@ describe('histogramQuantile', () => {
       [Number.POSITIVE_INFINITY, 5],
     ]
     expect(histogramQuantile(before, overflow, 0.99)).toEqual({ value: 1, bucket: Number.POSITIVE_INFINITY })
+  })
+})
+
+describe('redisProblem', () => {
+  it('names the address and the cause when nothing answers there (the ferry-2w-redis target is then skipped)', async () => {
+    const problem = await redisProblem('redis://127.0.0.1:1')
+    expect(problem).toContain('Redis not reachable at redis://127.0.0.1:1')
+    expect(problem).toContain('ECONNREFUSED')
   })
 })
