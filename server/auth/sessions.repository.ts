@@ -35,3 +35,14 @@ export async function deleteExpiredSessions(db: Kysely<DB>): Promise<number> {
   const result = await db.deleteFrom('sessions').where('expires_at', '<=', new Date()).executeTakeFirst()
   return Number(result.numDeletedRows)
 }
+
+/** Which of these session ids are still stored (not logged out); expiry is not looked at. */
+export async function existingSessionIds(db: Kysely<DB>, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set()
+  const rows = await db
+    .selectFrom('sessions')
+    .select('id')
+    .where('id', 'in', [...ids])
+    .execute()
+  return new Set(rows.map((row) => row.id))
+}

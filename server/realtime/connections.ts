@@ -39,6 +39,11 @@ export class ConnectionRegistry {
     if (this.#all.size === 0) this.#drained?.()
   }
 
+  /** The session of every open socket (a session once per socket: the audit dedupes). */
+  *sessionIds(): Iterable<string> {
+    for (const connection of this.#all) yield connection.sessionId
+  }
+
   /** Logout (or revocation): that session's sockets close with 4001. */
   endSession(sessionId: string): void {
     for (const connection of this.#bySession.get(sessionId)) {

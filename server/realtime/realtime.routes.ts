@@ -4,10 +4,13 @@ import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fast
 import type { WebSocket } from 'ws'
 import { LIMITS } from '../../shared/limits.ts'
 import { requireSession } from '../auth/session-guard.ts'
+import { existingSessionIds } from '../auth/sessions.repository.ts'
 import type { Session } from '../auth/sessions.ts'
 import { AppError } from '../http/app-error.ts'
 import { isAllowedOrigin } from '../http/csrf.ts'
+import { LocalBus } from './bus.ts'
 import { ClusterNode } from './cluster/cluster-node.ts'
+import { SessionAudit } from './cluster/session-audit.ts'
 import { Connection, type ConnectionDeps } from './connection.ts'
 import { ConnectionRegistry } from './connections.ts'
 import { FrameLimits } from './frame-limits.ts'
@@ -85,8 +88,21 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
     },
   })
   app.metrics.readAtScrape(app.metrics.clusterPeers, () => cluster.peers.length)
+  // Across processes only: a session-ended message the bus lost still closes the session's sockets within a minute.
+  const audit =
+    bus instanceof LocalBus
+      ? undefined
+      : new SessionAudit({
+          sessions: () => registry.sessionIds(),
+          existing: (ids) => existingSessionIds(db, ids),
+          end: (sessionId) => registry.endSession(sessionId),
+          log: app.log,
+        })
   // Once the app is ready (the bus too): the state-request's answers need a listening bus.
-  app.addHook('onReady', async () => cluster.start())
+  app.addHook('onReady', async () => {
+    cluster.start()
+    audit?.start()
+  })
   // Room-list changes or read markers lost on the bus: every socket here reconnects and refetches (docs/SCALING.md, "Bus").
   const stopListLoss = bus.onRoomListLoss(() => registry.reconnectAll())
 
@@ -99,6 +115,7 @@ const realtimeRoutes: FastifyPluginAsync = async (app) => {
     async preClose() {
       // First: the other nodes drop this one's presence and focus at once, not one socket at a time.
       cluster.stop()
+      audit?.stop()
       stopListLoss()
       clearInterval(sweeper)
       await appender.drain()

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../server/app.ts'
+import { existingSessionIds } from '../../server/auth/sessions.repository.ts'
+import { sessionIdOf } from '../../server/auth/sessions.ts'
 import type { Database } from '../../server/db/database.ts'
 import { CLOSE_CODES } from '../../shared/errors.ts'
 import { type Agent, signUp, testConfig } from '../support/app.ts'
@@ -224,6 +226,15 @@ function clusterSuite(start: () => Promise<Nodes>) {
       from,
       timeoutMs: 30_000,
     })
+  })
+
+  it("the session audit's query (the fallback for a lost session-ended) sees a logged-out session gone", async () => {
+    const dave = await signUp(apps[0]!)
+    const token = dave.cookie.split('=')[1]!
+    const id = sessionIdOf(token)
+    expect(await existingSessionIds(apps[1]!.db, [id, 'no-such-session'])).toEqual(new Set([id]))
+    expect((await dave.request('POST', '/api/auth/logout')).statusCode).toBe(204)
+    expect(await existingSessionIds(apps[1]!.db, [id])).toEqual(new Set())
   })
 
   it("logout on node A closes that session's socket on node B with 4001; another session stays", async () => {
