@@ -37,6 +37,8 @@ const REMOTE_TYPING_PRUNE_AT = 256
 export interface HubOptions {
   /** Milliseconds, for remote typing signals' expiry (injected by tests with the cluster clock). */
   now?: () => number
+  /** Told how long each delivered batch took to reach this node's sockets (ferry_fanout_seconds). */
+  onFanOut?: (seconds: number) => void
 }
 
 interface TypingEntry {
@@ -80,6 +82,7 @@ export class Hub implements LocalRooms {
   /** Off after the node said `node-gone`: what its closing sockets do is no longer news. */
   #announcing = true
   readonly #stopWatching: () => void
+  readonly #onFanOut: ((seconds: number) => void) | undefined
 
   constructor(
     readonly bus: Bus,
@@ -88,6 +91,7 @@ export class Hub implements LocalRooms {
     options: HubOptions = {},
   ) {
     this.#now = options.now ?? Date.now
+    this.#onFanOut = options.onFanOut
     this.#stopListening = bus.subscribe((events) => this.#fanOut(events))
     this.#stopMarkers = bus.subscribeReadMarkers((markers) => this.#fanOutReceipts(markers))
     this.#stopWatching = bus.watchRooms(this)
@@ -340,6 +344,7 @@ export class Hub implements LocalRooms {
 
   /** Called by the appender right after a commit: nothing may throw back into it. */
   #fanOut(events: readonly RoomEvent[]): void {
+    const started = performance.now()
     try {
       for (const [roomId, roomEvents] of groupByRoom(events)) {
         const subscribers = this.#rooms.get(roomId)
@@ -353,6 +358,7 @@ export class Hub implements LocalRooms {
           }
         }
       }
+      this.#onFanOut?.((performance.now() - started) / 1000)
     } catch (error) {
       this.onError(error)
     }

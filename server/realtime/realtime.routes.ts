@@ -64,7 +64,9 @@ function releaseUpgrade(socket: WebSocket, request: FastifyRequest, response: Se
 const realtimeRoutes: FastifyPluginAsync = async (app) => {
   const { db, appender, bus, config } = app
   const settings = config.realtime
-  const hub = new Hub(bus, settings.typingTtlMs, (error) => app.log.error({ err: error }, 'realtime fan-out failed'))
+  const hub = new Hub(bus, settings.typingTtlMs, (error) => app.log.error({ err: error }, 'realtime fan-out failed'), {
+    onFanOut: (seconds) => app.metrics.fanOutSeconds.observe(seconds),
+  })
   const userStream = new UserStream(bus, db, app.log)
   // Shared with HTTP sends (app.ts): one per-user send limit.
   const limiter = app.sendLimiter

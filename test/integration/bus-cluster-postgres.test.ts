@@ -35,8 +35,11 @@ describe.skipIf(!TEST_DATABASE_URL)(title, () => {
   it('20 sockets over 3 nodes, 50 messages each through their own node: every socket sees 1..N once, in order', async () => {
     const { sockets } = await everySocketSeesEverySeq(nodes, { users: 10, sockets: 20, perSocket: 50 })
     expect(sockets.every((socket) => socket.isOpen)).toBe(true)
-    for (const node of nodes)
+    for (const node of nodes) {
       expect(await counterValue(node.metrics.busReceived, { kind: 'events' })).toBeGreaterThan(0)
+      const fanOuts = (await node.metrics.fanOutSeconds.get()).values.find((v) => v.metricName?.endsWith('_count'))
+      expect(fanOuts?.value).toBeGreaterThan(0)
+    }
     for (const socket of sockets) await socket.close()
   })
 

@@ -247,9 +247,7 @@ export class ClusterBus implements Bus {
   /** The orderer's output: a room's events in seq order, to every `subscribe` handler (the hub's fan-out). */
   #deliver(events: readonly RoomEvent[]): void {
     if (events.length === 0) return
-    const started = performance.now()
     for (const handler of this.#handlers) this.#guard(() => handler(events), 'events handler')
-    this.#metrics?.fanOutSeconds.observe((performance.now() - started) / 1000)
   }
 
   #receive(payload: string): void {

@@ -29,6 +29,8 @@ export interface OrdererDeps {
 
 /** Everything after `deliveredUpTo` (a resync): read until the database has no more. */
 const TO_THE_END = Number.POSITIVE_INFINITY
+/** Offers between two sweeps of rooms no longer followed. */
+const PRUNE_EVERY = 1_000
 /** The interest token of every room when no LocalRooms is watched. */
 const EVERY_ROOM = {}
 /** Pointers queued behind a read before they are merged into one (a database that does not answer must not cost unbounded memory). */
@@ -71,6 +73,7 @@ export class RoomOrderer {
   readonly #retryMs: number
   readonly #graceMs: number
   #local: LocalRooms | undefined
+  #offers = 0
   #closed = false
 
   constructor(readonly deps: OrdererDeps) {
@@ -94,6 +97,8 @@ export class RoomOrderer {
 
   offer(pointer: RoomPointer): void {
     if (this.#closed) return
+    // Rooms unfollowed here and quiet since would be remembered forever: look them over now and then.
+    if (++this.#offers % PRUNE_EVERY === 0) this.#prune()
     const interest = this.#interest(pointer.roomId)
     let state = this.#rooms.get(pointer.roomId)
     if (state && state.interest !== interest && !state.running) {
@@ -151,10 +156,14 @@ export class RoomOrderer {
         ),
       )
     }
+    this.#prune()
+    return Promise.all(done).then(() => {})
+  }
+
+  #prune(): void {
     for (const [roomId, state] of this.#rooms) {
       if (!state.running && this.#interest(roomId) !== state.interest) this.#rooms.delete(roomId)
     }
-    return Promise.all(done).then(() => {})
   }
 
   close(): void {
