@@ -41,6 +41,9 @@ interface Peer {
  */
 const FULL_STATE_EVERY = 6
 
+/** At most one log line per this long about invalid control messages (each is counted in the metrics). */
+const INVALID_LOG_INTERVAL_MS = 10_000
+
 /** Nodes dropped by expiry, remembered so that one heard from again is asked for its state. */
 const EXPIRED_REMEMBERED = 256
 
@@ -75,6 +78,8 @@ export class ClusterNode {
   #expiryTimer: unknown
   #expiryAt = Number.POSITIVE_INFINITY
   #running = false
+  #invalidLoggedAt = Number.NEGATIVE_INFINITY
+  #invalidSinceLog = 0
 
   constructor(deps: ClusterNodeDeps) {
     this.#deps = deps
@@ -127,7 +132,17 @@ export class ClusterNode {
     const reading = readControl(raw)
     if (!reading.ok) {
       this.#deps.metrics?.controlInvalid.inc()
-      this.#deps.log.warn({ kind: reading.kind, problem: reading.problem }, 'bus control message dropped: invalid')
+      // A flood of garbage on the channel must not flood the log: one line per interval, with how many since.
+      const now = this.#clock.now()
+      this.#invalidSinceLog++
+      if (now - this.#invalidLoggedAt >= INVALID_LOG_INTERVAL_MS) {
+        this.#deps.log.warn(
+          { kind: reading.kind, problem: reading.problem, dropped: this.#invalidSinceLog },
+          'bus control message dropped: invalid',
+        )
+        this.#invalidLoggedAt = now
+        this.#invalidSinceLog = 0
+      }
       return
     }
     this.#guard(() => this.#handle(reading.message))
