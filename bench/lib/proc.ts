@@ -145,6 +145,15 @@ export function findProcess(comm: string): number | undefined {
   return undefined
 }
 
+/** A process's name (/proc/<pid>/comm), or '' when it is gone. */
+function processName(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
+  } catch {
+    return ''
+  }
+}
+
 /** VmRSS summed over a process group, in MiB. */
 export function groupRssMiB(pgid: number): number {
   return groupPids(pgid).reduce((sum, pid) => sum + (rssMiB(pid) || 0), 0)
@@ -196,6 +205,12 @@ export interface WindowStats {
   generatorCpuPct: number
   otherCpuPct: number
   loadAvg1: number
+  /**
+   * A cluster only: each process's share of `cpuPct` (% of one core), the
+   * primary (the group's leader) first, then the workers by pid: whether the
+   * load spread over the workers, and what the primary costs.
+   */
+  processesCpuPct?: number[]
 }
 
 /** Samples a process's RSS every `everyMs` while running; start/stop bracket a window. */
@@ -208,6 +223,9 @@ export class Sampler {
   #cpu0 = 0
   #pg0 = 0
   #gen0 = 0
+  readonly #group: boolean
+  /** A cluster's CPU seconds per process at the window's start. */
+  #perProcess0 = new Map<number, number>()
   #m0 = machineCpu()
   #t0 = 0
   constructor(
@@ -218,12 +236,26 @@ export class Sampler {
   ) {
     this.#cpu = group ? groupCpuSeconds : processCpuSeconds
     this.#rss = group ? groupRssMiB : rssMiB
+    this.#group = group
+  }
+
+  /**
+   * CPU seconds per node process of the group, leader first, then by pid.
+   * Only `node` processes: tsx may start an esbuild service in the group when
+   * its transform cache misses (its seconds still count in the group's total).
+   */
+  #perProcess(): Map<number, number> {
+    const pids = groupPids(this.pid)
+      .filter((pid) => processName(pid) === 'node')
+      .sort((a, b) => (a === this.pid ? -1 : b === this.pid ? 1 : a - b))
+    return new Map(pids.map((pid) => [pid, processCpuSeconds(pid) || 0]))
   }
   start(everyMs = 200): void {
     this.peakRss = this.#rss(this.pid)
     this.#cpu0 = this.#cpu(this.pid)
     this.#pg0 = postgresCpuSeconds(this.database)
     this.#gen0 = this.generatorPid ? processCpuSeconds(this.generatorPid) : 0
+    if (this.#group) this.#perProcess0 = this.#perProcess()
     this.#m0 = machineCpu()
     this.#t0 = performance.now()
     this.#timer = setInterval(() => {
@@ -242,6 +274,10 @@ export class Sampler {
     // A backend that exits during the window takes its CPU seconds with it: never below 0.
     const postgresCpuPct = Math.max(0, pct(postgresCpuSeconds(this.database) - this.#pg0))
     const generatorCpuPct = this.generatorPid ? pct(processCpuSeconds(this.generatorPid) - this.#gen0) : 0
+    // A process started during the window (a restarted worker) counts from 0.
+    const processesCpuPct = this.#group
+      ? [...this.#perProcess()].map(([pid, cpu]) => pct(cpu - (this.#perProcess0.get(pid) ?? 0)))
+      : undefined
     // Machine jiffies are summed over all cores: busy/total × cores × 100 = % of one core.
     const machineBusyPct = ((m1.busy - this.#m0.busy) / Math.max(1, m1.total - this.#m0.total)) * 100
     const machineCorePct = machineBusyPct * os.cpus().length
@@ -253,6 +289,7 @@ export class Sampler {
       generatorCpuPct,
       otherCpuPct: Math.max(0, machineCorePct - cpuPct - postgresCpuPct - generatorCpuPct),
       loadAvg1: os.loadavg()[0]!,
+      ...(processesCpuPct ? { processesCpuPct } : {}),
     }
   }
 }
@@ -268,6 +305,7 @@ export function roundStats(s: WindowStats): WindowStats {
     generatorCpuPct: r(s.generatorCpuPct),
     otherCpuPct: r(s.otherCpuPct),
     loadAvg1: Math.round(s.loadAvg1 * 10) / 10,
+    ...(s.processesCpuPct ? { processesCpuPct: s.processesCpuPct.map(r) } : {}),
   }
 }
 
