@@ -1,7 +1,7 @@
 /** The ws part's printed report: the comparison table, knees and ratios, then every phase in detail. */
-import { comparisonRows, KNEE_DELIVERED_PCT, KNEE_P99_MS, kneeText } from './lib/knee.ts'
+import { bestPerRate, comparisonRows, KNEE_DELIVERED_PCT, KNEE_P99_MS, kneeText, passes } from './lib/knee.ts'
 import { table } from './lib/stats.ts'
-import type { WsResult } from './ws.ts'
+import type { PhaseWithServer, TargetResult, WsResult } from './ws.ts'
 import { FERRY_TARGETS, LABELS } from './ws-targets.ts'
 
 export function wsReport(w: WsResult): string[] {
@@ -179,5 +179,67 @@ function perMessage(w: WsResult): string[] {
     '   database by the bus; bus envelopes = room-event envelopes received from another worker, one per committed batch;',
     '   one process has no bus, so its columns stay 0 or –; at low rates the idle cost (timers, heartbeats) inflates µs/msg)',
   )
+  out.push(...scaleEstimate(ferry))
   return out
+}
+
+/** Cores of the machine the estimate carries the figures to (docs/BENCHMARKS.md, "Several processes"). */
+const ESTIMATE_CORES = 16
+
+/**
+ * A CPU-bound estimate for a bigger machine, from per-message CPU at the
+ * highest rate both one process and a cluster passed (lower rates carry the
+ * idle cost): C1 = one process's server µs/msg, C2 = the 2-worker cluster's,
+ * B = C2 − C1 the bus's cost per message per extra node; every worker
+ * receives every envelope, so N workers spend C1 + (N − 1)·B per message and
+ * N cores carry at most N / (C1 + (N − 1)·B) messages per second, while
+ * PostgreSQL needs pg µs/msg × that rate of its own cores. An upper bound on
+ * the Node side, not a knee: latency, the notification queue and Redis's one
+ * thread are not in it.
+ */
+export function scaleEstimate(ferry: readonly TargetResult[]): string[] {
+  const one = ferry.find((t) => t.target === 'ferry')
+  if (!one) return []
+  const out: string[] = []
+  const us = (p: PhaseWithServer, pct: number) => (pct / 100 / p.sentPerSecond) * 1e6
+  for (const multi of ferry.filter((t) => t.target !== 'ferry')) {
+    const passed = (t: TargetResult) =>
+      new Map(
+        bestPerRate(t.phases)
+          .filter(passes)
+          .map((p) => [p.offered, p]),
+      )
+    const a = passed(one)
+    const b = passed(multi)
+    const rate = [...a.keys()].filter((r) => b.has(r)).sort((x, y) => y - x)[0]
+    if (rate === undefined) {
+      out.push(
+        `  ${LABELS[multi.target]}: no rate passed for both it and one process, so no ${ESTIMATE_CORES}-core estimate`,
+      )
+      continue
+    }
+    const p1 = a.get(rate)!
+    const p2 = b.get(rate)!
+    const c1 = us(p1, p1.server.cpuPct)
+    const c2 = us(p2, p2.server.cpuPct)
+    const bus = c2 - c1
+    const pg = us(p2, p2.server.postgresCpuPct)
+    const n = ESTIMATE_CORES
+    const ceiling = bus > 0 ? (n * 1e6) / (c1 + (n - 1) * bus) : (n * 1e6) / c1
+    out.push(
+      `  ${LABELS[multi.target]} at ${rate} msg/s: C1 ${Math.round(c1)} µs/msg (one process), C2 ${Math.round(c2)} (2 workers), ` +
+        (bus > 0
+          ? `bus B = C2 − C1 ${Math.round(bus)} µs/msg/node`
+          : 'C2 ≤ C1: the bus cost is within the noise (B taken as 0)') +
+        `, pg ${Math.round(pg)} µs/msg → ${n} workers on ${n} cores: ≤ ${Math.round(ceiling)} msg/s (CPU bound),` +
+        ` PostgreSQL would need ${Math.round(((pg * ceiling) / 1e6) * 10) / 10} cores for that` +
+        (p2.busServerCpuPct !== undefined ? `; Redis ${Math.round(us(p2, p2.busServerCpuPct))} µs/msg at 2 nodes` : ''),
+    )
+  }
+  if (out.length === 0) return []
+  return [
+    '',
+    `CPU-bound estimate for ${ESTIMATE_CORES} cores (not a knee: every worker receives every envelope, so N workers spend C1 + (N − 1)·B per message)`,
+    ...out,
+  ]
 }

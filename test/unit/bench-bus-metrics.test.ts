@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { busWindow, histogramQuantile, parseScrape } from '../../bench/lib/bus-metrics.ts'
 import { redisProblem } from '../../bench/lib/ferry-cluster.ts'
+import type { PhaseWithServer, TargetResult } from '../../bench/ws.ts'
+import { scaleEstimate } from '../../bench/ws-report.ts'
 import { Metrics } from '../../server/metrics/metrics.ts'
 
 /**
@@ -85,5 +87,39 @@ describe('redisProblem', () => {
     const problem = await redisProblem('redis://127.0.0.1:1')
     expect(problem).toContain('Redis not reachable at redis://127.0.0.1:1')
     expect(problem).toContain('ECONNREFUSED')
+  })
+})
+
+describe('scaleEstimate', () => {
+  const phase = (offered: number, cpuPct: number, postgresCpuPct: number, p99 = 20) =>
+    ({
+      offered,
+      sentPerSecond: offered,
+      deliveredPct: 100,
+      e2eMs: { p50: 5, p90: 10, p99, max: p99 },
+      server: { cpuPct, postgresCpuPct, generatorCpuPct: 10 },
+    }) as unknown as PhaseWithServer
+  const target = (name: TargetResult['target'], phases: PhaseWithServer[]) =>
+    ({ target: name, label: name, phases, knee: { rate: 0, kind: 'none' } }) as TargetResult
+
+  it('carries per-message CPU at the highest rate both passed to 16 cores: 16 / (C1 + 15·B)', () => {
+    const lines = scaleEstimate([
+      // one process: 1,000 µs/msg at 1,000/s; 2,000/s failed (p99 over 100 ms) and is not used
+      target('ferry', [phase(500, 60, 20), phase(1000, 100, 30), phase(2000, 190, 60, 400)]),
+      // two workers: 1,200 µs/msg at 1,000/s, so B = 200; PostgreSQL 400 µs/msg
+      target('ferry-2w', [phase(500, 70, 25), phase(1000, 120, 40), phase(2000, 230, 80)]),
+    ])
+    const line = lines.find((l) => l.includes('at 1000 msg/s'))
+    expect(line).toContain('C1 1000 µs/msg')
+    expect(line).toContain('C2 1200')
+    expect(line).toContain('B = C2 − C1 200 µs/msg/node')
+    // 16e6 / (1000 + 15 × 200) = 4000 msg/s; PostgreSQL 400 µs × 4000/s = 1.6 cores
+    expect(line).toContain('≤ 4000 msg/s')
+    expect(line).toContain('PostgreSQL would need 1.6 cores')
+  })
+
+  it('says so when no rate passed for both', () => {
+    const lines = scaleEstimate([target('ferry', [phase(500, 60, 20)]), target('ferry-2w', [phase(500, 70, 25, 300)])])
+    expect(lines.join('\n')).toContain('no rate passed for both')
   })
 })
