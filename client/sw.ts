@@ -31,6 +31,13 @@ self.addEventListener('message', (event) => {
   }
 })
 
+/** To every tab, on the tab bus's channel (client/tabs/bus.ts). */
+function tellTabs(message: TabMessage): void {
+  const channel = new BroadcastChannel('ferry')
+  channel.postMessage(message)
+  channel.close()
+}
+
 interface SyncEvent extends ExtendableEvent {
   tag: string
 }
@@ -40,11 +47,14 @@ self.addEventListener('sync', (event) => {
   if (sync.tag !== OUTBOX_SYNC_TAG) return
   sync.waitUntil(
     (async () => {
-      const windows = await self.clients.matchAll({ type: 'window' })
+      // Any Ferry window flushes itself, one the worker does not control too (opened before the
+      // worker took over, or reloaded bypassing it): racing it, the worker would settle messages
+      // that window still shows as waiting.
+      const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true })
       if (windows.length > 0) return
       const db = await openFerryDb()
       try {
-        await flushOutboxOverHttp(db)
+        await flushOutboxOverHttp(db, fetch, () => Date.now(), tellTabs)
       } finally {
         db.close()
       }
@@ -66,11 +76,7 @@ self.addEventListener('push', (event) => {
       windows: () => self.clients.matchAll({ type: 'window', includeUncontrolled: true }),
       show: (title, options) => self.registration.showNotification(title, options),
       badge: self.navigator,
-      tell: (message: TabMessage) => {
-        const channel = new BroadcastChannel('ferry')
-        channel.postMessage(message)
-        channel.close()
-      },
+      tell: tellTabs,
     }).catch((error: unknown) => console.warn('[ferry sw] handling a push failed', error)),
   )
 })

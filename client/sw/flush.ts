@@ -19,6 +19,7 @@ import type { FerryDatabase } from '../db/schema.ts'
 import { entryFromMessage } from '../log/entry.ts'
 import { httpRequestOf } from '../outbox/operations.ts'
 import { listOutbox, markFailed, markSending, settle, unmarkSent } from '../outbox/store.ts'
+import type { TabMessage } from '../tabs/messages.ts'
 
 const PERMANENT = new Set<ErrorCode>([
   'validation_failed',
@@ -38,11 +39,35 @@ const PERMANENT = new Set<ErrorCode>([
 /** Refusals that hold for every further send of this user (or the whole server): stop the pass. */
 const STOP_ALL = new Set<ErrorCode>(['rate_limited', 'overloaded', 'unauthorized', 'unavailable'])
 
-/** Resolves when the outbox is drained; rejects (so the browser retries later) when the network or server fails. */
+/**
+ * Resolves when the outbox is drained; rejects (so the browser retries later) when the network or
+ * server fails. `tell` reaches the tabs (the tab bus's channel): what it stored and that the outbox
+ * changed. It runs when no tab is open, but one may open during the pass, having read the outbox
+ * before: untold, it would show a settled message as waiting for good (its own flusher finds
+ * nothing left to send, and its ack, if it sent too, stores nothing new to announce).
+ */
 export async function flushOutboxOverHttp(
   db: FerryDatabase,
   fetchImpl: typeof fetch = fetch,
   now: () => number = () => Date.now(),
+  tell: (message: TabMessage) => void = () => undefined,
+): Promise<number> {
+  let marked = 0
+  try {
+    return await flushPass(db, fetchImpl, now, tell, () => {
+      marked += 1
+    })
+  } finally {
+    if (marked > 0) tell({ type: 'outbox-changed' })
+  }
+}
+
+async function flushPass(
+  db: FerryDatabase,
+  fetchImpl: typeof fetch,
+  now: () => number,
+  tell: (message: TabMessage) => void,
+  onMarked: () => void,
 ): Promise<number> {
   let sent = 0
   const blockedRooms = new Set<string>()
@@ -51,6 +76,7 @@ export async function flushOutboxOverHttp(
     const sentAt = now()
     const marked = await markSending(db, listed.clientId, sentAt)
     if (!marked) continue
+    onMarked()
     const { item, afterClientId } = marked
     // A message to …/messages, an edit, delete or reaction to …/operations (issue 9), in the one order.
     const request = httpRequestOf(item, afterClientId)
@@ -69,7 +95,12 @@ export async function flushOutboxOverHttp(
     }
     if (response.ok) {
       const answer = (await response.json()) as MessageResponse | { event: RoomEvent }
-      await settle(db, item.clientId, 'event' in answer ? answer.event : entryFromMessage(answer.message))
+      const stored = await settle(
+        db,
+        item.clientId,
+        'event' in answer ? answer.event : entryFromMessage(answer.message),
+      )
+      if (stored.fresh.length > 0) tell({ type: 'events', roomId: item.roomId, events: stored.fresh })
       sent += 1
       continue
     }

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { newestEntries } from '../../client/db/messages.ts'
 import { enqueue, listOutbox, markFailed, retry } from '../../client/outbox/store.ts'
 import { flushOutboxOverHttp } from '../../client/sw/flush.ts'
+import type { TabMessage } from '../../client/tabs/messages.ts'
 import { freshDb, message, ROOM_A, ROOM_B } from './support.ts'
 
 function json(status: number, body: unknown): Response {
@@ -28,6 +29,33 @@ describe('background sync flush over HTTP', () => {
     expect(calls[0]!.url).toBe(`/api/rooms/${ROOM_A}/messages`)
     expect(await listOutbox(db)).toHaveLength(0)
     expect((await newestEntries(db, ROOM_A, 5)).map((e) => e.body)).toEqual(['a1', 'a2'])
+  })
+
+  it('tells the open tabs what it settled or refused: a tab open meanwhile (one it did not see, or opened during the pass) shows it', async () => {
+    const db = await freshDb()
+    const a1 = await enqueue(db, ROOM_A, 'a1')
+    const bad = await enqueue(db, ROOM_B, 'refused')
+    const fakeFetch = (async (url: string, init: RequestInit) => {
+      const body = JSON.parse(String(init.body))
+      if (body.clientId === bad.clientId) return json(403, { error: { code: 'not_member', message: 'Join first' } })
+      return json(201, { message: message(url.split('/')[3]!, 7, body.clientId, body.body) })
+    }) as typeof fetch
+    const told: TabMessage[] = []
+    await flushOutboxOverHttp(
+      db,
+      fakeFetch,
+      () => Date.now(),
+      (m) => told.push(m),
+    )
+    expect(told.filter((m) => m.type === 'events')).toEqual([
+      {
+        type: 'events',
+        roomId: ROOM_A,
+        events: [expect.objectContaining({ seq: 7, clientId: a1.clientId, body: 'a1' })],
+      },
+    ])
+    // The outbox changed: a tab reads it again (the settled one gone, the refused one failed), after the last change.
+    expect(told.at(-1)).toEqual({ type: 'outbox-changed' })
   })
 
   it('marks refused messages failed, holds back a room on transient errors and asks to be retried', async () => {
