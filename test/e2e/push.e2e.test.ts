@@ -76,6 +76,14 @@ describe('a push while the app is closed and offline', () => {
     const { context } = alice
     const worker: Worker = context.serviceWorkers().find((w) => w.url().startsWith(server.url))!
     expect(worker).toBeDefined()
+    // The worker's own warnings (a notification it could not show, a store that failed): seen once
+    // without them, a missing notification could not be explained.
+    const hear = (w: Worker) =>
+      w.on('console', (m) => {
+        if (m.type() === 'warning' || m.type() === 'error') console.warn('[sw]', m.text())
+      })
+    for (const running of context.serviceWorkers()) hear(running)
+    context.on('serviceworker', hear)
     // A spy where the worker calls the Badging API (the platform's own badge has no test hook).
     await worker.evaluate(() => {
       const calls: number[] = []
