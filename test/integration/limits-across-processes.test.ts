@@ -7,31 +7,13 @@ import type { Config } from '../../server/config.ts'
 import type { Database } from '../../server/db/database.ts'
 import { SendRateLimiter } from '../../server/realtime/rate-limit.ts'
 import { type Agent, signUp, testConfig } from '../support/app.ts'
+import { redisReachable, TEST_REDIS_URL } from '../support/cluster.ts'
 import { createTestDatabase, describeEachEngine } from '../support/databases.ts'
 import { freePort } from '../support/server-process.ts'
 import { connect, createRoom, realtimeConfig } from '../support/ws.ts'
 
 const BURST = 5
-const REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379'
-
-/** Whether Redis answers PING within a second (else the Redis half says so and does not run). */
-async function redisAnswers(): Promise<boolean> {
-  const client = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    connectTimeout: 1_000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  })
-  client.on('error', () => {})
-  try {
-    await client.connect()
-    return (await client.ping()) === 'PONG'
-  } catch {
-    return false
-  } finally {
-    client.disconnect()
-  }
-}
+const REDIS_URL = TEST_REDIS_URL
 
 /**
  * Two Ferry nodes in one process on one database (issue 11 item 5,
@@ -151,7 +133,7 @@ describe('the login limit across two nodes', () => {
   })
 })
 
-const redisUp = await redisAnswers()
+const redisUp = await redisReachable()
 describe.skipIf(!redisUp)(
   redisUp ? 'the login limit with Redis' : `the login limit with Redis — NOT RUN: Redis not reachable at ${REDIS_URL}`,
   () => {

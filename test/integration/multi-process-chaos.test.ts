@@ -2,9 +2,9 @@ import { randomBytes, randomInt } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ChaosClient, ChaosCounters, Random } from '../support/chaos-client.ts'
+import { redisReachable, TEST_REDIS_URL } from '../support/cluster.ts'
 import { TEST_DATABASE_URL } from '../support/databases.ts'
 import { NGINX, type Nginx, startNginx } from '../support/nginx.ts'
-import { REDIS_URL, redisAnswers } from '../support/redis-server.ts'
 import { freePort, type ServerProcess, startServer } from '../support/server-process.ts'
 import { auditSoak, post, problemLines, readTruth, type Signed, settle, signUp, sleep } from '../support/soak.ts'
 
@@ -40,8 +40,8 @@ const buses = [
   { bus: 'postgres', env: {}, missing: undefined },
   {
     bus: 'redis',
-    env: { REDIS_URL },
-    missing: (await redisAnswers()) ? undefined : `Redis does not answer on ${REDIS_URL}`,
+    env: { REDIS_URL: TEST_REDIS_URL },
+    missing: (await redisReachable()) ? undefined : `Redis does not answer on ${TEST_REDIS_URL}`,
   },
 ] as const
 

@@ -3,8 +3,8 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { CLOSE_CODES } from '../../shared/errors.ts'
+import { redisReachable, TEST_REDIS_URL } from '../support/cluster.ts'
 import { TEST_DATABASE_URL } from '../support/databases.ts'
-import { REDIS_URL, redisAnswers } from '../support/redis-server.ts'
 import { type ServerProcess, startServer } from '../support/server-process.ts'
 import { post, type Signed, signUp } from '../support/soak.ts'
 import { TestSocket } from '../support/ws.ts'
@@ -22,8 +22,8 @@ const buses = [
   { bus: 'postgres', env: {} as Record<string, string>, missing: undefined as string | undefined },
   {
     bus: 'redis',
-    env: { REDIS_URL } as Record<string, string>,
-    missing: (await redisAnswers()) ? undefined : `Redis does not answer on ${REDIS_URL}`,
+    env: { REDIS_URL: TEST_REDIS_URL } as Record<string, string>,
+    missing: (await redisReachable()) ? undefined : `Redis does not answer on ${TEST_REDIS_URL}`,
   },
 ]
 
