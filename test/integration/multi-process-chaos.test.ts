@@ -1,9 +1,8 @@
 import { randomBytes, randomInt } from 'node:crypto'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ChaosClient, ChaosCounters, Random } from '../support/chaos-client.ts'
 import { redisReachable, TEST_REDIS_URL } from '../support/cluster.ts'
-import { TEST_DATABASE_URL } from '../support/databases.ts'
+import { asAdmin, TEST_DATABASE_URL } from '../support/databases.ts'
 import { NGINX, type Nginx, startNginx } from '../support/nginx.ts'
 import { freePort, type ServerProcess, startServer } from '../support/server-process.ts'
 import { auditSoak, post, problemLines, readTruth, type Signed, settle, signUp, sleep } from '../support/soak.ts'
@@ -56,22 +55,12 @@ describe.skipIf(!TEST_DATABASE_URL)('multi-process chaos [postgres]', () => {
   const servers: ServerProcess[] = []
   const fronts: Nginx[] = []
 
-  async function admin(statement: string): Promise<void> {
-    const client = new pg.Client({ connectionString: TEST_DATABASE_URL })
-    await client.connect()
-    try {
-      await client.query(statement)
-    } finally {
-      await client.end()
-    }
-  }
-
   beforeAll(() => console.log(`[multi-chaos] seed ${SEED} (rerun with CHAOS_SEED=${SEED})`))
 
   afterAll(async () => {
     await Promise.all(servers.map((server) => server.stop('SIGKILL')))
     await Promise.all(fronts.map((front) => front.stop()))
-    for (const schema of schemas) await admin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+    for (const schema of schemas) await asAdmin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
   })
 
   for (const { bus, env: busEnv, missing } of buses) {
@@ -80,7 +69,7 @@ describe.skipIf(!TEST_DATABASE_URL)('multi-process chaos [postgres]', () => {
       const random = new Random(SEED)
       const schema = `ferry_multi_${bus}_${SEED.toString(16)}_${process.pid}`
       schemas.push(schema)
-      await admin(`CREATE SCHEMA ${schema}`)
+      await asAdmin(`CREATE SCHEMA ${schema}`)
       const databaseUrl = new URL(TEST_DATABASE_URL!)
       databaseUrl.searchParams.set('options', `-c search_path=${schema}`)
       const env: Record<string, string> = {

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { CLOSE_CODES } from '../../shared/errors.ts'
 import { redisReachable, TEST_REDIS_URL } from '../support/cluster.ts'
-import { TEST_DATABASE_URL } from '../support/databases.ts'
+import { asAdmin, TEST_DATABASE_URL } from '../support/databases.ts'
 import { type ServerProcess, startServer } from '../support/server-process.ts'
 import { post, type Signed, signUp } from '../support/soak.ts'
 import { TestSocket } from '../support/ws.ts'
@@ -31,16 +30,6 @@ function titleOf(bus: string, missing: string | undefined): string {
   const title = `three processes on one PostgreSQL, ${bus} bus`
   if (!TEST_DATABASE_URL) return `${title} — NOT RUN: TEST_DATABASE_URL is not set`
   return missing ? `${title} — NOT RUN: ${missing}` : title
-}
-
-async function admin(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL })
-  await client.connect()
-  try {
-    await client.query(statement)
-  } finally {
-    await client.end()
-  }
 }
 
 /** A socket on one process, as the app opens it (protocol 2), hello received. */
@@ -81,7 +70,7 @@ for (const { bus, env: busEnv, missing } of buses) {
       signUp(urls[node]!, `${name}_${bus}_${process.pid % 10_000}_${++suffix}`.slice(0, 32))
 
     beforeAll(async () => {
-      await admin(`CREATE SCHEMA ${schema}`)
+      await asAdmin(`CREATE SCHEMA ${schema}`)
       const databaseUrl = new URL(TEST_DATABASE_URL!)
       databaseUrl.searchParams.set('options', `-c search_path=${schema}`)
       const env = {
@@ -102,7 +91,7 @@ for (const { bus, env: busEnv, missing } of buses) {
     afterAll(async () => {
       for (const socket of sockets) socket.ws.terminate()
       await Promise.all(nodes.map((node) => node.stop('SIGKILL')))
-      await admin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+      await asAdmin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
     })
 
     it('delivers one gap-free sequence to sockets on every process, whichever process wrote', async () => {

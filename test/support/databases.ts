@@ -57,8 +57,8 @@ export async function createTestDatabase(engine: EngineName, options: { poolSize
   }
 }
 
-/** One statement on a connection of its own (schema create/drop, outside the app's pool). */
-async function asAdmin(statement: string): Promise<void> {
+/** One statement on a connection of its own (schema or database create/drop, outside any app's pool). */
+export async function asAdmin(statement: string): Promise<void> {
   const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
   await admin.connect()
   try {

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import pg from 'pg'
-import { TEST_DATABASE_URL } from './databases.ts'
+import { asAdmin, TEST_DATABASE_URL } from './databases.ts'
 
 export interface ScratchDatabase {
   /** A DATABASE_URL for a server process: a whole database of its own (a process cannot be told a schema). */
@@ -19,15 +18,5 @@ export async function createScratchDatabase(prefix = 'ferry_proc'): Promise<Scra
     url: url.toString(),
     // FORCE: a killed process's connections may linger for a moment.
     drop: () => asAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
-  }
-}
-
-async function asAdmin(statement: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
-  await admin.connect()
-  try {
-    await admin.query(statement)
-  } finally {
-    await admin.end()
   }
 }
