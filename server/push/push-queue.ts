@@ -33,6 +33,11 @@ interface Entry<J> {
   attempts: number
 }
 
+/** `a` is about a later message of its key than `b` (both ordered). */
+function newer(a: { order?: number }, b: { order?: number }): boolean {
+  return a.order !== undefined && b.order !== undefined && a.order > b.order
+}
+
 /**
  * A bounded queue with bounded concurrency for push deliveries: mentions
  * first, retries with exponential backoff (or the push service's
@@ -102,8 +107,9 @@ export class PushQueue<J extends { mention: boolean; key?: string; order?: numbe
   }
 
   #admit(entry: Entry<J>): void {
-    // A mention's retry still goes: being mentioned must not be lost to a later plain message.
-    if (entry.attempts > 0 && !entry.job.mention && this.#superseded(entry.job)) {
+    // A job (a retry, or a first try whose lookup row came late) older than one of its key that already
+    // started would leave the device on the older message; a mention still goes: it must not be lost.
+    if (!entry.job.mention && this.#superseded(entry.job)) {
       this.stats.superseded++
       return
     }
@@ -122,7 +128,12 @@ export class PushQueue<J extends { mention: boolean; key?: string; order?: numbe
       this.stats.dropped++
     }
     ;(entry.job.mention ? this.#mentions : this.#others).push(entry)
-    if (entry.job.key !== undefined) this.#waiting.set(entry.job.key, entry)
+    const key = entry.job.key
+    if (key !== undefined) {
+      // An older mention queued beside a newer waiting job leaves that one the key's to coalesce into.
+      const waiting = this.#waiting.get(key)
+      if (!waiting || !newer(waiting.job, entry.job)) this.#waiting.set(key, entry)
+    }
     this.#pump()
   }
 
@@ -130,12 +141,19 @@ export class PushQueue<J extends { mention: boolean; key?: string; order?: numbe
    * A job whose key (device and room) already waits: the newer message
    * replaces the older in its place, since the push service keeps only the
    * last per topic anyway. A mention is never replaced by a plain message
-   * (it would lose its urgency), and a retry never replaces a newer job.
+   * (it would lose its urgency), and neither a retry nor an older job (the
+   * recipients of one lookup come in no particular order) replaces a newer
+   * one: an older plain job is dropped, an older mention queued beside it.
    */
   #coalesce(entry: Entry<J>): boolean {
     const key = entry.job.key
     const waiting = key === undefined ? undefined : this.#waiting.get(key)
     if (!waiting) return false
+    if (newer(waiting.job, entry.job)) {
+      if (entry.job.mention) return false
+      this.stats.coalesced++
+      return true
+    }
     if (entry.attempts > 0) {
       this.stats.coalesced++
       return true

@@ -45,7 +45,9 @@ interface RecipientRow {
  * level allows it (`all`; `mentions` only when mentioned; `none` never),
  * each of their subscriptions whose session is still live, with that
  * member's unread count in the room as of that message. Who is looking at
- * the room (focus) is the caller's to skip: it lives in memory.
+ * the room (focus) is the caller's to skip: it lives in memory. Each room's
+ * rows come in seq order, so a device's pushes queue oldest first (PushQueue
+ * also keeps the newest when they do not).
  */
 export async function findRecipients(db: Kysely<DB>, messages: readonly PushedMessage[]): Promise<Recipient[]> {
   if (messages.length === 0) return []
@@ -71,7 +73,8 @@ export async function findRecipients(db: Kysely<DB>, messages: readonly PushedMe
       FROM counted c
       JOIN rooms r ON r.id = c.room_id
       JOIN push_subscriptions s ON s.user_id = c.user_id
-      JOIN sessions ss ON ss.id = s.session_id AND ss.expires_at > now()`.execute(db)
+      JOIN sessions ss ON ss.id = s.session_id AND ss.expires_at > now()
+     ORDER BY c.room_id, c.seq`.execute(db)
   return rows.map((row) => ({
     roomId: row.room_id,
     seq: Number(row.seq),

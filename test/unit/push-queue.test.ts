@@ -130,6 +130,35 @@ describe('PushQueue', () => {
     expect(queue.stats).toMatchObject({ retried: 1, superseded: 1 })
   })
 
+  // The recipients of one lookup come back in no particular order: seq 7's job may be queued before seq 6's.
+  // The device must still end on seq 7 (a CI run once ended on 6: the older job replaced the newer one).
+  it('an older job never replaces a newer waiting one of its key, nor follows a newer one that started', async () => {
+    const { started, worker, next } = gatedWorker()
+    const queue = new PushQueue<Job>(worker, { ...options, max: 10 }, () => {})
+    queue.enqueue({ name: 'busy', mention: false })
+    queue.enqueue({ name: 'seq 7', mention: false, key: 'dev:room1', order: 7 })
+    queue.enqueue({ name: 'seq 6', mention: false, key: 'dev:room1', order: 6 }) // older: dropped, 7 stays
+    await next() // 'busy' ends, 'seq 7' starts
+    queue.enqueue({ name: 'seq 5', mention: false, key: 'dev:room1', order: 5 }) // older than the one under way
+    await next()
+    await queue.idle()
+    expect(queue.size).toBe(0)
+    expect(started).toEqual(['busy', 'seq 7'])
+    expect(queue.stats).toMatchObject({ coalesced: 1, superseded: 1 })
+  })
+
+  it('an older mention is still delivered, before the newer plain job of its key that waits', async () => {
+    const { started, worker, next } = gatedWorker()
+    const queue = new PushQueue<Job>(worker, { ...options, max: 10 }, () => {})
+    queue.enqueue({ name: 'busy', mention: false })
+    queue.enqueue({ name: 'seq 7', mention: false, key: 'dev:room1', order: 7 })
+    queue.enqueue({ name: 'seq 6 @', mention: true, key: 'dev:room1', order: 6 }) // must neither replace 7 nor be lost
+    for (let i = 0; i < 3; i++) await next()
+    await queue.idle()
+    expect(started).toEqual(['busy', 'seq 6 @', 'seq 7'])
+    expect(queue.stats.coalesced).toBe(0)
+  })
+
   it('starts at most ratePerSecond jobs at once (a one-second burst), then paces the rest', async () => {
     const started: string[] = []
     const queue = new PushQueue<Job>(
