@@ -86,11 +86,20 @@ export type OperationResponse = Type.Static<typeof OperationResponse>
 export const HistoryQuery = Type.Object(
   {
     before: Type.Optional(Seq),
+    /** The page around this seq (jump to a message, issue 12); not with `before`. */
+    around: Type.Optional(Seq),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.historyPageMax })),
   },
   strict,
 )
-export const HistoryResponse = Type.Object({ messages: Type.Array(Message), hasMore: Type.Boolean() }, strict)
+/**
+ * Newest first. `hasMore`: older messages exist beyond the page. `hasNewer` only answers `around=`:
+ * newer messages exist beyond the page (a `before=` page has none to tell).
+ */
+export const HistoryResponse = Type.Object(
+  { messages: Type.Array(Message), hasMore: Type.Boolean(), hasNewer: Type.Optional(Type.Boolean()) },
+  strict,
+)
 export type HistoryResponse = Type.Static<typeof HistoryResponse>
 
 export const EventsQuery = Type.Object(

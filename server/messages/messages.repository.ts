@@ -24,6 +24,33 @@ export function messagesBefore(
   return query.orderBy('room_events.seq', 'desc').limit(limit).execute()
 }
 
+/**
+ * The messages around `around` (`GET …/messages?around=`): `atOrBelow` newest first from `around`
+ * down, `above` oldest first after it, at most `limit` each.
+ */
+export async function messagesAround(
+  db: Kysely<DB>,
+  roomId: string,
+  around: number,
+  limit: number,
+): Promise<{
+  atOrBelow: Array<RoomEventRow & { author_name: string | null }>
+  above: Array<RoomEventRow & { author_name: string | null }>
+}> {
+  const messages = () => eventsWithAuthor(db, roomId).where('room_events.kind', '=', 'message.created')
+  const atOrBelow = await messages()
+    .where('room_events.seq', '<=', String(around))
+    .orderBy('room_events.seq', 'desc')
+    .limit(limit)
+    .execute()
+  const above = await messages()
+    .where('room_events.seq', '>', String(around))
+    .orderBy('room_events.seq', 'asc')
+    .limit(limit)
+    .execute()
+  return { atOrBelow, above }
+}
+
 /** Events oldest first, strictly after `after`, at most `limit`. */
 export function eventsAfter(
   db: Kysely<DB>,

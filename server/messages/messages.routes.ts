@@ -18,7 +18,7 @@ import { countSend } from '../metrics/sends.ts'
 import { requireReadable } from '../rooms/access.ts'
 import type { AppendResult } from './appender.ts'
 import { toMessage, toRoomEvent } from './events.ts'
-import { historyPage } from './history.ts'
+import { aroundPage, historyPage } from './history.ts'
 import { eventsAfter } from './messages.repository.ts'
 import { appendFailure, sendMessage } from './messages.service.ts'
 import { applyOperation } from './operations.service.ts'
@@ -103,9 +103,14 @@ const messagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: RoomParams, querystring: HistoryQuery, response: { 200: HistoryResponse, ...errors } } },
     async (request) => {
       const { user } = await requireSession(request)
+      // Like a schema error, before the room is looked at.
+      const { before, around } = request.query
+      if (before !== undefined && around !== undefined)
+        throw new AppError(400, 'validation_failed', 'Ask for the page before a message or around one, not both')
       const room = await requireReadable(db, user.id, request.params.roomId)
       const limit = request.query.limit ?? LIMITS.historyPageDefault
-      return historyPage(db, room.id, request.query.before, limit)
+      if (around !== undefined) return aroundPage(db, room.id, around, limit)
+      return historyPage(db, room.id, before, limit)
     },
   )
 
