@@ -2,6 +2,7 @@ import type { IDBPTransaction } from 'idb'
 import { messageSeqOf } from '../../shared/conversation/fold.ts'
 import type { RoomEvent } from '../../shared/schemas.ts'
 import { type StoredEntry, scrubbed, snapshotOf, storedEntries, type WindowEntry } from '../log/entry.ts'
+import { reindexMessages } from '../search/index.ts'
 import { addSeqs, advanceCursor, classifyIncoming } from '../sync/ranges.ts'
 import type { FerryDatabase, FerryDB, RoomCursor, SeqRange } from './schema.ts'
 
@@ -22,9 +23,12 @@ export interface StoredBatch {
 
 type LogTx = ReturnType<typeof logTransaction>
 
-/** A transaction over everything a log write touches (the outbox too: an ack settles an outbox item). */
+/**
+ * A transaction over everything a log write touches (the outbox too: an ack
+ * settles an outbox item; the search index, kept in step with the messages).
+ */
 export function logTransaction(db: FerryDatabase) {
-  return db.transaction(['outbox', 'messages', 'cursors'], 'readwrite')
+  return db.transaction(['outbox', 'messages', 'cursors', 'search'], 'readwrite')
 }
 
 /**
@@ -41,6 +45,8 @@ export async function storeEventsIn(tx: LogTx, roomId: string, events: readonly 
   const fresh = await withDeletionsApplied(tx, roomId, classified.fresh, refreshed)
   const messages = tx.objectStore('messages')
   for (const event of fresh) messages.put(event)
+  // Every path stores through here: the offline search index follows what is now held (issue 12).
+  await reindexMessages(tx, roomId, [...fresh, ...refreshed])
   const ranges = addSeqs(
     before.ranges,
     fresh.map((e) => e.seq),

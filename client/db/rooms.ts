@@ -1,4 +1,5 @@
 import type { Room, User } from '../../shared/schemas.ts'
+import { dropRoomIndex } from '../search/index.ts'
 import { roomRange } from './messages.ts'
 import { type CachedRoom, type FerryDatabase, type SessionRecord, USER_STORES } from './schema.ts'
 
@@ -44,12 +45,13 @@ export async function dropMembership(
   visibility: 'public' | 'private',
 ): Promise<boolean> {
   if (visibility === 'private') {
-    const tx = db.transaction(['rooms', 'messages', 'cursors', 'drafts', 'members'], 'readwrite')
+    const tx = db.transaction(['rooms', 'messages', 'cursors', 'drafts', 'members', 'search'], 'readwrite')
     const known = (await tx.objectStore('rooms').getKey(roomId)) !== undefined
     await Promise.all([
       tx.objectStore('members').delete(roomId),
       tx.objectStore('rooms').delete(roomId),
       tx.objectStore('messages').delete(roomRange(roomId)),
+      dropRoomIndex(tx.objectStore('search'), roomId),
       tx.objectStore('cursors').delete(roomId),
       tx.objectStore('drafts').delete(roomId),
       tx.done,

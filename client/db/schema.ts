@@ -6,9 +6,10 @@
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb'
 import type { ErrorCode } from '../../shared/errors.ts'
 import type { Member, Room, RoomEvent, User } from '../../shared/schemas.ts'
+import { backfillSearchIndex } from '../search/index.ts'
 
 export const DB_NAME = 'ferry'
-export const DB_VERSION = 7
+export const DB_VERSION = 8
 
 /** What an outbox item asks the server for (issue 9); items from before it have no `type` and are sends. */
 export type OutboxItemType = 'send' | 'edit' | 'delete' | 'react'
@@ -148,6 +149,32 @@ export interface FerryDB extends DBSchema {
    * (client/push/prompt.ts).
    */
   pushPrompt: { key: string; value: PushPromptRecord }
+  /**
+   * Added in version 8 (issue 12): the offline search index, one record per message the device
+   * holds with text (its current text, folded words and what a hit shows), kept in step with
+   * `messages` in the same transaction (client/search/index.ts). Keyed by time so the newest
+   * candidates come first without reading records. Read as unknown and validated.
+   */
+  search: {
+    key: [string, string, number]
+    value: SearchRecord
+    indexes: { 'by-term': string; 'by-message': [string, number] }
+  }
+}
+
+/** A message as the offline search index holds it (client/search/index.ts). */
+export interface SearchRecord {
+  /** The message's `createdAt` (ISO): first part of the key, so keys sort by time. */
+  at: string
+  roomId: string
+  seq: number
+  authorId: string | null
+  authorName: string
+  edited: boolean
+  /** The current text (after edits); a deleted message has no record. */
+  text: string
+  /** Its distinct folded words (shared/search/text.ts `words`): the multiEntry `by-term` index. */
+  terms: string[]
 }
 
 /** The banner's history for one person on this device, as client/push/prompt.ts keeps it. */
@@ -201,6 +228,7 @@ export const USER_STORES = [
   'members',
   'pushDevice',
   'roomNotify',
+  'search',
 ] as const
 
 export function upgradeSchema(
@@ -241,5 +269,12 @@ export function upgradeSchema(
   if (oldVersion < 7) {
     // The notifications banner once per person on this device, surviving logout (issue 10).
     db.createObjectStore('pushPrompt')
+  }
+  if (oldVersion < 8) {
+    // Offline search (issue 12): a word index of the messages held, filled from those cached already.
+    const search = db.createObjectStore('search', { keyPath: ['at', 'roomId', 'seq'] })
+    search.createIndex('by-term', 'terms', { multiEntry: true })
+    search.createIndex('by-message', ['roomId', 'seq'], { unique: true })
+    backfillSearchIndex(tx)
   }
 }

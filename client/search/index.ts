@@ -1,0 +1,151 @@
+/**
+ * The offline search index (issue 12, docs/SEARCH.md "On the device"): the
+ * `search` store holds one record per message the device holds with text,
+ * as it reads now (edits applied, deleted messages absent), with its folded
+ * words in a multiEntry index. It is kept in step with `messages` inside the
+ * transaction that stores log entries (client/db/messages.ts `storeEventsIn`,
+ * the one function every path stores through), so it is always a function of
+ * what `messages` holds: `rebuiltIndex` computes the same from scratch.
+ */
+import type { IDBPObjectStore, IDBPTransaction, StoreNames } from 'idb'
+import { emptyFold, foldEvent, foldSnapshot, messageSeqOf } from '../../shared/conversation/fold.ts'
+import type { RoomEvent } from '../../shared/schemas.ts'
+import { words } from '../../shared/search/text.ts'
+import type { FerryDatabase, FerryDB, SearchRecord } from '../db/schema.ts'
+import { snapshotOf, storedEntries } from '../log/entry.ts'
+
+/**
+ * The record of one message from every entry held about it (the message and
+ * its amendments, any order), or null when it has no searchable text: not
+ * held (only amendments), deleted, or no word at all (emoji only).
+ */
+export function recordOf(roomId: string, seq: number, entries: readonly RoomEvent[]): SearchRecord | null {
+  let fold = emptyFold(roomId, seq)
+  for (const e of entries) {
+    fold = foldEvent(fold, e)
+    const snapshot = e.kind === 'message.created' ? snapshotOf(e) : undefined
+    if (snapshot) fold = foldSnapshot(fold, snapshot)
+  }
+  const state = fold.state
+  if (!state || state.body === null) return null
+  const terms = [...new Set(words(state.body))]
+  if (terms.length === 0) return null
+  return {
+    at: state.createdAt,
+    roomId,
+    seq,
+    authorId: state.authorId,
+    authorName: state.authorName ?? '',
+    edited: state.edited !== null,
+    text: state.body,
+    terms,
+  }
+}
+
+/** Entries grouped by the message they are about (entries about no message, notices, are left out). */
+function byMessage(entries: readonly RoomEvent[]): Map<string, { roomId: string; seq: number; entries: RoomEvent[] }> {
+  const out = new Map<string, { roomId: string; seq: number; entries: RoomEvent[] }>()
+  for (const e of entries) {
+    const seq = messageSeqOf(e)
+    if (seq === null) continue
+    const key = `${e.roomId}\u0000${seq}`
+    const group = out.get(key) ?? { roomId: e.roomId, seq, entries: [] }
+    group.entries.push(e)
+    out.set(key, group)
+  }
+  return out
+}
+
+/** The records of everything in `entries` (a whole store read back), sorted by key. */
+export function recordsOf(entries: readonly RoomEvent[]): SearchRecord[] {
+  const out: SearchRecord[] = []
+  for (const group of byMessage(entries).values()) {
+    const record = recordOf(group.roomId, group.seq, group.entries)
+    if (record) out.push(record)
+  }
+  return out.sort(compareRecords)
+}
+
+function compareRecords(a: SearchRecord, b: SearchRecord): number {
+  if (a.at !== b.at) return a.at < b.at ? -1 : 1
+  if (a.roomId !== b.roomId) return a.roomId < b.roomId ? -1 : 1
+  return a.seq - b.seq
+}
+
+type IndexTx = IDBPTransaction<FerryDB, ('messages' | 'search' | StoreNames<FerryDB>)[], 'readwrite' | 'versionchange'>
+
+/**
+ * Brings the records of the messages these entries are about up to date with
+ * what `messages` now holds (called after the entries were written, in the
+ * same transaction): a new message is added, an edited one re-indexed, a
+ * deleted one removed. Reactions change no text; notices are about no message.
+ */
+export async function reindexMessages(tx: IndexTx, roomId: string, entries: readonly RoomEvent[]): Promise<void> {
+  const seqs = new Set<number>()
+  for (const e of entries) {
+    const seq = messageSeqOf(e)
+    if (seq !== null && e.roomId === roomId && e.kind !== 'reaction.added' && e.kind !== 'reaction.removed')
+      seqs.add(seq)
+  }
+  if (seqs.size === 0) return
+  const messages = tx.objectStore('messages')
+  const search = tx.objectStore('search')
+  const byTarget = messages.index('by-target')
+  const byMessage = search.index('by-message')
+  // All reads issued at once: one round of the event loop, not one per message.
+  await Promise.all(
+    [...seqs].map(async (seq) => {
+      const [held, amendments, oldKey] = await Promise.all([
+        messages.get([roomId, seq]),
+        byTarget.getAll([roomId, seq]),
+        byMessage.getKey([roomId, seq]),
+      ])
+      const record = recordOf(roomId, seq, storedEntries([held, ...amendments]))
+      if (oldKey && !(record && sameKey(oldKey, record))) await search.delete(oldKey)
+      if (record) await search.put(record)
+    }),
+  )
+}
+
+const sameKey = (key: [string, string, number], r: SearchRecord) =>
+  key[0] === r.at && key[1] === r.roomId && key[2] === r.seq
+
+/** Removes a room's records (a private room the person left: its history goes). */
+export async function dropRoomIndex(
+  store: IDBPObjectStore<FerryDB, StoreNames<FerryDB>[], 'search', 'readwrite'>,
+  roomId: string,
+): Promise<void> {
+  const keys = await store.index('by-message').getAllKeys(IDBKeyRange.bound([roomId, 0], [roomId, Infinity]))
+  await Promise.all(keys.map((key) => store.delete(key)))
+}
+
+/**
+ * Version 8's upgrade step: indexes the messages cached by version 7. Rows
+ * that are not entries (a damaged store) are skipped; nothing here may fail
+ * the upgrade, so any error leaves the index partial (it fills as messages
+ * are stored again) rather than the database unopenable.
+ */
+export function backfillSearchIndex(tx: IDBPTransaction<FerryDB, StoreNames<FerryDB>[], 'versionchange'>): void {
+  const run = async () => {
+    const entries = storedEntries(await tx.objectStore('messages').getAll())
+    const search = tx.objectStore('search')
+    for (const record of recordsOf(entries)) {
+      try {
+        search.put(record).catch(() => undefined)
+      } catch {
+        // A record IndexedDB refuses (a key it cannot take) is left out.
+      }
+    }
+  }
+  run().catch((error) => console.warn('[ferry] the search index could not be filled from the cache', error))
+}
+
+/** Every record, as stored (tests: the index against `rebuiltIndex`). */
+export async function readIndex(db: FerryDatabase): Promise<SearchRecord[]> {
+  return (await db.getAll('search')).sort(compareRecords)
+}
+
+/** The index computed from scratch from what `messages` holds. */
+export async function rebuiltIndex(db: FerryDatabase): Promise<SearchRecord[]> {
+  return recordsOf(storedEntries(await db.getAll('messages')))
+}
