@@ -32,6 +32,7 @@ import { SendRateLimiter } from './realtime/rate-limit.ts'
 import realtimeRoutes from './realtime/realtime.routes.ts'
 import { ReadMarkers } from './rooms/read-markers.ts'
 import roomsRoutes from './rooms/rooms.routes.ts'
+import searchRoutes from './search/search.routes.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -162,6 +163,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(roomsRoutes, { prefix: '/api/rooms' })
   await app.register(messagesRoutes, { prefix: '/api/rooms' })
   await app.register(realtimeRoutes, { prefix: '/api' })
+  await app.register(searchRoutes, { prefix: '/api' })
   // The VAPID pair: from the environment, or generated once and kept in the database (loaded when first needed).
   const vapidKeys = vapidKeySource(database.db, config.push)
   app.decorate(

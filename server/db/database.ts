@@ -1,10 +1,19 @@
 import path from 'node:path'
-import { PGlite } from '@electric-sql/pglite'
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite'
+import { unaccent } from '@electric-sql/pglite/contrib/unaccent'
 import { createPgConfig } from '@electric-sql/pglite/node-postgres'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { acquireLock } from './lock-file.ts'
 import type { DB } from './schema.ts'
+
+/**
+ * Options every PGlite instance of Ferry is created with: the `unaccent`
+ * extension's files, which the search configuration's dictionary needs
+ * (migrations/2026-12-08T01-00-00_message-search.ts). An instance of a
+ * migrated data directory opened without it fails every message insert.
+ */
+export const PGLITE_OPTIONS = { extensions: { unaccent } } satisfies PGliteOptions
 
 export interface Database {
   db: Kysely<DB>
@@ -51,11 +60,11 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
   if (!pglite) {
     const dataDir = options.dataDir ?? './data'
     if (dataDir.startsWith('memory://')) {
-      pglite = new PGlite(dataDir)
+      pglite = new PGlite(dataDir, PGLITE_OPTIONS)
     } else {
       release = acquireLock(dataDir)
       try {
-        pglite = new PGlite(path.join(dataDir, 'pgdata'))
+        pglite = new PGlite(path.join(dataDir, 'pgdata'), PGLITE_OPTIONS)
         await pglite.waitReady
       } catch (error) {
         release()

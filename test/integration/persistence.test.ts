@@ -7,7 +7,7 @@ import { sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { buildApp } from '../../server/app.ts'
-import { createDatabase, type Database } from '../../server/db/database.ts'
+import { createDatabase, type Database, PGLITE_OPTIONS } from '../../server/db/database.ts'
 import { DataDirInUseError } from '../../server/db/lock-file.ts'
 import { migrateDown, migrateToLatest } from '../../server/db/migrate.ts'
 import type { Message } from '../../shared/schemas.ts'
@@ -63,6 +63,7 @@ describe('persistence on embedded PGlite [pglite]', () => {
   it('keeps every message across a restart, and a second open of the data directory is refused', async () => {
     // Seed the directory from the migrated template instead of running initdb (several seconds).
     const seed = new PGlite(path.join(dataDir, 'pgdata'), {
+      ...PGLITE_OPTIONS,
       loadDataDir: new Blob([fs.readFileSync(inject('pgliteTemplate'))]),
     })
     await seed.waitReady

@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import { describe, inject } from 'vitest'
-import { createDatabase, type Database } from '../../server/db/database.ts'
+import { createDatabase, type Database, PGLITE_OPTIONS } from '../../server/db/database.ts'
 import { migrateToLatest } from '../../server/db/migrate.ts'
 
 export type EngineName = 'pglite' | 'postgres'
@@ -30,7 +30,7 @@ export function describeEachEngine(title: string, body: (engine: EngineName) => 
 export async function createTestDatabase(engine: EngineName, options: { poolSize?: number } = {}): Promise<Database> {
   if (engine === 'pglite') {
     const template = fs.readFileSync(inject('pgliteTemplate'))
-    const pglite = new PGlite('memory://', { loadDataDir: new Blob([template]) })
+    const pglite = new PGlite('memory://', { ...PGLITE_OPTIONS, loadDataDir: new Blob([template]) })
     const database = await createDatabase({ pglite })
     return {
       ...database,

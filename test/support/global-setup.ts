@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import type { TestProject } from 'vitest/node'
-import { createDatabase } from '../../server/db/database.ts'
+import { createDatabase, PGLITE_OPTIONS } from '../../server/db/database.ts'
 import { migrateToLatest } from '../../server/db/migrate.ts'
 
 /**
@@ -12,7 +12,7 @@ import { migrateToLatest } from '../../server/db/migrate.ts'
  */
 export default async function setup(project: TestProject) {
   const file = path.join(os.tmpdir(), `ferry-pglite-template-${process.pid}.tar.gz`)
-  const pglite = new PGlite('memory://')
+  const pglite = new PGlite('memory://', PGLITE_OPTIONS)
   const database = await createDatabase({ pglite })
   await migrateToLatest(database.db)
   await database.close()
