@@ -2,13 +2,14 @@
 import { effect, untracked } from '@preact/signals'
 import type { HistoryResponse, RoomResponse } from '../../shared/api.ts'
 import type { RoomEvent } from '../../shared/schemas.ts'
+import { SEARCH_LIMITS } from '../../shared/search/contract.ts'
 import { ApiError, api, isTransient } from '../api/http.ts'
 import { entriesAfter, getCursor, isStale, newestEntries, setHasOlder, storeEvents } from '../db/messages.ts'
 import { getDb } from '../db/page.ts'
 import { putRoom } from '../db/rooms.ts'
 import type { RoomCursor } from '../db/schema.ts'
 import { entryFromMessage } from '../log/entry.ts'
-import { holds } from '../sync/ranges.ts'
+import { holds, rangeOf } from '../sync/ranges.ts'
 import { publish } from '../tabs/bus.ts'
 import { setRoomLoading, TIMELINE_PAGE } from './feed.ts'
 import { loadMembers } from './members.ts'
@@ -50,6 +51,13 @@ let stopAwaiting: () => void = () => undefined
 export async function revealMessage(roomId: string, seq: number): Promise<void> {
   // A later open (or another message) supersedes what an earlier one waited for.
   stopAwaiting()
+  const far = await jumpFarBack(roomId, seq)
+  if (currentRoomId() !== roomId || far === 'failed') return
+  if (far === 'landed') return landOn(roomId, seq)
+  if (far === 'absent') {
+    say(null, 'That message is not on this device yet: it shows here once Ferry is back online.')
+    return
+  }
   const found = await loadThrough(roomId, seq)
   if (currentRoomId() !== roomId) return
   if (found) return landOn(roomId, seq)
@@ -61,6 +69,79 @@ export async function revealMessage(roomId: string, seq: number): Promise<void> 
     if (!status.peek().offline) return
   }
   say(null, 'That message is not on this device yet: it shows here once Ferry is back online.')
+}
+
+/** Messages asked for around a message far back (`GET …/messages?around=`): the message, half older, half newer. */
+const AROUND_LIMIT = 2 * SEARCH_LIMITS.aroundMax
+
+/**
+ * A message further back than a page above the window (or the window is empty and the message is
+ * one the room has): the window is replaced by an island around it, from the device when it holds
+ * the message, else the server's page around it, stored through storeEvents like any history page
+ * (a separate range: the resume cursor does not move over the hole; the cursor's `hasOlder` is the
+ * live range's and is left alone). Newer pages then come by loadNewer (`island`), older by
+ * loadOlder. `near`: not far back, the usual paging (loadThrough) reaches it; `absent`: not on the
+ * device and no server; `failed`: the server refused, said. Never rejects.
+ */
+async function jumpFarBack(roomId: string, seq: number): Promise<'landed' | 'near' | 'absent' | 'failed'> {
+  const current = timeline.value
+  if (current?.roomId !== roomId || current.entries.some((e) => e.seq === seq)) return 'near'
+  const oldest = current.entries[0]?.seq
+  const roomLast = rooms.value.find((r) => r.id === roomId)?.lastSeq ?? 0
+  if (oldest === undefined ? seq > roomLast : oldest - seq <= TIMELINE_PAGE) return 'near'
+  try {
+    const db = await getDb()
+    const cursor = await getCursor(db, roomId)
+    const held = rangeOf(cursor.ranges, seq)
+    let entries: RoomEvent[]
+    let hasOlder = true
+    let hasNewer = true
+    if (held) {
+      // The device's neighbours within the range that holds it: past the range's ends may be a hole.
+      const half = AROUND_LIMIT / 2
+      const older = await newestEntries(db, roomId, half, seq + 1)
+      const newer = await entriesAfter(db, roomId, seq, half - 1)
+      entries = [...older.filter((e) => e.seq >= held[0]), ...newer.filter((e) => e.seq <= held[1])]
+    } else {
+      if (status.peek().offline) return 'absent'
+      const res = await api<HistoryResponse>('GET', `/api/rooms/${roomId}/messages?around=${seq}&limit=${AROUND_LIMIT}`)
+      if (res.messages.length === 0) return 'near'
+      await storeEvents(db, roomId, res.messages.map(entryFromMessage))
+      const top = Math.max(...res.messages.map((m) => m.seq))
+      const bottom = Math.min(...res.messages.map((m) => m.seq))
+      // Read back as stored: with the amendments the device holds, deletions applied.
+      entries = (await entriesAfter(db, roomId, bottom - 1, top - bottom + 1)).filter((e) => e.seq <= top)
+      hasOlder = res.hasMore
+      // The server's newest message: anything newer on the device came live since, and follows on.
+      hasNewer = res.hasNewer !== false || (await entriesAfter(db, roomId, top, 1)).length > 0
+    }
+    const joined = reachesLive(await getCursor(db, roomId), entries.at(-1)?.seq ?? 0)
+    if (currentRoomId() !== roomId || timeline.value?.roomId !== roomId) return 'failed'
+    timeline.value = {
+      roomId,
+      entries,
+      hasOlder: hasOlder && (entries[0]?.seq ?? 2) > 1,
+      loadingOlder: false,
+      hasNewer,
+      island: hasNewer && !joined,
+      following: !hasNewer,
+      divider: null,
+      newSince: hasNewer ? Math.max(roomLast, entries.at(-1)?.seq ?? 0) : null,
+      arrivals: null,
+    }
+    return 'landed'
+  } catch (error) {
+    // Offline after all (a flaky link): the honest notice, as with nothing on the device.
+    if (isTransient(error)) return 'absent'
+    warnAndSay('loading the message', 'Could not load that message.')(error)
+    return 'failed'
+  }
+}
+
+/** The device holds everything from `seq` to the resume cursor (the live range): its newer entries need no server. */
+function reachesLive(cursor: RoomCursor, seq: number): boolean {
+  const live = rangeOf(cursor.ranges, cursor.lastSeq)
+  return live !== null && cursor.lastSeq > 0 && seq + 1 >= live[0]
 }
 
 function landOn(roomId: string, seq: number): void {
@@ -243,6 +324,11 @@ async function loadOlderInto(roomId: string, oldest: number): Promise<void> {
   }
   const now = timeline.value
   if (now?.roomId !== roomId) return
+  // The window was replaced meanwhile (a jump far back): this page belongs to the one before.
+  if ((now.entries[0]?.seq ?? Number.MAX_SAFE_INTEGER) !== oldest) {
+    if (now.loadingOlder) timeline.value = { ...now, loadingOlder: false }
+    return
+  }
   // The person is at the top: a window grown past its bound loses its newest end (paged in again on scroll).
   timeline.value = boundWindow(
     { ...now, entries: mergeEntries(now.entries, older), hasOlder, loadingOlder: false },
@@ -274,7 +360,11 @@ export async function loadThrough(roomId: string, seq: number): Promise<boolean>
 
 let loadingNewer = false
 
-/** Newer history into a window that stopped short of the live end (the person scrolls back down). Never rejects. */
+/**
+ * Newer history into a window that stopped short of the live end (the person scrolls back down).
+ * An island (a jump far back) pages from the device where it holds the next seq, else from the
+ * server (`around=` the next seq: its newer half), until it reaches the live range. Never rejects.
+ */
 export async function loadNewer(): Promise<void> {
   const current = timeline.value
   if (!current?.hasNewer || loadingNewer) return
@@ -282,16 +372,56 @@ export async function loadNewer(): Promise<void> {
   try {
     const { roomId } = current
     const last = current.entries.at(-1)?.seq ?? 0
-    const newer = await entriesAfter(await getDb(), roomId, last, TIMELINE_PAGE)
+    const next = current.island ? await islandNewer(roomId, last) : await deviceNewer(roomId, last)
+    if (!next) return
     const now = timeline.value
-    if (now?.roomId !== roomId || !now.hasNewer) return
-    const hasNewer = newer.length === TIMELINE_PAGE
-    timeline.value = boundWindow({ ...now, entries: mergeEntries(now.entries, newer), hasNewer }, 'newest')
+    if (now?.roomId !== roomId || !now.hasNewer || (now.entries.at(-1)?.seq ?? 0) !== last) return
+    timeline.value = boundWindow(
+      { ...now, entries: mergeEntries(now.entries, next.entries), hasNewer: next.hasNewer, island: next.island },
+      'newest',
+    )
   } catch (error) {
-    warnAndSay('loading newer messages', 'Could not load newer messages.')(error)
+    if (!isTransient(error)) warnAndSay('loading newer messages', 'Could not load newer messages.')(error)
   } finally {
     loadingNewer = false
   }
+}
+
+interface NewerPage {
+  entries: RoomEvent[]
+  hasNewer: boolean
+  island: boolean
+}
+
+/** The next page from the device (it holds everything up to the live end after the window). */
+async function deviceNewer(roomId: string, last: number): Promise<NewerPage> {
+  const entries = await entriesAfter(await getDb(), roomId, last, TIMELINE_PAGE)
+  return { entries, hasNewer: entries.length === TIMELINE_PAGE, island: false }
+}
+
+/** The next page after an island's end: the device's while it holds the next seq, else the server's. */
+async function islandNewer(roomId: string, last: number): Promise<NewerPage | null> {
+  const db = await getDb()
+  const cursor = await getCursor(db, roomId)
+  const held = rangeOf(cursor.ranges, last + 1)
+  if (held) {
+    if (reachesLive(cursor, last)) return deviceNewer(roomId, last)
+    // Held up to the range's end; past it a hole (the server's part next time).
+    const entries = (await entriesAfter(db, roomId, last, TIMELINE_PAGE)).filter((e) => e.seq <= held[1])
+    return { entries, hasNewer: true, island: true }
+  }
+  if (status.peek().offline) return null
+  const res = await api<HistoryResponse>(
+    'GET',
+    `/api/rooms/${roomId}/messages?around=${last + 1}&limit=${AROUND_LIMIT}`,
+  )
+  await storeEvents(db, roomId, res.messages.map(entryFromMessage))
+  const top = Math.max(last, ...res.messages.map((m) => m.seq))
+  const entries = (await entriesAfter(db, roomId, last, top - last)).filter((e) => e.seq <= top)
+  if (res.hasNewer !== false) return { entries, hasNewer: true, island: !reachesLive(await getCursor(db, roomId), top) }
+  // The server's newest message: what the device holds beyond it came live since.
+  const beyond = await entriesAfter(db, roomId, top, TIMELINE_PAGE)
+  return { entries: [...entries, ...beyond], hasNewer: beyond.length === TIMELINE_PAGE, island: false }
 }
 
 /**
@@ -320,7 +450,7 @@ export async function jumpToNewest(): Promise<void> {
     const entries = await newestEntries(await getDb(), current.roomId, TIMELINE_PAGE)
     const now = timeline.value
     if (now?.roomId !== current.roomId || !now.hasNewer) return
-    timeline.value = { ...now, entries, hasOlder: (entries[0]?.seq ?? 2) > 1, hasNewer: false }
+    timeline.value = { ...now, entries, hasOlder: (entries[0]?.seq ?? 2) > 1, hasNewer: false, island: false }
   } catch (error) {
     warnAndSay('loading the newest messages', 'Could not load the newest messages.')(error)
   }

@@ -31,6 +31,12 @@ export interface Timeline {
   loadingOlder: boolean
   /** Newer entries than the window's last are in the cache: the window does not reach the live end. */
   hasNewer: boolean
+  /**
+   * The window is an island around a message far back (issue 12, jump to a message): past its end
+   * the device may have a hole, so newer entries come from the device only where it holds the next
+   * seq, else from the server, until the window reaches the live range (room-view.ts loadNewer).
+   */
+  island?: boolean
   /** The person is at the live end (scrolled to the newest); MessageList reports it. */
   following: boolean
   /** "N new messages" as fixed when the room was opened (unread.ts); none when nothing was unread. */

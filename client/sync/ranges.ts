@@ -29,6 +29,11 @@ export function holds(ranges: readonly SeqRange[], seq: number): boolean {
   return ranges.some(([a, b]) => seq >= a && seq <= b)
 }
 
+/** The held interval that contains `seq`, or null. */
+export function rangeOf(ranges: readonly SeqRange[], seq: number): SeqRange | null {
+  return ranges.find(([a, b]) => seq >= a && seq <= b) ?? null
+}
+
 /**
  * The new resume cursor: everything up to `cursor` is accounted for, so if the
  * interval that starts right after it (or contains it) is held, jump to its end.

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { addRange, addSeqs, advanceCursor, classifyIncoming, firstGap, holds } from '../../client/sync/ranges.ts'
+import {
+  addRange,
+  addSeqs,
+  advanceCursor,
+  classifyIncoming,
+  firstGap,
+  holds,
+  rangeOf,
+} from '../../client/sync/ranges.ts'
 
 const e = (seq: number) => ({ seq })
 
@@ -24,6 +32,21 @@ describe('seq ranges', () => {
       [3, 5],
       [9, 9],
     ])
+  })
+
+  it('an island far back is its own range: the cursor does not move over the hole, and each seq knows its range', () => {
+    const live = addRange([], 951, 1000)
+    const withIsland = addSeqs(live, [300, 251, 350, ...Array.from({ length: 97 }, (_, i) => 252 + i), 349])
+    expect(withIsland).toEqual([
+      [251, 350],
+      [951, 1000],
+    ])
+    expect(advanceCursor(withIsland, 1000)).toBe(1000)
+    expect(advanceCursor(withIsland, 0)).toBe(0)
+    expect(rangeOf(withIsland, 300)).toEqual([251, 350])
+    expect(rangeOf(withIsland, 351)).toBeNull()
+    expect(rangeOf(withIsland, 951)).toEqual([951, 1000])
+    expect(firstGap(withIsland, 1000, 1005)).toEqual([1001, 1005])
   })
 
   it('advances the cursor only through held seqs', () => {
