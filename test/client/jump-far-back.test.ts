@@ -9,6 +9,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { getCursor, storeEvents } from '../../client/db/messages.ts'
 import { getDb } from '../../client/db/page.ts'
+import { searchDevice } from '../../client/search/device.ts'
 import { clearUserData, replaceRooms } from '../../client/db/rooms.ts'
 import { applyTabMessage } from '../../client/state/feed.ts'
 import { loadNewer, loadOlder, revealMessage } from '../../client/state/room-view.ts'
@@ -131,6 +132,8 @@ describe('opening a room at a message far back in history', () => {
     ])
     expect(cursor.lastSeq).toBe(LAST)
     expect(cursor.hasOlder).toBe(true)
+    // Stored through storeEvents: the device's search index has the island's messages too.
+    expect((await searchDevice('"message 300"')).map((hit) => hit.seq)).toEqual([300])
   })
 
   it('near the room’s first message: the page says nothing older, and the device’s cursor still does', async () => {
