@@ -43,6 +43,16 @@ export function isTransient(error: unknown): boolean {
 
 export interface RequestOptions {
   timeoutMs?: number
+  /**
+   * The caller no longer wants the answer (a search superseded by the next one): the request is
+   * aborted and `api()` rejects with a DOMException named 'AbortError', not an ApiError.
+   */
+  signal?: AbortSignal
+}
+
+/** A request given up by its caller (RequestOptions.signal), not a failure to report. */
+export function isAbort(error: unknown): boolean {
+  return error instanceof DOMException && error.name === 'AbortError'
 }
 
 /** Rejects when the signal aborts, so a fetch (or body read) that ignores its signal still ends. */
@@ -60,10 +70,16 @@ export async function api<T>(method: Method, path: string, body?: unknown, optio
   // Only raced below; when the request ends first nobody awaits it, and its rejection is no error.
   aborted.catch(() => undefined)
   const timer = setTimeout(() => controller.abort(), timeoutMs)
+  const caller = options.signal
+  const giveUp = () => controller.abort()
+  if (caller?.aborted) controller.abort()
+  else caller?.addEventListener('abort', giveUp, { once: true })
   const noAnswer = (cause: unknown) =>
-    controller.signal.aborted
-      ? new ApiError(0, 'network', `No answer from the server within ${timeoutMs / 1000} s`, cause)
-      : new ApiError(0, 'network', 'No connection to the server', cause)
+    caller?.aborted
+      ? new DOMException('The caller gave up the request', 'AbortError')
+      : controller.signal.aborted
+        ? new ApiError(0, 'network', `No answer from the server within ${timeoutMs / 1000} s`, cause)
+        : new ApiError(0, 'network', 'No connection to the server', cause)
   try {
     let response: Response
     try {
@@ -107,5 +123,6 @@ export async function api<T>(method: Method, path: string, body?: unknown, optio
     return (response.status === 204 ? undefined : payload) as T
   } finally {
     clearTimeout(timer)
+    caller?.removeEventListener('abort', giveUp)
   }
 }

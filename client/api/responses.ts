@@ -24,6 +24,7 @@ import {
   PushSubscriptionResponse,
   RoomNotifyResponse,
 } from '../../shared/push/contract.ts'
+import { SearchResponse } from '../../shared/search/contract.ts'
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
 
@@ -55,6 +56,8 @@ const ROUTES: ReadonlyArray<readonly [Method, RegExp, TSchema]> = [
   ['DELETE', /^\/api\/push\/subscriptions\/[^/?]+$/, NoContent],
   ['GET', /^\/api\/notifications$/, NotifySettingsResponse],
   ['PUT', new RegExp(`^${ROOM}/notifications$`), RoomNotifyResponse],
+  // Search (issue 12).
+  ['GET', /^\/api\/search$/, SearchResponse],
 ]
 
 export function responseSchema(method: Method, path: string): TSchema {

@@ -1,5 +1,6 @@
 /** Where the person is: the route, the address bar and its history entries. */
 
+import { SEARCH_LIMITS } from '../../shared/search/contract.ts'
 import { atSeqOf } from '../push/links.ts'
 import { setRoomLoading } from './feed.ts'
 import { refreshRooms } from './membership.ts'
@@ -18,11 +19,41 @@ export function currentAt(): number | undefined {
   return current.name === 'room' ? current.at : undefined
 }
 
+type SearchRoute = Extract<Route, { name: 'search' }>
+
+/** The address of a search: `/search?q=…`, with `room=` when opened from a room and `in=all` for all rooms from there. */
+export function searchAddress(search: SearchRoute): string {
+  const params = new URLSearchParams({ q: search.q })
+  if (search.roomId) {
+    params.set('room', search.roomId)
+    if (search.scope === 'all') params.set('in', 'all')
+  }
+  return `/search?${params}`
+}
+
+function pathOf(next: Route): string {
+  if (next.name === 'room') return `/rooms/${next.roomId}`
+  if (next.name === 'discover') return '/discover'
+  if (next.name === 'search') return searchAddress(next)
+  return '/'
+}
+
+/**
+ * The search screen's query or scope changed: the address (and the route) follow, in the same
+ * history entry, so Back from a result returns to the search as it was, and a reload keeps it.
+ */
+export function replaceSearchRoute(search: SearchRoute): void {
+  const path = searchAddress(search)
+  if (location.pathname + location.search !== path) history.replaceState(null, '', path)
+  route.value = search
+}
+
 export function navigate(next: Route, replace = false): void {
-  const path = next.name === 'room' ? `/rooms/${next.roomId}` : next.name === 'discover' ? '/discover' : '/'
+  const path = pathOf(next)
   // Where a room was opened from rides in the history entry, so Back after a reload or popstate still knows.
   const state = next.name === 'room' && next.from ? { from: next.from } : null
-  if (location.pathname !== path) history[replace ? 'replaceState' : 'pushState'](state, '', path)
+  const here = next.name === 'search' ? location.pathname + location.search : location.pathname
+  if (here !== path) history[replace ? 'replaceState' : 'pushState'](state, '', path)
   route.value = next
   if (next.name === 'room')
     void openRoom(next.roomId, next.at).catch(warnAndSay('opening a room', 'Could not open that room.'))
@@ -50,5 +81,20 @@ export function routeFromPath(pathname: string, state?: unknown, search = ''): R
       ...(at !== null ? { at } : {}),
     }
   }
+  if (pathname === '/search') return searchRouteOf(search)
   return pathname === '/discover' ? { name: 'discover' } : { name: 'rooms' }
+}
+
+const ROOM_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** `?q=&room=&in=all`: a room that is not a room id is ignored (all rooms), as is a scope without a room. */
+function searchRouteOf(search: string): SearchRoute {
+  const params = new URLSearchParams(search)
+  const room = params.get('room')
+  const roomId = room && ROOM_ID.test(room) ? room.toLowerCase() : undefined
+  return {
+    name: 'search',
+    q: (params.get('q') ?? '').slice(0, SEARCH_LIMITS.queryMax),
+    ...(roomId ? { roomId, scope: params.get('in') === 'all' ? ('all' as const) : ('room' as const) } : {}),
+  }
 }

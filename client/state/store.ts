@@ -8,7 +8,10 @@ import type { ConnStatus } from '../tabs/messages.ts'
 import type { Typist } from './reducers.ts'
 import type { Arrivals, Divider } from './unread.ts'
 
-/** The room list, one room, or Discover (public rooms to join, searched on the server). */
+/**
+ * The room list, one room, Discover (public rooms to join, searched on the server) or the search
+ * of messages (issue 12).
+ */
 export type Route =
   | { name: 'rooms' }
   /**
@@ -17,6 +20,12 @@ export type Route =
    */
   | { name: 'room'; roomId: string; from?: 'discover'; at?: number }
   | { name: 'discover' }
+  /**
+   * `/search?q=&room=&in=all`: `q` the query as typed; `roomId` the room it was opened from (Back
+   * returns there; the scope toggle offers "this room"); `scope` all rooms, or that room (the
+   * default when opened from a room).
+   */
+  | { name: 'search'; q: string; roomId?: string; scope?: 'room' | 'all' }
 
 /**
  * The open room's window on its log: at most TIMELINE_MAX entries (reducers.ts), sorted by seq and

@@ -10,6 +10,7 @@ import { NotifyOffer, NotifySetting } from './Notifications.tsx'
 import { Popover } from './Popover.tsx'
 import { RoomList } from './RoomList.tsx'
 import { RoomView } from './RoomView.tsx'
+import { SearchScreen } from './Search.tsx'
 import { StatusLine } from './StatusLine.tsx'
 import { UpdatePrompt } from './UpdatePrompt.tsx'
 
@@ -99,8 +100,8 @@ export function App() {
   }
   const current = route.value
   const openRoom = current.name === 'room' ? rooms.value.find((r) => r.id === current.roomId) : undefined
-  // On a phone, a room and Discover take the whole screen; the list is one Back away.
-  const full = current.name === 'room' || current.name === 'discover'
+  // On a phone, a room, Discover and Search take the whole screen; the list is one Back away.
+  const full = current.name === 'room' || current.name === 'discover' || current.name === 'search'
   return (
     <div class={`shell ${full ? 'shell--room' : 'shell--list'}`}>
       {openRoom && openRoom.role !== null && <SkipLink />}
@@ -121,6 +122,8 @@ export function App() {
           <RoomView key={current.roomId} roomId={current.roomId} />
         ) : current.name === 'discover' ? (
           <Discover />
+        ) : current.name === 'search' ? (
+          <SearchScreen route={current} />
         ) : (
           <NoRoomOpen hasRooms={rooms.value.some((r) => r.role !== null)} />
         )}

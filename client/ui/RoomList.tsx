@@ -14,6 +14,7 @@ import { relativeTime } from '../time/format.ts'
 import { avatarColour, initials } from './avatar.ts'
 import { NoRooms } from './EmptyStates.tsx'
 import { MutedIcon, mutedLabel } from './RoomNotifyLevel.tsx'
+import { SearchButton } from './Search.tsx'
 import { Unsendable } from './Unsendable.tsx'
 
 function CreateRoom() {
@@ -148,6 +149,7 @@ export function RoomList() {
       <div class="room-list__head">
         <h2>Rooms</h2>
         <div class="row">
+          <SearchButton />
           <button
             type="button"
             class="secondary"

@@ -35,6 +35,7 @@ import { QueueBar } from './QueueBar.tsx'
 import { RoomNotifyChoice } from './RoomNotifyLevel.tsx'
 import { useBackToListWhenGone } from './room-gone.ts'
 import { onlineCount, subtitleParts } from './room-subtitle.ts'
+import { SearchButton } from './Search.tsx'
 
 function TypingIndicator({ roomId }: { roomId: string }) {
   const [now, setNow] = useState(Date.now())
@@ -211,6 +212,7 @@ export function RoomView({ roomId }: { roomId: string }) {
           </h2>
           {room && <Subtitle parts={subtitleParts(room, online)} />}
         </div>
+        {room && <SearchButton roomId={roomId} />}
         <button
           ref={membersButton}
           type="button"

@@ -1,0 +1,244 @@
+/**
+ * The search of messages (issue 12), as the search screen (ui/Search.tsx) shows it. Online, the
+ * server's hits (search/server.ts) merged with the device's (search/sources.ts: server wins,
+ * duplicates by (roomId, seq) removed); offline, or when the server fails, the device's alone,
+ * and the screen says "Searching messages on this device". Typing waits SEARCH_DEBOUNCE_MS before
+ * asking; a newer query aborts the request of the one it replaces, and an answer to an older
+ * query is never shown.
+ */
+import { signal } from '@preact/signals'
+import { hitKey, SEARCH_LIMITS, type SearchHit, type SearchSource } from '../../shared/search/contract.ts'
+import { parseQuery } from '../../shared/search/text.ts'
+import { ApiError, isAbort } from '../api/http.ts'
+import { SEARCH_DEBOUNCE_MS, searchServer } from '../search/server.ts'
+import { mergeHits, searchDevice } from '../search/sources.ts'
+import { status } from './store.ts'
+
+export type SearchScope = 'room' | 'all'
+
+export interface SearchState {
+  /** What the search box holds, as typed. */
+  query: string
+  /** The room the search was opened from (its scope "this room"); null from the room list. */
+  roomId: string | null
+  scope: SearchScope
+  /** The query (trimmed) the shown hits answer; null before any answer (or for an empty box). */
+  answered: string | null
+  hits: SearchHit[]
+  /** An answer to the current query is on its way. */
+  loading: boolean
+  loadingMore: boolean
+  /** Why the last search failed (the server's reason, or the device's), for the screen to show with Retry. */
+  error: string | null
+  /** Who answered: the server (and maybe the device beside it), or the device alone. */
+  source: SearchSource | null
+  /** The server's next page, when there is one. */
+  nextCursor: string | null
+}
+
+const idle = (query: string, roomId: string | null, scope: SearchScope): SearchState => ({
+  query,
+  roomId,
+  scope,
+  answered: null,
+  hits: [],
+  loading: false,
+  loadingMore: false,
+  error: null,
+  source: null,
+  nextCursor: null,
+})
+
+export const search = signal<SearchState>(idle('', null, 'all'))
+
+const set = (change: Partial<SearchState>) => {
+  search.value = { ...search.peek(), ...change }
+}
+
+/** Bumped by every search started (or stopped): an answer for an older one is dropped. */
+let generation = 0
+let timer: ReturnType<typeof setTimeout> | null = null
+let inFlight: AbortController | null = null
+/** The device's hits of the current query, kept to merge with each page of the server's. */
+let deviceHits: SearchHit[] = []
+let serverHits: SearchHit[] = []
+
+function cancel(): void {
+  if (timer !== null) clearTimeout(timer)
+  timer = null
+  inFlight?.abort()
+  inFlight = null
+  generation++
+}
+
+const roomOf = (state: SearchState) => (state.scope === 'room' && state.roomId ? state.roomId : undefined)
+
+/**
+ * The server's hits with the device's it did not have. While the server has more pages, only the
+ * device's hits as new as its last one so far: an older one would sit above what the next page brings.
+ */
+function shown(server: readonly SearchHit[], device: readonly SearchHit[], more: boolean): SearchHit[] {
+  const oldest = server.at(-1)?.createdAt
+  const inRange = more && oldest ? device.filter((hit) => hit.createdAt >= oldest) : device
+  return mergeHits(server, inRange)
+}
+
+async function deviceAnswer(q: string, roomId: string | undefined, limit: number): Promise<SearchHit[] | Error> {
+  try {
+    return await searchDevice(q, roomId ? { roomId, limit } : { limit })
+  } catch (error) {
+    console.warn('[ferry] searching this device failed', error)
+    return error instanceof Error ? error : new Error(String(error))
+  }
+}
+
+/** Asks now: the device, and the server unless offline. */
+async function run(): Promise<void> {
+  cancel()
+  const ask = generation
+  const state = search.peek()
+  const q = state.query
+  const trimmed = q.trim()
+  deviceHits = []
+  serverHits = []
+  if (trimmed === '') {
+    search.value = idle(q, state.roomId, state.scope)
+    return
+  }
+  if (parseQuery(q) === null) {
+    // Only operators or punctuation: no word to look for, so nothing matches (nobody is asked).
+    set({ answered: trimmed, hits: [], loading: false, error: null, source: null, nextCursor: null })
+    return
+  }
+  const roomId = roomOf(state)
+  set({ loading: true, loadingMore: false, error: null })
+  const offline = status.peek().offline
+  const device = deviceAnswer(q, roomId, offline ? SEARCH_LIMITS.pageMax : SEARCH_LIMITS.pageDefault)
+  let serverProblem: string | null = null
+  if (!offline) {
+    const controller = new AbortController()
+    inFlight = controller
+    try {
+      const page = await searchServer({ q, ...(roomId ? { roomId } : {}) }, controller.signal)
+      const fromDevice = await device
+      if (ask !== generation) return
+      inFlight = null
+      serverHits = page.hits
+      deviceHits = fromDevice instanceof Error ? [] : fromDevice
+      const hits = shown(serverHits, deviceHits, page.nextCursor !== null)
+      set({
+        answered: trimmed,
+        hits,
+        loading: false,
+        error: null,
+        source: hits.length > page.hits.length ? 'both' : 'server',
+        nextCursor: page.nextCursor,
+      })
+      return
+    } catch (error) {
+      if (ask !== generation || isAbort(error)) return
+      inFlight = null
+      // No answer is what offline looks like before the status knows: no error, the device answers.
+      serverProblem = error instanceof ApiError && error.code === 'network' ? null : problemOf(error)
+    }
+  }
+  const fromDevice = await device
+  if (ask !== generation) return
+  if (fromDevice instanceof Error) {
+    set({
+      answered: trimmed,
+      hits: [],
+      loading: false,
+      error: serverProblem ?? 'Could not search the messages on this device.',
+      source: 'device',
+      nextCursor: null,
+    })
+    return
+  }
+  deviceHits = fromDevice
+  set({ answered: trimmed, hits: fromDevice, loading: false, error: serverProblem, source: 'device', nextCursor: null })
+}
+
+function problemOf(error: unknown): string {
+  if (error instanceof ApiError) return `The server could not search: ${error.message}`
+  console.warn('[ferry] searching on the server failed', error)
+  return 'The server could not search.'
+}
+
+/**
+ * The screen opened on a query (its address): the state keeps what it has when it is for the same
+ * query and scope (Back from a result shows the same list at once), else searches now.
+ */
+export function openSearch(query: string, roomId: string | null, scope: SearchScope): void {
+  const state = search.peek()
+  const same = state.query === query && state.roomId === roomId && state.scope === scope
+  if (same && (state.answered !== null || state.loading || timer !== null) && !state.error) return
+  search.value = { ...idle(query, roomId, scope), hits: same ? state.hits : [] }
+  void run()
+}
+
+/** The person typed: ask once they pause (an empty box clears the results at once). */
+export function typeQuery(query: string): void {
+  cancel()
+  set({ query })
+  if (query.trim() === '') {
+    void run()
+    return
+  }
+  const ask = generation
+  timer = setTimeout(() => {
+    timer = null
+    if (ask === generation) void run()
+  }, SEARCH_DEBOUNCE_MS)
+}
+
+/** Enter, Retry, or the connection came back: ask now. */
+export function searchNow(): Promise<void> {
+  return run()
+}
+
+export function setScope(scope: SearchScope): void {
+  if (search.peek().scope === scope) return
+  set({ scope })
+  void run()
+}
+
+/** The server's next page, merged with the device's hits as far as it reaches. */
+export async function loadMore(): Promise<void> {
+  const state = search.peek()
+  if (!state.nextCursor || state.loadingMore || state.loading) return
+  const ask = generation
+  const roomId = roomOf(state)
+  const controller = new AbortController()
+  inFlight = controller
+  set({ loadingMore: true, error: null })
+  try {
+    const page = await searchServer(
+      { q: state.query, cursor: state.nextCursor, ...(roomId ? { roomId } : {}) },
+      controller.signal,
+    )
+    if (ask !== generation) return
+    inFlight = null
+    const had = new Set(serverHits.map(hitKey))
+    serverHits = [...serverHits, ...page.hits.filter((hit) => !had.has(hitKey(hit)))]
+    const hits = shown(serverHits, deviceHits, page.nextCursor !== null)
+    set({
+      hits,
+      loadingMore: false,
+      nextCursor: page.nextCursor,
+      source: hits.length > serverHits.length ? 'both' : 'server',
+    })
+  } catch (error) {
+    if (ask !== generation || isAbort(error)) return
+    inFlight = null
+    const offline = error instanceof ApiError && error.code === 'network'
+    set({ loadingMore: false, error: offline ? 'No connection: more results need the server.' : problemOf(error) })
+  }
+}
+
+/** The screen closed: nothing pending answers into it (what it showed is kept for Back). */
+export function stopSearch(): void {
+  const wasLoading = search.peek().loading || search.peek().loadingMore
+  cancel()
+  if (wasLoading) set({ loading: false, loadingMore: false, answered: null })
+}
