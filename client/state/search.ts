@@ -34,6 +34,8 @@ export interface SearchState {
   source: SearchSource | null
   /** The server's next page, when there is one. */
   nextCursor: string | null
+  /** The device answered alone and may hold more than the page it gave (it pages by its last hit). */
+  deviceMore: boolean
 }
 
 const idle = (query: string, roomId: string | null, scope: SearchScope): SearchState => ({
@@ -47,6 +49,7 @@ const idle = (query: string, roomId: string | null, scope: SearchScope): SearchS
   error: null,
   source: null,
   nextCursor: null,
+  deviceMore: false,
 })
 
 export const search = signal<SearchState>(idle('', null, 'all'))
@@ -83,9 +86,18 @@ function shown(server: readonly SearchHit[], device: readonly SearchHit[], more:
   return mergeHits(server, inRange)
 }
 
-async function deviceAnswer(q: string, roomId: string | undefined, limit: number): Promise<SearchHit[] | Error> {
+async function deviceAnswer(
+  q: string,
+  roomId: string | undefined,
+  limit: number,
+  before?: SearchHit,
+): Promise<SearchHit[] | Error> {
   try {
-    return await searchDevice(q, roomId ? { roomId, limit } : { limit })
+    return await searchDevice(q, {
+      ...(roomId ? { roomId } : {}),
+      limit,
+      ...(before ? { before: { createdAt: before.createdAt, roomId: before.roomId, seq: before.seq } } : {}),
+    })
   } catch (error) {
     console.warn('[ferry] searching this device failed', error)
     return error instanceof Error ? error : new Error(String(error))
@@ -111,9 +123,10 @@ async function run(): Promise<void> {
     return
   }
   const roomId = roomOf(state)
-  set({ loading: true, loadingMore: false, error: null })
+  set({ loading: true, loadingMore: false, error: null, deviceMore: false })
   const offline = status.peek().offline
-  const device = deviceAnswer(q, roomId, offline ? SEARCH_LIMITS.pageMax : SEARCH_LIMITS.pageDefault)
+  const deviceLimit = offline ? SEARCH_LIMITS.pageMax : SEARCH_LIMITS.pageDefault
+  const device = deviceAnswer(q, roomId, deviceLimit)
   let serverProblem: string | null = null
   if (!offline) {
     const controller = new AbortController()
@@ -156,7 +169,15 @@ async function run(): Promise<void> {
     return
   }
   deviceHits = fromDevice
-  set({ answered: trimmed, hits: fromDevice, loading: false, error: serverProblem, source: 'device', nextCursor: null })
+  set({
+    answered: trimmed,
+    hits: fromDevice,
+    loading: false,
+    error: serverProblem,
+    source: 'device',
+    nextCursor: null,
+    deviceMore: fromDevice.length >= deviceLimit,
+  })
 }
 
 function problemOf(error: unknown): string {
@@ -203,10 +224,27 @@ export function setScope(scope: SearchScope): void {
   void run()
 }
 
-/** The server's next page, merged with the device's hits as far as it reaches. */
+/** The device's next page, after its last hit shown. */
+async function moreFromDevice(state: SearchState): Promise<void> {
+  const ask = generation
+  set({ loadingMore: true, error: null })
+  const page = await deviceAnswer(state.query, roomOf(state), SEARCH_LIMITS.pageMax, state.hits.at(-1))
+  if (ask !== generation) return
+  if (page instanceof Error) {
+    set({ loadingMore: false, error: 'Could not search the messages on this device.' })
+    return
+  }
+  const had = new Set(state.hits.map(hitKey))
+  deviceHits = [...state.hits, ...page.filter((hit) => !had.has(hitKey(hit)))]
+  set({ hits: deviceHits, loadingMore: false, deviceMore: page.length >= SEARCH_LIMITS.pageMax })
+}
+
+/** The next page: the server's, merged with the device's hits as far as it reaches; or the device's alone. */
 export async function loadMore(): Promise<void> {
   const state = search.peek()
-  if (!state.nextCursor || state.loadingMore || state.loading) return
+  if (state.loadingMore || state.loading) return
+  if (state.source === 'device' && state.deviceMore) return moreFromDevice(state)
+  if (!state.nextCursor) return
   const ask = generation
   const roomId = roomOf(state)
   const controller = new AbortController()

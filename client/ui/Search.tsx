@@ -197,7 +197,7 @@ export function SearchScreen({ route: at }: { route: SearchRoute }) {
       ? ''
       : state.hits.length === 0
         ? 'No messages found'
-        : `${plural(state.hits.length)}${state.nextCursor ? ' or more' : ''} found${onDevice ? ' on this device' : ''}`
+        : `${plural(state.hits.length)}${state.nextCursor || state.deviceMore ? ' or more' : ''} found${onDevice ? ' on this device' : ''}`
   const clock = now()
   return (
     <section class="search" aria-labelledby="search-title" onKeyDown={onKeyDown}>
@@ -278,7 +278,7 @@ export function SearchScreen({ route: at }: { route: SearchRoute }) {
           <HitItem key={`${hit.roomId}:${hit.seq}`} hit={hit} clock={clock} />
         ))}
       </ul>
-      {state.nextCursor && !state.loading && (
+      {(state.nextCursor || state.deviceMore) && !state.loading && (
         <button type="button" class="secondary load-more" disabled={state.loadingMore} onClick={() => void loadMore()}>
           {state.loadingMore ? 'Loading…' : 'More results'}
         </button>

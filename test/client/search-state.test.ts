@@ -191,6 +191,24 @@ describe('server and device', () => {
     expect(search.value.hits.map((h) => h.seq)).toEqual([2])
   })
 
+  it('offline: a full page from the device offers more, asked after its last hit', async () => {
+    heldFetch()
+    status.value = { ...status.value, socket: 'waiting', offline: true }
+    const page = Array.from({ length: 50 }, (_, i) => hit(ROOM_A, 100 - i))
+    device.mockResolvedValueOnce(page).mockResolvedValueOnce([hit(ROOM_A, 50), hit(ROOM_A, 49)])
+    openSearch('depot', null, 'all')
+    await settle()
+    expect(search.value).toMatchObject({ source: 'device', deviceMore: true, nextCursor: null })
+    await loadMore()
+    const last = page.at(-1)!
+    expect(device).toHaveBeenLastCalledWith('depot', {
+      limit: 50,
+      before: { createdAt: last.createdAt, roomId: ROOM_A, seq: 51 },
+    })
+    expect(search.value.hits.map((h) => h.seq)).toEqual([...page.map((h) => h.seq), 50, 49])
+    expect(search.value.deviceMore).toBe(false)
+  })
+
   it('no answer from the server (offline before the status knows): the device answers, no error', async () => {
     vi.stubGlobal('fetch', async () => {
       throw new TypeError('Failed to fetch')
