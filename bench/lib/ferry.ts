@@ -32,7 +32,9 @@ export async function startFerry(options: {
     DATABASE_URL: options.databaseUrl ?? '',
     ...options.env,
   }
-  const spawned = spawnGroup(process.execPath, ['--import', 'tsx', 'server/main.ts'], env)
+  // Diagnostics: BENCH_FERRY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server (not allowed in NODE_OPTIONS).
+  const nodeArgs = (process.env.BENCH_FERRY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
+  const spawned = spawnGroup(process.execPath, [...nodeArgs, '--import', 'tsx', 'server/main.ts'], env)
   const base = `http://127.0.0.1:${port}`
   try {
     await waitHealthy(`${base}/healthz`, spawned, performance.now())
