@@ -18,6 +18,7 @@ import { table } from './lib/stats.ts'
 import { type PgAppendRow, type PgAppendSet, pgAppendMedians, runPgAppend } from './pg-append.ts'
 import { type ReceiptsResult, runReceipts } from './receipts.ts'
 import { type RoomsListResult, runRoomsList } from './rooms-list.ts'
+import { runSearch, type SearchBenchResult } from './search.ts'
 import { runStartup, type StartupRun } from './startup.ts'
 import { runWs, type WsResult } from './ws.ts'
 import { wsReport } from './ws-report.ts'
@@ -34,6 +35,7 @@ const PARTS = [
   'idle',
   'receipts',
   'catch-up',
+  'search',
 ] as const
 type Part = (typeof PARTS)[number]
 
@@ -73,6 +75,7 @@ const results: {
   idle?: IdleResult[] | { error: string }
   receipts?: ReceiptsResult[] | { error: string }
   catchUp?: CatchUpResult | { error: string }
+  search?: SearchBenchResult | { error: string }
   client?: ClientResult | { error: string }
 } = {
   startedAt: new Date().toISOString(),
@@ -159,6 +162,17 @@ if (selected.includes('rooms')) {
       rooms: envNumber('BENCH_ROOMS', 10_000),
       memberOf: envNumber('BENCH_ROOMS_MEMBER_OF', 20),
       calls: envNumber('BENCH_ROOMS_CALLS', 50),
+      log,
+    }),
+  )
+}
+
+if (selected.includes('search')) {
+  results.search = await part('search', () =>
+    runSearch({
+      messages: envNumber('BENCH_SEARCH_MESSAGES', 1_000_000),
+      rooms: envNumber('BENCH_SEARCH_ROOMS', 1_000),
+      calls: envNumber('BENCH_SEARCH_CALLS', 30),
       log,
     }),
   )
@@ -364,6 +378,24 @@ if (rl) {
       table([
         ['engine', 'rooms', 'q', 'found', 'p50 ms', 'p99 ms'],
         ...rl.flatMap((r) => (r.discover ?? []).map((d) => [r.engine, r.rooms, d.search, d.found, d.p50Ms, d.p99Ms])),
+      ]),
+    )
+  }
+}
+const sr = results.search
+if (sr) {
+  out.push('', 'Search: GET /api/search for a member of every room, PostgreSQL (in process, no network)')
+  if ('error' in sr && sr.error) out.push(`  failed: ${sr.error}`)
+  else if ('skipped' in sr && sr.skipped) out.push(`  skipped: ${sr.skipped}`)
+  else if ('queries' in sr) {
+    out.push(
+      `  ${sr.messages} messages in ${sr.rooms} rooms, seeded in ${sr.seedSeconds} s; GIN index ${sr.indexMb} MB, ` +
+        `room_events ${sr.tableMb} MB; background busy ${sr.backgroundBusyPct ?? '–'} %`,
+    )
+    out.push(
+      table([
+        ['query', 'q', 'matching', 'hits', 'p50 ms', 'p99 ms'],
+        ...(sr.queries ?? []).map((r) => [r.name, r.q, r.matching, r.hits, r.p50Ms, r.p99Ms]),
       ]),
     )
   }
