@@ -19,6 +19,7 @@ import { type PgAppendRow, type PgAppendSet, pgAppendMedians, runPgAppend } from
 import { type ReceiptsResult, runReceipts } from './receipts.ts'
 import { type RoomsListResult, runRoomsList } from './rooms-list.ts'
 import { runSearch, type SearchBenchResult } from './search.ts'
+import { runSearchDevice, type SearchDeviceResult } from './search-device.ts'
 import { runStartup, type StartupRun } from './startup.ts'
 import { runWs, type WsResult } from './ws.ts'
 import { wsReport } from './ws-report.ts'
@@ -36,6 +37,7 @@ const PARTS = [
   'receipts',
   'catch-up',
   'search',
+  'search-device',
 ] as const
 type Part = (typeof PARTS)[number]
 
@@ -76,6 +78,7 @@ const results: {
   receipts?: ReceiptsResult[] | { error: string }
   catchUp?: CatchUpResult | { error: string }
   search?: SearchBenchResult | { error: string }
+  searchDevice?: SearchDeviceResult | { error: string }
   client?: ClientResult | { error: string }
 } = {
   startedAt: new Date().toISOString(),
@@ -231,6 +234,16 @@ if (selected.includes('receipts')) {
 
 if (selected.includes('catch-up')) {
   results.catchUp = await part('catch-up', () => runCatchUp({ runs: envNumber('BENCH_CATCHUP_RUNS', 3), log }))
+}
+if (selected.includes('search-device')) {
+  results.searchDevice = await part('search-device', () =>
+    runSearchDevice({
+      messages: envNumber('BENCH_SEARCH_MESSAGES', 20_000),
+      runs: envNumber('BENCH_SEARCH_RUNS', 15),
+      throttle: envNumber('BENCH_SEARCH_THROTTLE', 4),
+      log,
+    }),
+  )
 }
 
 // ---- report -----------------------------------------------------------------
@@ -557,6 +570,28 @@ if (catchUp) {
       `  reconnect → correct state on screen: median ${catchUp.medianMs} ms, runs ${catchUp.ms.join(' / ')} ms`,
       `  checked: ${catchUp.checkedMessages} messages on screen (${catchUp.checkedKinds.edited} edited, ${catchUp.checkedKinds.deleted} deleted, ${catchUp.checkedKinds.reacted} with reactions)`,
       `  load average before ${catchUp.loadavgBefore.join(' ')}, after ${catchUp.loadavgAfter.join(' ')}`,
+    )
+  }
+}
+const searchDevice = results.searchDevice
+if (searchDevice) {
+  out.push('', 'Offline search on the device (390×844 mobile Chromium, CPU throttled)')
+  if ('error' in searchDevice) out.push(`  failed: ${searchDevice.error}`)
+  else {
+    const s = searchDevice
+    const kb = (n: number) => `${Math.round(n / 1024)} KiB`
+    out.push(
+      `  ${s.messages} messages (${s.entries} entries with edits and deletions), ${s.indexed} indexed, CPU ${s.cpuThrottle}× slower, ${s.runs} runs per query`,
+      `  index built from the cache (the v8 upgrade): ${s.backfillMs} ms; history page of 50 through storeEvents: median ${s.storePageMs.median} ms, p95 ${s.storePageMs.p95} ms`,
+      `  storage.estimate: messages ${kb(s.usageMessagesBytes)}, index ${kb(s.usageIndexBytes)}; JSON rows: messages ${kb(s.jsonMessagesBytes)}, index records ${kb(s.jsonIndexBytes)} (${s.terms} term entries)`,
+      '',
+      table([
+        ['query', 'q', 'hits', 'median ms', 'p95 ms', 'max ms'],
+        ...s.queries.map((q) => [q.label, JSON.stringify(q.q), q.hits, q.medianMs, q.p95Ms, q.maxMs]),
+      ])
+        .split('\n')
+        .map((line) => `  ${line}`)
+        .join('\n'),
     )
   }
 }

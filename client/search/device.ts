@@ -10,10 +10,11 @@
  * until the page is full: a page reads only as many records as it shows,
  * plus those the check turned down.
  */
+import type { IDBPIndex, IDBPObjectStore, IDBPTransaction } from 'idb'
 import { SEARCH_LIMITS, type SearchHit } from '../../shared/search/contract.ts'
 import { matches, type ParsedQuery, parseQuery, snippet, words } from '../../shared/search/text.ts'
 import { getDb } from '../db/page.ts'
-import type { FerryDatabase, SearchRecord } from '../db/schema.ts'
+import type { FerryDatabase, FerryDB, SearchRecord } from '../db/schema.ts'
 
 export interface DeviceSearchOptions {
   /** Only this room. */
@@ -65,21 +66,38 @@ export async function searchDeviceIn(
   const limit = Math.max(1, Math.min(SEARCH_LIMITS.pageMax, Math.floor(opts.limit ?? SEARCH_LIMITS.pageDefault)))
   const tx = db.transaction(['search', 'rooms'])
   const store = tx.objectStore('search')
-  const candidates = await candidateKeys(store.index('by-term'), query)
+  const terms = store.index('by-term')
   const before = opts.before ? ([opts.before.createdAt, opts.before.roomId, opts.before.seq] as Key) : null
-  const keys = candidates
-    .filter((k) => (opts.roomId === undefined || k[1] === opts.roomId) && (!before || newerKey(before, k) < 0))
-    .sort(newerKey)
+  const accept = (record: unknown): record is SearchRecord =>
+    isRecord(record) &&
+    (opts.roomId === undefined || record.roomId === opts.roomId) &&
+    matches(query, words(record.text))
   const found: SearchRecord[] = []
+  // A query whose rarest clause is in many messages: the newest messages hold the page (scan them).
+  const driver = await rarestClauseCount(terms, query)
+  let from = before
+  if (driver > SCAN_ABOVE) {
+    const scanned = await scanNewest(store, opts.roomId, before, accept, limit, found)
+    if (found.length >= limit || scanned === null) return withRoomNames(tx, query, found)
+    from = scanned
+  }
+  // Few candidates: the index's keys for every clause, intersected, then the newest checked first.
+  const keys = (await candidateKeys(terms, query))
+    .filter((k) => (opts.roomId === undefined || k[1] === opts.roomId) && (!from || newerKey(from, k) < 0))
+    .sort(newerKey)
   for (let at = 0; at < keys.length && found.length < limit; ) {
     // Read a page's worth at a time (all requests at once), check each against the whole query.
     const chunk = keys.slice(at, at + Math.max(limit - found.length, 8))
     at += chunk.length
     const records = await Promise.all(chunk.map((k) => store.get(k)))
-    for (const record of records) {
-      if (found.length < limit && isRecord(record) && matches(query, words(record.text))) found.push(record)
-    }
+    for (const record of records) if (found.length < limit && accept(record)) found.push(record)
   }
+  return withRoomNames(tx, query, found)
+}
+
+type SearchTx = IDBPTransaction<FerryDB, ('search' | 'rooms')[], 'readonly'>
+
+async function withRoomNames(tx: SearchTx, query: ParsedQuery, found: readonly SearchRecord[]): Promise<SearchHit[]> {
   const rooms = new Map<string, string>()
   await Promise.all(
     [...new Set(found.map((r) => r.roomId))].map(async (roomId) => {
@@ -100,8 +118,83 @@ export async function searchDeviceIn(
   }))
 }
 
-interface TermIndex {
-  getAllKeys(range: IDBKeyRange | string): Promise<Key[]>
+type TermIndex = IDBPIndex<FerryDB, ('search' | 'rooms')[], 'search', 'by-term', 'readonly'>
+type SearchStore = IDBPObjectStore<FerryDB, ('search' | 'rooms')[], 'search', 'readonly'>
+
+/**
+ * Above this many index entries for the query's rarest clause, the newest
+ * messages are scanned instead: a page then fills within the first few
+ * hundred records, where reading every candidate's key would take longer
+ * (docs/SEARCH.md "On the device", the bench's common word and 1-letter prefix).
+ */
+const SCAN_ABOVE = 400
+/** Records a scan reads before it hands over to the index (a clause common alone, rare with the others). */
+const SCAN_BUDGET = 600
+
+const rangeOf = (word: string, prefix: boolean) =>
+  prefix ? IDBKeyRange.bound(word, `${word}\uffff`) : IDBKeyRange.only(word)
+
+/**
+ * How many index entries the most selective clause has at most (a clause:
+ * the sum over its alternatives of their rarest word; counts only, no rows read).
+ */
+async function rarestClauseCount(index: TermIndex, query: ParsedQuery): Promise<number> {
+  const counts = await Promise.all(
+    query.clauses.map(async (alternatives, ci) => {
+      const perAlternative = await Promise.all(
+        alternatives.map(async (phrase, ai) => {
+          const last = isPrefixAlternative(query, ci, ai, alternatives.length)
+          const perWord = await Promise.all(
+            phrase.map((word, k) => index.count(rangeOf(word, last && k === phrase.length - 1))),
+          )
+          return Math.min(...perWord)
+        }),
+      )
+      return perAlternative.reduce((a, b) => a + b, 0)
+    }),
+  )
+  return Math.min(...counts)
+}
+
+const isPrefixAlternative = (query: ParsedQuery, ci: number, ai: number, alternatives: number) =>
+  query.prefix && ci === query.clauses.length - 1 && ai === alternatives - 1
+
+/**
+ * Reads records newest first (one room's through its `by-message` index,
+ * seq order being time order in a room), keeping those `accept` takes, until
+ * the page is full or the budget spent. Returns the key of the last record
+ * read (the index takes over below it), or null when nothing older is left.
+ */
+async function scanNewest(
+  store: SearchStore,
+  roomId: string | undefined,
+  before: Key | null,
+  accept: (record: unknown) => record is SearchRecord,
+  limit: number,
+  found: SearchRecord[],
+): Promise<Key | null> {
+  let cursor = roomId
+    ? await store
+        .index('by-message')
+        .openCursor(
+          IDBKeyRange.bound(
+            [roomId, -Infinity],
+            [roomId, before && before[1] === roomId ? before[2] : Infinity],
+            false,
+            true,
+          ),
+          'prev',
+        )
+    : await store.openCursor(before ? IDBKeyRange.upperBound(before, true) : null, 'prev')
+  let read = 0
+  while (cursor) {
+    const record: unknown = cursor.value
+    if ((!before || newerKey(before, cursor.primaryKey) < 0) && accept(record)) found.push(record)
+    read += 1
+    if (found.length >= limit || read >= SCAN_BUDGET) return cursor.primaryKey
+    cursor = await cursor.continue()
+  }
+  return null
 }
 
 /**
@@ -115,8 +208,7 @@ async function candidateKeys(index: TermIndex, query: ParsedQuery): Promise<Key[
     const id = `${prefix ? 'p' : 'w'}:${word}`
     let found = lookups.get(id)
     if (!found) {
-      const range = prefix ? IDBKeyRange.bound(word, `${word}\uffff`) : IDBKeyRange.only(word)
-      found = index.getAllKeys(range).then((keys) => new Map(keys.map((k) => [keyString(k), k])))
+      found = index.getAllKeys(rangeOf(word, prefix)).then((keys) => new Map(keys.map((k) => [keyString(k), k])))
       lookups.set(id, found)
     }
     return found
@@ -126,7 +218,7 @@ async function candidateKeys(index: TermIndex, query: ParsedQuery): Promise<Key[
       const union = new Map<string, Key>()
       const sets = await Promise.all(
         alternatives.map(async (phrase, ai) => {
-          const last = query.prefix && ci === query.clauses.length - 1 && ai === alternatives.length - 1
+          const last = isPrefixAlternative(query, ci, ai, alternatives.length)
           const perWord = await Promise.all(phrase.map((word, k) => lookup(word, last && k === phrase.length - 1)))
           return intersect(perWord)
         }),

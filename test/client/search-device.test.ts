@@ -7,7 +7,6 @@ import { entryFromMessage } from '../../client/log/entry.ts'
 import { searchDeviceIn } from '../../client/search/device.ts'
 import { readIndex, rebuiltIndex } from '../../client/search/index.ts'
 import { mergeHits } from '../../client/search/merge.ts'
-import type { MessageState } from '../../shared/conversation/fold.ts'
 import type { RoomEvent } from '../../shared/schemas.ts'
 import type { SearchHit } from '../../shared/search/contract.ts'
 import { matches, parseQuery, words } from '../../shared/search/text.ts'
@@ -133,6 +132,45 @@ describe('offline search over the device cache', () => {
     expect(await seqsFor(db, 'first')).toEqual([])
     expect(await seqsFor(db, 'snapshot')).toEqual(['A1'])
     expect(await readIndex(db)).toEqual(await rebuiltIndex(db))
+  })
+
+  it('a query common enough to scan the newest messages pages through the same answers as the index', async () => {
+    const db = await freshDb()
+    // 1,000 messages over two rooms, all with "common"; the oldest 60 lack "foo"; every 97th has "rare".
+    const texts = new Map<string, string>()
+    const batches: Record<string, RoomEvent[]> = { [ROOM_A]: [], [ROOM_B]: [] }
+    for (let i = 1; i <= 1000; i++) {
+      const roomId = i % 2 === 0 ? ROOM_A : ROOM_B
+      const seq = Math.ceil(i / 2)
+      const body = `common words ${i > 60 ? 'foo ' : ''}${i % 97 === 0 ? 'rare' : 'plain'}`
+      batches[roomId]!.push(said(roomId, seq, body, { createdAt: new Date(FIXTURE_TIME + i * 1000).toISOString() }))
+      texts.set(`${roomId === ROOM_A ? 'A' : 'B'}${seq}`, body)
+    }
+    for (const [roomId, events] of Object.entries(batches))
+      for (let i = 0; i < events.length; i += 100) await storeEvents(db, roomId, events.slice(i, i + 100))
+    // Newest first is reverse insertion order here (each message one second after the one before).
+    const all = [...texts].reverse()
+    for (const q of ['common ', 'comm', 'common -foo ', 'common rare ', 'words -rare -foo']) {
+      for (const roomId of [undefined, ROOM_A]) {
+        const parsed = parseQuery(q)!
+        const expected = all
+          .filter(([key, body]) => (!roomId || key.startsWith('A')) && matches(parsed, words(body)))
+          .map(([key]) => key)
+        const got: string[] = []
+        let before: SearchHit | undefined
+        for (let page = 0; page < 40; page++) {
+          const hits = await searchDeviceIn(db, q, {
+            limit: 50,
+            ...(roomId ? { roomId } : {}),
+            ...(before ? { before } : {}),
+          })
+          got.push(...hits.map((h) => `${h.roomId === ROOM_A ? 'A' : 'B'}${h.seq}`))
+          if (hits.length < 50) break
+          before = hits.at(-1)
+        }
+        expect({ q, roomId, got }).toEqual({ q, roomId, got: expected })
+      }
+    }
   })
 
   it('a private room the person leaves takes its index with it', async () => {
