@@ -98,7 +98,7 @@ async function seed(database: Database, authorId: string, userId: string, option
   await sql`
     INSERT INTO room_events (room_id, seq, kind, author_id, client_id, body, created_at)
     SELECT r.id, s, 'message.created', ${authorId}::uuid, gen_random_uuid(),
-      (SELECT string_agg(v.w[1 + floor(power(random(), 3) * array_length(v.w, 1))::int], ' ')
+      (SELECT string_agg(v.w[1 + floor(power(random(), 3) * array_length(v.w, 1))::int + 0 * g], ' ')
          FROM generate_series(1, 6 + (s * 7 + r.n) % 10) AS g WHERE g > 0 AND s > 0)
         || CASE WHEN (r.n * ${perRoom} + s) % 10007 = 0 THEN ${` ${RARE}`} ELSE '' END,
       now() - make_interval(secs => (${perRoom} - s) * ${options.rooms} + r.n)
