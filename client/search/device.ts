@@ -46,7 +46,9 @@ function isRecord(value: unknown): value is SearchRecord {
     (r.authorId === null || typeof r.authorId === 'string') &&
     typeof r.authorName === 'string' &&
     typeof r.edited === 'boolean' &&
-    typeof r.text === 'string'
+    typeof r.text === 'string' &&
+    Array.isArray(r.terms) &&
+    r.terms.every((t) => typeof t === 'string')
   )
 }
 
@@ -68,21 +70,24 @@ export async function searchDeviceIn(
   const store = tx.objectStore('search')
   const terms = store.index('by-term')
   const before = opts.before ? ([opts.before.createdAt, opts.before.roomId, opts.before.seq] as Key) : null
+  // Single words only: the record's distinct words answer as its words in order would.
+  const phrases = query.clauses.some((alternatives) => alternatives.some((p) => p.length > 1))
+  const ordered = phrases || query.excluded.some((p) => p.length > 1)
   const accept = (record: unknown): record is SearchRecord =>
     isRecord(record) &&
     (opts.roomId === undefined || record.roomId === opts.roomId) &&
-    matches(query, words(record.text))
+    matches(query, ordered ? words(record.text) : record.terms)
   const found: SearchRecord[] = []
-  // A query whose rarest clause is in many messages: the newest messages hold the page (scan them).
-  const driver = await rarestClauseCount(terms, query)
+  const candidates = await candidateKeys(terms, query)
   let from = before
-  if (driver > SCAN_ABOVE) {
+  if (candidates === null) {
+    // Every clause is in many messages: the newest messages hold the page (scan them).
     const scanned = await scanNewest(store, opts.roomId, before, accept, limit, found)
     if (found.length >= limit || scanned === null) return withRoomNames(tx, query, found)
     from = scanned
   }
-  // Few candidates: the index's keys for every clause, intersected, then the newest checked first.
-  const keys = (await candidateKeys(terms, query))
+  // The index's keys for the clauses it read whole, intersected, then the newest checked first.
+  const keys = (candidates ?? (await candidateKeys(terms, query, Infinity)) ?? [])
     .filter((k) => (opts.roomId === undefined || k[1] === opts.roomId) && (!from || newerKey(from, k) < 0))
     .sort(newerKey)
   for (let at = 0; at < keys.length && found.length < limit; ) {
@@ -134,28 +139,6 @@ const SCAN_BUDGET = 600
 const rangeOf = (word: string, prefix: boolean) =>
   prefix ? IDBKeyRange.bound(word, `${word}\uffff`) : IDBKeyRange.only(word)
 
-/**
- * How many index entries the most selective clause has at most (a clause:
- * the sum over its alternatives of their rarest word; counts only, no rows read).
- */
-async function rarestClauseCount(index: TermIndex, query: ParsedQuery): Promise<number> {
-  const counts = await Promise.all(
-    query.clauses.map(async (alternatives, ci) => {
-      const perAlternative = await Promise.all(
-        alternatives.map(async (phrase, ai) => {
-          const last = isPrefixAlternative(query, ci, ai, alternatives.length)
-          const perWord = await Promise.all(
-            phrase.map((word, k) => index.count(rangeOf(word, last && k === phrase.length - 1))),
-          )
-          return Math.min(...perWord)
-        }),
-      )
-      return perAlternative.reduce((a, b) => a + b, 0)
-    }),
-  )
-  return Math.min(...counts)
-}
-
 const isPrefixAlternative = (query: ParsedQuery, ci: number, ai: number, alternatives: number) =>
   query.prefix && ci === query.clauses.length - 1 && ai === alternatives - 1
 
@@ -197,37 +180,52 @@ async function scanNewest(
   return null
 }
 
+/** A lookup's keys; `complete` unless the read stopped at its cap (the word is in more records). */
+interface KeySet {
+  keys: Map<string, Key>
+  complete: boolean
+}
+
 /**
  * Keys of the records holding every clause's words (a clause: any of its
- * alternatives; a phrase: all its words, adjacency checked later). The
- * query's prefix word reads a key range; each distinct lookup is read once.
+ * alternatives; a phrase: all its words, adjacency checked later), or null
+ * when no clause is rarer than `cap` index entries (then scanning the newest
+ * records is cheaper). Each lookup reads at most `cap + 1` keys, so a common
+ * word costs no more than a rare one; a clause read only in part is left out
+ * of the intersection (a superset: every candidate is checked with `matches`).
  */
-async function candidateKeys(index: TermIndex, query: ParsedQuery): Promise<Key[]> {
-  const lookups = new Map<string, Promise<Map<string, Key>>>()
+async function candidateKeys(index: TermIndex, query: ParsedQuery, cap = SCAN_ABOVE): Promise<Key[] | null> {
+  const lookups = new Map<string, Promise<KeySet>>()
   const lookup = (word: string, prefix: boolean) => {
     const id = `${prefix ? 'p' : 'w'}:${word}`
     let found = lookups.get(id)
     if (!found) {
-      found = index.getAllKeys(rangeOf(word, prefix)).then((keys) => new Map(keys.map((k) => [keyString(k), k])))
+      const count = Number.isFinite(cap) ? cap + 1 : undefined
+      found = index.getAllKeys(rangeOf(word, prefix), count).then((keys) => ({
+        keys: new Map(keys.map((k) => [keyString(k), k])),
+        complete: count === undefined || keys.length < count,
+      }))
       lookups.set(id, found)
     }
     return found
   }
   const clauseSets = await Promise.all(
-    query.clauses.map(async (alternatives, ci) => {
-      const union = new Map<string, Key>()
+    query.clauses.map(async (alternatives, ci): Promise<KeySet> => {
       const sets = await Promise.all(
-        alternatives.map(async (phrase, ai) => {
+        alternatives.map(async (phrase, ai): Promise<KeySet> => {
           const last = isPrefixAlternative(query, ci, ai, alternatives.length)
           const perWord = await Promise.all(phrase.map((word, k) => lookup(word, last && k === phrase.length - 1)))
-          return intersect(perWord)
+          const whole = perWord.filter((set) => set.complete).map((set) => set.keys)
+          return { keys: intersect(whole), complete: whole.length > 0 }
         }),
       )
-      for (const set of sets) for (const [id, key] of set) union.set(id, key)
-      return union
+      const union = new Map<string, Key>()
+      for (const set of sets) for (const [id, key] of set.keys) union.set(id, key)
+      return { keys: union, complete: sets.every((set) => set.complete) && union.size <= cap }
     }),
   )
-  return [...intersect(clauseSets).values()]
+  const whole = clauseSets.filter((set) => set.complete).map((set) => set.keys)
+  return whole.length === 0 ? null : [...intersect(whole).values()]
 }
 
 function intersect(sets: readonly Map<string, Key>[]): Map<string, Key> {
