@@ -135,6 +135,8 @@ type SearchStore = IDBPObjectStore<FerryDB, ('search' | 'rooms')[], 'search', 'r
 const SCAN_ABOVE = 400
 /** Records a scan reads before it hands over to the index (a clause common alone, rare with the others). */
 const SCAN_BUDGET = 600
+/** Records a scan reads per request. */
+const SCAN_BATCH = 50
 
 const rangeOf = (word: string, prefix: boolean) =>
   prefix ? IDBKeyRange.bound(word, `${word}\uffff`) : IDBKeyRange.only(word)
@@ -156,27 +158,39 @@ async function scanNewest(
   limit: number,
   found: SearchRecord[],
 ): Promise<Key | null> {
-  let cursor = roomId
-    ? await store
-        .index('by-message')
-        .openCursor(
-          IDBKeyRange.bound(
-            [roomId, -Infinity],
-            [roomId, before && before[1] === roomId ? before[2] : Infinity],
-            false,
-            true,
-          ),
-          'prev',
-        )
-    : await store.openCursor(before ? IDBKeyRange.upperBound(before, true) : null, 'prev')
+  const byMessage = store.index('by-message')
+  // The newest first, SCAN_BATCH at a time: a key cursor steps back over a batch in one request
+  // (`advance`), one getAll reads it; three requests per batch instead of one per record.
+  let upper: IDBValidKey | null = roomId ? [roomId, before && before[1] === roomId ? before[2] : Infinity] : before
+  const lower: IDBValidKey | null = roomId ? [roomId, -Infinity] : null
   let read = 0
-  while (cursor) {
-    const record: unknown = cursor.value
-    if ((!before || newerKey(before, cursor.primaryKey) < 0) && accept(record)) found.push(record)
-    read += 1
-    if (found.length >= limit || read >= SCAN_BUDGET) return cursor.primaryKey
-    cursor = await cursor.continue()
+  let last: Key | null = null
+  while (read < SCAN_BUDGET) {
+    const range = rangeBetween(lower, upper)
+    const source = roomId ? byMessage : store
+    const cursor = await source.openKeyCursor(range, 'prev')
+    if (!cursor) return null
+    const lowest = await cursor.advance(SCAN_BATCH - 1)
+    const batch = await source.getAll(lowest ? rangeBetween(lowest.key, upper) : range)
+    for (let i = batch.length - 1; i >= 0; i--) {
+      const record: unknown = batch[i]
+      read += 1
+      if (!isRecord(record)) continue
+      last = [record.at, record.roomId, record.seq]
+      if ((!before || newerKey(before, last) < 0) && accept(record)) found.push(record)
+      if (found.length >= limit) return last
+    }
+    if (!lowest) return null
+    upper = lowest.key
   }
+  return last
+}
+
+/** Keys from `lower` (inclusive; any when null) up to below `upper` (any when null). */
+function rangeBetween(lower: IDBValidKey | null, upper: IDBValidKey | null): IDBKeyRange | null {
+  if (lower !== null && upper !== null) return IDBKeyRange.bound(lower, upper, false, true)
+  if (upper !== null) return IDBKeyRange.upperBound(upper, true)
+  if (lower !== null) return IDBKeyRange.lowerBound(lower)
   return null
 }
 
