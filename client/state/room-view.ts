@@ -87,8 +87,10 @@ async function jumpFarBack(roomId: string, seq: number): Promise<'landed' | 'nea
   const current = timeline.value
   if (current?.roomId !== roomId || current.entries.some((e) => e.seq === seq)) return 'near'
   const oldest = current.entries[0]?.seq
-  const roomLast = rooms.value.find((r) => r.id === roomId)?.lastSeq ?? 0
-  if (oldest === undefined ? seq > roomLast : oldest - seq <= TIMELINE_PAGE) return 'near'
+  const row = rooms.value.find((r) => r.id === roomId)
+  const roomLast = row?.lastSeq ?? 0
+  // Nothing shown and newer than the room's last as known: on its way (awaited), not far back.
+  if (oldest === undefined ? row !== undefined && seq > roomLast : oldest - seq <= TIMELINE_PAGE) return 'near'
   try {
     const db = await getDb()
     const cursor = await getCursor(db, roomId)
@@ -108,6 +110,8 @@ async function jumpFarBack(roomId: string, seq: number): Promise<'landed' | 'nea
       if (res.messages.length === 0) return 'near'
       await storeEvents(db, roomId, res.messages.map(entryFromMessage))
       const top = Math.max(...res.messages.map((m) => m.seq))
+      // Newer than anything the server has (the room row was unknown or stale): awaited as it comes.
+      if (res.hasNewer === false && top < seq) return 'near'
       const bottom = Math.min(...res.messages.map((m) => m.seq))
       // Read back as stored: with the amendments the device holds, deletions applied.
       entries = (await entriesAfter(db, roomId, bottom - 1, top - bottom + 1)).filter((e) => e.seq <= top)

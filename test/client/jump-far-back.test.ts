@@ -122,6 +122,38 @@ describe('opening a room at a message far back in history', () => {
     expect(cursor.lastSeq).toBe(0)
   })
 
+  it('lands on it when the room row is not known yet either (a cold start at a link)', async () => {
+    rooms.value = []
+    timeline.value = {
+      roomId: ROOM_A,
+      entries: [],
+      hasOlder: true,
+      loadingOlder: false,
+      hasNewer: false,
+      following: true,
+    }
+    await revealMessage(ROOM_A, 300)
+    expect(jumpTarget.value).toMatchObject({ seq: 300 })
+    expect(shownSeqs()).toEqual(seqs(251, 350))
+  })
+
+  it('newer than anything the server has: not landed on an unrelated page, awaited instead', async () => {
+    rooms.value = []
+    timeline.value = {
+      roomId: ROOM_A,
+      entries: [],
+      hasOlder: true,
+      loadingOlder: false,
+      hasNewer: false,
+      following: true,
+    }
+    route.value = { name: 'room', roomId: ROOM_A, at: LAST + 5 }
+    await revealMessage(ROOM_A, LAST + 5)
+    expect(jumpTarget.value).toBeNull()
+    expect(shownSeqs()).toEqual([])
+    expect(notice.value).toBeNull()
+  })
+
   it('stores the page as an island: a separate range, the resume cursor untouched, hasOlder kept', async () => {
     await deviceHoldsLiveEnd(951)
     await revealMessage(ROOM_A, 300)
