@@ -37,8 +37,10 @@ const toMicros = (t: RawBuilder<unknown>) => sql`(extract(epoch FROM ${t}) * 100
  * Matching messages, by their current text (migrations/2026-12-08T01-00-00_message-search.ts):
  * a message row that is neither edited nor deleted, or the row of a message's
  * latest edit (the message's edited_seq) while the message is not deleted.
- * Each row is found through the GIN index on search_tsv; the two halves are
- * sorted together and only the page is joined to rooms and users.
+ * One scan of the GIN index on search_tsv finds both kinds of row; only an
+ * edit's row looks its message up (a LATERAL whose condition on the edit's
+ * kind is a one-time filter, so message rows cost no lookup); only the page
+ * is joined to rooms and users.
  *
  * recent:    created_at desc, then room id desc, then seq desc (a total order).
  * relevance: ts_rank_cd (cover density, normalised by length: 32 → rank/(rank+1))
@@ -69,18 +71,19 @@ export async function searchMessages(db: Kysely<DB>, p: SearchParams): Promise<S
   const { rows } = await sql<SearchRow>`
     WITH x AS MATERIALIZED (SELECT to_tsquery('ferry_search', ${p.tsquery}) AS q, ${ref} AS ref),
     hits AS (
-      SELECT e.room_id, e.seq, e.author_id, e.created_at, e.body, false AS edited,
-        ${score(sql`e.search_tsv`, sql`e.created_at`)} AS score
-      FROM room_events e, x
-      WHERE e.search_tsv @@ x.q AND e.kind = 'message.created' AND e.edited_seq IS NULL
-        AND e.deleted_seq IS NULL AND ${rooms} ${notNewer(sql`e.created_at`)}
-      UNION ALL
-      SELECT m.room_id, m.seq, m.author_id, m.created_at, e.body, true AS edited,
-        ${score(sql`e.search_tsv`, sql`m.created_at`)} AS score
+      SELECT e.room_id, coalesce(m.seq, e.seq) AS seq, e.author_id, coalesce(m.created_at, e.created_at) AS created_at,
+        e.body, m.seq IS NOT NULL AS edited,
+        ${score(sql`e.search_tsv`, sql`coalesce(m.created_at, e.created_at)`)} AS score
       FROM room_events e CROSS JOIN x
-      JOIN room_events m ON m.room_id = e.room_id AND m.seq = e.target_seq AND m.edited_seq = e.seq
-      WHERE e.search_tsv @@ x.q AND e.kind = 'message.edited' AND m.deleted_seq IS NULL
-        AND ${rooms} ${notNewer(sql`m.created_at`)}
+      LEFT JOIN LATERAL (
+        SELECT m.seq, m.created_at FROM room_events m
+        WHERE e.kind = 'message.edited' AND m.room_id = e.room_id AND m.seq = e.target_seq
+          AND m.edited_seq = e.seq AND m.deleted_seq IS NULL
+      ) m ON true
+      WHERE e.search_tsv @@ x.q AND ${rooms}
+        AND CASE WHEN e.kind = 'message.created' THEN e.edited_seq IS NULL AND e.deleted_seq IS NULL
+          ELSE m.seq IS NOT NULL END
+        ${notNewer(sql`coalesce(m.created_at, e.created_at)`)}
     ),
     page AS (
       SELECT h.* FROM hits h WHERE ${after} ORDER BY ${order} LIMIT ${p.limit}
