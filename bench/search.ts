@@ -12,6 +12,7 @@ import { buildApp } from '../server/app.ts'
 import { loadConfig } from '../server/config.ts'
 import { createDatabase, type Database } from '../server/db/database.ts'
 import { migrateToLatest } from '../server/db/migrate.ts'
+import { searchSql } from '../server/search/search.repository.ts'
 import { createTempDatabase, postgresProblem } from './lib/pg.ts'
 import { quietGate } from './lib/proc.ts'
 import { percentiles, round } from './lib/stats.ts'
@@ -178,6 +179,17 @@ async function measure(database: Database, options: SearchBenchOptions): Promise
         SELECT count(*) AS n FROM room_events
         WHERE search_tsv @@ to_tsquery('ferry_search', ${c.tsquery})
           ${c.room ? sql`AND room_id = ${c.room}::uuid` : sql``}`.execute(database.db)
+      if (process.env.BENCH_SEARCH_EXPLAIN === '1') {
+        const plan = await sql<{ 'QUERY PLAN': string }>`EXPLAIN (ANALYZE, BUFFERS) ${searchSql({
+          userId: user.id,
+          roomId: c.room,
+          tsquery: c.tsquery,
+          sort: (c.params.sort as 'relevance' | undefined) ?? 'recent',
+          cursor: undefined,
+          limit: 21,
+        })}`.execute(database.db)
+        options.log(`search ${c.name} plan:\n${plan.rows.map((r) => r['QUERY PLAN']).join('\n')}`)
+      }
       const [p50, p99] = percentiles(took, [50, 99])
       const row = {
         name: c.name,
