@@ -95,7 +95,7 @@ async function jumpFarBack(roomId: string, seq: number): Promise<'landed' | 'nea
     const db = await getDb()
     const cursor = await getCursor(db, roomId)
     const held = rangeOf(cursor.ranges, seq)
-    let entries: RoomEvent[]
+    let entries: RoomEvent[] = []
     let hasOlder = true
     let hasNewer = true
     if (held) {
@@ -104,20 +104,32 @@ async function jumpFarBack(roomId: string, seq: number): Promise<'landed' | 'nea
       const older = await newestEntries(db, roomId, half, seq + 1)
       const newer = await entriesAfter(db, roomId, seq, half - 1)
       entries = [...older.filter((e) => e.seq >= held[0]), ...newer.filter((e) => e.seq <= held[1])]
-    } else {
+    }
+    // Held from before a reset, they may lack what it skipped: online, the server's page brings their state.
+    const stale = entries.some((e) => isStale(e, cursor))
+    if (!held || (stale && !status.peek().offline)) {
       if (status.peek().offline) return 'absent'
-      const res = await api<HistoryResponse>('GET', `/api/rooms/${roomId}/messages?around=${seq}&limit=${AROUND_LIMIT}`)
-      if (res.messages.length === 0) return 'near'
-      await storeEvents(db, roomId, res.messages.map(entryFromMessage))
-      const top = Math.max(...res.messages.map((m) => m.seq))
-      // Newer than anything the server has (the room row was unknown or stale): awaited as it comes.
-      if (res.hasNewer === false && top < seq) return 'near'
-      const bottom = Math.min(...res.messages.map((m) => m.seq))
-      // Read back as stored: with the amendments the device holds, deletions applied.
-      entries = (await entriesAfter(db, roomId, bottom - 1, top - bottom + 1)).filter((e) => e.seq <= top)
-      hasOlder = res.hasMore
-      // The server's newest message: anything newer on the device came live since, and follows on.
-      hasNewer = res.hasNewer !== false || (await entriesAfter(db, roomId, top, 1)).length > 0
+      const res = await api<HistoryResponse>(
+        'GET',
+        `/api/rooms/${roomId}/messages?around=${seq}&limit=${AROUND_LIMIT}`,
+      ).catch((error: unknown) => {
+        // A link that drops while the device holds it (stale maybe): what the device has stands in.
+        if (held && isTransient(error)) return null
+        throw error
+      })
+      if (res) {
+        if (res.messages.length === 0) return 'near'
+        await storeEvents(db, roomId, res.messages.map(entryFromMessage))
+        const top = Math.max(...res.messages.map((m) => m.seq))
+        // Newer than anything the server has (the room row was unknown or stale): awaited as it comes.
+        if (res.hasNewer === false && top < seq) return 'near'
+        const bottom = Math.min(...res.messages.map((m) => m.seq))
+        // Read back as stored: with the amendments the device holds, deletions applied.
+        entries = (await entriesAfter(db, roomId, bottom - 1, top - bottom + 1)).filter((e) => e.seq <= top)
+        hasOlder = res.hasMore
+        // The server's newest message: anything newer on the device came live since, and follows on.
+        hasNewer = res.hasNewer !== false || (await entriesAfter(db, roomId, top, 1)).length > 0
+      }
     }
     const joined = reachesLive(await getCursor(db, roomId), entries.at(-1)?.seq ?? 0)
     if (currentRoomId() !== roomId || timeline.value?.roomId !== roomId) return 'failed'

@@ -238,6 +238,33 @@ describe('opening a room at a message far back in history', () => {
     expect(shownSeqs()).toEqual(seqs(shownSeqs()[0]!, 451))
   })
 
+  it('a held message from before a reset (maybe missing what it skipped) takes the server’s page when online', async () => {
+    const db = await getDb()
+    await storeEvents(
+      db,
+      ROOM_A,
+      seqs(201, 400).map((seq) => event(ROOM_A, seq)),
+    )
+    await deviceHoldsLiveEnd(951)
+    await db.put('cursors', { ...(await getCursor(db, ROOM_A)), resetTo: 950 })
+    await revealMessage(ROOM_A, 300)
+    expect(requests).toEqual([`/api/rooms/${ROOM_A}/messages?around=300&limit=100`])
+    expect(jumpTarget.value).toMatchObject({ seq: 300 })
+    expect(shownSeqs()).toEqual(seqs(251, 350))
+
+    // The link drops on the way: the device's copy stands in, no notice.
+    jumpTarget.value = null
+    await deviceHoldsLiveEnd(951)
+    vi.stubGlobal('fetch', async () => {
+      throw new TypeError('Failed to fetch')
+    })
+    await db.put('cursors', { ...(await getCursor(db, ROOM_A)), resetTo: 950 })
+    await revealMessage(ROOM_A, 380)
+    expect(jumpTarget.value).toMatchObject({ seq: 380 })
+    expect(shownSeqs()).toContain(380)
+    expect(notice.value).toBeNull()
+  })
+
   it('offline with the message not on the device: the honest notice, nothing asked, the window kept', async () => {
     online(true)
     vi.stubGlobal('fetch', async () => {
