@@ -82,7 +82,9 @@ export async function searchDeviceIn(
   let from = before
   if (candidates === null) {
     // Every clause is in many messages: the newest messages hold the page (scan them).
-    const scanned = await scanNewest(store, opts.roomId, before, accept, limit, found)
+    const oneWord = query.clauses.length === 1 && query.clauses[0]!.every((p) => p.length === 1)
+    const budget = oneWord ? SCAN_BUDGET.oneWord : SCAN_BUDGET.more
+    const scanned = await scanNewest(store, opts.roomId, before, accept, limit, found, budget)
     if (found.length >= limit || scanned === null) return withRoomNames(tx, query, found)
     from = scanned
   }
@@ -133,8 +135,12 @@ type SearchStore = IDBPObjectStore<FerryDB, ('search' | 'rooms')[], 'search', 'r
  * (docs/SEARCH.md "On the device", the bench's common word and 1-letter prefix).
  */
 const SCAN_ABOVE = 400
-/** Records a scan reads before it hands over to the index (a clause common alone, rare with the others). */
-const SCAN_BUDGET = 600
+/**
+ * Records a scan reads before it hands over to the index: one word common
+ * alone fills a page well within it; several words or a phrase, each common
+ * but rare together, get a short try (bench: "delivery truck", "depot gate").
+ */
+const SCAN_BUDGET = { oneWord: 600, more: 100 }
 /** Records a scan reads per request. */
 const SCAN_BATCH = 50
 
@@ -157,6 +163,7 @@ async function scanNewest(
   accept: (record: unknown) => record is SearchRecord,
   limit: number,
   found: SearchRecord[],
+  budget: number,
 ): Promise<Key | null> {
   const byMessage = store.index('by-message')
   // The newest first, SCAN_BATCH at a time: a key cursor steps back over a batch in one request
@@ -165,7 +172,7 @@ async function scanNewest(
   const lower: IDBValidKey | null = roomId ? [roomId, -Infinity] : null
   let read = 0
   let last: Key | null = null
-  while (read < SCAN_BUDGET) {
+  while (read < budget) {
     const range = rangeBetween(lower, upper)
     const source = roomId ? byMessage : store
     const cursor = await source.openKeyCursor(range, 'prev')
