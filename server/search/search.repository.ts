@@ -87,6 +87,8 @@ export function searchSql(p: SearchParams): RawBuilder<SearchRow> {
         SELECT m.seq, m.created_at FROM room_events m
         WHERE e.kind = 'message.edited' AND m.room_id = e.room_id AND m.seq = e.target_seq
           AND m.edited_seq = e.seq AND m.deleted_seq IS NULL
+        -- LIMIT keeps it a per-row lookup: flattened, the planner hash-joins a scan of every row.
+        LIMIT 1
       ) m ON true
       WHERE e.search_tsv @@ ${tsq} AND ${rooms}
         AND CASE WHEN e.kind = 'message.created' THEN e.edited_seq IS NULL AND e.deleted_seq IS NULL
