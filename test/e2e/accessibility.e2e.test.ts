@@ -2,7 +2,8 @@
  * Issue 8, item 10: axe-core on every screen, light and dark, at 390×844 (a phone: touch, mobile)
  * and 1280×800 (a desktop with a mouse): no serious or critical violation of WCAG 2.1 A/AA. The
  * room list is audited with every kind of row: a draft, an unread badge, the @ of an unread mention,
- * rooms of one name (short ids); a room with a notice line and "Seen by".
+ * rooms of one name (short ids); a room with a notice line and "Seen by"; the search screen with a
+ * result (issue 12).
  * One server; one browser context per viewport; the colour scheme switches with emulateMedia.
  * Every screen is saved to docs/screenshots/ in both schemes (the set a reviewer looks at).
  * Findings are gathered over all screens and reported together (rule, impact, screen, targets),
@@ -211,6 +212,14 @@ async function walk(page: Page): Promise<string[]> {
   found.push(...(await audit(page, 'account menu')))
   await page.keyboard.press('Escape')
 
+  // Issue 12: the search screen with a result, opened from the room (so its scope toggle shows).
+  await page.getByRole('button', { name: 'Search in this room' }).click()
+  await page.getByRole('searchbox', { name: 'Search messages' }).fill('morning')
+  await page.getByRole('list', { name: 'Results' }).getByRole('link').first().waitFor({ timeout: LONG })
+  found.push(...(await audit(page, 'search')))
+  await page.keyboard.press('Escape')
+  await page.getByRole('searchbox', { name: 'Search messages' }).waitFor({ state: 'detached', timeout: LONG })
+
   // A failed message: sent offline to Harbour, which Ann then leaves from another device.
   await page.goto(server.url)
   await switchRoom(page, 'Harbour')
@@ -232,7 +241,7 @@ async function walk(page: Page): Promise<string[]> {
 }
 
 /**
- * Each walk audits nine screens in two colour schemes (axe and a screenshot each): 84 s alone at
+ * Each walk audits eleven screens in two colour schemes (axe and a screenshot each): 84 s alone at
  * load average 15, so the e2e project's 120 s default is too close on a busy machine. A limit,
  * not a measurement.
  */
