@@ -149,7 +149,7 @@ export function RoomList() {
       <div class="room-list__head">
         <h2>Rooms</h2>
         <div class="row">
-          <SearchButton />
+          <SearchButton current={current.name === 'search'} />
           <button
             type="button"
             class="secondary"

@@ -85,13 +85,17 @@ function SearchIcon() {
   )
 }
 
-/** The room list's and the room header's way in. */
-export function SearchButton({ roomId }: { roomId?: string }) {
+/**
+ * The room list's and the room header's way in. `current`: the search screen is open (at desktop
+ * width the list stays beside it, and its button shows so, as Discover's does).
+ */
+export function SearchButton({ roomId, current = false }: { roomId?: string; current?: boolean }) {
   return (
     <button
       type="button"
       class="icon search-button"
       aria-label={roomId ? 'Search in this room' : 'Search messages'}
+      aria-current={current ? 'page' : undefined}
       onClick={() => navigate(roomId ? { name: 'search', q: '', roomId, scope: 'room' } : { name: 'search', q: '' })}
     >
       <SearchIcon />

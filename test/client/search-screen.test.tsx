@@ -292,9 +292,13 @@ describe('the search screen', () => {
 
   it('the way in: a search button in the room list header (all rooms) and in the room header (this room)', () => {
     render(<RoomList />)
-    fireEvent.click(screen.getByRole('button', { name: 'Search messages' }))
+    const button = screen.getByRole('button', { name: 'Search messages' })
+    expect(button.getAttribute('aria-current')).toBeNull()
+    fireEvent.click(button)
     expect(route.value).toEqual({ name: 'search', q: '' })
     expect(location.pathname + location.search).toBe('/search?q=')
+    // At desktop width the list stays beside the search: its button says the search is open.
+    expect(button.getAttribute('aria-current')).toBe('page')
     cleanup()
     render(<RoomView roomId={ROOM_A} />)
     fireEvent.click(screen.getByRole('button', { name: 'Search in this room' }))
