@@ -26,6 +26,8 @@ export const SEARCH_LIMITS = {
   termsMax: 16,
   /** Characters of a hit's snippet around its first match (whole message when shorter). */
   snippetChars: 160,
+  /** A last word shorter than this is a whole word, not a prefix: one letter would match nearly every message. */
+  prefixMin: 2,
   /** Messages on each side of the one asked for by `GET …/messages?around=`. */
   aroundMax: 50,
 } as const

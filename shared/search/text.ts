@@ -50,7 +50,8 @@ export type Phrase = readonly string[]
  * A parsed query: every clause must match (AND); a clause matches when any
  * of its alternatives does (OR); no excluded phrase may match. `prefix`:
  * the last word of the last alternative of the last clause also matches as
- * a prefix (the person is still typing it).
+ * a prefix (the person is still typing it), when at least
+ * SEARCH_LIMITS.prefixMin characters long.
  */
 export interface ParsedQuery {
   clauses: Phrase[][]
@@ -100,7 +101,8 @@ export function parseQuery(raw: string): ParsedQuery | null {
   if (clauses.length === 0) return null
   // Typing: the raw query (not trimmed) ends in that word, and it was not cut at queryMax.
   const typing = /[\p{L}\p{N}]$/u.test(raw) && raw.trim().length <= SEARCH_LIMITS.queryMax
-  return { clauses, excluded, prefix: lastWasPrefixable && typing }
+  const lastWord = clauses.at(-1)!.at(-1)!.at(-1)!
+  return { clauses, excluded, prefix: lastWasPrefixable && typing && lastWord.length >= SEARCH_LIMITS.prefixMin }
 }
 
 /** Whether `phrase` occurs in `textWords` at `i` (the last word as a prefix when `prefix`). */
