@@ -582,7 +582,7 @@ if (searchDevice) {
     const kb = (n: number) => `${Math.round(n / 1024)} KiB`
     out.push(
       `  ${s.messages} messages (${s.entries} entries with edits and deletions), ${s.indexed} indexed, CPU ${s.cpuThrottle}× slower, ${s.runs} runs per query`,
-      `  v7 → v8 upgrade building the index (openFerryDb): ${s.backfillMs} ms; history page of 50 through storeEvents: median ${s.storePageMs.median} ms, p95 ${s.storePageMs.p95} ms`,
+      `  v7 → v8 upgrade (openFerryDb): ${s.upgradeMs} ms; background fill: ${s.fillMs} ms in ${s.fillChunks} chunks (longest ${s.fillChunkMaxMs} ms); history page of 50 through storeEvents: median ${s.storePageMs.median} ms, p95 ${s.storePageMs.p95} ms`,
       `  storage.estimate: messages ${kb(s.usageMessagesBytes)}, index ${kb(s.usageIndexBytes)}; JSON rows: messages ${kb(s.jsonMessagesBytes)}, index records ${kb(s.jsonIndexBytes)} (${s.terms} term entries)`,
       '',
       table([

@@ -6,7 +6,7 @@
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb'
 import type { ErrorCode } from '../../shared/errors.ts'
 import type { Member, Room, RoomEvent, User } from '../../shared/schemas.ts'
-import { backfillSearchIndex } from '../search/index.ts'
+import { markSearchFillPending } from '../search/fill.ts'
 
 export const DB_NAME = 'ferry'
 export const DB_VERSION = 8
@@ -160,6 +160,18 @@ export interface FerryDB extends DBSchema {
     value: SearchRecord
     indexes: { 'by-term': string; 'by-message': [string, number] }
   }
+  /**
+   * Added in version 8 (issue 12): while present (key 'me'), the search index still lacks some of
+   * the messages cached before it existed, and the background fill (client/search/fill.ts) goes on
+   * after `after`, the last `messages` key it indexed. Absent: the index is complete.
+   */
+  searchFill: { key: 'me'; value: SearchFillRecord }
+}
+
+/** The background fill of the search index: its position in `messages` (null: from the start). */
+export interface SearchFillRecord {
+  v: 1
+  after: [string, number] | null
 }
 
 /** A message as the offline search index holds it (client/search/index.ts). */
@@ -229,6 +241,7 @@ export const USER_STORES = [
   'pushDevice',
   'roomNotify',
   'search',
+  'searchFill',
 ] as const
 
 export function upgradeSchema(
@@ -271,10 +284,13 @@ export function upgradeSchema(
     db.createObjectStore('pushPrompt')
   }
   if (oldVersion < 8) {
-    // Offline search (issue 12): a word index of the messages held, filled from those cached already.
+    // Offline search (issue 12): a word index of the messages held. The upgrade reads no message
+    // (20,000 took 30 s on a phone, with the app unable to open its database): it marks the
+    // messages cached so far for the background fill after open (client/search/fill.ts).
     const search = db.createObjectStore('search', { keyPath: ['at', 'roomId', 'seq'] })
     search.createIndex('by-term', 'terms', { multiEntry: true })
     search.createIndex('by-message', ['roomId', 'seq'], { unique: true })
-    backfillSearchIndex(tx)
+    db.createObjectStore('searchFill')
+    if (oldVersion > 0) markSearchFillPending(tx)
   }
 }

@@ -15,6 +15,7 @@ import { SEARCH_LIMITS, type SearchHit } from '../../shared/search/contract.ts'
 import { matches, type ParsedQuery, parseQuery, snippet, words } from '../../shared/search/text.ts'
 import { getDb } from '../db/page.ts'
 import type { FerryDatabase, FerryDB, SearchRecord } from '../db/schema.ts'
+import { searchIndexComplete } from './fill.ts'
 
 export interface DeviceSearchOptions {
   /** Only this room. */
@@ -50,6 +51,15 @@ function isRecord(value: unknown): value is SearchRecord {
     Array.isArray(r.terms) &&
     r.terms.every((t) => typeof t === 'string')
   )
+}
+
+/**
+ * False while the index still lacks messages cached before it existed (the fill after the
+ * version-8 upgrade, client/search/fill.ts, is under way): `searchDevice` answers from what is
+ * indexed so far, and the screen says older messages are still being indexed.
+ */
+export async function deviceIndexComplete(): Promise<boolean> {
+  return searchIndexComplete(await getDb())
 }
 
 /** The page's database connection; see `searchDeviceIn`. */

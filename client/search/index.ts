@@ -119,27 +119,6 @@ export async function dropRoomIndex(
   await Promise.all(keys.map((key) => store.delete(key)))
 }
 
-/**
- * Version 8's upgrade step: indexes the messages cached by version 7. Rows
- * that are not entries (a damaged store) are skipped; nothing here may fail
- * the upgrade, so any error leaves the index partial (it fills as messages
- * are stored again) rather than the database unopenable.
- */
-export function backfillSearchIndex(tx: IDBPTransaction<FerryDB, StoreNames<FerryDB>[], 'versionchange'>): void {
-  const run = async () => {
-    const entries = storedEntries(await tx.objectStore('messages').getAll())
-    const search = tx.objectStore('search')
-    for (const record of recordsOf(entries)) {
-      try {
-        search.put(record).catch(() => undefined)
-      } catch {
-        // A record IndexedDB refuses (a key it cannot take) is left out.
-      }
-    }
-  }
-  run().catch((error) => console.warn('[ferry] the search index could not be filled from the cache', error))
-}
-
 /** Every record, as stored (tests: the index against `rebuiltIndex`). */
 export async function readIndex(db: FerryDatabase): Promise<SearchRecord[]> {
   return (await db.getAll('search')).sort(compareRecords)

@@ -11,7 +11,7 @@ import { hitKey, SEARCH_LIMITS, type SearchHit, type SearchSource } from '../../
 import { parseQuery } from '../../shared/search/text.ts'
 import { ApiError, isAbort } from '../api/http.ts'
 import { SEARCH_DEBOUNCE_MS, searchServer } from '../search/server.ts'
-import { mergeHits, searchDevice } from '../search/sources.ts'
+import { deviceIndexComplete, mergeHits, searchDevice } from '../search/sources.ts'
 import { status } from './store.ts'
 
 export type SearchScope = 'room' | 'all'
@@ -36,6 +36,8 @@ export interface SearchState {
   nextCursor: string | null
   /** The device answered alone and may hold more than the page it gave (it pages by its last hit). */
   deviceMore: boolean
+  /** The device answered alone while its index still lacked older cached messages (search/fill.ts). */
+  deviceIndexing: boolean
 }
 
 const idle = (query: string, roomId: string | null, scope: SearchScope): SearchState => ({
@@ -50,6 +52,7 @@ const idle = (query: string, roomId: string | null, scope: SearchScope): SearchS
   source: null,
   nextCursor: null,
   deviceMore: false,
+  deviceIndexing: false,
 })
 
 export const search = signal<SearchState>(idle('', null, 'all'))
@@ -104,6 +107,15 @@ async function deviceAnswer(
   }
 }
 
+/** True while the device's index still lacks older messages; false when it cannot tell. */
+async function deviceIndexing(): Promise<boolean> {
+  try {
+    return !(await deviceIndexComplete())
+  } catch {
+    return false
+  }
+}
+
 /** Asks now: the device, and the server unless offline. */
 async function run(): Promise<void> {
   cancel()
@@ -155,7 +167,7 @@ async function run(): Promise<void> {
       serverProblem = error instanceof ApiError && error.code === 'network' ? null : problemOf(error)
     }
   }
-  const fromDevice = await device
+  const [fromDevice, indexing] = await Promise.all([device, deviceIndexing()])
   if (ask !== generation) return
   if (fromDevice instanceof Error) {
     set({
@@ -177,6 +189,7 @@ async function run(): Promise<void> {
     source: 'device',
     nextCursor: null,
     deviceMore: fromDevice.length >= deviceLimit,
+    deviceIndexing: indexing,
   })
 }
 

@@ -7,6 +7,7 @@ import { readFirstScreen } from '../db/first-screen.ts'
 import { getDb } from '../db/page.ts'
 import { clearUserData, expireSession, type HeldWork, setSessionUser } from '../db/rooms.ts'
 import { readSnapshot, type Snapshot } from '../db/snapshot.ts'
+import { startSearchFill } from '../search/fill.ts'
 import type { SyncEngine } from '../sync/engine.ts'
 import { onTabMessage, publish, tellOthers } from '../tabs/bus.ts'
 import { electLeader } from '../tabs/leader.ts'
@@ -189,11 +190,14 @@ function startSession(): void {
   tellOthers({ type: 'who-leads' })
   stopLeading = electLeader(() => {
     let engine: SyncEngine | null = null
+    let stopFill: (() => void) | null = null
     let stopped = false
     // Loaded after the first paint: the cached screen needs no socket code.
     const starting = Promise.all([getDb(), import('../sync/engine.ts')]).then(([db, { SyncEngine }]) => {
       const me = user.value
       if (stopped || !me) return
+      // Messages cached before the search index existed are indexed in the background (issue 12).
+      stopFill = startSearchFill(db)
       engine = new SyncEngine(db, me, {
         // Arrivals count as read only where the person sees them: the open room, at its live end.
         viewingRoom: () => {
@@ -218,6 +222,7 @@ function startSession(): void {
     return () => {
       stopped = true
       engine?.stop()
+      stopFill?.()
     }
   })
 }

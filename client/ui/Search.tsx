@@ -26,6 +26,8 @@ type SearchRoute = Extract<Route, { name: 'search' }>
 
 /** What the screen says whenever the device answered alone (offline, or the server failed). */
 export const ON_DEVICE = 'Searching messages on this device'
+/** Beside it while the device's index still lacks older cached messages (client/search/fill.ts). */
+export const STILL_INDEXING = 'Still indexing older messages on this device'
 
 export interface TextPart {
   text: string
@@ -252,6 +254,7 @@ export function SearchScreen({ route: at }: { route: SearchRoute }) {
         </form>
       </search>
       {onDevice && <p class="search__device">{ON_DEVICE}</p>}
+      {onDevice && state.deviceIndexing && <p class="search__device">{STILL_INDEXING}</p>}
       <p class="visually-hidden" role="status">
         {count}
       </p>

@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest'
+import { storeEvents } from '../../client/db/messages.ts'
 import { openFerryDb } from '../../client/db/open.ts'
+import { clearUserData } from '../../client/db/rooms.ts'
+import type { FerryDatabase } from '../../client/db/schema.ts'
 import { DB_VERSION } from '../../client/db/schema.ts'
 import { listOutbox } from '../../client/outbox/store.ts'
 import { searchDeviceIn } from '../../client/search/device.ts'
+import { fillSearchIndex, searchIndexComplete } from '../../client/search/fill.ts'
 import { readIndex, rebuiltIndex } from '../../client/search/index.ts'
-import { event, ROOM_A, ROOM_B } from './support.ts'
+import type { RoomEvent } from '../../shared/schemas.ts'
+import { event, freshDb, ROOM_A, ROOM_B } from './support.ts'
 
 /**
  * A version-7 database (its stores as version 7 left them, frozen here) holding cached messages,
@@ -53,6 +58,64 @@ function createVersion7WithMessages(name: string): Promise<void> {
     }
     request.onerror = () => reject(request.error)
   })
+}
+
+/** A version-7 database (stores as above) holding these entries, every room's cursor claiming them. */
+function createVersion7Holding(name: string, entries: readonly RoomEvent[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(name, 7)
+    request.onupgradeneeded = () => {
+      const db = request.result
+      db.createObjectStore('session')
+      db.createObjectStore('rooms', { keyPath: 'id' })
+      db.createObjectStore('messages', { keyPath: ['roomId', 'seq'] }).createIndex('by-target', ['roomId', 'targetSeq'])
+      const outbox = db.createObjectStore('outbox', { keyPath: 'clientId' })
+      outbox.createIndex('by-order', 'order')
+      outbox.createIndex('by-room', ['roomId', 'order'])
+      db.createObjectStore('cursors', { keyPath: 'roomId' })
+      db.createObjectStore('drafts', { keyPath: 'roomId' })
+      db.createObjectStore('firstScreen')
+      db.createObjectStore('members', { keyPath: 'roomId' })
+      db.createObjectStore('pushDevice')
+      db.createObjectStore('roomNotify', { keyPath: 'roomId' })
+      db.createObjectStore('pushPrompt')
+    }
+    request.onsuccess = () => {
+      const db = request.result
+      const tx = db.transaction(['messages', 'cursors'], 'readwrite')
+      const top = new Map<string, number>()
+      for (const e of entries) {
+        tx.objectStore('messages').put(e)
+        top.set(e.roomId, Math.max(top.get(e.roomId) ?? 0, e.seq))
+      }
+      for (const [roomId, lastSeq] of top)
+        tx.objectStore('cursors').put({ roomId, lastSeq, ranges: [[1, lastSeq]], hasOlder: false })
+      tx.oncomplete = () => {
+        db.close()
+        resolve()
+      }
+      tx.onerror = () => reject(tx.error)
+    }
+    request.onerror = () => reject(request.error)
+  })
+}
+
+const said = (roomId: string, seq: number, body: string) => event(roomId, seq, { body })
+const edit = (roomId: string, seq: number, target: number, body: string) =>
+  event(roomId, seq, { kind: 'message.edited', targetSeq: target, body, clientId: null })
+const del = (roomId: string, seq: number, target: number) =>
+  event(roomId, seq, { kind: 'message.deleted', targetSeq: target, body: null, clientId: null })
+
+/** What the index holds, in short: room letter, seq, text. */
+async function indexed(db: FerryDatabase): Promise<string[]> {
+  return (await readIndex(db)).map((r) => `${r.roomId === ROOM_A ? 'A' : 'B'}${r.seq} ${r.text}`)
+}
+
+/** Twelve messages in room A (one edited later in the log) and three in room B. */
+function cache(): RoomEvent[] {
+  const a = Array.from({ length: 12 }, (_, i) => said(ROOM_A, i + 1, `cargo note ${i + 1}`))
+  const b = Array.from({ length: 3 }, (_, i) => said(ROOM_B, i + 1, `harbour note ${i + 1}`))
+  return [...a, edit(ROOM_A, 13, 3, 'cargo note three, edited'), ...b]
 }
 
 /** Builds a database exactly as version 1 of the app left it (frozen here on purpose). */
@@ -111,6 +174,7 @@ describe('IndexedDB schema upgrade', () => {
       'roomNotify',
       'rooms',
       'search',
+      'searchFill',
       'session',
     ])
     expect((await listOutbox(db)).map((i) => i.body)).toEqual(['queued 1', 'queued 2'])
@@ -121,11 +185,17 @@ describe('IndexedDB schema upgrade', () => {
     db.close()
   })
 
-  it('version 8 indexes the messages version 7 cached, skipping damaged rows', async () => {
+  it('version 8 only creates the index and marks its fill pending: the fill, after open, indexes what version 7 cached', async () => {
     const name = `ferry-upgrade-search-${Date.now()}`
     await createVersion7WithMessages(name)
     const db = await openFerryDb({}, name)
     expect(db.version).toBe(DB_VERSION)
+    // The upgrade itself reads no message: the index is empty, its fill pending, the device says so.
+    expect(await readIndex(db)).toEqual([])
+    expect(await searchIndexComplete(db)).toBe(false)
+    expect(await searchDeviceIn(db, 'depot', {})).toEqual([])
+    expect(await fillSearchIndex(db, { chunk: 3, pause: async () => undefined })).toBe(true)
+    expect(await searchIndexComplete(db)).toBe(true)
     const index = await readIndex(db)
     expect(index).toEqual(await rebuiltIndex(db))
     expect(index.map((r) => [r.roomId === ROOM_A ? 'A' : 'B', r.seq, r.text])).toEqual([
@@ -157,5 +227,117 @@ describe('IndexedDB schema upgrade', () => {
     expect(newer.version).toBe(DB_VERSION + 1)
     newer.close()
     old.close()
+  })
+})
+
+describe('the search index filled after the version-8 upgrade', () => {
+  it('a new database has nothing to fill; clearing the user data leaves nothing to fill either', async () => {
+    const db = await freshDb()
+    expect(await searchIndexComplete(db)).toBe(true)
+    await clearUserData(db)
+    expect(await searchIndexComplete(db)).toBe(true)
+    db.close()
+  })
+
+  it('resumes where it stopped when the database was closed mid-fill, and ends equal to a rebuild', async () => {
+    const name = `ferry-fill-resume-${Date.now()}`
+    await createVersion7Holding(name, cache())
+    const first = await openFerryDb({}, name)
+    let chunks = 0
+    // The page goes away after two chunks: the connection closes between two transactions.
+    const done = await fillSearchIndex(first, {
+      chunk: 4,
+      pause: async () => {
+        chunks += 1
+        if (chunks === 2) first.close()
+      },
+    })
+    expect(done).toBe(false)
+    const second = await openFerryDb({}, name)
+    expect(await searchIndexComplete(second)).toBe(false)
+    // Two chunks of four entries (room A's 1 to 8) were indexed and stay; nothing else yet.
+    expect(await indexed(second)).toEqual([
+      'A1 cargo note 1',
+      'A2 cargo note 2',
+      'A3 cargo note three, edited',
+      'A4 cargo note 4',
+      'A5 cargo note 5',
+      'A6 cargo note 6',
+      'A7 cargo note 7',
+      'A8 cargo note 8',
+    ])
+    let later = 0
+    const counted = async () => {
+      later += 1
+    }
+    expect(await fillSearchIndex(second, { chunk: 4, pause: counted })).toBe(true)
+    // It went on after room A's seq 8: the 8 entries left (A9 to A13, B1 to B3), two full chunks
+    // and an empty one that finds the end (from the start it would have taken four full ones).
+    expect(later).toBe(2)
+    expect(await readIndex(second)).toEqual(await rebuiltIndex(second))
+    expect((await readIndex(second)).length).toBe(15)
+    expect(await searchIndexComplete(second)).toBe(true)
+    // Filling again finds nothing to do.
+    expect(await fillSearchIndex(second, { chunk: 4, pause: async () => undefined })).toBe(true)
+    second.close()
+  })
+
+  it('ends right when messages are stored, edited and deleted while it runs, before and after its position', async () => {
+    const name = `ferry-fill-live-${Date.now()}`
+    await createVersion7Holding(name, cache())
+    const db = await openFerryDb({}, name)
+    let chunks = 0
+    const done = await fillSearchIndex(db, {
+      chunk: 4,
+      pause: async () => {
+        chunks += 1
+        if (chunks !== 1) return
+        // After the first chunk (room A's 1 to 4): changes behind the fill's position and ahead of it.
+        await storeEvents(db, ROOM_A, [
+          edit(ROOM_A, 14, 1, 'cargo note one, edited live'),
+          del(ROOM_A, 15, 2),
+          edit(ROOM_A, 16, 9, 'cargo note nine, edited live'),
+          del(ROOM_A, 17, 10),
+          said(ROOM_A, 18, 'a new cargo message'),
+        ])
+        await storeEvents(db, ROOM_B, [said(ROOM_B, 4, 'a new harbour message'), del(ROOM_B, 5, 1)])
+      },
+    })
+    expect(done).toBe(true)
+    expect(await readIndex(db)).toEqual(await rebuiltIndex(db))
+    expect(await indexed(db)).toEqual([
+      'A1 cargo note one, edited live',
+      'B2 harbour note 2',
+      'A3 cargo note three, edited',
+      'B3 harbour note 3',
+      'A4 cargo note 4',
+      'B4 a new harbour message',
+      'A5 cargo note 5',
+      'A6 cargo note 6',
+      'A7 cargo note 7',
+      'A8 cargo note 8',
+      'A9 cargo note nine, edited live',
+      'A11 cargo note 11',
+      'A12 cargo note 12',
+      'A18 a new cargo message',
+    ])
+    expect((await searchDeviceIn(db, 'nine', {})).map((h) => h.seq)).toEqual([9])
+    expect(await searchDeviceIn(db, '"cargo note 10"', {})).toEqual([])
+    db.close()
+  })
+
+  it('two fills at once (two tabs) end with the same index as one', async () => {
+    const name = `ferry-fill-twice-${Date.now()}`
+    await createVersion7Holding(name, cache())
+    const one = await openFerryDb({}, name)
+    const two = await openFerryDb({}, name)
+    const pause = async () => undefined
+    expect(
+      await Promise.all([fillSearchIndex(one, { chunk: 3, pause }), fillSearchIndex(two, { chunk: 5, pause })]),
+    ).toEqual([true, true])
+    expect(await readIndex(one)).toEqual(await rebuiltIndex(one))
+    expect((await readIndex(one)).length).toBe(15)
+    one.close()
+    two.close()
   })
 })

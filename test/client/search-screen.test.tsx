@@ -5,7 +5,7 @@
  */
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/preact'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { searchDevice } from '../../client/search/sources.ts'
+import { deviceIndexComplete, searchDevice } from '../../client/search/sources.ts'
 import { navigate, routeFromPath } from '../../client/state/navigation.ts'
 import { openSearch, stopSearch } from '../../client/state/search.ts'
 import { type Route, rooms, route, status, timeline, user } from '../../client/state/store.ts'
@@ -13,15 +13,17 @@ import { setClock } from '../../client/time/clock.ts'
 import { setTimeSettings } from '../../client/time/format.ts'
 import { RoomList } from '../../client/ui/RoomList.tsx'
 import { RoomView } from '../../client/ui/RoomView.tsx'
-import { markedParts, ON_DEVICE, SearchScreen, SnippetText } from '../../client/ui/Search.tsx'
+import { markedParts, ON_DEVICE, SearchScreen, SnippetText, STILL_INDEXING } from '../../client/ui/Search.tsx'
 import type { SearchHit, Snippet } from '../../shared/search/contract.ts'
 import { ALICE, FIXTURE_TIME, ROOM_A, ROOM_B, roomFixture } from './support.ts'
 
 vi.mock('../../client/search/sources.ts', async (original) => ({
   ...(await original<typeof import('../../client/search/sources.ts')>()),
   searchDevice: vi.fn(async () => []),
+  deviceIndexComplete: vi.fn(async () => true),
 }))
 const device = vi.mocked(searchDevice)
+const indexComplete = vi.mocked(deviceIndexComplete)
 
 const json = (body: unknown, code = 200) =>
   new Response(JSON.stringify(body), { status: code, headers: { 'content-type': 'application/json' } })
@@ -133,6 +135,8 @@ describe('the search screen', () => {
     status.value = { socket: 'open', retryAt: null, catchingUp: 0, offline: false }
     device.mockReset()
     device.mockResolvedValue([])
+    indexComplete.mockReset()
+    indexComplete.mockResolvedValue(true)
     openSearch('', null, 'all')
     vi.stubGlobal('fetch', async (url: string) => {
       if (url.startsWith('/api/search')) return json({ hits: [], nextCursor: null })
@@ -237,12 +241,23 @@ describe('the search screen', () => {
     await screen.findByRole('link', { name: /Quay/ })
     expect(screen.getByText(ON_DEVICE)).toBeTruthy()
     expect(ON_DEVICE).toBe('Searching messages on this device')
+    expect(screen.queryByText(STILL_INDEXING)).toBeNull()
     expect(screen.getByRole('status').textContent).toBe('1 message found on this device')
     expect(searched).toEqual([])
     device.mockResolvedValue([])
     fireEvent.input(screen.getByRole('searchbox'), { target: { value: 'zebra' } })
     await screen.findByText('No messages in all your rooms match “zebra” among those on this device.')
     expect(location.search).toBe('?q=zebra')
+  })
+
+  it('offline while older messages are still being indexed: says so beside what the device found', async () => {
+    device.mockResolvedValue([hit(ROOM_B, 2)])
+    indexComplete.mockResolvedValue(false)
+    show({ name: 'search', q: 'depot' }, true)
+    await screen.findByRole('link', { name: /Quay/ })
+    expect(screen.getByText(ON_DEVICE)).toBeTruthy()
+    expect(screen.getByText(STILL_INDEXING)).toBeTruthy()
+    expect(STILL_INDEXING).toBe('Still indexing older messages on this device')
   })
 
   it('from a room: this room by default, a toggle to all rooms, and Back (or Escape) returns to the room', async () => {

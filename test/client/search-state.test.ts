@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { SEARCH_DEBOUNCE_MS } from '../../client/search/server.ts'
-import { searchDevice } from '../../client/search/sources.ts'
+import { deviceIndexComplete, searchDevice } from '../../client/search/sources.ts'
 import { loadMore, openSearch, search, searchNow, setScope, stopSearch, typeQuery } from '../../client/state/search.ts'
 import { status } from '../../client/state/store.ts'
 import type { SearchHit } from '../../shared/search/contract.ts'
@@ -14,8 +14,10 @@ import { FIXTURE_TIME, ROOM_A, ROOM_B } from './support.ts'
 vi.mock('../../client/search/sources.ts', async (original) => ({
   ...(await original<typeof import('../../client/search/sources.ts')>()),
   searchDevice: vi.fn(async () => []),
+  deviceIndexComplete: vi.fn(async () => true),
 }))
 const device = vi.mocked(searchDevice)
+const indexComplete = vi.mocked(deviceIndexComplete)
 
 const hit = (roomId: string, seq: number, text = `depot ${seq}`): SearchHit => ({
   roomId,
@@ -59,6 +61,8 @@ beforeEach(() => {
   status.value = { socket: 'open', retryAt: null, catchingUp: 0, offline: false }
   device.mockReset()
   device.mockResolvedValue([])
+  indexComplete.mockReset()
+  indexComplete.mockResolvedValue(true)
   openSearch('', null, 'all')
 })
 afterEach(() => {
@@ -189,6 +193,21 @@ describe('server and device', () => {
     expect(device).toHaveBeenCalledWith('depot', { limit: 50 })
     expect(search.value).toMatchObject({ source: 'device', error: null, loading: false, answered: 'depot' })
     expect(search.value.hits.map((h) => h.seq)).toEqual([2])
+  })
+
+  it('offline, while the device still indexes older messages: it answers from what is indexed and says so', async () => {
+    heldFetch()
+    status.value = { ...status.value, socket: 'waiting', offline: true }
+    device.mockResolvedValue([hit(ROOM_A, 2)])
+    indexComplete.mockResolvedValue(false)
+    openSearch('depot', null, 'all')
+    await settle()
+    expect(search.value).toMatchObject({ source: 'device', deviceIndexing: true, loading: false })
+    expect(search.value.hits.map((h) => h.seq)).toEqual([2])
+    // The fill ended: the next answer says nothing of it.
+    indexComplete.mockResolvedValue(true)
+    await searchNow()
+    expect(search.value).toMatchObject({ source: 'device', deviceIndexing: false })
   })
 
   it('offline: a full page from the device offers more, asked after its last hit', async () => {
