@@ -326,6 +326,32 @@ describe('the search index filled after the version-8 upgrade', () => {
     db.close()
   })
 
+  it('in chunks of the default size, messages close together read by range, ends equal to a rebuild', async () => {
+    const name = `ferry-fill-default-${Date.now()}`
+    const entries = [
+      ...Array.from({ length: 60 }, (_, i) => said(ROOM_A, i + 1, `pallet ${i + 1}`)),
+      edit(ROOM_A, 61, 3, 'pallet three, edited'),
+      del(ROOM_A, 62, 20),
+      edit(ROOM_A, 63, 59, 'pallet fifty-nine, edited'),
+      edit(ROOM_A, 64, 3, 'pallet three, edited twice'),
+      ...Array.from({ length: 12 }, (_, i) => said(ROOM_B, i * 20 + 1, `crate ${i * 20 + 1}`)),
+    ]
+    await createVersion7Holding(name, entries)
+    const db = await openFerryDb({}, name)
+    expect(await fillSearchIndex(db, { pause: async () => undefined })).toBe(true)
+    const index = await readIndex(db)
+    expect(index).toEqual(await rebuiltIndex(db))
+    expect(index.length).toBe(59 + 12)
+    const text = new Map(index.map((r) => [`${r.roomId === ROOM_A ? 'A' : 'B'}${r.seq}`, r.text]))
+    expect([text.get('A3'), text.get('A20'), text.get('A59'), text.get('B221')]).toEqual([
+      'pallet three, edited twice',
+      undefined,
+      'pallet fifty-nine, edited',
+      'crate 221',
+    ])
+    db.close()
+  })
+
   it('two fills at once (two tabs) end with the same index as one', async () => {
     const name = `ferry-fill-twice-${Date.now()}`
     await createVersion7Holding(name, cache())
