@@ -154,4 +154,55 @@ describe('search', () => {
     expect(await page.getByText('Searching messages on this device').count()).toBe(1)
     await context.setOffline(false)
   })
+
+  it('a cache from before the index: after a reload the leader fills it, and the device finds what it held', async () => {
+    const { page, context } = phone
+    // What the version-8 upgrade leaves on a device that cached messages under version 7: an empty
+    // index and its fill pending (client/search/fill.ts).
+    await page.evaluate(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const open = indexedDB.open('ferry')
+          open.onerror = () => reject(open.error)
+          open.onsuccess = () => {
+            const tx = open.result.transaction(['search', 'searchFill'], 'readwrite')
+            tx.objectStore('search').clear()
+            tx.objectStore('searchFill').put({ v: 1, after: null }, 'me')
+            tx.oncomplete = () => {
+              open.result.close()
+              resolve()
+            }
+            tx.onerror = () => reject(tx.error)
+          }
+        }),
+    )
+    await page.goto(`${server.url}/search?q=`)
+    const fillPending = () =>
+      page.evaluate(
+        () =>
+          new Promise<boolean>((resolve, reject) => {
+            const open = indexedDB.open('ferry')
+            open.onerror = () => reject(open.error)
+            open.onsuccess = () => {
+              const get = open.result.transaction('searchFill').objectStore('searchFill').get('me')
+              get.onsuccess = () => {
+                resolve(get.result !== undefined)
+                open.result.close()
+              }
+              get.onerror = () => reject(get.error)
+            }
+          }),
+      )
+    await expect.poll(fillPending, { timeout: LONG }).toBe(false)
+    await context.setOffline(true)
+    await waitForStatus(page, 'Offline')
+    const field = page.getByRole('searchbox', { name: 'Search messages' })
+    await field.fill('marmalade depot')
+    await page.getByText('Searching messages on this device').waitFor({ timeout: LONG })
+    const results = page.getByRole('list', { name: 'Results' }).getByRole('link')
+    await expect.poll(() => results.count(), { timeout: LONG }).toBe(1)
+    expect(await results.first().getAttribute('href')).toBe(`/rooms/${room.id}?at=${farBack.seq}`)
+    expect(await page.getByText('Still indexing older messages on this device').count()).toBe(0)
+    await context.setOffline(false)
+  })
 })
