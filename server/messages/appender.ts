@@ -20,9 +20,9 @@ interface Pending {
 export interface AppenderOptions {
   /** Most writes committed in one transaction. */
   maxBatch?: number
-  /** Most transactions under way at once (PGlite runs them one after another anyway). */
+  /** Lanes, each with at most one transaction under way (PGlite runs them one after another anyway). */
   lanes?: number
-  /** Most writes waiting or in a transaction, all together; past it `append` answers `overloaded` at once. */
+  /** Most writes waiting or in a transaction, all lanes together; past it `append` answers `overloaded` at once. */
   maxPending?: number
   /** Told about each write the database refused on its own (answered `not_storable`). */
   onNotStorable?: (error: unknown, request: AppendRequest) => void
@@ -30,56 +30,55 @@ export interface AppenderOptions {
   profile?: AppendProfile
   /** Batch sizes and commit latency (ferry_append_batch_size, ferry_append_commit_seconds). */
   metrics?: Pick<Metrics, 'appendBatchSize' | 'appendCommitSeconds'>
-  /** Stores one batch (default: appendBatch); tests gate it to see what runs when. */
-  commitBatch?: (requests: readonly AppendRequest[]) => Promise<{ results: AppendResult[]; created: RoomEvent[] }>
 }
 
-/** What waits in a room's queue: a write, or a task that writes the room's log itself (Appender.exclusive). */
-type Item = { write: Pending; task?: undefined } | { task: () => Promise<void>; write?: undefined }
+/** FNV-1a: a stable, cheap spread of room ids over lanes. */
+function laneOf(roomId: string, lanes: number): number {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < roomId.length; i++) hash = Math.imul(hash ^ roomId.charCodeAt(i), 0x01000193)
+  return (hash >>> 0) % lanes
+}
+
+class Lane {
+  queue: Pending[] = []
+  /** Other writers of the lane's rooms' logs (Appender.exclusive), each run alone between batches. */
+  tasks: Array<() => Promise<void>> = []
+  busy = false
+}
 
 /**
  * The one append path for room messages (HTTP and WebSocket alike).
  *
- * Group commit: writes queue up while transactions are under way and the
- * next transaction takes every write it may (appendBatch: one statement), so
- * the per-commit cost is paid per batch, not per message (DESIGN.md §3). Up
- * to `lanes` transactions run at once, and a room is in at most one of them:
- * a write starts as soon as a transaction slot is free and its room has
- * nothing under way, whatever other rooms do. So a sender's pipelined
- * messages keep the order in which they were queued, no two transactions of
- * this process ever wait for the same room's lock, and, unlike rooms hashed
- * to fixed lanes (before 2026-12-08), a write never waits behind another
- * room's transaction while a slot is idle.
+ * Group commit: writes queue up while a transaction is under way and the next
+ * transaction takes them all (appendBatch: one statement), so the per-commit cost is paid
+ * per batch, not per message (DESIGN.md §3). Rooms are spread over lanes by a
+ * hash of their id, each lane with one transaction in flight: lanes run in
+ * parallel, a room always goes through the same lane, so a sender's pipelined
+ * messages keep the order in which they were queued and no two transactions
+ * of this process ever wait for the same room.
  * Answers (and bus publication) come only after the commit.
  */
 export class Appender {
   readonly #db: Kysely<DB>
   readonly #bus: Bus
   readonly #maxBatch: number
-  readonly #maxInFlight: number
+  readonly #lanes: Lane[]
   readonly #maxPending: number
   #pending = 0
-  /** What waits, per room; a Map iterates in insertion order, so rooms are served oldest waiting first. */
-  readonly #waiting = new Map<string, Item[]>()
-  /** Rooms with a transaction or task under way. */
-  readonly #busyRooms = new Set<string>()
-  #inFlight = 0
   readonly #onNotStorable: (error: unknown, request: AppendRequest) => void
   #idle: Array<() => void> = []
   readonly #profile: AppendProfile | undefined
   readonly #metrics: AppenderOptions['metrics']
-  readonly #commitBatch: NonNullable<AppenderOptions['commitBatch']>
 
   constructor(db: Kysely<DB>, bus: Bus, options: AppenderOptions = {}) {
     this.#db = db
     this.#bus = bus
     this.#maxBatch = options.maxBatch ?? 256
-    this.#maxInFlight = options.lanes ?? 2
+    this.#lanes = Array.from({ length: options.lanes ?? 2 }, () => new Lane())
     this.#maxPending = options.maxPending ?? LIMITS.appendQueueMax
     this.#onNotStorable = options.onNotStorable ?? (() => {})
     this.#profile = options.profile
     this.#metrics = options.metrics
-    this.#commitBatch = options.commitBatch ?? ((requests) => appendBatch(this.#db, requests, this.#profile))
   }
 
   /**
@@ -99,34 +98,34 @@ export class Appender {
     }
     this.#pending++
     return new Promise<AppendResult>((resolve, reject) => {
-      this.#enqueue(request.roomId, {
-        write: { request, queuedAt: this.#profile ? performance.now() : 0, resolve, reject },
-      })
+      const lane = this.#lanes[laneOf(request.roomId, this.#lanes.length)]!
+      lane.queue.push({ request, queuedAt: this.#profile ? performance.now() : 0, resolve, reject })
+      this.#pump(lane)
     }).finally(() => this.#pending--)
   }
 
   /**
    * Runs `work`, a transaction that writes a room's log itself (member notices,
-   * renames: server/rooms/room-log.ts), in the room's queue order with nothing
-   * else of the room under way, and publishes what it created after its
-   * commit. So the room's entries reach the bus in seq order, whoever wrote
-   * them: a live socket skips an entry older than one it was already sent, so
-   * publishing seq 8 before seq 7 would lose 7 for it. Not bounded by
-   * `maxPending`: these are rare HTTP requests, not a stream of writes.
+   * renames: server/rooms/room-log.ts), in the room's lane with nothing else of
+   * the lane under way, and publishes what it created after its commit. So the
+   * room's entries reach the bus in seq order, whoever wrote them: a live socket
+   * skips an entry older than one it was already sent, so publishing seq 8
+   * before seq 7 would lose 7 for it. Not bounded by `maxPending`: these are
+   * rare HTTP requests, not a stream of writes.
    */
   exclusive<T>(roomId: string, work: () => Promise<{ result: T; created: readonly RoomEvent[] }>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#enqueue(roomId, {
-        task: async () => {
-          try {
-            const { result, created } = await work()
-            this.#bus.publish(created)
-            resolve(result)
-          } catch (error) {
-            reject(error)
-          }
-        },
+      const lane = this.#lanes[laneOf(roomId, this.#lanes.length)]!
+      lane.tasks.push(async () => {
+        try {
+          const { result, created } = await work()
+          this.#bus.publish(created)
+          resolve(result)
+        } catch (error) {
+          reject(error)
+        }
       })
+      this.#pump(lane)
     })
   }
 
@@ -137,63 +136,19 @@ export class Appender {
   }
 
   #isIdle(): boolean {
-    return this.#inFlight === 0 && this.#waiting.size === 0
+    return this.#lanes.every((lane) => !lane.busy && lane.queue.length === 0 && lane.tasks.length === 0)
   }
 
-  #enqueue(roomId: string, item: Item): void {
-    const queue = this.#waiting.get(roomId)
-    if (queue) queue.push(item)
-    else this.#waiting.set(roomId, [item])
-    // A room under way stays so until its transaction ends, which pumps: nothing new can start now.
-    if (!this.#busyRooms.has(roomId)) this.#pump()
-  }
-
-  /** Starts what may start: transactions while slots are free, each with every write of rooms not under way. */
-  #pump(): void {
-    while (this.#inFlight < this.#maxInFlight) {
-      const next = this.#next()
-      if (!next) break
-      this.#inFlight++
-      for (const roomId of next.rooms) this.#busyRooms.add(roomId)
-      const running = next.task ? next.task() : this.#commit(next.batch)
-      void running.finally(() => {
-        this.#inFlight--
-        for (const roomId of next.rooms) this.#busyRooms.delete(roomId)
-        this.#pump()
-        if (this.#isIdle()) for (const resolve of this.#idle.splice(0)) resolve()
-      })
-    }
-  }
-
-  /**
-   * The next thing to start, rooms served oldest waiting first: a room whose
-   * first item is a task runs it alone (when nothing was taken yet); else
-   * each free room's leading writes, up to a task or `maxBatch` in all.
-   */
-  #next(): { rooms: string[]; task?: () => Promise<void>; batch: Pending[] } | undefined {
-    const batch: Pending[] = []
-    const rooms: string[] = []
-    for (const [roomId, queue] of this.#waiting) {
-      if (batch.length >= this.#maxBatch) break
-      if (this.#busyRooms.has(roomId)) continue
-      const first = queue[0]!
-      if (first.task) {
-        if (batch.length > 0) continue
-        this.#take(roomId, queue, 1)
-        return { rooms: [roomId], task: first.task, batch }
-      }
-      let n = 0
-      while (n < queue.length && queue[n]!.write && batch.length < this.#maxBatch) batch.push(queue[n++]!.write!)
-      this.#take(roomId, queue, n)
-      rooms.push(roomId)
-    }
-    return batch.length > 0 ? { rooms, batch } : undefined
-  }
-
-  /** Removes the first `n` items of a room's queue (and the room, once empty). */
-  #take(roomId: string, queue: Item[], n: number): void {
-    if (n === queue.length) this.#waiting.delete(roomId)
-    else queue.splice(0, n)
+  #pump(lane: Lane): void {
+    if (lane.busy || (lane.queue.length === 0 && lane.tasks.length === 0)) return
+    lane.busy = true
+    const task = lane.tasks.shift()
+    const running = task ? task() : this.#commit(lane.queue.splice(0, this.#maxBatch))
+    running.finally(() => {
+      lane.busy = false
+      this.#pump(lane)
+      if (this.#isIdle()) for (const resolve of this.#idle.splice(0)) resolve()
+    })
   }
 
   /**
@@ -219,7 +174,7 @@ export class Appender {
     }
     try {
       const requests = batch.map((p) => p.request)
-      outcome = await this.#commitBatch(requests)
+      outcome = await appendBatch(this.#db, requests, profile)
       const transactionMs = profile || metrics ? performance.now() - startedAt : 0
       profile?.record('batch.transaction', transactionMs)
       // Committed batches only: a split batch counts as the halves that committed.
