@@ -17,6 +17,8 @@ export interface ServerSearch {
   /** The previous page's `nextCursor`. */
   cursor?: string
   limit?: number
+  /** `relevance` (best match); newest first (the server's default) when absent or `recent`. */
+  sort?: 'recent' | 'relevance'
 }
 
 /**
@@ -24,11 +26,12 @@ export interface ServerSearch {
  * that word as a prefix, one that ends in a space does not; shared/search/text.ts parseQuery), cut
  * to the length the server accepts.
  */
-export function searchPath({ q, roomId, cursor, limit }: ServerSearch): string {
+export function searchPath({ q, roomId, cursor, limit, sort }: ServerSearch): string {
   const params = new URLSearchParams({ q: q.slice(0, SEARCH_LIMITS.queryMax * 2) })
   if (roomId) params.set('roomId', roomId)
   if (cursor) params.set('cursor', cursor)
   params.set('limit', String(limit ?? SEARCH_LIMITS.pageDefault))
+  if (sort === 'relevance') params.set('sort', 'relevance')
   return `/api/search?${params}`
 }
 

@@ -21,13 +21,17 @@ export function currentAt(): number | undefined {
 
 type SearchRoute = Extract<Route, { name: 'search' }>
 
-/** The address of a search: `/search?q=…`, with `room=` when opened from a room and `in=all` for all rooms from there. */
+/**
+ * The address of a search: `/search?q=…`, with `room=` when opened from a room, `in=all` for all
+ * rooms from there, and `sort=relevance` for best match (newest first has none).
+ */
 export function searchAddress(search: SearchRoute): string {
   const params = new URLSearchParams({ q: search.q })
   if (search.roomId) {
     params.set('room', search.roomId)
     if (search.scope === 'all') params.set('in', 'all')
   }
+  if (search.sort === 'relevance') params.set('sort', 'relevance')
   return `/search?${params}`
 }
 
@@ -87,7 +91,10 @@ export function routeFromPath(pathname: string, state?: unknown, search = ''): R
 
 const ROOM_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-/** `?q=&room=&in=all`: a room that is not a room id is ignored (all rooms), as is a scope without a room. */
+/**
+ * `?q=&room=&in=all&sort=relevance`: a room that is not a room id is ignored (all rooms), as is a
+ * scope without a room; a sort other than `relevance` is newest first.
+ */
 function searchRouteOf(search: string): SearchRoute {
   const params = new URLSearchParams(search)
   const room = params.get('room')
@@ -96,5 +103,6 @@ function searchRouteOf(search: string): SearchRoute {
     name: 'search',
     q: (params.get('q') ?? '').slice(0, SEARCH_LIMITS.queryMax),
     ...(roomId ? { roomId, scope: params.get('in') === 'all' ? ('all' as const) : ('room' as const) } : {}),
+    ...(params.get('sort') === 'relevance' ? { sort: 'relevance' as const } : {}),
   }
 }

@@ -1,8 +1,10 @@
 /**
  * The search of messages (issue 12), as the search screen (ui/Search.tsx) shows it. Online, the
  * server's hits (search/server.ts) merged with the device's (search/sources.ts: server wins,
- * duplicates by (roomId, seq) removed); offline, or when the server fails, the device's alone,
- * and the screen says "Searching messages on this device". Typing waits SEARCH_DEBOUNCE_MS before
+ * duplicates by (roomId, seq) removed), newest first; or, sorted by best match, in the server's
+ * order with the hits only the device found after them, newest first (a rank from the server cannot
+ * be compared with the device's). Offline, or when the server fails, the device's alone, newest
+ * first whatever the sort, and the screen says "Searching messages on this device". Typing waits SEARCH_DEBOUNCE_MS before
  * asking; a newer query aborts the request of the one it replaces, and an answer to an older
  * query is never shown.
  */
@@ -15,6 +17,8 @@ import { deviceIndexComplete, mergeHits, searchDevice } from '../search/sources.
 import { status } from './store.ts'
 
 export type SearchScope = 'room' | 'all'
+/** Newest first (the default), or best match: the server's relevance order. */
+export type SearchSort = 'recent' | 'relevance'
 
 export interface SearchState {
   /** What the search box holds, as typed. */
@@ -22,6 +26,8 @@ export interface SearchState {
   /** The room the search was opened from (its scope "this room"); null from the room list. */
   roomId: string | null
   scope: SearchScope
+  /** Asked of the server; the device answers newest first whatever this says. */
+  sort: SearchSort
   /** The query (trimmed) the shown hits answer; null before any answer (or for an empty box). */
   answered: string | null
   hits: SearchHit[]
@@ -40,10 +46,11 @@ export interface SearchState {
   deviceIndexing: boolean
 }
 
-const idle = (query: string, roomId: string | null, scope: SearchScope): SearchState => ({
+const idle = (query: string, roomId: string | null, scope: SearchScope, sort: SearchSort): SearchState => ({
   query,
   roomId,
   scope,
+  sort,
   answered: null,
   hits: [],
   loading: false,
@@ -55,7 +62,7 @@ const idle = (query: string, roomId: string | null, scope: SearchScope): SearchS
   deviceIndexing: false,
 })
 
-export const search = signal<SearchState>(idle('', null, 'all'))
+export const search = signal<SearchState>(idle('', null, 'all', 'recent'))
 
 const set = (change: Partial<SearchState>) => {
   search.value = { ...search.peek(), ...change }
@@ -82,8 +89,25 @@ const roomOf = (state: SearchState) => (state.scope === 'room' && state.roomId ?
 /**
  * The server's hits with the device's it did not have. While the server has more pages, only the
  * device's hits as new as its last one so far: an older one would sit above what the next page brings.
+ * Best match: the server's order kept, and the device's own hits after its last page, newest first.
  */
-function shown(server: readonly SearchHit[], device: readonly SearchHit[], more: boolean): SearchHit[] {
+function shown(
+  server: readonly SearchHit[],
+  device: readonly SearchHit[],
+  more: boolean,
+  sort: SearchSort,
+): SearchHit[] {
+  if (sort === 'relevance') {
+    if (more) return [...server]
+    const had = new Set(server.map(hitKey))
+    return [
+      ...server,
+      ...mergeHits(
+        [],
+        device.filter((hit) => !had.has(hitKey(hit))),
+      ),
+    ]
+  }
   const oldest = server.at(-1)?.createdAt
   const inRange = more && oldest ? device.filter((hit) => hit.createdAt >= oldest) : device
   return mergeHits(server, inRange)
@@ -126,7 +150,7 @@ async function run(): Promise<void> {
   deviceHits = []
   serverHits = []
   if (trimmed === '') {
-    search.value = idle(q, state.roomId, state.scope)
+    search.value = idle(q, state.roomId, state.scope, state.sort)
     return
   }
   if (parseQuery(q) === null) {
@@ -144,13 +168,13 @@ async function run(): Promise<void> {
     const controller = new AbortController()
     inFlight = controller
     try {
-      const page = await searchServer({ q, ...(roomId ? { roomId } : {}) }, controller.signal)
+      const page = await searchServer({ q, sort: state.sort, ...(roomId ? { roomId } : {}) }, controller.signal)
       const fromDevice = await device
       if (ask !== generation) return
       inFlight = null
       serverHits = page.hits
       deviceHits = fromDevice instanceof Error ? [] : fromDevice
-      const hits = shown(serverHits, deviceHits, page.nextCursor !== null)
+      const hits = shown(serverHits, deviceHits, page.nextCursor !== null, state.sort)
       set({
         answered: trimmed,
         hits,
@@ -201,13 +225,18 @@ function problemOf(error: unknown): string {
 
 /**
  * The screen opened on a query (its address): the state keeps what it has when it is for the same
- * query and scope (Back from a result shows the same list at once), else searches now.
+ * query, scope and sort (Back from a result shows the same list at once), else searches now.
  */
-export function openSearch(query: string, roomId: string | null, scope: SearchScope): void {
+export function openSearch(
+  query: string,
+  roomId: string | null,
+  scope: SearchScope,
+  sort: SearchSort = 'recent',
+): void {
   const state = search.peek()
-  const same = state.query === query && state.roomId === roomId && state.scope === scope
+  const same = state.query === query && state.roomId === roomId && state.scope === scope && state.sort === sort
   if (same && (state.answered !== null || state.loading || timer !== null) && !state.error) return
-  search.value = { ...idle(query, roomId, scope), hits: same ? state.hits : [] }
+  search.value = { ...idle(query, roomId, scope, sort), hits: same ? state.hits : [] }
   void run()
 }
 
@@ -234,6 +263,13 @@ export function searchNow(): Promise<void> {
 export function setScope(scope: SearchScope): void {
   if (search.peek().scope === scope) return
   set({ scope })
+  void run()
+}
+
+/** Newest first or best match: asks again (the server's cursor belongs to one sort). */
+export function setSort(sort: SearchSort): void {
+  if (search.peek().sort === sort) return
+  set({ sort })
   void run()
 }
 
@@ -265,14 +301,14 @@ export async function loadMore(): Promise<void> {
   set({ loadingMore: true, error: null })
   try {
     const page = await searchServer(
-      { q: state.query, cursor: state.nextCursor, ...(roomId ? { roomId } : {}) },
+      { q: state.query, cursor: state.nextCursor, sort: state.sort, ...(roomId ? { roomId } : {}) },
       controller.signal,
     )
     if (ask !== generation) return
     inFlight = null
     const had = new Set(serverHits.map(hitKey))
     serverHits = [...serverHits, ...page.hits.filter((hit) => !had.has(hitKey(hit)))]
-    const hits = shown(serverHits, deviceHits, page.nextCursor !== null)
+    const hits = shown(serverHits, deviceHits, page.nextCursor !== null, state.sort)
     set({
       hits,
       loadingMore: false,

@@ -23,9 +23,10 @@ export type Route =
   /**
    * `/search?q=&room=&in=all`: `q` the query as typed; `roomId` the room it was opened from (Back
    * returns there; the scope toggle offers "this room"); `scope` all rooms, or that room (the
-   * default when opened from a room).
+   * default when opened from a room). `sort`: `relevance` (best match, `&sort=relevance`); newest
+   * first when absent.
    */
-  | { name: 'search'; q: string; roomId?: string; scope?: 'room' | 'all' }
+  | { name: 'search'; q: string; roomId?: string; scope?: 'room' | 'all'; sort?: 'relevance' }
 
 /**
  * The open room's window on its log: at most TIMELINE_MAX entries (reducers.ts), sorted by seq and

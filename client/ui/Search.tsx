@@ -1,6 +1,6 @@
 /**
  * The search of messages (issue 12, docs/SEARCH.md "Screen"): a field, a scope (this room / all
- * rooms) when opened from a room, and the hits, each with its room, author, time and a snippet with
+ * rooms) when opened from a room, a sort (newest first / best match), and the hits, each with its room, author, time and a snippet with
  * the matched words marked. Snippets are text with ranges (shared/search/contract.ts), rendered as
  * text nodes and <mark> elements, never as markup. Keyboard: Enter searches now, ↓/↑ move through
  * the results (Tab too), Escape goes back. State: state/search.ts.
@@ -12,9 +12,11 @@ import {
   loadMore,
   openSearch,
   type SearchScope,
+  type SearchSort,
   search,
   searchNow,
   setScope,
+  setSort,
   stopSearch,
   typeQuery,
 } from '../state/search.ts'
@@ -26,6 +28,8 @@ type SearchRoute = Extract<Route, { name: 'search' }>
 
 /** What the screen says whenever the device answered alone (offline, or the server failed). */
 export const ON_DEVICE = 'Searching messages on this device'
+/** Beside it when best match was asked for: the device only sorts newest first. */
+export const NEWEST_ON_DEVICE = 'Sorted by newest on this device'
 /** Beside it while the device's index still lacks older cached messages (client/search/fill.ts). */
 export const STILL_INDEXING = 'Still indexing older messages on this device'
 
@@ -152,26 +156,28 @@ export function SearchScreen({ route: at }: { route: SearchRoute }) {
   const list = useRef<HTMLUListElement>(null)
   const roomId = at.roomId ?? null
   const scope: SearchScope = roomId ? (at.scope ?? 'room') : 'all'
+  const sort: SearchSort = at.sort ?? 'recent'
   const roomName = roomId ? rooms.value.find((r) => r.id === roomId)?.name : undefined
   const offline = status.value.offline
 
   // Opened (or returned to by Back): search what the address says, unless that is already shown.
-  useEffect(() => openSearch(at.q, roomId, scope), [at.q, roomId, scope])
+  useEffect(() => openSearch(at.q, roomId, scope, sort), [at.q, roomId, scope, sort])
   useEffect(() => {
     field.current?.focus()
     return stopSearch
   }, [])
-  // The address follows the field and the scope, in the same history entry.
+  // The address follows the field, the scope and the sort, in the same history entry.
   useEffect(() => {
     // Read now, not as rendered: on the first render openSearch (above) has only just set it.
     const now = search.peek()
-    if (now.query === at.q && now.scope === scope && now.roomId === roomId) return
+    if (now.query === at.q && now.scope === scope && now.roomId === roomId && now.sort === sort) return
     replaceSearchRoute({
       name: 'search',
       q: now.query,
       ...(now.roomId ? { roomId: now.roomId, scope: now.scope } : {}),
+      ...(now.sort === 'relevance' ? { sort: 'relevance' as const } : {}),
     })
-  }, [state.query, state.scope, state.roomId])
+  }, [state.query, state.scope, state.roomId, state.sort])
   // The connection went or came back: ask again, of whoever can answer now.
   const wasOffline = useRef(offline)
   useEffect(() => {
@@ -238,22 +244,51 @@ export function SearchScreen({ route: at }: { route: SearchRoute }) {
               onInput={(event) => typeQuery(event.currentTarget.value)}
             />
           </label>
-          {roomId && (
-            <fieldset class="search__scope">
-              <legend class="visually-hidden">Search in</legend>
+          <div class="search__options">
+            {roomId && (
+              <fieldset class="search__toggle">
+                <legend class="visually-hidden">Search in</legend>
+                <label>
+                  <input
+                    type="radio"
+                    name="search-scope"
+                    checked={scope === 'room'}
+                    onChange={() => setScope('room')}
+                  />
+                  <span>This room</span>
+                </label>
+                <label>
+                  <input type="radio" name="search-scope" checked={scope === 'all'} onChange={() => setScope('all')} />
+                  <span>All rooms</span>
+                </label>
+              </fieldset>
+            )}
+            <fieldset class="search__toggle">
+              <legend class="visually-hidden">Sort</legend>
               <label>
-                <input type="radio" name="search-scope" checked={scope === 'room'} onChange={() => setScope('room')} />
-                <span>This room</span>
+                <input
+                  type="radio"
+                  name="search-sort"
+                  checked={state.sort === 'recent'}
+                  onChange={() => setSort('recent')}
+                />
+                <span>Newest</span>
               </label>
               <label>
-                <input type="radio" name="search-scope" checked={scope === 'all'} onChange={() => setScope('all')} />
-                <span>All rooms</span>
+                <input
+                  type="radio"
+                  name="search-sort"
+                  checked={state.sort === 'relevance'}
+                  onChange={() => setSort('relevance')}
+                />
+                <span>Best match</span>
               </label>
             </fieldset>
-          )}
+          </div>
         </form>
       </search>
       {onDevice && <p class="search__device">{ON_DEVICE}</p>}
+      {onDevice && state.sort === 'relevance' && <p class="search__device">{NEWEST_ON_DEVICE}</p>}
       {onDevice && state.deviceIndexing && <p class="search__device">{STILL_INDEXING}</p>}
       <p class="visually-hidden" role="status">
         {count}

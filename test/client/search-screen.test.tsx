@@ -6,14 +6,21 @@
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/preact'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { deviceIndexComplete, searchDevice } from '../../client/search/sources.ts'
-import { navigate, routeFromPath } from '../../client/state/navigation.ts'
+import { navigate, routeFromPath, searchAddress } from '../../client/state/navigation.ts'
 import { openSearch, stopSearch } from '../../client/state/search.ts'
 import { type Route, rooms, route, status, timeline, user } from '../../client/state/store.ts'
 import { setClock } from '../../client/time/clock.ts'
 import { setTimeSettings } from '../../client/time/format.ts'
 import { RoomList } from '../../client/ui/RoomList.tsx'
 import { RoomView } from '../../client/ui/RoomView.tsx'
-import { markedParts, ON_DEVICE, SearchScreen, SnippetText, STILL_INDEXING } from '../../client/ui/Search.tsx'
+import {
+  markedParts,
+  NEWEST_ON_DEVICE,
+  ON_DEVICE,
+  SearchScreen,
+  SnippetText,
+  STILL_INDEXING,
+} from '../../client/ui/Search.tsx'
 import type { SearchHit, Snippet } from '../../shared/search/contract.ts'
 import { ALICE, FIXTURE_TIME, ROOM_A, ROOM_B, roomFixture } from './support.ts'
 
@@ -118,6 +125,24 @@ describe('the search address', () => {
     expect(routeFromPath('/search', null, '?q=x&room=nope&in=all')).toEqual({ name: 'search', q: 'x' })
     expect(routeFromPath('/search', null, `?q=${'a'.repeat(5000)}`)).toEqual({ name: 'search', q: 'a'.repeat(200) })
   })
+
+  it('reads and writes sort=relevance (best match); absent or anything else is newest first', () => {
+    expect(routeFromPath('/search', null, '?q=x&sort=relevance')).toEqual({ name: 'search', q: 'x', sort: 'relevance' })
+    expect(routeFromPath('/search', null, '?q=x&sort=recent')).toEqual({ name: 'search', q: 'x' })
+    expect(routeFromPath('/search', null, '?q=x&sort=RELEVANCE%00')).toEqual({ name: 'search', q: 'x' })
+    expect(routeFromPath('/search', null, `?q=x&room=${ROOM_A}&in=all&sort=relevance`)).toEqual({
+      name: 'search',
+      q: 'x',
+      roomId: ROOM_A,
+      scope: 'all',
+      sort: 'relevance',
+    })
+    const best = { name: 'search', q: 'depot gate', roomId: ROOM_A, scope: 'room', sort: 'relevance' } as const
+    expect(searchAddress(best)).toBe(`/search?q=depot+gate&room=${ROOM_A}&sort=relevance`)
+    const url = new URL(searchAddress(best), 'http://ferry.test')
+    expect(routeFromPath(url.pathname, null, url.search)).toEqual(best)
+    expect(searchAddress({ name: 'search', q: 'x' })).toBe('/search?q=x')
+  })
 })
 
 function Screen() {
@@ -167,8 +192,9 @@ describe('the search screen', () => {
     const landmark = field.closest('search')
     expect(landmark?.getAttribute('aria-label')).toBe('Messages')
     expect(screen.getByText('Search messages in all your rooms.')).toBeTruthy()
-    // No scope toggle without a room to narrow to.
-    expect(screen.queryByRole('radio')).toBeNull()
+    // No scope toggle without a room to narrow to (the sort is there, newest first).
+    expect(screen.queryByRole('radio', { name: 'This room' })).toBeNull()
+    expect(screen.getAllByRole('radio').map((r) => r.getAttribute('name'))).toEqual(['search-sort', 'search-sort'])
   })
 
   it('shows hits with room, author, relative time and marked snippet, and announces the count politely', async () => {
@@ -319,5 +345,52 @@ describe('the search screen', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Search in this room' }))
     expect(route.value).toEqual({ name: 'search', q: '', roomId: ROOM_A, scope: 'room' })
     expect(location.search).toBe(`?q=&room=${ROOM_A}`)
+  })
+
+  it('sort: a labelled choice Newest / Best match; best match asks for it, keeps the order, and the address follows', async () => {
+    const asked: string[] = []
+    vi.stubGlobal('fetch', async (url: string) => {
+      if (!url.startsWith('/api/search')) return json({ events: [] })
+      asked.push(url)
+      return url.includes('sort=relevance')
+        ? json({ hits: [hit(ROOM_B, 7, {}, 60), hit(ROOM_A, 40, {}, 5)], nextCursor: null })
+        : json({ hits: [hit(ROOM_A, 40, {}, 5), hit(ROOM_B, 7, {}, 60)], nextCursor: null })
+    })
+    // The device found one the server did not: after the server's hits, not among them.
+    device.mockResolvedValue([hit(ROOM_A, 41, {}, 1)])
+    show({ name: 'search', q: 'depot' })
+    const group = screen.getByRole('group', { name: 'Sort' })
+    const newest = within(group).getByRole('radio', { name: 'Newest' }) as HTMLInputElement
+    const best = within(group).getByRole('radio', { name: 'Best match' }) as HTMLInputElement
+    expect(newest.checked).toBe(true)
+    await waitFor(() => expect(screen.getAllByRole('link').map((a) => a.getAttribute('href'))).toHaveLength(3))
+    expect(asked.at(-1)).not.toContain('sort=')
+    fireEvent.click(best)
+    expect(best.checked).toBe(true)
+    expect(location.search).toBe('?q=depot&sort=relevance')
+    await waitFor(() =>
+      expect(screen.getAllByRole('link').map((a) => a.getAttribute('href'))).toEqual([
+        `/rooms/${ROOM_B}?at=7`,
+        `/rooms/${ROOM_A}?at=40`,
+        `/rooms/${ROOM_A}?at=41`,
+      ]),
+    )
+    expect(asked.at(-1)).toContain('sort=relevance')
+    expect(screen.queryByText(NEWEST_ON_DEVICE)).toBeNull()
+    // Back to newest first: the address drops the sort.
+    fireEvent.click(newest)
+    expect(location.search).toBe('?q=depot')
+    await waitFor(() => expect(asked.at(-1)).not.toContain('sort='))
+  })
+
+  it('best match offline: the device answers newest first, and the screen says so', async () => {
+    device.mockResolvedValue([hit(ROOM_B, 2)])
+    show({ name: 'search', q: 'depot', sort: 'relevance' }, true)
+    await screen.findByRole('link', { name: /Quay/ })
+    expect(screen.getByText(ON_DEVICE)).toBeTruthy()
+    expect(screen.getByText(NEWEST_ON_DEVICE)).toBeTruthy()
+    expect(NEWEST_ON_DEVICE).toBe('Sorted by newest on this device')
+    expect((screen.getByRole('radio', { name: 'Best match' }) as HTMLInputElement).checked).toBe(true)
+    expect(location.search).toBe('?q=depot&sort=relevance')
   })
 })

@@ -6,7 +6,16 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { SEARCH_DEBOUNCE_MS } from '../../client/search/server.ts'
 import { deviceIndexComplete, searchDevice } from '../../client/search/sources.ts'
-import { loadMore, openSearch, search, searchNow, setScope, stopSearch, typeQuery } from '../../client/state/search.ts'
+import {
+  loadMore,
+  openSearch,
+  search,
+  searchNow,
+  setScope,
+  setSort,
+  stopSearch,
+  typeQuery,
+} from '../../client/state/search.ts'
 import { status } from '../../client/state/store.ts'
 import type { SearchHit } from '../../shared/search/contract.ts'
 import { FIXTURE_TIME, ROOM_A, ROOM_B } from './support.ts'
@@ -288,5 +297,89 @@ describe('server and device', () => {
     await settle()
     expect(asked).toHaveLength(1)
     expect(search.value.hits).toHaveLength(1)
+  })
+
+  it('opening the same search with another sort asks again', async () => {
+    const asked = heldFetch()
+    openSearch('depot', null, 'all')
+    await settle()
+    asked[0]!.answer(json({ hits: [hit(ROOM_A, 3)], nextCursor: null }))
+    await settle()
+    openSearch('depot', null, 'all', 'relevance')
+    await settle()
+    expect(asked).toHaveLength(2)
+    expect(asked[1]!.url.searchParams.get('sort')).toBe('relevance')
+    expect(search.value.sort).toBe('relevance')
+  })
+})
+
+describe('best match', () => {
+  it('newest first asks without a sort (the default of the server)', async () => {
+    const asked = heldFetch()
+    openSearch('depot', null, 'all')
+    await settle()
+    expect(asked[0]!.url.searchParams.get('sort')).toBeNull()
+    expect(search.value.sort).toBe('recent')
+  })
+
+  it('asks with sort=relevance, keeps the order of the server, and adds the hits only the device found after it, newest first', async () => {
+    const asked = heldFetch()
+    // The device found 5 (the server has it too), 9 and 7 (only the device): never interleaved with the server's rank.
+    device.mockResolvedValue([hit(ROOM_A, 9), hit(ROOM_A, 7), hit(ROOM_A, 5, 'depot from device')])
+    openSearch('depot', null, 'all', 'relevance')
+    await settle()
+    expect(asked[0]!.url.searchParams.get('sort')).toBe('relevance')
+    asked[0]!.answer(
+      json({ hits: [hit(ROOM_A, 2), hit(ROOM_A, 5, 'depot from server'), hit(ROOM_B, 8)], nextCursor: null }),
+    )
+    await settle()
+    expect(search.value.hits.map((h) => [h.seq, h.snippet.text])).toEqual([
+      [2, 'depot 2'],
+      [5, 'depot from server'],
+      [8, 'depot 8'],
+      [9, 'depot 9'],
+      [7, 'depot 7'],
+    ])
+    expect(search.value).toMatchObject({ source: 'both', sort: 'relevance', loading: false })
+  })
+
+  it('paging keeps the sort; hits only the device found wait below the last page of the server', async () => {
+    const asked = heldFetch()
+    device.mockResolvedValue([hit(ROOM_B, 20), hit(ROOM_A, 4)])
+    openSearch('depot', null, 'all', 'relevance')
+    await settle()
+    asked[0]!.answer(json({ hits: [hit(ROOM_A, 1), hit(ROOM_A, 10)], nextCursor: 'rel-1' }))
+    await settle()
+    // More to come from the server: nothing of the device's yet, whatever its time.
+    expect(search.value.hits.map((h) => h.seq)).toEqual([1, 10])
+    expect(search.value.source).toBe('server')
+    const more = loadMore()
+    await settle()
+    expect(asked[1]!.url.searchParams.get('cursor')).toBe('rel-1')
+    expect(asked[1]!.url.searchParams.get('sort')).toBe('relevance')
+    asked[1]!.answer(json({ hits: [hit(ROOM_A, 4), hit(ROOM_A, 30)], nextCursor: null }))
+    await more
+    expect(search.value.hits.map((h) => h.seq)).toEqual([1, 10, 4, 30, 20])
+    expect(search.value).toMatchObject({ source: 'both', nextCursor: null })
+  })
+
+  it('changing the sort asks again with it; offline the device answers newest first whatever the sort', async () => {
+    const asked = heldFetch()
+    openSearch('depot', null, 'all')
+    await settle()
+    asked[0]!.answer(json({ hits: [], nextCursor: null }))
+    await settle()
+    setSort('relevance')
+    await settle()
+    expect(asked).toHaveLength(2)
+    expect(asked[1]!.url.searchParams.get('sort')).toBe('relevance')
+    setSort('relevance')
+    expect(asked).toHaveLength(2)
+    status.value = { ...status.value, socket: 'waiting', offline: true }
+    device.mockResolvedValue([hit(ROOM_A, 9), hit(ROOM_A, 2)])
+    await searchNow()
+    expect(asked).toHaveLength(2)
+    expect(search.value).toMatchObject({ source: 'device', sort: 'relevance' })
+    expect(search.value.hits.map((h) => h.seq)).toEqual([9, 2])
   })
 })
