@@ -19,18 +19,56 @@ export async function registerServiceWorker(hooks: ServiceWorkerHooks = {}): Pro
   // Not needed for the first paint, so not in the initial bundle.
   const { Workbox } = await import('workbox-window')
   const wb = new Workbox('/sw.js', { scope: '/' })
-  wb.addEventListener('waiting', () => {
-    const apply = () => {
-      wb.addEventListener('controlling', () => location.reload())
-      wb.messageSkipWaiting()
+  let registration: ServiceWorkerRegistration | undefined
+  // Each waiting worker is offered once, whoever noticed it first.
+  let offered: ServiceWorker | null = null
+  const offer = (waiting: ServiceWorker | undefined, apply: () => void) => {
+    if (waiting) {
+      if (waiting === offered) return
+      offered = waiting
     }
     if (hooks.onUpdateReady) hooks.onUpdateReady(apply)
     else console.warn('[ferry] a new version is waiting; nothing offers it (no onUpdateReady)')
+  }
+  wb.addEventListener('waiting', (event) => {
+    offer(event?.sw ?? registration?.waiting ?? undefined, () => {
+      wb.addEventListener('controlling', () => location.reload())
+      wb.messageSkipWaiting()
+    })
   })
-  wb.register().catch((error: unknown) =>
-    // Without a worker the app still runs online; only the offline shell and Background Sync are missing.
-    console.warn('[ferry] registering the service worker failed; offline start will not work', error),
-  )
+  wb.register()
+    .then((registered) => {
+      registration = registered
+      if (registered) watchRegistration(registered)
+    })
+    .catch((error: unknown) =>
+      // Without a worker the app still runs online; only the offline shell and Background Sync are missing.
+      console.warn('[ferry] registering the service worker failed; offline start will not work', error),
+    )
+  /**
+   * workbox-window stops listening for `updatefound` after the first one it
+   * takes for an update from elsewhere (any found long after registering):
+   * had that worker's install failed (a flaky link, a server mid-restart),
+   * no later version would be offered until a reload. So the registration is
+   * watched here too: a worker that reaches `installed` while this page has a
+   * controller is a new version waiting.
+   */
+  const offerWaiting = (worker: ServiceWorker | null) => {
+    if (!worker || !navigator.serviceWorker.controller) return
+    offer(worker, () => {
+      navigator.serviceWorker.addEventListener('controllerchange', () => location.reload())
+      worker.postMessage({ type: 'SKIP_WAITING' })
+    })
+  }
+  const watchRegistration = (registered: ServiceWorkerRegistration) => {
+    offerWaiting(registered.waiting)
+    registered.addEventListener('updatefound', () => {
+      const installing = registered.installing
+      installing?.addEventListener('statechange', () => {
+        if (installing.state === 'installed') offerWaiting(installing)
+      })
+    })
+  }
   const check = () => {
     if (document.visibilityState !== 'visible') return
     wb.update().catch((error: unknown) => {
