@@ -5,10 +5,8 @@
  * network), `calls` times after a warm-up, on PGlite and on PostgreSQL.
  */
 import { sql } from 'kysely'
-import { buildApp } from '../server/app.ts'
-import { loadConfig } from '../server/config.ts'
 import { createDatabase, type Database } from '../server/db/database.ts'
-import { migrateToLatest } from '../server/db/migrate.ts'
+import { inProcessApp } from './lib/in-process-app.ts'
 import { createTempDatabase, postgresProblem } from './lib/pg.ts'
 import { quietGate } from './lib/proc.ts'
 import { percentiles, round } from './lib/stats.ts'
@@ -74,21 +72,8 @@ async function measure(engine: 'pglite' | 'postgres', database: Database, option
     memberOf: options.memberOf,
     calls: options.calls,
   }
-  await migrateToLatest(database.db)
-  const config = loadConfig({ LOG_LEVEL: 'silent', AUTH_RATE_LIMIT_MAX: '1000000', PORT: '3000' })
-  const app = await buildApp({ config, database, serveClient: false })
+  const { app, signUp } = await inProcessApp(database)
   try {
-    await app.ready()
-    const signUp = async (username: string) => {
-      const res = await app.inject({
-        method: 'POST',
-        url: '/api/auth/signup',
-        headers: { 'content-type': 'application/json' },
-        payload: { username, password: 'bench-password-123' },
-      })
-      if (res.statusCode !== 201) throw new Error(`signup: ${res.statusCode} ${res.body}`)
-      return { id: res.json().user.id as string, cookie: res.cookies.map((c) => `${c.name}=${c.value}`).join('; ') }
-    }
     const owner = await signUp('bench_owner')
     const user = await signUp('bench_reader')
     const t0 = performance.now()
